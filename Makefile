@@ -1,0 +1,49 @@
+# DeerWeb: `make run` starts the whole dashboard; `make test` runs the test suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+# Unless DJANGO_SECRET_KEY is set, `make run` keeps a generated key in var/secret_key.
+RUN_ENV := DJANGO_SECRET_KEY_FILE=$${DJANGO_SECRET_KEY_FILE:-$(CURDIR)/var/secret_key}
+
+.PHONY: run test lint bench install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+var/secret_key:
+	mkdir -p var
+	$(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
+	chmod 600 $@
+
+run: install var/secret_key
+	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
+	$(RUN_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(RUN_ENV) $(BIN)/python manage.py createadmin
+	@echo
+	@echo "DeerWeb is starting at http://127.0.0.1:$(PORT)/  (Ctrl-C stops web, worker and beat)"
+	@if [ -z "$$DEERAPI_KEY" ]; then echo "No DEERAPI_KEY: sandbox mode, using the built-in DeerAPI simulator."; fi
+	@echo
+	$(RUN_ENV) DEERWEB_PORT=$(PORT) $(BIN)/honcho start web worker beat $$( [ -z "$$DEERAPI_KEY" ] && echo simulator )
+
+test: install
+	@if [ ! -x /usr/bin/chromium ]; then echo "Note: /usr/bin/chromium is missing, browser tests will skip (apt-get install chromium)."; fi
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python manage.py makemigrations --check --dry-run
+
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf var/broker var/test-media staticfiles

@@ -1,0 +1,305 @@
+"""The one DeerAPI client.
+
+Every call has connect and read timeouts and raises a typed error:
+
+- `TransientError`: DeerAPI certainly did not act on the request, or a read
+  failed; trying again later is safe (429, 5xx on reads, connection refused).
+- `PermanentError`: the request is wrong and will stay wrong (400, 401, 403,
+  404, 422, other 4xx). `AuthError` and `BalanceExhausted` refine it.
+- `UncertainSubmission`: a create may have reached DeerAPI and no usable answer
+  came back. Sending it again could start (and bill) a second prediction, so
+  callers must not.
+
+We never call the `urls.*` a prediction carries: they point at Replicate.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "DeerWeb/0.1 (+self-hosted image dashboard)"
+MAX_LOGS = 20_000
+
+
+class DeerAPIError(Exception):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+        field_errors: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.retry_after = retry_after
+        self.field_errors = field_errors or {}
+
+
+class TransientError(DeerAPIError):
+    """Safe to try again later."""
+
+
+class PermanentError(DeerAPIError):
+    """Trying again will not help."""
+
+
+class AuthError(PermanentError):
+    """DeerAPI rejected the key (401)."""
+
+
+class BalanceExhausted(PermanentError):
+    """The team's DeerAPI balance is empty (402, or 403 insufficient quota)."""
+
+
+class UncertainSubmission(DeerAPIError):
+    """A create may have reached DeerAPI; do not send it again."""
+
+
+@dataclass(frozen=True)
+class RemotePrediction:
+    id: str
+    status: str
+    output: list[str] = field(default_factory=list)
+    error: str = ""
+    logs: str = ""
+    metrics: dict[str, Any] = field(default_factory=dict)
+    started_at: Any = None
+    completed_at: Any = None
+    data_removed: bool = False
+
+    @classmethod
+    def from_json(cls, data: Any) -> RemotePrediction:
+        if not isinstance(data, dict) or not isinstance(data.get("id"), str) or not data["id"]:
+            raise ValueError("the reply is not a prediction object")
+        status = data.get("status")
+        if not isinstance(status, str):
+            raise ValueError("the prediction has no status")
+        error = data.get("error")
+        if isinstance(error, dict):
+            error = error.get("message") or json.dumps(error)
+        metrics = data.get("metrics")
+        return cls(
+            id=data["id"],
+            status=status,
+            output=normalise_output(data.get("output")),
+            error=str(error) if error else "",
+            logs=(data.get("logs") or "")[-MAX_LOGS:] if isinstance(data.get("logs"), str) else "",
+            metrics=metrics if isinstance(metrics, dict) else {},
+            started_at=_parse_time(data.get("started_at")),
+            completed_at=_parse_time(data.get("completed_at")),
+            data_removed=bool(data.get("data_removed")),
+        )
+
+
+def normalise_output(output: Any) -> list[str]:
+    """DeerAPI's `output` is a URL string, a list of URL strings, or null."""
+    if output is None:
+        return []
+    if isinstance(output, str):
+        return [output] if output else []
+    if isinstance(output, list):
+        return [item for item in output if isinstance(item, str) and item]
+    return []
+
+
+def _parse_time(value: Any):
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_datetime(value)
+    except ValueError:
+        return None
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - timezone.now()).total_seconds())
+
+
+def error_message(response: requests.Response) -> tuple[str, dict[str, str]]:
+    """A readable message (and per-field messages) from either error shape.
+
+    DeerAPI (new-api family): {"error": {"message", "type", "code"}}.
+    Replicate (problem+json): {"title", "detail", "status", "invalid_fields"}.
+    """
+    fields: dict[str, str] = {}
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip()
+        return (text[:500] or f"HTTP {response.status_code}"), fields
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict) and err.get("message"):
+            return str(err["message"]), fields
+        if isinstance(err, str) and err:
+            return err, fields
+        for item in body.get("invalid_fields") or []:
+            if isinstance(item, dict) and item.get("field"):
+                name = str(item["field"]).removeprefix("input.")
+                fields[name] = str(item.get("description") or item.get("type") or "invalid")
+        detail = body.get("detail")
+        title = body.get("title")
+        if detail and title:
+            return f"{title}: {str(detail).strip()}", fields
+        if detail or title:
+            return str(detail or title).strip(), fields
+        if body.get("message"):
+            return str(body["message"]), fields
+    return f"HTTP {response.status_code}", fields
+
+
+def _is_balance_message(message: str) -> bool:
+    lowered = message.lower()
+    return any(word in lowered for word in ("quota", "insufficient", "balance")) or "额度" in message
+
+
+def _raise_for_status(response: requests.Response, *, creating: bool) -> None:
+    code = response.status_code
+    if code < 400:
+        return
+    message, fields = error_message(response)
+    kwargs = {"status_code": code, "retry_after": _retry_after(response), "field_errors": fields}
+    if code == 401:
+        raise AuthError(f"DeerAPI key rejected: {message}", **kwargs)
+    if code == 402 or (code == 403 and _is_balance_message(message)):
+        raise BalanceExhausted(message, **kwargs)
+    if code in (429, 503):
+        raise TransientError(message, **kwargs)
+    if code >= 500:
+        if creating:
+            # A gateway error on a create may hide a prediction that started.
+            raise UncertainSubmission(f"DeerAPI answered {code} to the create: {message}", **kwargs)
+        raise TransientError(message, **kwargs)
+    raise PermanentError(message, **kwargs)
+
+
+def _connection_error_sent_nothing(exc: requests.ConnectionError) -> bool:
+    """True when the connection failed before any byte of the request went out."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = exc.args[0] if exc.args else None
+    text = repr(reason)
+    return "NewConnectionError" in text or "NameResolutionError" in text or "ConnectTimeout" in text
+
+
+class DeerAPIClient:
+    def __init__(
+        self,
+        base_url: str | None = None,
+        key: str | None = None,
+        *,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+    ) -> None:
+        self.base_url = (base_url or settings.DEERAPI_BASE_URL).rstrip("/")
+        self._key = key if key is not None else settings.DEERAPI_KEY
+        self.timeout = (
+            connect_timeout or settings.DEERAPI_CONNECT_TIMEOUT,
+            read_timeout or settings.DEERAPI_READ_TIMEOUT,
+        )
+        self._session = requests.Session()
+
+    def __repr__(self) -> str:  # never show the key
+        return f"DeerAPIClient({self.base_url!r})"
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {self._key}",
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+        }
+
+    def create_prediction(self, model_id: str, input: dict[str, Any]) -> RemotePrediction:
+        """Send one create. Never retried here: see `UncertainSubmission`."""
+        url = f"{self.base_url}/replicate/v1/models/{model_id}/predictions"
+        # A fresh connection: a stale pooled one could fail after sending and
+        # leave us unable to tell whether DeerAPI took the request.
+        try:
+            with requests.Session() as session:
+                response = session.post(
+                    url, json={"input": input}, headers=self._headers(), timeout=self.timeout
+                )
+        except requests.ConnectionError as exc:
+            if _connection_error_sent_nothing(exc):
+                raise TransientError(f"cannot connect to DeerAPI: {exc.__class__.__name__}") from exc
+            raise UncertainSubmission(
+                "the connection to DeerAPI broke after the request was sent"
+            ) from exc
+        except requests.Timeout as exc:
+            raise UncertainSubmission("DeerAPI did not answer the create in time") from exc
+        except requests.RequestException as exc:
+            raise UncertainSubmission(f"the create failed midway: {exc.__class__.__name__}") from exc
+        _raise_for_status(response, creating=True)
+        try:
+            return RemotePrediction.from_json(response.json())
+        except ValueError as exc:
+            raise UncertainSubmission(
+                f"DeerAPI accepted the create (HTTP {response.status_code}) but its reply "
+                "could not be read"
+            ) from exc
+
+    def _get_json(self, path: str, *, params: dict[str, str] | None = None, method: str = "GET") -> Any:
+        url = f"{self.base_url}{path}"
+        try:
+            response = self._session.request(
+                method, url, headers=self._headers(), params=params, timeout=self.timeout
+            )
+        except requests.RequestException as exc:
+            raise TransientError(f"DeerAPI did not answer: {exc.__class__.__name__}") from exc
+        _raise_for_status(response, creating=False)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise TransientError(
+                f"DeerAPI answered HTTP {response.status_code} with a body that is not JSON",
+                status_code=response.status_code,
+            ) from exc
+
+    def get_prediction(self, deerapi_id: str) -> RemotePrediction:
+        data = self._get_json(f"/replicate/v1/predictions/{deerapi_id}")
+        try:
+            return RemotePrediction.from_json(data)
+        except ValueError as exc:
+            raise TransientError(f"DeerAPI's reply could not be read: {exc}") from exc
+
+    def cancel_prediction(self, deerapi_id: str) -> RemotePrediction:
+        data = self._get_json(f"/replicate/v1/predictions/{deerapi_id}/cancel", method="POST")
+        try:
+            return RemotePrediction.from_json(data)
+        except ValueError as exc:
+            raise TransientError(f"DeerAPI's reply could not be read: {exc}") from exc
+
+    def list_models(self) -> list[str]:
+        data = self._get_json("/v1/models")
+        items = data.get("data") if isinstance(data, dict) else data
+        if not isinstance(items, list):
+            raise TransientError("DeerAPI's model list has an unexpected shape")
+        return [str(item["id"]) for item in items if isinstance(item, dict) and item.get("id")]
+
+
+def get_client() -> DeerAPIClient:
+    return DeerAPIClient()

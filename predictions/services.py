@@ -1,0 +1,621 @@
+"""Every write DeerWeb makes to predictions: create, submit, refresh, store, sweep.
+
+Rules kept here:
+- a status only changes through `_transition`, a conditional UPDATE that also
+  checks `TRANSITIONS`, so two workers can never both act on one row;
+- the create POST is sent at most once per prediction; when its outcome is
+  unknown the prediction becomes `unknown` instead of being sent again;
+- tasks are enqueued with `transaction.on_commit`, after the row they name exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import math
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from xml.etree import ElementTree
+
+import requests
+from celery import current_app
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from PIL import Image, UnidentifiedImageError
+
+from . import catalog
+from .client import (
+    AuthError,
+    DeerAPIClient,
+    PermanentError,
+    RemotePrediction,
+    TransientError,
+    UncertainSubmission,
+    get_client,
+)
+from .models import REMOTE, Prediction, PredictionOutput, Prompt, Status, User, can_transition
+
+logger = logging.getLogger(__name__)
+
+# How long a claim holds a row before the sweep may assume the worker died.
+# Longer than the matching task's hard time limit (see tasks.py).
+SUBMIT_LEASE = timedelta(seconds=120)
+POLL_LEASE = timedelta(seconds=75)
+STORE_LEASE = timedelta(seconds=240)
+# Tolerance for a countdown message that arrives a moment early.
+EARLY = timedelta(milliseconds=500)
+THUMBNAIL_SIZE = (384, 384)
+RASTER_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
+MAX_PIXELS = 64_000_000
+
+UNKNOWN_EXPLANATION = (
+    "DeerWeb sent this prediction to DeerAPI but never received an answer, so it cannot "
+    "tell whether DeerAPI started it. It was not sent again, to avoid paying twice. "
+    "An admin can check DeerAPI's dashboard and resolve it."
+)
+
+
+class PredictionInputError(ValueError):
+    """The input does not fit the model's schema; nothing was saved or sent."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+# --- Enqueueing ---------------------------------------------------------------
+
+
+def _enqueue(task: str, prediction_id: int, countdown: float = 0.0) -> None:
+    """Send a task once the current transaction commits (at once outside one)."""
+
+    def send() -> None:
+        current_app.send_task(
+            f"predictions.tasks.{task}", args=[prediction_id], countdown=max(0.0, countdown)
+        )
+
+    transaction.on_commit(send)
+
+
+def _transition(
+    prediction_id: int, old: str | tuple[str, ...], new: str, **fields: Any
+) -> bool:
+    """Move a prediction from `old` to `new` if it is still in `old`.
+
+    Returns False when another actor changed it first; never moves a row along
+    a transition that `TRANSITIONS` does not allow.
+    """
+    olds = (old,) if isinstance(old, str) else old
+    allowed = [status for status in olds if can_transition(status, new)]
+    if not allowed:
+        raise ValueError(f"no transition from {olds} to {new}")
+    updated = Prediction.objects.filter(pk=prediction_id, status__in=allowed).update(
+        status=new, **fields
+    )
+    if updated:
+        logger.info("prediction=%s status=%s", prediction_id, new)
+    return bool(updated)
+
+
+# --- Create -------------------------------------------------------------------
+
+
+def prediction_input_clean(spec: catalog.ModelSpec, data: dict[str, Any]) -> dict[str, Any]:
+    """The input DeerAPI will get: only keys the model accepts, typed, in range.
+
+    Blank optional fields are left out so DeerAPI applies its own defaults.
+    """
+    errors: dict[str, str] = {}
+    cleaned: dict[str, Any] = {}
+    unknown = set(data) - spec.input_names
+    for name in sorted(unknown):
+        errors[name] = _("This model has no input named “%(name)s”.") % {"name": name}
+    for field in spec.fields:
+        value = data.get(field.name)
+        if value is None or value == "" or value == []:
+            if field.required:
+                errors[field.name] = _("This field is required.")
+            continue
+        try:
+            cleaned[field.name] = _clean_value(field, value)
+        except ValueError as exc:
+            errors[field.name] = str(exc)
+    prompt = cleaned.get("prompt")
+    if isinstance(prompt, str) and len(prompt) > settings.PROMPT_MAX_LENGTH:
+        errors["prompt"] = _("The prompt is too long: %(n)d characters, at most %(max)d.") % {
+            "n": len(prompt),
+            "max": settings.PROMPT_MAX_LENGTH,
+        }
+    if errors:
+        raise PredictionInputError(errors)
+    return cleaned
+
+
+def _clean_value(field: catalog.InputField, value: Any) -> Any:
+    kind = field.kind
+    if kind in ("string", "text"):
+        if not isinstance(value, str):
+            raise ValueError(_("Enter text."))
+        return value.strip()
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        raise ValueError(_("Choose yes or no."))
+    if kind in ("integer", "number"):
+        if isinstance(value, bool):
+            raise ValueError(_("Enter a number."))
+        try:
+            number = int(value) if kind == "integer" else float(value)
+        except (TypeError, ValueError):
+            raise ValueError(
+                _("Enter a whole number.") if kind == "integer" else _("Enter a number.")
+            ) from None
+        if kind == "integer" and isinstance(value, float) and not value.is_integer():
+            raise ValueError(_("Enter a whole number."))
+        if isinstance(number, float) and not math.isfinite(number):
+            raise ValueError(_("Enter a number."))
+        if field.minimum is not None and number < field.minimum:
+            raise ValueError(_("Must be at least %(min)s.") % {"min": _fmt(field.minimum)})
+        if field.maximum is not None and number > field.maximum:
+            raise ValueError(_("Must be at most %(max)s.") % {"max": _fmt(field.maximum)})
+        return number
+    if kind == "enum":
+        value = str(value)
+        if value not in field.choices:
+            raise ValueError(_("Choose one of: %(choices)s.") % {"choices": ", ".join(field.choices)})
+        return value
+    if kind == "uri":
+        return _clean_uri(value)
+    if kind == "uri_list":
+        items = value if isinstance(value, list) else [value]
+        if field.max_items is not None and len(items) > field.max_items:
+            raise ValueError(_("At most %(n)d images.") % {"n": field.max_items})
+        return [_clean_uri(item) for item in items]
+    raise ValueError(f"unsupported field kind {kind}")
+
+
+def _clean_uri(value: Any) -> str:
+    if not isinstance(value, str) or not value.startswith(("https://", "http://", "data:image/")):
+        raise ValueError(_("Enter an http(s) URL of an image."))
+    return value
+
+
+def _fmt(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+def prediction_create(*, owner: User, model_id: str, input: dict[str, Any]) -> Prediction:
+    """Save a prediction as `queued` and have a worker send it.
+
+    The web request never talks to DeerAPI: it validates, saves and enqueues.
+    """
+    spec = catalog.get_model(model_id)
+    if spec is None:
+        raise PredictionInputError({"model": _("Unknown model “%(id)s”.") % {"id": model_id}})
+    cleaned = prediction_input_clean(spec, input)
+    now = timezone.now()
+    with transaction.atomic():
+        prompt = Prompt.objects.create(owner=owner, text=cleaned["prompt"], created_at=now)
+        prediction = Prediction.objects.create(
+            owner=owner,
+            prompt=prompt,
+            model_id=spec.id,
+            input=cleaned,
+            status=Status.QUEUED,
+            created_at=now,
+            next_poll_at=now,
+        )
+        _enqueue("submit", prediction.pk)
+    logger.info("prediction=%s created model=%s owner=%s", prediction.pk, spec.id, owner.pk)
+    return prediction
+
+
+# --- Submit -------------------------------------------------------------------
+
+
+def _backoff(attempt: int, *, base: float = 2.0, cap: float = 60.0) -> float:
+    return min(cap, base * (2 ** max(0, attempt - 1)))
+
+
+def prediction_submit(prediction_id: int, *, client: DeerAPIClient | None = None) -> None:
+    """Send the create for a queued prediction, exactly once."""
+    now = timezone.now()
+    claimed = Prediction.objects.filter(
+        pk=prediction_id, status=Status.QUEUED, next_poll_at__lte=now + EARLY
+    ).update(
+        status=Status.SUBMITTING,
+        attempts=F("attempts") + 1,
+        next_poll_at=now + SUBMIT_LEASE,
+    )
+    if not claimed:
+        return
+    prediction = Prediction.objects.get(pk=prediction_id)
+    client = client or get_client()
+    try:
+        remote = client.create_prediction(prediction.model_id, prediction.input)
+    except UncertainSubmission as exc:
+        logger.warning("prediction=%s create outcome unknown: %s", prediction_id, exc.message)
+        _transition(
+            prediction_id, Status.SUBMITTING, Status.UNKNOWN,
+            error=f"{UNKNOWN_EXPLANATION} ({exc.message})", next_poll_at=None,
+        )
+        return
+    except TransientError as exc:
+        if prediction.attempts >= settings.SUBMIT_MAX_ATTEMPTS:
+            _fail(prediction_id, Status.SUBMITTING, _(
+                "DeerAPI stayed unavailable after %(n)d attempts: %(msg)s"
+            ) % {"n": prediction.attempts, "msg": exc.message})
+            return
+        delay = max(_backoff(prediction.attempts), exc.retry_after or 0.0)
+        logger.info("prediction=%s create refused (%s); retry in %.1fs", prediction_id, exc.message, delay)
+        with transaction.atomic():
+            if _transition(
+                prediction_id, Status.SUBMITTING, Status.QUEUED,
+                next_poll_at=timezone.now() + timedelta(seconds=delay),
+                error=_("DeerAPI is busy (%(msg)s); trying again.") % {"msg": exc.message},
+            ):
+                _enqueue("submit", prediction_id, countdown=delay)
+        return
+    except PermanentError as exc:
+        message = exc.message
+        if exc.field_errors:
+            message += "\n" + "\n".join(f"{k}: {v}" for k, v in exc.field_errors.items())
+        _fail(prediction_id, Status.SUBMITTING, message)
+        return
+    _apply_remote(prediction_id, Status.SUBMITTING, remote, submitted=True)
+
+
+def _fail(prediction_id: int, old: str | tuple[str, ...], message: str) -> bool:
+    logger.info("prediction=%s failed: %s", prediction_id, message)
+    return _transition(
+        prediction_id, old, Status.FAILED,
+        error=message, completed_at=timezone.now(), next_poll_at=None,
+    )
+
+
+# --- Poll -----------------------------------------------------------------------
+
+
+def poll_interval(prediction: Prediction, now) -> float:
+    """Fast at first, backing off as a prediction runs longer."""
+    age = (now - (prediction.submitted_at or prediction.created_at)).total_seconds()
+    if age < 10:
+        return 1.0
+    if age < 60:
+        return 2.0
+    if age < 300:
+        return 5.0
+    return 10.0
+
+
+def _apply_remote(
+    prediction_id: int, old: str, remote: RemotePrediction, *, submitted: bool = False
+) -> None:
+    """Record what DeerAPI says about a prediction and schedule what comes next."""
+    now = timezone.now()
+    fields: dict[str, Any] = {"logs": remote.logs}
+    if submitted:
+        fields.update(deerapi_id=remote.id, submitted_at=now, error="")
+    if remote.metrics:
+        fields["metrics"] = remote.metrics
+    if remote.started_at:
+        fields["started_at"] = remote.started_at
+    status = remote.status
+    with transaction.atomic():
+        if status == "succeeded":
+            if not remote.output:
+                message = (
+                    _("DeerAPI's output files expired before DeerWeb could store them.")
+                    if remote.data_removed
+                    else _("DeerAPI reported success but returned no output.")
+                )
+                _transition(prediction_id, old, Status.FAILED, error=message, completed_at=now,
+                            next_poll_at=None, **fields)
+                return
+            if _transition(prediction_id, old, Status.STORING, remote_output=remote.output,
+                           attempts=0, next_poll_at=now, **fields):
+                _enqueue("store", prediction_id)
+            return
+        if status == "failed":
+            _transition(prediction_id, old, Status.FAILED,
+                        error=remote.error or _("DeerAPI reported a failure without a message."),
+                        completed_at=now, next_poll_at=None, **fields)
+            return
+        if status in ("canceled", "aborted"):
+            message = remote.error or (
+                _("DeerAPI stopped the prediction before it started.") if status == "aborted" else ""
+            )
+            _transition(prediction_id, old, Status.CANCELED, error=message, completed_at=now,
+                        next_poll_at=None, **fields)
+            return
+        # starting, processing, or a status we do not know yet: keep polling.
+        new = Status.PROCESSING if status == "processing" else (
+            Status.STARTING if old == Status.SUBMITTING else old
+        )
+        if new == Status.PROCESSING and "started_at" not in fields:
+            fields["started_at"] = now
+        prediction = Prediction.objects.only("created_at", "submitted_at").get(pk=prediction_id)
+        if submitted:
+            prediction.submitted_at = now
+        delay = poll_interval(prediction, now)
+        fields["next_poll_at"] = now + timedelta(seconds=delay)
+        if new == old:
+            moved = Prediction.objects.filter(pk=prediction_id, status=old).update(**fields)
+        else:
+            moved = _transition(prediction_id, old, new, **fields)
+        if moved:
+            _enqueue("poll", prediction_id, countdown=delay)
+
+
+def prediction_refresh(prediction_id: int, *, client: DeerAPIClient | None = None) -> None:
+    """Poll DeerAPI once for a running prediction; reschedules itself."""
+    now = timezone.now()
+    claimed = Prediction.objects.filter(
+        pk=prediction_id, status__in=REMOTE, next_poll_at__lte=now + EARLY
+    ).update(next_poll_at=now + POLL_LEASE, poll_count=F("poll_count") + 1)
+    if not claimed:
+        return
+    prediction = Prediction.objects.get(pk=prediction_id)
+    client = client or get_client()
+    try:
+        remote = client.get_prediction(prediction.deerapi_id)
+    except (TransientError, AuthError) as exc:
+        # A rejected key may be fixed by an admin; keep trying until the timeout.
+        delay = max(poll_interval(prediction, now) * 2, exc.retry_after or 0.0)
+        if isinstance(exc, AuthError):
+            delay = max(delay, 30.0)
+        logger.info("prediction=%s poll failed (%s); again in %.1fs", prediction_id, exc.message, delay)
+        with transaction.atomic():
+            if Prediction.objects.filter(pk=prediction_id, status=prediction.status).update(
+                next_poll_at=timezone.now() + timedelta(seconds=delay)
+            ):
+                _enqueue("poll", prediction_id, countdown=delay)
+        return
+    except PermanentError as exc:
+        _fail(prediction_id, prediction.status, _("DeerAPI could not report on this prediction: %(msg)s")
+              % {"msg": exc.message})
+        return
+    _apply_remote(prediction_id, prediction.status, remote)
+
+
+# --- Store ----------------------------------------------------------------------
+
+
+class DownloadError(Exception):
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    index: int
+    source_url: str
+    data: bytes
+    content_type: str
+    width: int | None
+    height: int | None
+    thumbnail: bytes | None
+
+
+def _download(url: str) -> tuple[bytes, str]:
+    """Fetch one provider file within the size limit. No DeerAPI key is sent."""
+    limit = settings.OUTPUT_MAX_BYTES
+    try:
+        with requests.get(
+            url, stream=True, timeout=(settings.DEERAPI_CONNECT_TIMEOUT, settings.DEERAPI_READ_TIMEOUT),
+            headers={"User-Agent": "DeerWeb/0.1"},
+        ) as response:
+            if response.status_code in (403, 404, 410):
+                raise DownloadError(
+                    _("DeerAPI's output files expired before DeerWeb could store them."), permanent=True
+                )
+            if response.status_code >= 400:
+                raise DownloadError(f"HTTP {response.status_code}", permanent=response.status_code < 500)
+            declared = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            if declared and not declared.startswith("image/") and declared != "application/octet-stream":
+                raise DownloadError(
+                    _("The output is not an image (it was sent as %(type)s).") % {"type": declared},
+                    permanent=True,
+                )
+            length = response.headers.get("Content-Length")
+            if length and length.isdigit() and int(length) > limit:
+                raise DownloadError(_("The output file is larger than %(mb)d MB.")
+                                    % {"mb": limit // (1024 * 1024)}, permanent=True)
+            chunks: list[bytes] = []
+            total = 0
+            for chunk in response.iter_content(64 * 1024):
+                total += len(chunk)
+                if total > limit:
+                    raise DownloadError(_("The output file is larger than %(mb)d MB.")
+                                        % {"mb": limit // (1024 * 1024)}, permanent=True)
+                chunks.append(chunk)
+            return b"".join(chunks), declared
+    except requests.RequestException as exc:
+        raise DownloadError(f"download failed: {exc.__class__.__name__}", permanent=False) from exc
+
+
+def _inspect(index: int, url: str, data: bytes, declared: str) -> StoredFile:
+    """Decide the content type from the bytes themselves, and make a thumbnail."""
+    if declared == "image/svg+xml" or data.lstrip()[:5] in (b"<?xml", b"<svg ") or data.lstrip()[:4] == b"<svg":
+        try:
+            root = ElementTree.fromstring(data)  # noqa: S314 - stored, never inlined; served with CSP
+        except ElementTree.ParseError:
+            raise DownloadError(_("The output is not a valid image."), permanent=True) from None
+        if not root.tag.endswith("svg"):
+            raise DownloadError(_("The output is not a valid image."), permanent=True)
+        return StoredFile(index, url, data, "image/svg+xml", None, None, None)
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            fmt = image.format or ""
+            if fmt not in RASTER_FORMATS:
+                raise DownloadError(_("The output is not a supported image."), permanent=True)
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise DownloadError(_("The output image is too large."), permanent=True)
+            image.load()
+            thumb = image.convert("RGBA" if image.mode in ("RGBA", "LA", "P") else "RGB")
+            thumb.thumbnail(THUMBNAIL_SIZE)
+            buffer = io.BytesIO()
+            thumb.save(buffer, "WEBP", quality=80)
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+        raise DownloadError(_("The output is not a valid image."), permanent=True) from None
+    return StoredFile(index, url, data, RASTER_FORMATS[fmt], width, height, buffer.getvalue())
+
+
+def _fetch(index: int, url: str) -> StoredFile:
+    data, declared = _download(url)
+    return _inspect(index, url, data, declared)
+
+
+def prediction_store_outputs(prediction_id: int) -> None:
+    """Copy every output of a succeeded prediction into our storage, then finish it.
+
+    Idempotent: outputs already stored are kept and not fetched again.
+    """
+    now = timezone.now()
+    claimed = Prediction.objects.filter(
+        pk=prediction_id, status=Status.STORING, next_poll_at__lte=now + EARLY
+    ).update(next_poll_at=now + STORE_LEASE, attempts=F("attempts") + 1)
+    if not claimed:
+        return
+    prediction = Prediction.objects.get(pk=prediction_id)
+    done = set(prediction.outputs.values_list("index", flat=True))
+    todo = [(i, url) for i, url in enumerate(prediction.remote_output) if i not in done]
+    errors: list[DownloadError] = []
+    if todo:
+        with ThreadPoolExecutor(max_workers=min(4, len(todo))) as pool:
+            futures = [pool.submit(_fetch, i, url) for i, url in todo]
+            for future in futures:
+                try:
+                    _save_output(prediction, future.result())
+                except DownloadError as exc:
+                    errors.append(exc)
+    if not errors:
+        _transition(prediction_id, Status.STORING, Status.SUCCEEDED,
+                    completed_at=timezone.now(), next_poll_at=None, error="")
+        return
+    permanent = [e for e in errors if e.permanent]
+    if permanent or prediction.attempts >= settings.DOWNLOAD_MAX_ATTEMPTS:
+        _fail(prediction_id, Status.STORING, (permanent or errors)[0].message)
+        return
+    delay = _backoff(prediction.attempts)
+    logger.info("prediction=%s download failed (%s); retry in %.0fs", prediction_id, errors[0].message, delay)
+    with transaction.atomic():
+        if Prediction.objects.filter(pk=prediction_id, status=Status.STORING).update(
+            next_poll_at=timezone.now() + timedelta(seconds=delay)
+        ):
+            _enqueue("store", prediction_id, countdown=delay)
+
+
+def _save_output(prediction: Prediction, stored: StoredFile) -> None:
+    ext = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif",
+           "image/svg+xml": "svg"}[stored.content_type]
+    output = PredictionOutput(
+        prediction=prediction,
+        index=stored.index,
+        source_url=stored.source_url[:2000],
+        content_type=stored.content_type,
+        size=len(stored.data),
+        width=stored.width,
+        height=stored.height,
+        checksum=hashlib.sha256(stored.data).hexdigest(),
+    )
+    output.file.save(f"{prediction.pk}-{stored.index}.{ext}", ContentFile(stored.data), save=False)
+    if stored.thumbnail:
+        output.thumbnail.save(f"{prediction.pk}-{stored.index}.webp", ContentFile(stored.thumbnail),
+                              save=False)
+    try:
+        with transaction.atomic():
+            output.save()
+    except IntegrityError:
+        # Another worker stored this index first; keep theirs.
+        output.file.delete(save=False)
+        if output.thumbnail:
+            output.thumbnail.delete(save=False)
+
+
+# --- Cancel ---------------------------------------------------------------------
+
+
+def prediction_cancel(prediction: Prediction) -> bool:
+    """Ask for a prediction to stop. Queued ones stop at once; others via a worker."""
+    now = timezone.now()
+    if _transition(prediction.pk, Status.QUEUED, Status.CANCELED, completed_at=now, next_poll_at=None):
+        return True
+    if prediction.status in REMOTE:
+        _enqueue("cancel", prediction.pk)
+        return True
+    return False
+
+
+def prediction_cancel_remote(prediction_id: int, *, client: DeerAPIClient | None = None) -> None:
+    prediction = Prediction.objects.get(pk=prediction_id)
+    if prediction.status not in REMOTE or not prediction.deerapi_id:
+        return
+    client = client or get_client()
+    try:
+        remote = client.cancel_prediction(prediction.deerapi_id)
+    except (TransientError, PermanentError) as exc:
+        logger.info("prediction=%s cancel failed: %s", prediction_id, exc.message)
+        return
+    _apply_remote(prediction_id, prediction.status, remote)
+
+
+# --- Sweep ----------------------------------------------------------------------
+
+SWEEP_BATCH = 1000
+
+
+def predictions_sweep() -> dict[str, int]:
+    """Recover from lost messages and dead workers; time out stuck predictions.
+
+    Run by beat every few seconds. Cheap: each step is one indexed query.
+    """
+    now = timezone.now()
+    counts = {"submit": 0, "poll": 0, "store": 0, "unknown": 0, "timed_out": 0}
+    # A due row is only re-enqueued once it is this late: before that the
+    # countdown message already on its way will pick it up.
+    late = now - timedelta(seconds=settings.SWEEP_GRACE)
+
+    timeout_before = now - timedelta(seconds=settings.PREDICTION_TIMEOUT)
+    stuck = list(
+        Prediction.objects.filter(
+            status__in=[Status.QUEUED, Status.STARTING, Status.PROCESSING, Status.STORING],
+            created_at__lt=timeout_before,
+        ).values_list("pk", "status")[:SWEEP_BATCH]
+    )
+    for pk, status in stuck:
+        if _fail(pk, status, _("Timed out: no result after %(min)d minutes.")
+                 % {"min": settings.PREDICTION_TIMEOUT // 60}):
+            counts["timed_out"] += 1
+
+    # A claim whose lease ran out: the worker died while sending the create.
+    for pk in Prediction.objects.filter(status=Status.SUBMITTING, next_poll_at__lt=now).values_list(
+        "pk", flat=True
+    )[:SWEEP_BATCH]:
+        if _transition(pk, Status.SUBMITTING, Status.UNKNOWN, next_poll_at=None,
+                       error=f"{UNKNOWN_EXPLANATION} (the worker stopped while sending it)"):
+            counts["unknown"] += 1
+
+    for status, task in ((Status.QUEUED, "submit"), (Status.STARTING, "poll"),
+                         (Status.PROCESSING, "poll"), (Status.STORING, "store")):
+        ids = list(
+            Prediction.objects.filter(status=status, next_poll_at__lt=late)
+            .order_by("next_poll_at")
+            .values_list("pk", flat=True)[:SWEEP_BATCH]
+        )
+        for pk in ids:
+            _enqueue(task, pk)
+        counts[task] += len(ids)
+    if any(counts.values()):
+        logger.info("sweep %s", " ".join(f"{k}={v}" for k, v in counts.items()))
+    return counts

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "predictions"
+
+urlpatterns = [
+    path("", views.prediction_list, name="list"),
+    path("new/", views.prediction_new, name="new"),
+    path("<int:pk>/", views.prediction_detail, name="detail"),
+    path("<int:pk>/live/", views.prediction_live, name="live"),
+    path("<int:pk>/cancel/", views.prediction_cancel, name="cancel"),
+    path("<int:pk>/outputs/<int:index>/", views.output_file, name="output"),
+    path("<int:pk>/outputs/<int:index>/thumbnail/", views.output_thumbnail, name="thumbnail"),
+]

@@ -1,0 +1,68 @@
+// DeerWeb's small page script: live status refresh, elapsed time, auto-submit selects.
+// No inline script anywhere, so the Content-Security-Policy can forbid it.
+(function () {
+  "use strict";
+
+  function tickElapsed(root) {
+    var now = Date.now() / 1000;
+    root.querySelectorAll(".elapsed[data-since]").forEach(function (el) {
+      var since = parseFloat(el.getAttribute("data-since"));
+      if (!isNaN(since)) {
+        el.textContent = Math.max(0, Math.round(now - since)) + " s";
+      }
+    });
+  }
+
+  function followLive(section) {
+    var url = section.getAttribute("data-live-url");
+    var delay = 1000;
+    function done() {
+      return section.querySelector("[data-live-done]") !== null;
+    }
+    function refresh() {
+      if (done()) { return; }
+      fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+        .then(function (response) {
+          if (!response.ok) { throw new Error("HTTP " + response.status); }
+          return response.text();
+        })
+        .then(function (html) {
+          var before = section.querySelector("[data-live-status]");
+          var beforeStatus = before ? before.getAttribute("data-live-status") : "";
+          var template = document.createElement("template");
+          template.innerHTML = html.trim();
+          var next = template.content.firstElementChild;
+          if (next && (next.getAttribute("data-live-status") !== beforeStatus || next.hasAttribute("data-live-done"))) {
+            section.replaceChildren(next);
+            delay = 1000;
+          } else {
+            delay = Math.min(delay * 1.3, 5000);
+          }
+          tickElapsed(section);
+          if (!done()) { window.setTimeout(refresh, delay); }
+        })
+        .catch(function () {
+          delay = Math.min(delay * 2, 10000);
+          window.setTimeout(refresh, delay);
+        });
+    }
+    window.setInterval(function () { if (!done()) { tickElapsed(section); } }, 1000);
+    window.setTimeout(refresh, delay);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.documentElement.classList.add("js");
+    var live = document.querySelector("[data-live-url]");
+    if (live) { followLive(live); }
+    document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+      select.addEventListener("change", function () { select.form.submit(); });
+    });
+    var modelSelect = document.querySelector(".prediction-form select[name=model]");
+    if (modelSelect) {
+      modelSelect.addEventListener("change", function () {
+        var button = modelSelect.form.querySelector("button[name=switch]");
+        modelSelect.form.requestSubmit(button);
+      });
+    }
+  });
+})();

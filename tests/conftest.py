@@ -1,0 +1,217 @@
+"""The shared test world: members, a reviewer, an admin; the simulator; a real worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from predictions.models import Prediction, Status, User
+from predictions.simulator import Simulator
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRE_SERVICES = os.environ.get("DEERWEB_REQUIRE_SERVICES") == "1"
+CHROMIUM = os.environ.get("DEERWEB_CHROMIUM", "/usr/bin/chromium")
+PASSWORD = "correct-horse-battery-staple"
+
+
+def unavailable(reason: str) -> None:
+    """Skip a test that needs a missing service; in CI, fail it instead."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"required service missing: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+# --- The world ----------------------------------------------------------------
+
+
+@pytest.fixture
+def member(db) -> User:
+    return User.objects.create_user("alice", "alice@example.com", PASSWORD)
+
+
+@pytest.fixture
+def other_member(db) -> User:
+    return User.objects.create_user("bob", "bob@example.com", PASSWORD)
+
+
+@pytest.fixture
+def reviewer(db) -> User:
+    return User.objects.create_user("charlie", "charlie@example.com", PASSWORD, is_staff=True)
+
+
+@pytest.fixture
+def admin_user(db) -> User:
+    return User.objects.create_superuser("dora", "dora@example.com", PASSWORD)
+
+
+@pytest.fixture
+def member_client(client, member):
+    client.force_login(member)
+    return client
+
+
+# --- Simulator ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def simulator_session() -> Iterator[Simulator]:
+    sim = Simulator(key=settings.DEERAPI_KEY, starting_seconds=0.2, processing_seconds=0.6)
+    sim.start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def simulator(simulator_session: Simulator, settings) -> Simulator:
+    """The simulator, reset, with DeerWeb in this process pointed at it."""
+    simulator_session.reset()
+    settings.DEERAPI_BASE_URL = simulator_session.url
+    return simulator_session
+
+
+# --- Real services and a real worker ----------------------------------------------
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def real_services() -> None:
+    if connection.vendor != "postgresql":
+        unavailable("PostgreSQL is not configured (DATABASE_URL) or not answering on 127.0.0.1:5432")
+    if not settings.CELERY_BROKER_URL.startswith("redis://"):
+        unavailable("Redis is not configured (CELERY_BROKER_URL) or not answering on 127.0.0.1:6379")
+    import redis
+
+    try:
+        redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    except redis.RedisError as exc:
+        unavailable(f"Redis: {exc}")
+
+
+def _database_url() -> str:
+    db = settings.DATABASES["default"]
+    auth = quote(db.get("USER") or "postgres")
+    if db.get("PASSWORD"):
+        auth += ":" + quote(db["PASSWORD"])
+    return f"postgres://{auth}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+class Worker:
+    """A `celery -A deerweb worker` process (with embedded beat) on the test database."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60.0) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "deerweb", "worker", "--beat",
+             "--loglevel", "INFO", "--concurrency", "4", "--without-gossip", "--without-mingle",
+             "--schedule", str(self.log_path.with_suffix(".beat")), "-n", f"test-{os.getpid()}@%h"],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited:\n{self.log_path.read_text()[-3000:]}")
+            if " ready." in self.log_path.read_text():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"worker did not start:\n{self.log_path.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker process group, as a crash would."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+
+@pytest.fixture(scope="session")
+def worker_session(
+    real_services, django_db_setup, django_db_blocker, simulator_session, tmp_path_factory
+) -> Iterator[Worker]:
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="tests.settings",
+        DATABASE_URL=_database_url(),
+        CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
+        DEERAPI_BASE_URL=simulator_session.url,
+        DEERAPI_KEY=settings.DEERAPI_KEY,
+        DEERWEB_SWEEP_INTERVAL="1",
+        DEERWEB_SWEEP_GRACE="3",
+        DEERWEB_LOG_LEVEL="INFO",
+        PYTHONUNBUFFERED="1",
+    )
+    worker = Worker(env, tmp_path_factory.mktemp("worker") / "worker.log")
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def worker(worker_session: Worker, simulator: Simulator, transactional_db) -> Worker:
+    """A running worker; restarted if an earlier test stopped it."""
+    if worker_session.process is None or worker_session.process.poll() is not None:
+        worker_session.start()
+    return worker_session
+
+
+def wait_for(
+    prediction: Prediction, statuses: set[str] | str, timeout: float = 30.0
+) -> Prediction:
+    """Wait until the prediction reaches one of `statuses`; fail with its story if not."""
+    wanted = {statuses} if isinstance(statuses, str) else set(statuses)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        prediction.refresh_from_db()
+        if prediction.status in wanted:
+            return prediction
+        time.sleep(0.1)
+    raise AssertionError(
+        f"prediction {prediction.pk} is {prediction.status!r}, not {wanted} after {timeout}s "
+        f"(error={prediction.error!r})"
+    )
+
+
+@pytest.fixture
+def wait() -> Callable[..., Prediction]:
+    return wait_for
+
+
+TERMINAL = {Status.SUCCEEDED, Status.FAILED, Status.CANCELED, Status.UNKNOWN}
