@@ -49,10 +49,11 @@ def prediction_new(request: HttpRequest) -> HttpResponse:
         # A first visit, or a switch of model: keep what was typed, nothing else.
         initial = {"model": spec.id, "prompt": data.get("prompt", "")}
         form = PredictionForm(initial=initial, spec=spec)
-        if unknown_model:
-            form.add_error(None, _("Unknown model “%(id)s”; pick one from the list.") % {"id": data["model"]})
-    status = 400 if request.method == "POST" and "switch" not in request.POST else 200
-    return render(request, "predictions/new.html", {"form": form, "spec": spec}, status=status)
+    context = {"form": form, "spec": spec}
+    if unknown_model:
+        context["model_error"] = _("Unknown model “%(id)s”; pick one from the list.") % {"id": data["model"]}
+    invalid = request.method == "POST" and "switch" not in request.POST
+    return render(request, "predictions/new.html", context, status=400 if invalid else 200)
 
 
 @login_required

@@ -1,0 +1,49 @@
+"""services.prediction_create: validation against the schema, and what gets saved."""
+
+import pytest
+
+from predictions import services
+from predictions.models import Prediction, Status
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_valid_input_is_saved_as_queued_with_only_the_models_keys(member, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        prediction = services.prediction_create(
+            owner=member,
+            model_id="black-forest-labs/flux-schnell",
+            input={"prompt": "  a deer in snow ", "aspect_ratio": "16:9", "num_outputs": 2, "seed": None},
+        )
+    assert prediction.status == Status.QUEUED
+    assert prediction.input == {"prompt": "a deer in snow", "aspect_ratio": "16:9", "num_outputs": 2}
+    assert prediction.prompt.text == "a deer in snow"
+    assert prediction.prompt.owner == member
+    assert len(callbacks) == 1, "the submit task is enqueued once, after commit"
+
+
+def test_an_unknown_model_is_refused_and_nothing_is_saved(member):
+    with pytest.raises(services.PredictionInputError) as exc:
+        services.prediction_create(owner=member, model_id="acme/nothing", input={"prompt": "x"})
+    assert "model" in exc.value.errors
+    assert not Prediction.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({}, "prompt", "required"),
+        ({"prompt": "x", "num_outputs": 9}, "num_outputs", "at most 4"),
+        ({"prompt": "x", "num_outputs": 0}, "num_outputs", "at least 1"),
+        ({"prompt": "x", "num_outputs": "two"}, "num_outputs", "whole number"),
+        ({"prompt": "x", "aspect_ratio": "7:1"}, "aspect_ratio", "Choose one of"),
+        ({"prompt": "x", "go_fast": "yes"}, "go_fast", "yes or no"),
+        ({"prompt": "x", "width": 512}, "width", "no input named"),
+        ({"prompt": "x" * 5000}, "prompt", "too long"),
+    ],
+)
+def test_bad_input_gets_a_message_for_its_field(member, data, field, message):
+    with pytest.raises(services.PredictionInputError) as exc:
+        services.prediction_create(owner=member, model_id="black-forest-labs/flux-schnell", input=data)
+    assert message in exc.value.errors[field]
+    assert not Prediction.objects.exists()

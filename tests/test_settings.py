@@ -1,0 +1,54 @@
+"""deerweb/settings.py: a bad value stops start-up with a message naming the variable."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_settings(**env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DEERAPI_", "DEERWEB_"))}
+    clean.pop("DATABASE_URL", None)
+    clean.pop("CELERY_BROKER_URL", None)
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", "import deerweb.settings as s; print(s.DEERAPI_BASE_URL, s.SANDBOX, s.DEBUG)"],
+        cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DJANGO_DEBUG", "maybe"),
+        ("DATABASE_URL", "mysql://nope"),
+        ("CELERY_BROKER_URL", "kafka://x"),
+        ("DEERAPI_BASE_URL", "ftp://api.deerapi.com"),
+        ("DEERWEB_PREDICTION_TIMEOUT", "soon"),
+    ],
+)
+def test_a_bad_value_stops_start_up_naming_the_variable(name, value):
+    result = load_settings(DJANGO_SECRET_KEY="k" * 50, **{name: value})
+    assert result.returncode != 0
+    assert name in result.stderr
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = load_settings()
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_without_a_key_deerweb_talks_to_the_simulator_and_debug_stays_off():
+    result = load_settings(DJANGO_SECRET_KEY="k" * 50)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["http://127.0.0.1:8765", "True", "False"]
+
+
+def test_with_a_key_deerweb_talks_to_deerapi():
+    result = load_settings(DJANGO_SECRET_KEY="k" * 50, DEERAPI_KEY="sk-live-123")
+    assert result.stdout.split() == ["https://api.deerapi.com", "False", "False"]

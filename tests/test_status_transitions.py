@@ -1,0 +1,37 @@
+"""The status machine: one table of transitions; terminal states never change."""
+
+import pytest
+
+from predictions import services
+from predictions.models import TERMINAL, TRANSITIONS, Prediction, Status, can_transition
+
+
+def test_terminal_statuses_have_no_way_out():
+    for status in TERMINAL:
+        assert TRANSITIONS[status] == frozenset()
+
+
+def test_every_status_has_a_row_in_the_table():
+    assert set(TRANSITIONS) == set(Status.values)
+
+
+def test_unknown_is_left_only_for_a_final_answer():
+    assert can_transition(Status.UNKNOWN, Status.FAILED)
+    assert not can_transition(Status.UNKNOWN, Status.QUEUED)
+    assert not can_transition(Status.UNKNOWN, Status.SUBMITTING)
+
+
+@pytest.mark.django_db
+def test_a_transition_from_a_status_the_row_has_left_does_nothing(member):
+    prediction = services.prediction_create(
+        owner=member, model_id="black-forest-labs/flux-schnell", input={"prompt": "x"}
+    )
+    Prediction.objects.filter(pk=prediction.pk).update(status=Status.SUCCEEDED)
+    assert services._transition(prediction.pk, Status.QUEUED, Status.FAILED) is False
+    prediction.refresh_from_db()
+    assert prediction.status == Status.SUCCEEDED
+
+
+def test_a_transition_the_table_forbids_raises():
+    with pytest.raises(ValueError):
+        services._transition(1, Status.SUCCEEDED, Status.PROCESSING)
