@@ -25,6 +25,8 @@ import requests
 from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +186,7 @@ def _raise_for_status(response: requests.Response, *, creating: bool) -> None:
     message, fields = error_message(response)
     kwargs = {"status_code": code, "retry_after": _retry_after(response), "field_errors": fields}
     if code == 401:
-        raise AuthError(f"DeerAPI key rejected: {message}", **kwargs)
+        raise AuthError(_("DeerAPI key rejected: %(msg)s") % {"msg": message}, **kwargs)
     if code == 402 or (code == 403 and _is_balance_message(message)):
         raise BalanceExhausted(message, **kwargs)
     if code in (429, 503):
@@ -192,7 +194,9 @@ def _raise_for_status(response: requests.Response, *, creating: bool) -> None:
     if code >= 500:
         if creating:
             # A gateway error on a create may hide a prediction that started.
-            raise UncertainSubmission(f"DeerAPI answered {code} to the create: {message}", **kwargs)
+            raise UncertainSubmission(
+                _("DeerAPI answered %(code)d to the create: %(msg)s") % {"code": code, "msg": message}, **kwargs
+            )
         raise TransientError(message, **kwargs)
     raise PermanentError(message, **kwargs)
 
@@ -201,9 +205,8 @@ def _connection_error_sent_nothing(exc: requests.ConnectionError) -> bool:
     """True when the connection failed before any byte of the request went out."""
     if isinstance(exc, requests.ConnectTimeout):
         return True
-    reason = exc.args[0] if exc.args else None
-    text = repr(reason)
-    return "NewConnectionError" in text or "NameResolutionError" in text or "ConnectTimeout" in text
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError | ConnectTimeoutError)
 
 
 class DeerAPIClient:
@@ -218,8 +221,8 @@ class DeerAPIClient:
         self.base_url = (base_url or settings.DEERAPI_BASE_URL).rstrip("/")
         self._key = key if key is not None else settings.DEERAPI_KEY
         self.timeout = (
-            connect_timeout or settings.DEERAPI_CONNECT_TIMEOUT,
-            read_timeout or settings.DEERAPI_READ_TIMEOUT,
+            settings.DEERAPI_CONNECT_TIMEOUT if connect_timeout is None else connect_timeout,
+            settings.DEERAPI_READ_TIMEOUT if read_timeout is None else read_timeout,
         )
         self._session = requests.Session()
 
@@ -245,21 +248,25 @@ class DeerAPIClient:
                 )
         except requests.ConnectionError as exc:
             if _connection_error_sent_nothing(exc):
-                raise TransientError(f"cannot connect to DeerAPI: {exc.__class__.__name__}") from exc
+                raise TransientError(
+                    _("cannot connect to DeerAPI: %(error)s") % {"error": exc.__class__.__name__}
+                ) from exc
             raise UncertainSubmission(
-                "the connection to DeerAPI broke after the request was sent"
+                _("the connection to DeerAPI broke after the request was sent")
             ) from exc
         except requests.Timeout as exc:
-            raise UncertainSubmission("DeerAPI did not answer the create in time") from exc
+            raise UncertainSubmission(_("DeerAPI did not answer the create in time")) from exc
         except requests.RequestException as exc:
-            raise UncertainSubmission(f"the create failed midway: {exc.__class__.__name__}") from exc
+            raise UncertainSubmission(
+                _("the create failed midway: %(error)s") % {"error": exc.__class__.__name__}
+            ) from exc
         _raise_for_status(response, creating=True)
         try:
             return RemotePrediction.from_json(response.json())
         except ValueError as exc:
             raise UncertainSubmission(
-                f"DeerAPI accepted the create (HTTP {response.status_code}) but its reply "
-                "could not be read"
+                _("DeerAPI accepted the create (HTTP %(code)d) but its reply could not be read")
+                % {"code": response.status_code}
             ) from exc
 
     def _get_json(self, path: str, *, params: dict[str, str] | None = None, method: str = "GET") -> Any:

@@ -1,0 +1,42 @@
+"""`python -m predictions.simulator`: the simulator without Django (for benchmarks and scripts).
+
+`python manage.py deerapi_simulator` is the same server with defaults from the settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from predictions.simulator.server import Simulator
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m predictions.simulator", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--key", default="sandbox-key")
+    parser.add_argument("--starting-seconds", type=float, default=1.0)
+    parser.add_argument("--processing-seconds", type=float, default=3.0)
+    parser.add_argument("--file-ttl", type=float, default=3600.0)
+    parser.add_argument("--log-requests", action="store_true")
+    options = parser.parse_args(argv)
+    simulator = Simulator(
+        host=options.host,
+        port=options.port,
+        key=options.key,
+        starting_seconds=options.starting_seconds,
+        processing_seconds=options.processing_seconds,
+        file_ttl=options.file_ttl,
+        verbose=options.log_requests,
+    )
+    print(f"DeerAPI simulator listening on {simulator.url} (Ctrl-C to stop)", flush=True)
+    try:
+        simulator.serve_forever()
+    except KeyboardInterrupt:
+        print("Stopping the DeerAPI simulator.", flush=True)
+    finally:
+        simulator.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,707 @@
+"""A stand-in for DeerAPI's Replicate-style predictions API, over real HTTP.
+
+`make run` uses it when no DEERAPI_KEY is set, and tests reach it over loopback
+through the real `requests` client. It is plain Python (standard library and
+Pillow): importing it needs no Django settings.
+
+A prediction's status is a function of the clock (monotonic): `starting` for
+`starting_seconds`, `processing` for `processing_seconds`, then terminal. Nothing
+runs in the background; every request reads the clock. Output files are rendered
+when downloaded.
+
+Faults are queued per route with `Simulator.inject` (or `POST /_simulator/faults`)
+and each one is used up by the next request to that route.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import random
+import re
+import secrets
+import socket
+import string
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from predictions.catalog import MODELS, get_model
+from predictions.simulator.images import content_type, image_size, output_extension, render
+from predictions.simulator.state import TERMINAL, SimulatedPrediction, Stats, steps_for
+from predictions.simulator.validation import problem_body, validate_input
+
+logger = logging.getLogger(__name__)
+
+ROUTES = ("create", "get", "cancel", "file", "models")
+FAIL_MARK = "[[fail]]"
+SLOW_MARK = "[[slow]]"
+SLOW_FACTOR = 10
+SIMULATED_FAILURE = "Simulated model failure: the model could not generate this image."
+MAX_BODY = 10 * 1024 * 1024
+ID_ALPHABET = string.ascii_lowercase + string.digits
+MALFORMED_BODY = b'{"id": "trunc'
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+JSON = "application/json"
+PROBLEM_JSON = "application/problem+json"
+
+_CREATE = re.compile(r"^/replicate/v1/models/(?P<model>.+)/predictions$")
+_GET = re.compile(r"^/replicate/v1/predictions/(?P<id>[^/]+)$")
+_CANCEL = re.compile(r"^/replicate/v1/predictions/(?P<id>[^/]+)/cancel$")
+_FILE = re.compile(r"^/files/(?P<id>[^/]+)/out-(?P<index>\d+)\.(?P<ext>[a-z]+)$")
+_CONTROL_PREDICTION = re.compile(r"^/_simulator/predictions/(?P<id>[^/]+)$")
+
+
+def _new_id() -> str:
+    return "".join(secrets.choice(ID_ALPHABET) for _ in range(26))
+
+
+def deerapi_error(message: str, *, type: str = "new_api_error", code: str = "") -> dict[str, Any]:
+    """DeerAPI's own (new-api) error shape."""
+    return {"error": {"message": message, "type": type, "code": code}}
+
+
+# --- Replies --------------------------------------------------------------------------------
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes = b""
+    content_type: str = JSON
+    headers: tuple[tuple[str, str], ...] = ()
+    drop: bool = False
+    junk_size: int = 0  # serve this many bytes of PNG-looking junk instead of `body`
+
+    @classmethod
+    def json(cls, status: int, data: Any, *, content_type: str = JSON, **kwargs: Any) -> Reply:
+        body = json.dumps(data, ensure_ascii=False).encode()
+        return cls(status, body, content_type, **kwargs)
+
+
+def _error_reply(status: int, message: str, *, type: str, code: str) -> Reply:
+    return Reply.json(status, deerapi_error(message, type=type, code=code))
+
+
+def _unauthorized() -> Reply:
+    return _error_reply(401, "无效的令牌 (invalid token)", type="new_api_error", code="invalid_api_key")
+
+
+def _not_found(message: str, code: str = "not_found") -> Reply:
+    return _error_reply(404, message, type="invalid_request_error", code=code)
+
+
+def _bad_request(message: str) -> Reply:
+    return _error_reply(400, message, type="invalid_request_error", code="invalid_request")
+
+
+def _file_not_found() -> Reply:
+    return Reply.json(404, {"detail": "File not found"})
+
+
+# --- Faults and stats -----------------------------------------------------------------------
+
+
+@dataclass
+class Fault:
+    route: str
+    status: int | None = None
+    count: int = 1
+    retry_after: float | str | None = None
+    body: Any = None
+    drop: bool = False
+    delay: float = 0.0
+    malformed: bool = False
+    content_type: str | None = None
+    oversize: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {key: value for key, value in vars(self).items() if value not in (None, False)}
+
+    def reply(self) -> Reply:
+        """The error reply for a `status` or `body` fault."""
+        status = self.status if self.status is not None else 200
+        headers: tuple[tuple[str, str], ...] = ()
+        if self.retry_after is not None:
+            value = self.retry_after
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            headers = (("Retry-After", str(value)),)
+        if self.body is None:
+            data = deerapi_error(_fault_message(status), type="upstream_error", code="simulated")
+            return Reply.json(status, data, headers=headers)
+        if isinstance(self.body, bytes | str):
+            raw = self.body.encode() if isinstance(self.body, str) else self.body
+            try:
+                json.loads(raw)
+                kind = JSON
+            except ValueError:
+                kind = "text/plain; charset=utf-8"
+            return Reply(status, raw, kind, headers)
+        problem = isinstance(self.body, dict) and ("title" in self.body or "detail" in self.body)
+        kind = PROBLEM_JSON if problem else JSON
+        return Reply.json(status, self.body, content_type=kind, headers=headers)
+
+
+def _fault_message(status: int) -> str:
+    if status == 402:
+        return "用户额度不足 (insufficient user quota)"
+    if status == 429:
+        return "Request was throttled. Expected available in 1 second. (simulated)"
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = f"HTTP {status}"
+    return f"{phrase} (simulated)"
+
+
+# --- The server -----------------------------------------------------------------------------
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # Keep-alive connections can idle for a long time: never wait for them on close.
+    block_on_close = False
+    request_queue_size = 256
+
+    def __init__(self, address: tuple[str, int], simulator: Simulator) -> None:
+        self.simulator = simulator
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients hanging up (timeouts, dropped faults) are routine here.
+        if self.simulator.verbose:
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "DeerAPI-Simulator/1.0"
+    timeout = 120  # seconds an idle keep-alive connection is kept
+    # Headers and body go out in separate writes; with Nagle on, each reply would
+    # wait for the client's delayed ACK (~40 ms).
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self._serve("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._serve("POST")
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._serve("PUT")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._serve("DELETE")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.simulator.verbose:
+            super().log_message(format, *args)
+
+    def _read_body(self) -> bytes | None:
+        if self.headers.get("Transfer-Encoding"):
+            return None  # DeerAPI's clients send Content-Length; chunked bodies are refused
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            return None
+        if length < 0 or length > MAX_BODY:
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _serve(self, method: str) -> None:
+        simulator = self.server.simulator
+        body = self._read_body()
+        if body is None:
+            self.close_connection = True
+            reply = _bad_request("the body needs a valid Content-Length of at most 10 MB")
+        else:
+            try:
+                reply = simulator.handle(method, self.path, self.headers, body)
+            except Exception:
+                logger.exception("the DeerAPI simulator failed on %s %s", method, self.path)
+                reply = _error_reply(500, "simulator internal error", type="new_api_error", code="internal")
+        if reply.drop:
+            # Hang up without a byte of response.
+            self.close_connection = True
+            return
+        try:
+            self._write(reply)
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            self.close_connection = True
+
+    def _write(self, reply: Reply) -> None:
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        length = reply.junk_size or len(reply.body)
+        self.send_header("Content-Length", str(length))
+        for name, value in reply.headers:
+            self.send_header(name, value)
+        self.end_headers()
+        if not reply.junk_size:
+            self.wfile.write(reply.body)
+            return
+        chunk = PNG_SIGNATURE + b"\0" * (65536 - len(PNG_SIGNATURE))
+        remaining = reply.junk_size
+        while remaining > 0:
+            piece = chunk[: min(remaining, len(chunk))]
+            self.wfile.write(piece)
+            remaining -= len(piece)
+            chunk = b"\0" * 65536
+
+
+class Simulator:
+    """DeerAPI over HTTP on `host:port` (port 0 picks a free one).
+
+    Use `start()`/`stop()` or `with Simulator() as sim:` to serve from a daemon
+    thread, or `serve_forever()` to serve in the calling thread.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        key: str = "sandbox-key",  # noqa: S107 - the sandbox key, not a secret
+        starting_seconds: float = 0.5,
+        processing_seconds: float = 1.0,
+        file_ttl: float = 3600.0,
+        *,
+        verbose: bool = False,
+        public_url: str | None = None,
+    ) -> None:
+        self.key = key
+        self.starting_seconds = float(starting_seconds)
+        self.processing_seconds = float(processing_seconds)
+        self.file_ttl = float(file_ttl)
+        self.verbose = verbose
+        self._public_url = public_url.rstrip("/") if public_url else None
+        self._lock = threading.Lock()
+        self._predictions: dict[str, SimulatedPrediction] = {}
+        self._faults: dict[str, deque[Fault]] = {route: deque() for route in ROUTES}
+        self._fail_next: deque[str] = deque()
+        self._stats = Stats()
+        self._thread: threading.Thread | None = None
+        self._serving = False
+        self._stopped = False
+        self._httpd = _Server((host, port), self)
+        bound_host, bound_port = self._httpd.server_address[:2]
+        shown = "127.0.0.1" if bound_host in ("0.0.0.0", "") else bound_host  # noqa: S104
+        self.host = bound_host
+        self.port = bound_port
+        self.url = f"http://{shown}:{bound_port}"
+
+    # --- Lifecycle
+
+    def start(self) -> Simulator:
+        """Serve from a daemon thread; returns self."""
+        if self._thread is None:
+            self._serving = True
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.1},
+                name=f"deerapi-simulator-{self.port}",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until `stop()` (from another thread) or Ctrl-C."""
+        self._serving = True
+        self._httpd.serve_forever(poll_interval=0.1)
+
+    def stop(self) -> None:
+        """Stop serving, hang up open connections and free the port. Safe to call twice."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._serving:
+            self._httpd.shutdown()
+        self._httpd.server_close()
+        self._httpd.close_connections()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"Simulator({self.url!r})"
+
+    # --- In-process control
+
+    @property
+    def stats(self) -> Stats:
+        return self._stats
+
+    @property
+    def predictions(self) -> dict[str, SimulatedPrediction]:
+        """A copy of id → prediction, for reading."""
+        with self._lock:
+            return dict(self._predictions)
+
+    def inject(
+        self,
+        route: str,
+        *,
+        status: int | None = None,
+        count: int = 1,
+        retry_after: float | str | None = None,
+        body: Any = None,
+        drop: bool = False,
+        delay: float = 0.0,
+        malformed: bool = False,
+        content_type: str | None = None,
+        oversize: int | None = None,
+    ) -> None:
+        """Give the next `count` requests to `route` this fault (faults queue in order)."""
+        if route not in ROUTES:
+            raise ValueError(f"unknown route {route!r}; expected one of {', '.join(ROUTES)}")
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            raise ValueError("count must be a whole number of at least 1")
+        if status is not None and (not isinstance(status, int) or not 100 <= status <= 599):
+            raise ValueError("status must be an HTTP status code")
+        if (content_type is not None or oversize is not None) and route != "file":
+            raise ValueError("content_type and oversize apply to the file route only")
+        if oversize is not None and (not isinstance(oversize, int) or oversize < 1):
+            raise ValueError("oversize must be a positive number of bytes")
+        if not isinstance(delay, int | float) or delay < 0:
+            raise ValueError("delay must be a number of seconds")
+        fault = Fault(
+            route=route,
+            status=status,
+            count=count,
+            retry_after=retry_after,
+            body=body,
+            drop=bool(drop),
+            delay=float(delay),
+            malformed=bool(malformed),
+            content_type=content_type,
+            oversize=oversize,
+        )
+        with self._lock:
+            self._faults[route].append(fault)
+
+    def pending_faults(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [fault.as_dict() for queue in self._faults.values() for fault in queue]
+
+    def fail_next(self, count: int = 1, error: str = SIMULATED_FAILURE) -> None:
+        """The next `count` created predictions end `failed` with `error`."""
+        if not isinstance(count, int) or count < 1:
+            raise ValueError("count must be a whole number of at least 1")
+        with self._lock:
+            self._fail_next.extend([str(error)] * count)
+
+    def expire_files(self) -> int:
+        """Expire the files of every prediction that has ended; returns how many."""
+        now = time.monotonic()
+        expired = 0
+        with self._lock:
+            for prediction in self._predictions.values():
+                if prediction.ended_mono(now) is not None and not prediction.expired:
+                    prediction.expired = True
+                    expired += 1
+        return expired
+
+    def completed_at(self, prediction_id: str) -> float | None:
+        """Wall-clock time (Unix seconds, like `time.time()`) at which the prediction
+        ended (succeeded, failed or was canceled); None while it runs.
+
+        Raises KeyError for an unknown id.
+        """
+        now = time.monotonic()
+        with self._lock:
+            prediction = self._predictions[prediction_id]
+            ended = prediction.ended_mono(now)
+            return None if ended is None else prediction.wall(ended)
+
+    def reset(self) -> None:
+        """Forget every prediction, pending fault and counter."""
+        with self._lock:
+            self._predictions.clear()
+            for queue in self._faults.values():
+                queue.clear()
+            self._fail_next.clear()
+        self._stats.clear()
+
+    # --- HTTP
+
+    def _authorized(self, headers: Any) -> bool:
+        value = headers.get("Authorization") or ""
+        scheme, _, token = value.partition(" ")
+        return scheme.lower() == "bearer" and secrets.compare_digest(token.strip().encode(), self.key.encode())
+
+    def _base_url(self, headers: Any) -> str:
+        if self._public_url:
+            return self._public_url
+        host = headers.get("Host")
+        return f"http://{host}" if host else self.url
+
+    def _take_fault(self, route: str) -> Fault | None:
+        with self._lock:
+            queue = self._faults[route]
+            if not queue:
+                return None
+            fault = queue[0]
+            fault.count -= 1
+            if fault.count <= 0:
+                queue.popleft()
+        self._stats.add("faults")
+        return fault
+
+    def handle(self, method: str, raw_path: str, headers: Any, body: bytes) -> Reply:
+        """Answer one request. Called from the handler threads, without the lock held."""
+        path = unquote(urlsplit(raw_path).path)
+        if path.startswith("/_simulator/"):
+            if not self._authorized(headers):
+                return _unauthorized()
+            return self._control(method, path, body)
+
+        self._stats.add("requests")
+        route, params = self._route(method, path)
+        if route is None:
+            return _not_found(f"Invalid URL ({method} {path})", code="invalid_url")
+        if route != "file" and not self._authorized(headers):
+            return _unauthorized()
+
+        def answer() -> Reply:
+            return self._answer(route, params, headers, body)
+
+        fault = self._take_fault(route)
+        if fault is None:
+            return answer()
+        # A create that is dropped, delayed or garbled still reaches "DeerAPI" and
+        # starts a prediction: that is the case the client must treat as uncertain.
+        processed = None
+        if route == "create" and fault.status is None and fault.body is None:
+            processed = answer()
+        if fault.delay:
+            time.sleep(fault.delay)
+        if fault.drop:
+            return Reply(0, drop=True)
+        if fault.status is not None or fault.body is not None:
+            return fault.reply()
+        if fault.malformed:
+            return Reply(200, MALFORMED_BODY, JSON)
+        if fault.content_type:
+            page = b"<!doctype html><html><body><h1>Simulated page</h1></body></html>"
+            return Reply(200, page, fault.content_type)
+        if fault.oversize:
+            return Reply(200, content_type="image/png", junk_size=fault.oversize)
+        return processed if processed is not None else answer()
+
+    def _route(self, method: str, path: str) -> tuple[str | None, dict[str, str]]:
+        if method == "POST":
+            if match := _CREATE.match(path):
+                self._stats.add("create_requests")
+                return "create", match.groupdict()
+            if match := _CANCEL.match(path):
+                self._stats.add("cancels")
+                return "cancel", match.groupdict()
+        elif method == "GET":
+            if match := _GET.match(path):
+                self._stats.add_get(match.group("id"))
+                return "get", match.groupdict()
+            if match := _FILE.match(path):
+                self._stats.add("file_downloads")
+                return "file", match.groupdict()
+            if path.rstrip("/") == "/v1/models":
+                self._stats.add("model_lists")
+                return "models", {}
+        return None, {}
+
+    def _answer(self, route: str, params: dict[str, str], headers: Any, body: bytes) -> Reply:
+        if route == "create":
+            return self._create(params["model"], body, headers)
+        if route == "get":
+            return self._get(params["id"], headers)
+        if route == "cancel":
+            return self._cancel(params["id"], headers)
+        if route == "file":
+            return self._file(params["id"], int(params["index"]), params["ext"])
+        return self._models()
+
+    def _create(self, model_id: str, body: bytes, headers: Any) -> Reply:
+        spec = get_model(model_id)
+        if spec is None:
+            return _not_found(f"model {model_id} not found (模型 {model_id} 不存在)", code="model_not_found")
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return _bad_request("the request body is not valid JSON")
+        if not isinstance(payload, dict) or not isinstance(payload.get("input"), dict):
+            return _bad_request("the request body must be a JSON object with an `input` object")
+        data = payload["input"]
+        problems = validate_input(spec, data)
+        if problems:
+            return Reply.json(422, problem_body(problems), content_type=PROBLEM_JSON)
+
+        defaults = {item.name: item.default for item in spec.fields}
+        seed = data.get("seed")
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            seed = random.randrange(2**31)
+        count = 1
+        if spec.output == "list" and spec.field("num_outputs"):
+            count = data.get("num_outputs", defaults["num_outputs"]) or 1
+        quality = data.get("output_quality", defaults.get("output_quality"))
+        width, height = image_size({**defaults, **data})
+        prompt = data.get("prompt") if isinstance(data.get("prompt"), str) else ""
+        processing = self.processing_seconds * (SLOW_FACTOR if SLOW_MARK in prompt else 1)
+        error = SIMULATED_FAILURE if FAIL_MARK in prompt else None
+        with self._lock:
+            if self._fail_next:
+                error = self._fail_next.popleft()
+            prediction_id = _new_id()
+            while prediction_id in self._predictions:
+                prediction_id = _new_id()
+            prediction = SimulatedPrediction(
+                id=prediction_id,
+                model=spec.id,
+                input=data,
+                output_shape=spec.output,
+                seed=seed,
+                output_count=int(count),
+                extension=output_extension(spec, data),
+                width=width,
+                height=height,
+                quality=quality if isinstance(quality, int) else 80,
+                steps=steps_for(defaults, data),
+                created_wall=time.time(),
+                created_mono=time.monotonic(),
+                starting_seconds=self.starting_seconds,
+                processing_seconds=processing,
+                file_ttl=self.file_ttl,
+                error=error,
+            )
+            self._predictions[prediction_id] = prediction
+            document = prediction.to_json(prediction.created_mono, self._base_url(headers))
+        self._stats.add("creates")
+        return Reply.json(201, document)
+
+    def _get(self, prediction_id: str, headers: Any) -> Reply:
+        now = time.monotonic()
+        with self._lock:
+            prediction = self._predictions.get(prediction_id)
+            if prediction is not None:
+                document = prediction.to_json(now, self._base_url(headers))
+        if prediction is None:
+            return _not_found(f"prediction {prediction_id} not found", code="prediction_not_found")
+        return Reply.json(200, document)
+
+    def _cancel(self, prediction_id: str, headers: Any) -> Reply:
+        now = time.monotonic()
+        with self._lock:
+            prediction = self._predictions.get(prediction_id)
+            if prediction is not None:
+                if prediction.status_at(now) not in TERMINAL:
+                    prediction.canceled_mono = now
+                document = prediction.to_json(now, self._base_url(headers))
+        if prediction is None:
+            return _not_found(f"prediction {prediction_id} not found", code="prediction_not_found")
+        return Reply.json(200, document)
+
+    def _file(self, prediction_id: str, index: int, extension: str) -> Reply:
+        now = time.monotonic()
+        with self._lock:
+            prediction = self._predictions.get(prediction_id)
+            available = (
+                prediction is not None
+                and prediction.status_at(now) == "succeeded"
+                and not prediction.data_removed_at(now)
+                and index < prediction.output_count
+                and extension == prediction.extension
+            )
+        if not available:
+            return _file_not_found()
+        # Rendered outside the lock: other requests never wait for Pillow.
+        data = render(
+            prediction.extension,
+            prediction.seed,
+            prediction.prompt,
+            index,
+            prediction.width,
+            prediction.height,
+            prediction.quality,
+        )
+        return Reply(200, data, content_type(prediction.extension))
+
+    def _models(self) -> Reply:
+        created = int(time.time())
+        data = [
+            {"id": spec.id, "object": "model", "created": created, "owned_by": spec.vendor} for spec in MODELS.values()
+        ]
+        return Reply.json(200, {"object": "list", "data": data, "success": True})
+
+    # --- Control over HTTP
+
+    def _control(self, method: str, path: str, body: bytes) -> Reply:
+        if method == "GET" and path == "/_simulator/stats":
+            return Reply.json(200, self._stats.as_dict())
+        if method == "GET" and (match := _CONTROL_PREDICTION.match(path)):
+            now = time.monotonic()
+            with self._lock:
+                prediction = self._predictions.get(match.group("id"))
+                if prediction is not None:
+                    ended = prediction.ended_mono(now)
+                    summary = {
+                        "id": prediction.id,
+                        "status": prediction.status_at(now),
+                        "completed_at": None if ended is None else prediction.wall(ended),
+                    }
+            if prediction is None:
+                return _not_found("prediction not found", code="prediction_not_found")
+            return Reply.json(200, summary)
+        if method != "POST":
+            return _not_found(f"Invalid URL ({method} {path})", code="invalid_url")
+        try:
+            options = json.loads(body) if body.strip() else {}
+        except ValueError:
+            return _bad_request("the request body is not valid JSON")
+        if not isinstance(options, dict):
+            return _bad_request("the request body must be a JSON object")
+        try:
+            if path == "/_simulator/faults":
+                route = options.pop("route", None)
+                self.inject(route, **options)
+                return Reply.json(200, {"ok": True, "pending": self.pending_faults()})
+            if path == "/_simulator/fail_next":
+                self.fail_next(**options)
+                return Reply.json(200, {"ok": True})
+            if path == "/_simulator/expire":
+                return Reply.json(200, {"ok": True, "expired": self.expire_files()})
+            if path == "/_simulator/reset":
+                self.reset()
+                return Reply.json(200, {"ok": True})
+        except (TypeError, ValueError) as exc:
+            return _bad_request(str(exc))
+        return _not_found(f"Invalid URL ({method} {path})", code="invalid_url")
