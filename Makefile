@@ -7,7 +7,7 @@ PORT ?= 8000
 # Unless DJANGO_SECRET_KEY is set, `make run` keeps a generated key in var/secret_key.
 RUN_ENV := DJANGO_SECRET_KEY_FILE=$${DJANGO_SECRET_KEY_FILE:-$(CURDIR)/var/secret_key}
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench install clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,9 +30,9 @@ run: install var/secret_key
 	$(RUN_ENV) $(BIN)/python manage.py createadmin
 	@echo
 	@echo "DeerWeb is starting at http://127.0.0.1:$(PORT)/  (Ctrl-C stops web, worker and beat)"
-	@if [ -z "$$DEERAPI_KEY" ]; then echo "No DEERAPI_KEY: sandbox mode, using the built-in DeerAPI simulator."; fi
+	@if [ -z "$$DEERAPI_KEY$$DEERAPI_KEY_FILE" ]; then echo "No DEERAPI_KEY: sandbox mode, using the built-in DeerAPI simulator."; fi
 	@echo
-	$(RUN_ENV) DEERWEB_PORT=$(PORT) $(BIN)/honcho start web worker beat $$( [ -z "$$DEERAPI_KEY" ] && echo simulator )
+	$(RUN_ENV) DEERWEB_PORT=$(PORT) $(BIN)/honcho start web worker beat $$( [ -z "$$DEERAPI_KEY$$DEERAPI_KEY_FILE" ] && echo simulator )
 
 test: install
 	@if [ ! -x /usr/bin/chromium ]; then echo "Note: /usr/bin/chromium is missing, browser tests will skip (apt-get install chromium)."; fi
@@ -47,3 +47,7 @@ bench: install
 
 clean:
 	rm -rf var/broker var/test-media staticfiles
+
+messages: install
+	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var --ignore=staticfiles --ignore=tests --ignore=bench --ignore=build
+	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python manage.py compilemessages --ignore=.venv

@@ -5,14 +5,18 @@ are. Models that share a schema share one definition. Sources:
 ../shared/docs/deerapi-api.md §3 (schemas) and §4 (prices).
 
 This module is plain Python (no database, no settings) so the simulator can use
-it too.
+it too; help texts are lazy translations, resolved only when a form shows them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
+
+# Lazy: importing this module needs no settings; help texts are translated when shown.
+from django.utils.translation import gettext_lazy as _
 
 FieldKind = Literal["string", "text", "integer", "number", "boolean", "enum", "uri", "uri_list"]
 OutputShape = Literal["single", "list", "svg"]
@@ -26,7 +30,8 @@ class InputField:
     choices: tuple[str, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
-    help: str = ""
+    # A lazy translation: kept out of ==, hash and repr, which would need settings (and vary by language).
+    help: str = dataclasses.field(default="", compare=False, repr=False)
     required: bool = False
     max_items: int | None = None
 
@@ -59,17 +64,17 @@ class ModelSpec:
         return str(spec.default) if spec and spec.default else "png"
 
 
-PROMPT = InputField("prompt", "text", required=True, help="What to generate.")
+PROMPT = InputField("prompt", "text", required=True, help=_("What to generate."))
 SEED = InputField(
     "seed", "integer", minimum=0, maximum=2147483647,
-    help="Fix the seed to repeat a result; leave empty for a random one.",
+    help=_("Fix the seed to repeat a result; leave empty for a random one."),
 )
 FLUX_ASPECT_RATIOS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
 PRO_ASPECT_RATIOS = ("1:1", "16:9", "3:2", "2:3", "4:5", "5:4", "9:16", "3:4", "4:3")
-OUTPUT_FORMAT = InputField("output_format", "enum", "webp", ("webp", "jpg", "png"), help="Image file format.")
+OUTPUT_FORMAT = InputField("output_format", "enum", "webp", ("webp", "jpg", "png"), help=_("Image file format."))
 OUTPUT_QUALITY = InputField(
     "output_quality", "integer", 80, minimum=0, maximum=100,
-    help="Compression quality for jpg and webp (ignored for png).",
+    help=_("Compression quality for jpg and webp (ignored for png)."),
 )
 
 FLUX_SCHNELL = ModelSpec(
@@ -80,14 +85,14 @@ FLUX_SCHNELL = ModelSpec(
     price=Decimal("0.003"),
     fields=(
         PROMPT,
-        InputField("aspect_ratio", "enum", "1:1", FLUX_ASPECT_RATIOS, help="Shape of the image."),
-        InputField("num_outputs", "integer", 1, minimum=1, maximum=4, help="How many images."),
-        InputField("megapixels", "enum", "1", ("1", "0.25"), help="Approximate image size."),
+        InputField("aspect_ratio", "enum", "1:1", FLUX_ASPECT_RATIOS, help=_("Shape of the image.")),
+        InputField("num_outputs", "integer", 1, minimum=1, maximum=4, help=_("How many images.")),
+        InputField("megapixels", "enum", "1", ("1", "0.25"), help=_("Approximate image size.")),
         OUTPUT_FORMAT,
         OUTPUT_QUALITY,
-        InputField("num_inference_steps", "integer", 4, minimum=1, maximum=4, help="Denoising steps."),
-        InputField("go_fast", "boolean", True, help="Faster, not deterministic even with a seed."),
-        InputField("disable_safety_checker", "boolean", False, help="Turn off the safety checker."),
+        InputField("num_inference_steps", "integer", 4, minimum=1, maximum=4, help=_("Denoising steps.")),
+        InputField("go_fast", "boolean", True, help=_("Faster, not deterministic even with a seed.")),
+        InputField("disable_safety_checker", "boolean", False, help=_("Turn off the safety checker.")),
         SEED,
     ),
 )
@@ -100,11 +105,13 @@ FLUX_11_PRO = ModelSpec(
     price=Decimal("0.04"),
     fields=(
         PROMPT,
-        InputField("aspect_ratio", "enum", "1:1", ("custom", *PRO_ASPECT_RATIOS), help="Shape of the image."),
-        InputField("width", "integer", None, minimum=256, maximum=1440, help="Only with aspect ratio “custom”."),
-        InputField("height", "integer", None, minimum=256, maximum=1440, help="Only with aspect ratio “custom”."),
-        InputField("safety_tolerance", "integer", 2, minimum=1, maximum=6, help="1 is strictest, 6 most permissive."),
-        InputField("prompt_upsampling", "boolean", False, help="Let the model expand the prompt."),
+        InputField("aspect_ratio", "enum", "1:1", ("custom", *PRO_ASPECT_RATIOS), help=_("Shape of the image.")),
+        InputField("width", "integer", None, minimum=256, maximum=1440, help=_("Only with aspect ratio “custom”.")),
+        InputField("height", "integer", None, minimum=256, maximum=1440, help=_("Only with aspect ratio “custom”.")),
+        InputField(
+            "safety_tolerance", "integer", 2, minimum=1, maximum=6, help=_("1 is strictest, 6 most permissive.")
+        ),
+        InputField("prompt_upsampling", "boolean", False, help=_("Let the model expand the prompt.")),
         OUTPUT_FORMAT,
         OUTPUT_QUALITY,
         SEED,

@@ -34,13 +34,33 @@ class PredictionForm(forms.Form):
         return [self[item.name] for item in self.spec.fields if item.name != "prompt"]
 
 
+# Labels of the catalog's input keys (the English is the key, humanised); a key
+# missing here is shown humanised and untranslated.
+LABELS = {
+    "prompt": _("Prompt"),
+    "aspect_ratio": _("Aspect ratio"),
+    "num_outputs": _("Num outputs"),
+    "megapixels": _("Megapixels"),
+    "output_format": _("Output format"),
+    "output_quality": _("Output quality"),
+    "num_inference_steps": _("Num inference steps"),
+    "go_fast": _("Go fast"),
+    "disable_safety_checker": _("Disable safety checker"),
+    "seed": _("Seed"),
+    "width": _("Width"),
+    "height": _("Height"),
+    "safety_tolerance": _("Safety tolerance"),
+    "prompt_upsampling": _("Prompt upsampling"),
+}
+
+
 def _label(name: str) -> str:
-    return name.replace("_", " ").capitalize()
+    return LABELS[name] if name in LABELS else name.replace("_", " ").capitalize()
 
 
 def _form_field(item: catalog.InputField) -> forms.Field:
     common: dict[str, Any] = {
-        "label": _("Prompt") if item.name == "prompt" else _label(item.name),
+        "label": _label(item.name),
         "help_text": item.help,
         "required": item.required,
     }

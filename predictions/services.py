@@ -28,6 +28,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from PIL import Image, UnidentifiedImageError
 
 from . import catalog
@@ -55,7 +56,7 @@ THUMBNAIL_SIZE = (384, 384)
 RASTER_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
 MAX_PIXELS = 64_000_000
 
-UNKNOWN_EXPLANATION = (
+UNKNOWN_EXPLANATION = gettext_lazy(
     "DeerWeb sent this prediction to DeerAPI but never received an answer, so it cannot "
     "tell whether DeerAPI started it. It was not sent again, to avoid paying twice. "
     "An admin can check DeerAPI's dashboard and resolve it."
@@ -599,11 +600,12 @@ def predictions_sweep() -> dict[str, int]:
             counts["timed_out"] += 1
 
     # A claim whose lease ran out: the worker died while sending the create.
+    died = _("the worker stopped while sending it")
     for pk in Prediction.objects.filter(status=Status.SUBMITTING, next_poll_at__lt=now).values_list(
         "pk", flat=True
     )[:SWEEP_BATCH]:
         if _transition(pk, Status.SUBMITTING, Status.UNKNOWN, next_poll_at=None,
-                       error=f"{UNKNOWN_EXPLANATION} (the worker stopped while sending it)"):
+                       error=f"{UNKNOWN_EXPLANATION} ({died})"):
             counts["unknown"] += 1
 
     for status, task in ((Status.QUEUED, "submit"), (Status.STARTING, "poll"),

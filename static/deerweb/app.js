@@ -8,7 +8,9 @@
     root.querySelectorAll(".elapsed[data-since]").forEach(function (el) {
       var since = parseFloat(el.getAttribute("data-since"));
       if (!isNaN(since)) {
-        el.textContent = Math.max(0, Math.round(now - since)) + " s";
+        // Only the number changes: the rest of the (translated) text, e.g. the unit, stays.
+        var seconds = String(Math.max(0, Math.round(now - since)));
+        el.textContent = /\d+/.test(el.textContent) ? el.textContent.replace(/\d+/, seconds) : seconds + " s";
       }
     });
   }
