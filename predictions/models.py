@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import uuid
+from decimal import Decimal
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -17,19 +20,26 @@ class User(AbstractUser):
 
 
 class Prompt(models.Model):
-    """The text a member wrote; several predictions can share one prompt."""
+    """The text a member wrote; several predictions can share one prompt.
+
+    A prompt with a `name` is in the member's prompt library.
+    """
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="prompts")
     text = models.TextField(_("prompt"))
+    name = models.CharField(_("name"), max_length=120, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         verbose_name = _("prompt")
         verbose_name_plural = _("prompts")
-        indexes = [models.Index(fields=["owner", "-created_at"])]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"]),
+            models.Index(fields=["owner", "name"], name="prompt_library_idx", condition=~models.Q(name="")),
+        ]
 
     def __str__(self) -> str:
-        return self.text[:80]
+        return self.name or self.text[:80]
 
 
 class Status(models.TextChoices):
@@ -73,6 +83,12 @@ def can_transition(old: str, new: str) -> bool:
     return new in TRANSITIONS[old]
 
 
+class ReviewState(models.TextChoices):
+    PENDING = "pending", _("Not reviewed")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
 class Prediction(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="predictions"
@@ -95,14 +111,57 @@ class Prediction(models.Model):
     poll_count = models.PositiveIntegerField(default=0)
     attempts = models.PositiveIntegerField(default=0)
     remote_output = models.JSONField(_("output URLs from DeerAPI"), default=list, blank=True)
+    # The seed DeerAPI reports having used (from its logs), when it does.
+    seed = models.BigIntegerField(null=True, blank=True)
+    # "Run again" / "Edit and run" remember where a prediction came from;
+    # predictions made together by "Compare" share a group.
+    source = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reruns"
+    )
+    compare_group = models.UUIDField(null=True, blank=True)
+
+    # Money (issue: quotas). The price per image is copied at submit so later
+    # price changes never rewrite history.
+    price = models.DecimalField(_("price per image"), max_digits=10, decimal_places=4, default=Decimal("0"))
+    estimated_cost = models.DecimalField(max_digits=12, decimal_places=4, default=Decimal("0"))
+    actual_cost = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    image_count = models.PositiveIntegerField(null=True, blank=True)
+
+    # Review (issue: roles and review).
+    review_state = models.CharField(
+        _("review"), max_length=10, choices=ReviewState.choices, default=ReviewState.PENDING
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_reason = models.TextField(_("rejection reason"), blank=True, default="")
+    is_private = models.BooleanField(_("private"), default=False)
+    files_deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("prediction")
         verbose_name_plural = _("predictions")
         indexes = [
             models.Index(fields=["owner", "-created_at"]),
+            models.Index(fields=["owner", "status", "-created_at"]),
+            models.Index(fields=["owner", "model_id", "-created_at"]),
+            models.Index(fields=["-created_at"]),
+            models.Index(fields=["status", "-created_at"]),
+            models.Index(fields=["model_id", "-created_at"]),
             models.Index(fields=["status", "next_poll_at"]),
             models.Index(fields=["deerapi_id"]),
+            models.Index(fields=["compare_group"], condition=models.Q(compare_group__isnull=False),
+                         name="prediction_compare_idx"),
+            # The review queue: succeeded and not yet reviewed, oldest first.
+            models.Index(fields=["status", "review_state", "created_at"]),
+            # The team gallery: approved and not private, newest first.
+            models.Index(fields=["review_state", "is_private", "-created_at"]),
+        ]
+        permissions = [
+            ("view_team_predictions", _("Can see every member's predictions")),
+            ("review_prediction", _("Can approve and reject predictions")),
+            ("manage_team", _("Can manage members, quotas and models")),
         ]
 
     def __str__(self) -> str:
@@ -159,3 +218,195 @@ class PredictionOutput(models.Model):
             "image/gif": "gif",
             "image/svg+xml": "svg",
         }.get(self.content_type, "bin")
+
+
+class InputImage(models.Model):
+    """An image a member uploaded as a model input (e.g. Kontext's input_image).
+
+    DeerAPI fetches it by an unguessable URL (`token`), or it is sent inline as a
+    data URL when small.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="input_images")
+    file = models.FileField(upload_to="inputs/%Y/%m/", max_length=300)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("input image")
+        verbose_name_plural = _("input images")
+
+    def __str__(self) -> str:
+        return f"{self.owner_id}/{self.token}"
+
+
+class OutputShape(models.TextChoices):
+    SINGLE = "single", _("One URL")
+    LIST = "list", _("A list of URLs")
+    SVG = "svg", _("One URL to an SVG file")
+
+
+class ModelConfig(models.Model):
+    """Admin settings for a DeerAPI model: overrides of the code catalog, or a
+    model added by id with its input schema, without a deploy."""
+
+    model_id = models.CharField(_("model id"), max_length=200, unique=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    price = models.DecimalField(
+        _("price per image (USD)"), max_digits=10, decimal_places=4, null=True, blank=True,
+        help_text=_("Empty: the catalog's list price."),
+    )
+    name = models.CharField(_("display name"), max_length=120, blank=True, default="")
+    vendor = models.CharField(_("vendor"), max_length=120, blank=True, default="")
+    input_schema = models.JSONField(
+        _("input schema"), default=dict, blank=True,
+        help_text=_("Only for models not in the built-in catalog: a JSON Schema object with "
+                    "'properties' and 'required'."),
+    )
+    output_shape = models.CharField(max_length=10, choices=OutputShape.choices, default=OutputShape.SINGLE)
+    auto_approve = models.BooleanField(_("approve automatically"), default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("model")
+        verbose_name_plural = _("models")
+        ordering = ["model_id"]
+
+    def __str__(self) -> str:
+        return self.model_id
+
+
+class Period(models.TextChoices):
+    DAY = "day", _("Daily")
+    WEEK = "week", _("Weekly")
+    MONTH = "month", _("Monthly")
+    NONE = "none", _("No budget (unlimited)")
+
+
+class MemberQuota(models.Model):
+    """A member's limits. Missing means the team defaults apply."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quota")
+    budget = models.DecimalField(
+        _("budget per period (USD)"), max_digits=12, decimal_places=4, null=True, blank=True,
+        help_text=_("Empty: unlimited."),
+    )
+    period = models.CharField(_("period"), max_length=10, choices=Period.choices, default=Period.MONTH)
+    max_in_flight = models.PositiveIntegerField(
+        _("predictions in flight at most"), null=True, blank=True, help_text=_("Empty: no limit.")
+    )
+    allowed_models = models.JSONField(
+        _("allowed models"), default=list, blank=True, help_text=_("Empty: every enabled model.")
+    )
+    auto_approve = models.BooleanField(_("approve automatically"), default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("member quota")
+        verbose_name_plural = _("member quotas")
+
+    def __str__(self) -> str:
+        return f"quota of {self.user_id}"
+
+
+class TeamSettings(models.Model):
+    """One row (pk=1): team-wide defaults, limits and DeerAPI health flags."""
+
+    default_budget = models.DecimalField(
+        _("default budget per period (USD)"), max_digits=12, decimal_places=4, null=True, blank=True,
+        help_text=_("For members without their own quota. Empty: unlimited."),
+    )
+    default_period = models.CharField(max_length=10, choices=Period.choices, default=Period.MONTH)
+    default_max_in_flight = models.PositiveIntegerField(null=True, blank=True)
+    team_monthly_budget = models.DecimalField(
+        _("team budget per month (USD)"), max_digits=12, decimal_places=4, null=True, blank=True,
+        help_text=_("Empty: unlimited."),
+    )
+    # Set when DeerAPI says its balance is exhausted or the key is rejected;
+    # cleared by the next prediction DeerAPI accepts. Admins see a banner meanwhile.
+    deerapi_balance_empty_since = models.DateTimeField(null=True, blank=True)
+    deerapi_key_rejected_since = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("team settings")
+        verbose_name_plural = _("team settings")
+
+    def __str__(self) -> str:
+        return "team settings"
+
+    @classmethod
+    def load(cls) -> TeamSettings:
+        obj, _created = cls.objects.get_or_create(pk=1)
+        return obj
+
+
+class LedgerKind(models.TextChoices):
+    RESERVE = "reserve", _("Reserved at submit")
+    SETTLE = "settle", _("Settled to the actual cost")
+    REFUND = "refund", _("Refunded")
+    ADJUSTMENT = "adjustment", _("Adjusted by an admin")
+
+
+class LedgerEntry(models.Model):
+    """One change to what a member has spent. Positive amounts spend, negative give back.
+
+    Spending in a period is the sum of the entries in it; nothing is edited in place.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ledger")
+    prediction = models.ForeignKey(
+        Prediction, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger"
+    )
+    kind = models.CharField(max_length=12, choices=LedgerKind.choices)
+    amount = models.DecimalField(max_digits=12, decimal_places=4)
+    model_id = models.CharField(max_length=200, blank=True, default="")
+    reason = models.CharField(max_length=300, blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
+        indexes = [
+            models.Index(fields=["user", "created_at"]),
+            models.Index(fields=["created_at"]),
+            models.Index(fields=["model_id", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} for {self.user_id}"
+
+
+class AuditEntry(models.Model):
+    """Who did what, when, with the state before and after. Never edited from the UI."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        help_text=_("Empty: done automatically by DeerWeb."),
+    )
+    action = models.CharField(max_length=50)
+    target_type = models.CharField(max_length=50)
+    target_id = models.CharField(max_length=50)
+    summary = models.CharField(max_length=300, blank=True, default="")
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+        indexes = [
+            models.Index(fields=["-created_at"]),
+            models.Index(fields=["action", "-created_at"]),
+            models.Index(fields=["target_type", "target_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target_type}:{self.target_id}"
