@@ -14,6 +14,7 @@ import hashlib
 import io
 import logging
 import math
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -31,7 +32,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from PIL import Image, UnidentifiedImageError
 
-from . import catalog
+from . import catalog, quotas, reviews
 from .client import (
     AuthError,
     DeerAPIClient,
@@ -41,7 +42,7 @@ from .client import (
     UncertainSubmission,
     get_client,
 )
-from .models import REMOTE, Prediction, PredictionOutput, Prompt, Status, User, can_transition
+from .models import REMOTE, TERMINAL, Prediction, PredictionOutput, Prompt, Status, User, can_transition
 
 logger = logging.getLogger(__name__)
 
@@ -97,12 +98,22 @@ def _transition(
     allowed = [status for status in olds if can_transition(status, new)]
     if not allowed:
         raise ValueError(f"no transition from {olds} to {new}")
-    updated = Prediction.objects.filter(pk=prediction_id, status__in=allowed).update(
-        status=new, **fields
-    )
-    if updated:
-        logger.info("prediction=%s status=%s", prediction_id, new)
+    with transaction.atomic():
+        updated = Prediction.objects.filter(pk=prediction_id, status__in=allowed).update(
+            status=new, **fields
+        )
+        if updated:
+            logger.info("prediction=%s status=%s", prediction_id, new)
+            if new in TERMINAL or new == Status.UNKNOWN:
+                _on_finished(prediction_id, new)
     return bool(updated)
+
+
+def _on_finished(prediction_id: int, status: str) -> None:
+    """What follows a prediction's end, in the same transaction as its status change."""
+    quotas.prediction_settle(prediction_id)
+    if status == Status.SUCCEEDED:
+        reviews.prediction_auto_review(prediction_id)
 
 
 # --- Create -------------------------------------------------------------------
@@ -192,10 +203,20 @@ def _fmt(number: float) -> str:
     return str(int(number)) if float(number).is_integer() else str(number)
 
 
-def prediction_create(*, owner: User, model_id: str, input: dict[str, Any]) -> Prediction:
+def prediction_create(
+    *,
+    owner: User,
+    model_id: str,
+    input: dict[str, Any],
+    prompt: Prompt | None = None,
+    source: Prediction | None = None,
+    compare_group: uuid.UUID | None = None,
+) -> Prediction:
     """Save a prediction as `queued` and have a worker send it.
 
-    The web request never talks to DeerAPI: it validates, saves and enqueues.
+    The web request never talks to DeerAPI: it validates, reserves the cost
+    against the member's quota, saves and enqueues, all in one transaction.
+    `prompt` reuses a prompt of the member's (its text must match the input's).
     """
     spec = catalog.get_model(model_id)
     if spec is None:
@@ -203,8 +224,9 @@ def prediction_create(*, owner: User, model_id: str, input: dict[str, Any]) -> P
     cleaned = prediction_input_clean(spec, input)
     now = timezone.now()
     with transaction.atomic():
-        prompt = Prompt.objects.create(owner=owner, text=cleaned["prompt"], created_at=now)
-        prediction = Prediction.objects.create(
+        if prompt is None or prompt.owner_id != owner.pk or prompt.text != cleaned["prompt"]:
+            prompt = Prompt.objects.create(owner=owner, text=cleaned["prompt"], created_at=now)
+        prediction = Prediction(
             owner=owner,
             prompt=prompt,
             model_id=spec.id,
@@ -212,7 +234,12 @@ def prediction_create(*, owner: User, model_id: str, input: dict[str, Any]) -> P
             status=Status.QUEUED,
             created_at=now,
             next_poll_at=now,
+            source=source,
+            compare_group=compare_group,
         )
+        quotas.quota_reserve(prediction, spec)
+        prediction.save()
+        quotas.reservation_record(prediction)
         _enqueue("submit", prediction.pk)
     logger.info("prediction=%s created model=%s owner=%s", prediction.pk, spec.id, owner.pk)
     return prediction
