@@ -1,0 +1,50 @@
+"""The audit log: every review decision, deletion, quota change and role change.
+
+Write through `audit_record` inside the transaction that makes the change, so
+the entry exists exactly when the change does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from .models import AuditEntry, User
+
+
+def audit_record(
+    *,
+    actor: User | None,
+    action: str,
+    target: models.Model,
+    summary: str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Record that `actor` (None: DeerWeb itself) did `action` to `target`.
+
+    `action` is a dotted name such as "prediction.approve" or "quota.change".
+    `before` and `after` hold only the fields that changed, as JSON-safe values.
+    """
+    return AuditEntry.objects.create(
+        actor=actor,
+        action=action,
+        target_type=target._meta.label_lower,
+        target_id=str(target.pk),
+        summary=summary[:300],
+        before=_jsonable(before or {}),
+        after=_jsonable(after or {}),
+    )
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, str | int | float | bool) or value is None:
+            out[key] = value
+        elif isinstance(value, list | tuple):
+            out[key] = [v if isinstance(v, str | int | float | bool) or v is None else str(v) for v in value]
+        else:
+            out[key] = str(value)
+    return out
