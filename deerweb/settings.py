@@ -239,6 +239,12 @@ if SANDBOX:
     DEERAPI_KEY = "sandbox-key"  # noqa: S105 - the simulator's key, not a secret
 DEERAPI_CONNECT_TIMEOUT = env_float("DEERAPI_CONNECT_TIMEOUT", 5.0, minimum=0.1)
 DEERAPI_READ_TIMEOUT = env_float("DEERAPI_READ_TIMEOUT", 30.0, minimum=0.1)
+# Hard time limits of the tasks that call DeerAPI (seconds). A claim on a row
+# (its lease) lasts a little longer, so the sweep never takes work from a task
+# that is still allowed to run.
+DEERAPI_CALL_LIMIT = int(DEERAPI_CONNECT_TIMEOUT + DEERAPI_READ_TIMEOUT) + 10
+STORE_TIME_LIMIT = env_int("DEERWEB_STORE_TIME_LIMIT", 210, minimum=10)
+LEASE_MARGIN = 15
 
 # Pipeline behaviour.
 PREDICTION_TIMEOUT = env_int("DEERWEB_PREDICTION_TIMEOUT", 15 * 60, minimum=10)

@@ -48,9 +48,9 @@ logger = logging.getLogger(__name__)
 
 # How long a claim holds a row before the sweep may assume the worker died.
 # Longer than the matching task's hard time limit (see tasks.py).
-SUBMIT_LEASE = timedelta(seconds=120)
-POLL_LEASE = timedelta(seconds=75)
-STORE_LEASE = timedelta(seconds=240)
+SUBMIT_LEASE = timedelta(seconds=settings.DEERAPI_CALL_LIMIT + settings.LEASE_MARGIN)
+POLL_LEASE = timedelta(seconds=settings.DEERAPI_CALL_LIMIT + settings.LEASE_MARGIN)
+STORE_LEASE = timedelta(seconds=settings.STORE_TIME_LIMIT + settings.LEASE_MARGIN)
 # Tolerance for a countdown message that arrives a moment early.
 EARLY = timedelta(milliseconds=500)
 THUMBNAIL_SIZE = (384, 384)

@@ -6,26 +6,31 @@ matching lease in services.py.
 """
 
 from celery import shared_task
+from django.conf import settings
 
 from . import services
 
 
-@shared_task(name="predictions.tasks.submit", soft_time_limit=60, time_limit=90)
+@shared_task(name="predictions.tasks.submit", soft_time_limit=settings.DEERAPI_CALL_LIMIT - 5,
+             time_limit=settings.DEERAPI_CALL_LIMIT)
 def submit(prediction_id: int) -> None:
     services.prediction_submit(prediction_id)
 
 
-@shared_task(name="predictions.tasks.poll", soft_time_limit=45, time_limit=60, acks_late=True)
+@shared_task(name="predictions.tasks.poll", soft_time_limit=settings.DEERAPI_CALL_LIMIT - 5,
+             time_limit=settings.DEERAPI_CALL_LIMIT, acks_late=True)
 def poll(prediction_id: int) -> None:
     services.prediction_refresh(prediction_id)
 
 
-@shared_task(name="predictions.tasks.store", soft_time_limit=180, time_limit=210, acks_late=True)
+@shared_task(name="predictions.tasks.store", soft_time_limit=settings.STORE_TIME_LIMIT - 10,
+             time_limit=settings.STORE_TIME_LIMIT, acks_late=True)
 def store(prediction_id: int) -> None:
     services.prediction_store_outputs(prediction_id)
 
 
-@shared_task(name="predictions.tasks.cancel", soft_time_limit=45, time_limit=60)
+@shared_task(name="predictions.tasks.cancel", soft_time_limit=settings.DEERAPI_CALL_LIMIT - 5,
+             time_limit=settings.DEERAPI_CALL_LIMIT)
 def cancel(prediction_id: int) -> None:
     services.prediction_cancel_remote(prediction_id)
 

@@ -175,6 +175,10 @@ def worker_session(
         DEERAPI_KEY=settings.DEERAPI_KEY,
         DEERWEB_SWEEP_INTERVAL="1",
         DEERWEB_SWEEP_GRACE="3",
+        # Short timeouts make leases short, so crash-recovery tests finish in seconds.
+        DEERAPI_CONNECT_TIMEOUT="1",
+        DEERAPI_READ_TIMEOUT="3",
+        DEERWEB_STORE_TIME_LIMIT="20",
         DEERWEB_LOG_LEVEL="INFO",
         PYTHONUNBUFFERED="1",
     )
