@@ -1,0 +1,156 @@
+"""Crashes around the pipeline: a worker killed mid-task, Redis restarted, PostgreSQL
+connections dropped. After recovery every prediction ends correctly, none is created
+twice at DeerAPI and no output is lost.
+"""
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from predictions import services
+from predictions.models import Prediction, Prompt, Status
+
+from .conftest import Worker, wait_for
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+SCHNELL = "black-forest-labs/flux-schnell"
+
+
+def submit(owner, **input) -> Prediction:
+    input.setdefault("prompt", "a fallow deer in fog")
+    return services.prediction_create(owner=owner, model_id=SCHNELL, input=input)
+
+
+def wait_until(condition, timeout: float = 20.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{what} not met after {timeout}s")
+
+
+def test_a_worker_killed_while_sending_a_create_leaves_it_unknown_not_duplicated(worker, simulator, member):
+    simulator.inject("create", delay=2.5)  # DeerAPI takes it, then answers slowly
+    prediction = submit(member)
+    wait_until(lambda: simulator.stats.create_requests == 1, what="the create reaching DeerAPI")
+    worker.kill()
+    worker.start()
+    # The claim's lease runs out, the sweep cannot know whether DeerAPI took it.
+    prediction = wait_for(prediction, Status.UNKNOWN, timeout=60)
+    time.sleep(2)
+    assert simulator.stats.create_requests == 1
+    assert "worker stopped" in prediction.error
+
+
+def test_a_worker_killed_while_downloading_outputs_stores_them_after_restart(worker, simulator, member):
+    simulator.inject("file", delay=3, count=2)
+    prediction = wait_for(submit(member, num_outputs=2), Status.STORING, timeout=30)
+    wait_until(lambda: simulator.stats.file_downloads >= 1, what="a download starting")
+    worker.kill()
+    worker.start()
+    prediction = wait_for(prediction, Status.SUCCEEDED, timeout=90)
+    assert simulator.stats.creates == 1
+    assert sorted(prediction.outputs.values_list("index", flat=True)) == [0, 1]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _redis(port: int) -> subprocess.Popen:
+    process = subprocess.Popen(
+        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    wait_until(lambda: _answers(port), timeout=10, what="redis answering")
+    return process
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def _queued_without_message(owner, count: int) -> list[Prediction]:
+    """Predictions saved but whose submit message is nowhere: only the sweep can find them."""
+    prompt = Prompt.objects.create(owner=owner, text="a herd of reindeer")
+    return [
+        Prediction.objects.create(owner=owner, prompt=prompt, model_id=SCHNELL, input={"prompt": prompt.text},
+                                  next_poll_at=timezone.now())
+        for _ in range(count)
+    ]
+
+
+def test_redis_restarted_while_predictions_are_in_flight_loses_nothing(
+    worker_session, simulator, member, tmp_path: Path
+):
+    if Path("/usr/bin/redis-server").exists() is False:
+        pytest.skip("redis-server is not installed")
+    port = _free_port()
+    redis = _redis(port)
+    env = dict(worker_session.env, CELERY_BROKER_URL=f"redis://127.0.0.1:{port}/0")
+    worker = Worker(env, tmp_path / "worker.log")
+    simulator.processing_seconds = 3.0
+    try:
+        worker_session.stop()  # only the worker on the private Redis works on this
+        worker.start()
+        predictions = _queued_without_message(member, 6)
+        wait_until(lambda: Prediction.objects.filter(status=Status.PROCESSING).count() >= 3, timeout=30,
+                   what="predictions processing")
+        redis.kill()
+        redis.wait(10)
+        time.sleep(2)
+        redis = _redis(port)  # a new, empty Redis: every queued message is gone
+        # Celery's Redis transport sometimes exits the worker when its broker
+        # vanishes; in production the supervisor (compose `restart:`, systemd)
+        # starts it again, as here.
+        time.sleep(5)
+        if worker.process.poll() is not None:
+            worker.start()
+        for prediction in predictions:
+            try:
+                wait_for(prediction, Status.SUCCEEDED, timeout=90)
+            except AssertionError:
+                print(worker.log()[-6000:])
+                raise
+    finally:
+        simulator.processing_seconds = 0.6
+        worker.kill()
+        redis.kill()
+    assert simulator.stats.creates == 6
+    assert len({p.deerapi_id for p in Prediction.objects.all()}) == 6
+
+
+def test_dropped_database_connections_during_polls_are_recovered(worker, simulator, member):
+    simulator.processing_seconds = 4.0
+    try:
+        predictions = [submit(member) for _ in range(3)]
+        for prediction in predictions:
+            wait_for(prediction, Status.PROCESSING, timeout=30)
+        # Hold the next polls open at DeerAPI while the worker holds its connections.
+        simulator.inject("get", delay=2, count=3)
+        gets = simulator.stats.gets
+        wait_until(lambda: simulator.stats.gets > gets, what="a poll in progress")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            assert cursor.fetchall(), "the worker's connections were dropped"
+        for prediction in predictions:
+            wait_for(prediction, Status.SUCCEEDED, timeout=90)
+    finally:
+        simulator.processing_seconds = 0.6
+    assert simulator.stats.creates == 3
+    assert all(p.outputs.count() == 1 for p in predictions)
