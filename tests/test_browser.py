@@ -1,0 +1,277 @@
+"""What a member sees in a real browser: log in, ask for an image, watch it arrive.
+
+Chromium (Debian's, at /usr/bin/chromium) driven by Playwright's sync API against
+pytest-django's `live_server`, with a real Celery worker process on the same
+PostgreSQL test database talking to the in-process DeerAPI simulator.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.utils import translation
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import sync_playwright
+
+from .conftest import CHROMIUM, PASSWORD, ROOT, unavailable
+
+pytestmark = [pytest.mark.browser, pytest.mark.services]
+
+SCHNELL = "black-forest-labs/flux-schnell"
+PRO = "black-forest-labs/flux-1.1-pro"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = ROOT / "var" / "screenshots"
+TIMEOUT_MS = 10_000
+DETAIL_PATH = re.compile(r"/predictions/(\d+)/$")
+
+# In-page recorder: every 100 ms, note the status shown if it differs from the last one.
+RECORD_STATUSES = """() => {
+  window.__noReload = true;
+  window.__statuses = [];
+  window.__statusTimes = [];
+  const read = () => {
+    const el = document.querySelector("#live [data-prediction-status]");
+    const status = el ? el.getAttribute("data-prediction-status") : null;
+    const seen = window.__statuses;
+    if (status && seen[seen.length - 1] !== status) {
+      seen.push(status);
+      window.__statusTimes.push(Math.round(performance.now()));
+    }
+  };
+  read();
+  window.setInterval(read, 100);
+}"""
+
+
+# --- Fixtures -------------------------------------------------------------------
+
+
+_RUNNING: list = []  # the session's one Chromium, however many test modules import this fixture
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    if _RUNNING:
+        # Imported by another browser test module: each import is its own fixture, but
+        # Playwright's sync API allows one instance per thread, so share the running one.
+        yield _RUNNING[0]
+        return
+    if not Path(CHROMIUM).exists():
+        unavailable(f"Chromium is not installed at {CHROMIUM}")
+    # Playwright's sync API keeps an event loop running in this thread; Django would
+    # then refuse the test body's (and pytest-django's) synchronous DB access.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            try:
+                chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+            except PlaywrightError as exc:
+                unavailable(f"Chromium at {CHROMIUM} did not start: {exc.message.splitlines()[0]}")
+            _RUNNING.append(chromium)
+            try:
+                yield chromium
+            finally:
+                _RUNNING.clear()
+                chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def page(browser, live_server) -> Iterator:
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900}, locale="en-US")
+    context.set_default_timeout(TIMEOUT_MS)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+# --- Steps a person takes ---------------------------------------------------------
+
+
+def log_in(page, user) -> None:
+    """Through the login form, by its labels, as a person would."""
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(user.get_username())
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/predictions/$"))
+
+
+def open_new_prediction(page) -> None:
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="New prediction").click()
+    page.wait_for_url(re.compile(r"/predictions/new/$"))
+
+
+def submit_prompt(page, prompt: str) -> int:
+    """Fill the prompt, press Generate, land on the detail page; returns the prediction id."""
+    page.get_by_role("textbox", name="Prompt", exact=True).fill(prompt)
+    page.get_by_role("button", name="Generate").click()
+    page.wait_for_url(DETAIL_PATH)
+    return int(DETAIL_PATH.search(page.url).group(1))
+
+
+def wait_for_status(page, status: str, timeout_ms: int = 20_000) -> list[str]:
+    """Wait until the recorder has seen `status` shown; returns every status seen so far."""
+    try:
+        page.wait_for_function(
+            "status => window.__statuses[window.__statuses.length - 1] === status", arg=status, timeout=timeout_ms
+        )
+    except PlaywrightTimeoutError:
+        raise AssertionError(
+            f"the page never showed {status!r}; it showed {statuses_seen(page)} "
+            f"at {page.evaluate('window.__statusTimes')} ms"
+        ) from None
+    return statuses_seen(page)
+
+
+def statuses_seen(page) -> list[str]:
+    return page.evaluate("window.__statuses")
+
+
+def still_the_same_page(page) -> bool:
+    return page.evaluate("window.__noReload === true")
+
+
+# --- Tests ------------------------------------------------------------------------
+
+
+def test_a_member_logs_in_submits_a_prompt_watches_the_status_change_and_sees_the_image(
+    page, live_server, worker, simulator, member
+):
+    simulator.processing_seconds = 2.5
+    try:
+        log_in(page, member)
+        open_new_prediction(page)
+        model = page.get_by_label("Model", exact=True)
+        offered = model.locator("option").evaluate_all("options => options.map(o => o.value)")
+        assert SCHNELL in offered
+        assert model.input_value() == SCHNELL
+
+        pk = submit_prompt(page, "a deer in a snowy forest at dawn")
+        page.evaluate(RECORD_STATUSES)
+        assert page.get_by_role("button", name="Cancel").is_visible(), "a running prediction can be canceled"
+
+        statuses = wait_for_status(page, "succeeded")
+        assert len(statuses) >= 2 and statuses[0] != "succeeded", f"no status before succeeded was shown: {statuses}"
+        assert {"failed", "canceled", "unknown"}.isdisjoint(statuses), statuses
+        assert still_the_same_page(page), "the detail page reloaded instead of updating itself"
+        assert page.get_by_role("button", name="Cancel").count() == 0, "a finished prediction offers Cancel"
+
+        image = page.locator("#live img").first
+        image.wait_for(state="visible")
+        output_path = f"/predictions/{pk}/outputs/0/"
+        assert image.get_attribute("src") == output_path
+        # Loaded, or given up on: either way `complete`; only a loaded image has a width.
+        page.wait_for_function("img => img.complete && img.currentSrc !== ''", arg=image.element_handle())
+        assert image.evaluate("img => img.currentSrc") == live_server.url + output_path
+        assert image.evaluate("img => img.naturalWidth") > 0, "the image did not load"
+        assert simulator.url not in page.content()
+        assert still_the_same_page(page)
+
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "prediction-detail.png"), full_page=True)
+    finally:
+        simulator.processing_seconds = 0.6
+
+
+def test_a_validation_message_appears_on_the_form(page, member):
+    log_in(page, member)
+    open_new_prediction(page)
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="Generate").click()
+
+    prompt_field = page.locator(".field").filter(has=page.get_by_role("textbox", name="Prompt", exact=True))
+    message = prompt_field.locator(".error")
+    message.wait_for(state="visible")
+    assert message.inner_text() == "This field is required."
+    assert page.url.endswith("/predictions/new/")
+
+
+def test_switching_the_model_shows_that_models_fields_and_keeps_the_prompt(page, member):
+    log_in(page, member)
+    open_new_prediction(page)
+    page.get_by_role("textbox", name="Prompt", exact=True).fill("a lighthouse made of glass")
+    assert page.locator("[name=num_outputs]").is_visible()
+    assert page.locator("[name=safety_tolerance]").count() == 0
+
+    with page.expect_navigation():
+        page.get_by_label("Model", exact=True).select_option(PRO)
+
+    assert page.get_by_label("Model", exact=True).input_value() == PRO
+    safety = page.get_by_label("Safety tolerance")
+    safety.wait_for(state="visible")
+    assert safety.get_attribute("name") == "safety_tolerance"
+    assert page.locator("[name=num_outputs]").count() == 0
+    assert page.get_by_role("textbox", name="Prompt", exact=True).input_value() == "a lighthouse made of glass"
+    assert page.locator(".error").count() == 0, "switching model is not a submission"
+
+
+def test_a_failed_prediction_shows_its_message_live(page, worker, simulator, member):
+    simulator.fail_next(error="Simulated: the model refused")
+    log_in(page, member)
+    open_new_prediction(page)
+    submit_prompt(page, "a deer that the model will refuse")
+    page.evaluate(RECORD_STATUSES)
+
+    statuses = wait_for_status(page, "failed")
+    assert statuses[0] != "failed", f"the failure was already there on load: {statuses}"
+    assert page.locator('#live [data-prediction-status="failed"]').is_visible()
+    message = page.locator("#live .error-message")
+    message.wait_for(state="visible")
+    assert message.inner_text() == "Simulated: the model refused"
+    assert page.locator("#live [role=alert]").is_visible()
+    assert still_the_same_page(page), "the failure should appear without a reload"
+    assert page.get_by_role("button", name="Cancel").count() == 0, "a failed prediction offers Cancel"
+
+
+def test_the_language_switcher_shows_the_page_in_simplified_chinese(page, member):
+    log_in(page, member)
+    assert page.locator("html").get_attribute("lang") == "en"
+
+    with page.expect_navigation():
+        page.get_by_label("Language").select_option(label="简体中文")
+
+    assert page.locator("html").get_attribute("lang") == "zh-hans"
+    assert page.url.endswith("/predictions/"), "the switcher comes back to the same page"
+    # When the Chinese catalogue is in place, the words change too.
+    with translation.override("zh-hans"):
+        history = translation.gettext("History")
+    if (ROOT / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.mo").exists() and history != "History":
+        nav = page.get_by_role("navigation")
+        assert nav.get_by_role("link", name=history).is_visible()
+
+
+def test_a_running_prediction_can_be_canceled_from_its_page(page, worker, simulator, member):
+    simulator.processing_seconds = 5.0
+    try:
+        log_in(page, member)
+        open_new_prediction(page)
+        submit_prompt(page, "a deer I will change my mind about")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Cancel").click()
+        page.evaluate(RECORD_STATUSES)
+        assert page.get_by_role("status").filter(has_text="Cancellation requested.").is_visible()
+
+        statuses = wait_for_status(page, "canceled")
+        assert "succeeded" not in statuses, statuses
+        assert page.get_by_role("button", name="Cancel").count() == 0, "a canceled prediction offers Cancel"
+        assert page.locator("#live img").count() == 0
+    finally:
+        simulator.processing_seconds = 0.6
