@@ -1,41 +1,175 @@
-"""The prediction form, built from the chosen model's input schema.
+"""Forms for predictions: the one built from a model's input schema, history filters,
+Compare, the prompt library, and the admin's model settings.
 
-Field names are the model's own input keys, so what a member types is what
-DeerAPI receives; `services.prediction_input_clean` has the last word.
+Field names of the prediction form are the model's own input keys, so what a
+member types is what DeerAPI receives; `services.prediction_input_clean` has the
+last word.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.validators import MaxLengthValidator, URLValidator
+from django.forms.utils import ErrorDict
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from . import catalog
+from . import catalog, services, uploads
+from .models import ModelConfig, Status
+
+# Names the prediction form uses for itself; an admin-added model may not use them as inputs.
+RESERVED_NAMES = frozenset({"model", "prompt_id", "source", "switch", "csrfmiddlewaretoken"})
+
+
+def model_choices(models: list[catalog.ModelSpec]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Choices grouped by vendor (rendered as <optgroup>), each with its price per image."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for spec in models:
+        label = _("%(name)s · $%(price)s per image") % {"name": spec.name, "price": spec.price_text}
+        groups.setdefault(spec.vendor, []).append((spec.id, label))
+    return list(groups.items())
+
+
+# --- Image inputs: a URL or an upload under the model's input key ----------------------------
+
+
+class ImageInputWidget(forms.Widget):
+    """A URL box (one per line when several) and a file picker, both named after the input key.
+
+    The URL arrives in POST and the files in FILES, so one name carries both.
+    """
+
+    template_name = "predictions/widgets/image_input.html"
+
+    def __init__(self, *, multiple: bool = False, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs)
+        self.multiple = multiple
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> dict[str, Any]:
+        if self.multiple:
+            return {"urls": data.get(name, ""), "files": files.getlist(name) if files else []}
+        return {"url": data.get(name, ""), "file": files.get(name) if files else None}
+
+    def value_omitted_from_data(self, data: Any, files: Any, name: str) -> bool:
+        return False
+
+    def format_value(self, value: Any) -> str:
+        if isinstance(value, dict):
+            value = value.get("urls", value.get("url", ""))
+        if isinstance(value, list | tuple):
+            return "\n".join(str(item) for item in value if isinstance(item, str))
+        return value if isinstance(value, str) else ""
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        context["widget"]["multiple"] = self.multiple
+        context["widget"]["accept"] = ",".join(content_type for content_type, _ext in uploads.FORMATS.values())
+        return context
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> str:
+        # The project's template engine (templates/), which Django's form renderer does not search.
+        return mark_safe(render_to_string(self.template_name, self.get_context(name, value, attrs)))  # noqa: S308
+
+
+class ImageInputField(forms.Field):
+    """Cleans to a URL string or an `uploads.CheckedImage` (a list of them when `multiple`)."""
+
+    def __init__(self, *, multiple: bool = False, max_items: int | None = None, **kwargs: Any) -> None:
+        self.multiple = multiple
+        self.max_items = max_items
+        kwargs.setdefault("widget", ImageInputWidget(multiple=multiple))
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> Any:
+        value = value if isinstance(value, dict) else {}
+        if self.multiple:
+            urls = [line.strip() for line in str(value.get("urls") or "").splitlines() if line.strip()]
+            files = [upload for upload in value.get("files") or [] if upload]
+            if self.required and not urls and not files:
+                raise ValidationError(self.error_messages["required"], code="required")
+            if self.max_items is not None and len(urls) + len(files) > self.max_items:
+                raise ValidationError(_("At most %(n)d images."), code="max_items", params={"n": self.max_items})
+            return [_clean_url(url) for url in urls] + [uploads.image_check(upload) for upload in files]
+        upload = value.get("file")
+        if upload:
+            return uploads.image_check(upload)
+        url = str(value.get("url") or "").strip()
+        if not url:
+            if self.required:
+                raise ValidationError(self.error_messages["required"], code="required")
+            return None
+        return _clean_url(url)
+
+
+def _clean_url(url: str) -> str:
+    # A data: URL comes back when "Edit and run" reuses a small upload.
+    if url.startswith("data:image/") and ";base64," in url:
+        return url
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+    except ValidationError:
+        raise ValidationError(_("Enter an http(s) URL of an image, or upload one."), code="invalid") from None
+    return url
+
+
+# --- The prediction form --------------------------------------------------------------------
 
 
 class PredictionForm(forms.Form):
     model = forms.ChoiceField(label=_("Model"), choices=())
+    # The member's prompt this form started from (library, "Edit and run"): the new
+    # prediction links to it while its text is unchanged.
+    prompt_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # The prediction "Edit and run" started from.
+    source = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, spec: catalog.ModelSpec, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, spec: catalog.ModelSpec, models: list[catalog.ModelSpec], **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.spec = spec
-        self.fields["model"].choices = catalog.model_choices()
+        self.fields["model"].choices = model_choices(models)
         self.fields["model"].initial = spec.id
         for item in spec.fields:
-            self.fields[item.name] = _form_field(item)
+            self.fields[item.name] = input_form_field(item)
 
     def input_data(self) -> dict[str, Any]:
-        """The cleaned model inputs (everything but `model`)."""
-        return {name: value for name, value in self.cleaned_data.items() if name != "model"}
+        """The cleaned model inputs; uploads are still `CheckedImage`s (see uploads.input_values_store)."""
+        return {item.name: self.cleaned_data.get(item.name) for item in self.spec.fields}
 
     def schema_fields(self) -> list[forms.BoundField]:
         return [self[item.name] for item in self.spec.fields if item.name != "prompt"]
 
+    def add_input_errors(self, errors: dict[str, str]) -> None:
+        """Show per-input messages (ours or DeerAPI's 422) next to their fields.
+
+        Works on an unbound form too ("Edit and run" of a refused prediction):
+        there Django keeps no errors, so they are set directly.
+        """
+        if self._errors is None or not self.is_bound:
+            self._errors = ErrorDict()
+        for key, message in errors.items():
+            # DeerAPI names list items "input_images.0"; the field is "input_images".
+            name = str(key).split(".", 1)[0]
+            if name in self.fields and name not in RESERVED_NAMES - {"model"}:
+                target, text = name, message
+                error_list = self.error_class(renderer=self.renderer, field_id=self[name].auto_id)
+            else:
+                target, text = NON_FIELD_ERRORS, message if name == "model" else f"{key}: {message}"
+                error_list = self.error_class(error_class="nonfield", renderer=self.renderer)
+            self._errors.setdefault(target, error_list)
+            if text not in self._errors[target]:
+                self._errors[target].append(text)
+
 
 # Labels of the catalog's input keys (the English is the key, humanised); a key
-# missing here is shown humanised and untranslated.
+# missing here (an admin-added model's) is shown humanised and untranslated.
 LABELS = {
     "prompt": _("Prompt"),
     "aspect_ratio": _("Aspect ratio"),
@@ -51,6 +185,34 @@ LABELS = {
     "height": _("Height"),
     "safety_tolerance": _("Safety tolerance"),
     "prompt_upsampling": _("Prompt upsampling"),
+    "image": _("Image"),
+    "prompt_strength": _("Prompt strength"),
+    "guidance": _("Guidance"),
+    "image_prompt": _("Image prompt"),
+    "steps": _("Steps"),
+    "interval": _("Interval"),
+    "raw": _("Raw"),
+    "image_prompt_strength": _("Image prompt strength"),
+    "input_image": _("Input image"),
+    "input_images": _("Input images"),
+    "resolution": _("Resolution"),
+    "magic_prompt_option": _("Magic prompt option"),
+    "style_type": _("Style type"),
+    "style_preset": _("Style preset"),
+    "style_reference_images": _("Style reference images"),
+    "mask": _("Mask"),
+    "negative_prompt": _("Negative prompt"),
+    "size": _("Size"),
+    "style": _("Style"),
+    "scheduler": _("Scheduler"),
+    "guidance_scale": _("Guidance scale"),
+    "refine": _("Refine"),
+    "refine_steps": _("Refine steps"),
+    "high_noise_frac": _("High noise frac"),
+    "lora_scale": _("Lora scale"),
+    "replicate_weights": _("Replicate weights"),
+    "apply_watermark": _("Apply watermark"),
+    "cfg": _("Cfg"),
 }
 
 
@@ -58,7 +220,8 @@ def _label(name: str) -> str:
     return LABELS[name] if name in LABELS else name.replace("_", " ").capitalize()
 
 
-def _form_field(item: catalog.InputField) -> forms.Field:
+def input_form_field(item: catalog.InputField) -> forms.Field:
+    """The widget a model input gets: select, number with bounds, checkbox, text, or URL/upload."""
     common: dict[str, Any] = {
         "label": _label(item.name),
         "help_text": item.help,
@@ -67,11 +230,12 @@ def _form_field(item: catalog.InputField) -> forms.Field:
     if item.kind == "text":
         return forms.CharField(
             max_length=settings.PROMPT_MAX_LENGTH,
+            initial=item.default,
             widget=forms.Textarea(attrs={"rows": 4}),
             **common,
         )
     if item.kind == "string":
-        return forms.CharField(**common)
+        return forms.CharField(max_length=2000, initial=item.default, **common)
     if item.kind == "integer":
         return forms.IntegerField(
             min_value=item.minimum, max_value=item.maximum, initial=item.default, **common
@@ -85,37 +249,169 @@ def _form_field(item: catalog.InputField) -> forms.Field:
         common["required"] = False
         return forms.BooleanField(initial=bool(item.default), **common)
     if item.kind == "enum":
-        common["required"] = True
-        return forms.ChoiceField(
-            choices=[(choice, choice) for choice in item.choices], initial=item.default, **common
-        )
+        choices = [(choice, choice) for choice in item.choices]
+        if item.default is None:
+            # No default: the member may leave it unset and DeerAPI decides.
+            choices.insert(0, ("", "—"))
+        return forms.ChoiceField(choices=choices, initial=item.default, **common)
     if item.kind == "uri":
-        return forms.URLField(assume_scheme="https", **common)
+        return ImageInputField(**common)
     if item.kind == "uri_list":
-        return URLListField(max_items=item.max_items, **common)
+        return ImageInputField(multiple=True, max_items=item.max_items, **common)
     raise ValueError(f"unsupported field kind {item.kind}")
 
 
-class URLListField(forms.CharField):
-    """One URL per line, sent as a list."""
+def initial_from_input(spec: catalog.ModelSpec, data: dict[str, Any]) -> dict[str, Any]:
+    """Form initial values from a prediction's input ("Edit and run"): only keys the model takes."""
+    return {name: value for name, value in data.items() if name in spec.input_names}
 
-    widget = forms.Textarea(attrs={"rows": 3})
 
-    def __init__(self, *, max_items: int | None = None, **kwargs: Any) -> None:
-        self.max_items = max_items
-        super().__init__(**kwargs)
+# --- History filters ---------------------------------------------------------------------------
 
-    def to_python(self, value: Any) -> list[str]:
-        text = super().to_python(value)
-        return [line.strip() for line in text.splitlines() if line.strip()]
+VIEWS = (("list", _("List")), ("grid", _("Grid")))
 
-    def validate(self, value: list[str]) -> None:
-        if self.required and not value:
-            raise forms.ValidationError(self.error_messages["required"], code="required")
-        if self.max_items is not None and len(value) > self.max_items:
-            raise forms.ValidationError(
-                _("At most %(n)d images."), code="max_items", params={"n": self.max_items}
-            )
-        url = forms.URLField(assume_scheme="https")
-        for line in value:
-            url.clean(line)
+
+class HistoryFilterForm(forms.Form):
+    """The history's filters, all in the query string: q, status, model, from, to, view."""
+
+    q = forms.CharField(label=_("Prompt contains"), required=False, max_length=200)
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    model = forms.ChoiceField(label=_("Model"), required=False)
+    view = forms.ChoiceField(choices=VIEWS, required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, models: list[catalog.ModelSpec], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [("", _("Any status")), *Status.choices]
+        self.fields["model"].choices = [("", _("Any model")), *((spec.id, spec.name) for spec in models)]
+        date_widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        self.fields["from"] = forms.DateField(label=_("From"), required=False, widget=date_widget)
+        self.fields["to"] = forms.DateField(label=_("To"), required=False, widget=date_widget)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        since, until = data.get("from"), data.get("to")
+        if since and until and since > until:
+            self.add_error("to", _("“To” must not be before “From”."))
+        return data
+
+    def filters(self) -> dict[str, Any]:
+        """Keyword arguments for `selectors.prediction_history` (none when the form is invalid)."""
+        if not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        return {
+            "status": data["status"],
+            "model_id": data["model"],
+            "since": data["from"],
+            "until": data["to"],
+            "search": data["q"].strip(),
+        }
+
+    @property
+    def layout(self) -> str:
+        """"list" or "grid"."""
+        return (self.cleaned_data.get("view") if self.is_valid() else "") or "list"
+
+
+# --- Compare -------------------------------------------------------------------------------------
+
+
+class CompareForm(forms.Form):
+    prompt = forms.CharField(
+        label=_("Prompt"), widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Every model gets this prompt and its own default options."),
+    )
+    models = forms.MultipleChoiceField(
+        label=_("Models"), widget=forms.CheckboxSelectMultiple,
+        help_text=_("Choose 2 to 4 models."),
+    )
+    prompt_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, models: list[catalog.ModelSpec], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["prompt"].validators.append(MaxLengthValidator(settings.PROMPT_MAX_LENGTH))
+        self.fields["models"].choices = model_choices(models)
+
+    def clean_models(self) -> list[str]:
+        chosen = self.cleaned_data["models"]
+        low, high = services.COMPARE_MIN_MODELS, services.COMPARE_MAX_MODELS
+        if not low <= len(chosen) <= high:
+            raise ValidationError(_("Choose between %(min)d and %(max)d models."), code="count",
+                                  params={"min": low, "max": high})
+        return chosen
+
+
+# --- Prompt library -------------------------------------------------------------------------------
+
+
+class PromptSaveForm(forms.Form):
+    """Save a prompt under a name: new text from the library, or a prediction's prompt."""
+
+    name = forms.CharField(label=_("Name"), max_length=120)
+    text = forms.CharField(label=_("Prompt"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    prediction = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["text"].validators.append(MaxLengthValidator(settings.PROMPT_MAX_LENGTH))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not data.get("prediction") and not (data.get("text") or "").strip():
+            self.add_error("text", _("This field is required."))
+        return data
+
+
+class PromptRenameForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=120)
+
+
+# --- Admin: model settings ------------------------------------------------------------------------
+
+
+class ModelConfigForm(forms.ModelForm):
+    """Enable, disable or price a catalog model, or add a model by id with its JSON Schema."""
+
+    class Meta:
+        model = ModelConfig
+        fields = ["model_id", "enabled", "price", "name", "vendor", "output_shape", "input_schema", "auto_approve"]
+
+    def clean_model_id(self) -> str:
+        model_id = self.cleaned_data["model_id"].strip()
+        if not model_id or any(ch.isspace() for ch in model_id) or model_id.startswith("/") or ".." in model_id:
+            raise ValidationError(_("Enter DeerAPI's model id, such as “owner/name”."), code="invalid")
+        return model_id
+
+    def clean_price(self) -> Decimal | None:
+        price = self.cleaned_data.get("price")
+        if price is not None and price < 0:
+            raise ValidationError(_("A price cannot be negative."), code="negative")
+        return price
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        model_id = data.get("model_id")
+        if not model_id:
+            return data
+        schema = data.get("input_schema")
+        if catalog.get_model(model_id) is not None:
+            if schema:
+                self.add_error("input_schema", _(
+                    "This model is in DeerWeb's catalog, which defines its inputs: leave the schema empty."
+                ))
+            return data
+        if not schema:
+            self.add_error("input_schema", _("A model that is not in the catalog needs its input schema."))
+        else:
+            try:
+                fields = catalog.fields_from_json_schema(schema)
+            except catalog.SchemaError as exc:
+                self.add_error("input_schema", exc.messages)
+            else:
+                clashes = sorted(RESERVED_NAMES & {item.name for item in fields})
+                if clashes:
+                    self.add_error("input_schema", _("These input names are reserved by DeerWeb: %(names)s.")
+                                   % {"names": ", ".join(clashes)})
+        if data.get("price") is None:
+            self.add_error("price", _("A model that is not in the catalog needs a price per image."))
+        return data

@@ -2,69 +2,196 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import catalog, selectors, services
-from .forms import PredictionForm
-from .models import PredictionOutput
+from . import catalog, files, quotas, selectors, services, uploads
+from .forms import CompareForm, HistoryFilterForm, PredictionForm, PromptSaveForm, initial_from_input
+from .models import InputImage, Prediction, PredictionOutput, Prompt, User
 
 DEFAULT_MODEL = "black-forest-labs/flux-schnell"
 PAGE_SIZE = 25
+GRID_PAGE_SIZE = 48
+
+
+def _id_param(value: Any) -> int | None:
+    """A row id from the query string or a hidden field, or None when it is not one."""
+    text = str(value or "")
+    return int(text) if text.isdigit() and len(text) <= 18 else None
+
+
+# --- History --------------------------------------------------------------------------------
 
 
 @login_required
 @require_GET
 def prediction_list(request: HttpRequest) -> HttpResponse:
-    paginator = Paginator(selectors.prediction_history(request.user), PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
-    return render(request, "predictions/list.html", {"page": page})
+    """The member's history: filters, list or grid, all in the query string; keyset pages."""
+    models = selectors.models_enabled()
+    form = HistoryFilterForm(request.GET, models=models)
+    valid = form.is_valid()
+    grid = form.layout == "grid"
+    page = selectors.history_page(
+        selectors.prediction_history(request.user, **form.filters()),
+        after=_id_param(request.GET.get("after")),
+        before=_id_param(request.GET.get("before")),
+        size=GRID_PAGE_SIZE if grid else PAGE_SIZE,
+    )
+    context = {
+        "form": form,
+        "page": page,
+        "grid": grid,
+        "filtered": any(request.GET.get(name) for name in ("q", "status", "model", "from", "to")),
+    }
+    return render(request, "predictions/list.html", context, status=200 if valid else 400)
+
+
+# --- The form -------------------------------------------------------------------------------
+
+
+def _own_prompt(user: User, pk: int | None) -> Prompt | None:
+    return Prompt.objects.filter(owner=user, pk=pk).first() if pk else None
+
+
+def _model_or_default(models: list[catalog.ModelSpec], model_id: str | None) -> catalog.ModelSpec | None:
+    by_id = {spec.id: spec for spec in models}
+    if model_id:
+        return by_id.get(model_id)
+    return by_id.get(DEFAULT_MODEL) or (models[0] if models else None)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def prediction_new(request: HttpRequest) -> HttpResponse:
+    """The form for a chosen model. GET takes `model`, `prompt` (text or a library id via
+    `prompt_id`), and `from` ("Edit and run": a prediction to start from)."""
+    models = selectors.models_enabled()
     data = request.POST if request.method == "POST" else request.GET
-    spec = catalog.get_model(data.get("model", DEFAULT_MODEL)) or catalog.get_model(DEFAULT_MODEL)
-    unknown_model = "model" in data and catalog.get_model(data["model"]) is None
+    source = None
+    if request.method == "GET" and (source_id := _id_param(data.get("from"))):
+        source = selectors.prediction_get(request.user, source_id)
+    wanted = data.get("model") or (source.model_id if source else None)
+    spec = _model_or_default(models, wanted)
+    model_error = ""
+    if spec is None:
+        model_error = _("Unknown model “%(id)s”; pick one from the list.") % {"id": wanted}
+        spec = _model_or_default(models, None)
+    if spec is None:
+        return render(request, "predictions/no_models.html", status=503)
+    context: dict[str, Any] = {"spec": spec, "model_error": model_error}
 
-    if request.method == "POST" and "switch" not in request.POST and not unknown_model:
-        form = PredictionForm(request.POST, spec=spec)
+    if request.method == "POST" and "switch" not in request.POST and not model_error:
+        form = PredictionForm(request.POST, request.FILES, spec=spec, models=models)
         if form.is_valid():
-            try:
-                prediction = services.prediction_create(
-                    owner=request.user, model_id=spec.id, input=form.input_data()
-                )
-            except services.PredictionInputError as exc:
-                for name, message in exc.errors.items():
-                    form.add_error(name if name in form.fields else None, message)
-            else:
+            prediction = _create_from_form(request, form)
+            if prediction is not None:
                 return redirect(prediction)
-    else:
-        # A first visit, or a switch of model: keep what was typed, nothing else.
-        initial = {"model": spec.id, "prompt": data.get("prompt", "")}
-        form = PredictionForm(initial=initial, spec=spec)
-    context = {"form": form, "spec": spec}
-    if unknown_model:
-        context["model_error"] = _("Unknown model “%(id)s”; pick one from the list.") % {"id": data["model"]}
-    invalid = request.method == "POST" and "switch" not in request.POST
-    return render(request, "predictions/new.html", context, status=400 if invalid else 200)
+        context["form"] = form
+        return render(request, "predictions/new.html", context, status=400)
+
+    context.update(form=_start_form(request, spec, models, source), source=source)
+    return render(request, "predictions/new.html", context, status=400 if model_error else 200)
+
+
+def _start_form(
+    request: HttpRequest, spec: catalog.ModelSpec, models: list[catalog.ModelSpec], source: Prediction | None
+) -> PredictionForm:
+    """The unbound form: blank, from a library prompt, from a prediction ("Edit and run", with
+    DeerAPI's messages on the fields it refused), or after the no-JS model switch."""
+    data = request.POST if request.method == "POST" else request.GET
+    initial: dict[str, Any] = {"model": spec.id, "prompt": data.get("prompt", "")}
+    if request.method == "POST":
+        # The no-JS model switch: keep the prompt (and where it came from), nothing else.
+        initial.update(prompt_id=_id_param(data.get("prompt_id")), source=_id_param(data.get("source")))
+    elif source is not None:
+        if spec.id == source.model_id:
+            initial.update(initial_from_input(spec, source.input))
+        initial.update(prompt=source.prompt.text, source=source.pk)
+        if source.prompt.owner_id == request.user.pk:
+            initial["prompt_id"] = source.prompt_id
+    elif library := _own_prompt(request.user, _id_param(data.get("prompt_id"))):
+        initial.update(prompt=library.text, prompt_id=library.pk)
+    form = PredictionForm(initial=initial, spec=spec, models=models)
+    if source is not None and spec.id == source.model_id and source.metrics.get("invalid_fields"):
+        form.add_input_errors(source.metrics["invalid_fields"])
+    return form
+
+
+def _create_from_form(request: HttpRequest, form: PredictionForm) -> Prediction | None:
+    """Store uploads and create the prediction; on refusal, put the reasons on the form."""
+    source_id = form.cleaned_data.get("source")
+    source = selectors.prediction_get(request.user, source_id) if source_id else None
+    prompt = _own_prompt(request.user, form.cleaned_data.get("prompt_id"))
+    stored: list[InputImage] = []
+    try:
+        with transaction.atomic():
+            data, stored = uploads.input_values_store(request.user, form.input_data())
+            return services.prediction_create(
+                owner=request.user, model_id=form.spec.id, input=data, prompt=prompt, source=source
+            )
+    except services.PredictionInputError as exc:
+        form.add_input_errors(exc.errors)
+    except quotas.QuotaExceeded as exc:
+        form.add_error(None, exc.message)  # over a limit: said above the form, not at one field
+    uploads.input_images_discard(stored)
+    return None
+
+
+@login_required
+@require_GET
+def prediction_new_fields(request: HttpRequest) -> HttpResponse:
+    """The chosen model's part of the form, swapped in by app.js when the model changes."""
+    spec = selectors.model_get(request.GET.get("model", ""))
+    if spec is None:
+        return HttpResponse(_("This model is not available."), status=404, content_type="text/plain")
+    form = PredictionForm(initial={"model": spec.id}, spec=spec, models=[spec])
+    response = render(request, "predictions/_model_fields.html", {"form": form, "spec": spec})
+    response["Cache-Control"] = "private, max-age=60"
+    return response
+
+
+# --- One prediction ----------------------------------------------------------------------------
+
+
+def _inputs_shown(prediction: Prediction) -> list[tuple[str, str]]:
+    """The inputs sent, for reading: inline images are named, not printed."""
+    shown = []
+    for name, value in prediction.input.items():
+        values = value if isinstance(value, list) else [value]
+        texts = [
+            _("an uploaded image (%(kb)d KB)") % {"kb": len(item) * 3 // 4 // 1024}
+            if isinstance(item, str) and item.startswith("data:") else str(item)
+            for item in values
+        ]
+        shown.append((name, ", ".join(texts)))
+    return shown
 
 
 @login_required
 @require_GET
 def prediction_detail(request: HttpRequest, pk: int) -> HttpResponse:
     prediction = selectors.prediction_get(request.user, pk)
-    return render(
-        request,
-        "predictions/detail.html",
-        {"prediction": prediction, "outputs": list(prediction.outputs.all())},
-    )
+    spec = selectors.model_get(prediction.model_id) or catalog.get_model(prediction.model_id)
+    own_prompt = prediction.prompt.owner_id == request.user.pk
+    context = {
+        "prediction": prediction,
+        "outputs": list(prediction.outputs.all()),
+        "model_name": spec.name if spec else prediction.model_id,
+        "inputs": _inputs_shown(prediction),
+        "in_library": own_prompt and bool(prediction.prompt.name),
+        "save_form": PromptSaveForm(initial={"prediction": prediction.pk}),
+    }
+    return render(request, "predictions/detail.html", context)
 
 
 @login_required
@@ -94,18 +221,83 @@ def prediction_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(prediction)
 
 
-def _serve(output: PredictionOutput, field: str, *, download: bool) -> FileResponse:
+@login_required
+@require_POST
+def prediction_rerun(request: HttpRequest, pk: int) -> HttpResponse:
+    """"Run again": the same inputs as a new prediction of the member's own."""
+    source = selectors.prediction_get(request.user, pk)
+    try:
+        prediction = services.prediction_rerun(owner=request.user, source=source)
+    except (services.PredictionInputError, quotas.QuotaExceeded) as exc:
+        reasons = exc.errors.values() if isinstance(exc, services.PredictionInputError) else [exc.message]
+        messages.error(request, _("Could not run it again: %(reason)s") % {"reason": " ".join(reasons)})
+        if isinstance(exc, services.PredictionInputError):
+            # The model's schema changed: the form shows what to fix.
+            return redirect(reverse("predictions:new") + "?" + urlencode({"from": source.pk}))
+        return redirect(source)
+    messages.success(request, _("Running it again."))
+    return redirect(prediction)
+
+
+# --- Compare ----------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def compare_new(request: HttpRequest) -> HttpResponse:
+    """One prompt on 2–4 models at once."""
+    models = selectors.models_enabled()
+    if request.method == "POST":
+        form = CompareForm(request.POST, models=models)
+        if form.is_valid():
+            try:
+                group = services.predictions_compare(
+                    owner=request.user,
+                    prompt_text=form.cleaned_data["prompt"],
+                    model_ids=form.cleaned_data["models"],
+                    prompt=_own_prompt(request.user, form.cleaned_data.get("prompt_id")),
+                )
+            except services.PredictionInputError as exc:
+                for name, message in exc.errors.items():
+                    form.add_error(name if name in ("prompt", "models") else None, message)
+            except quotas.QuotaExceeded as exc:
+                form.add_error(None, exc.message)
+            else:
+                return redirect("predictions:compare_detail", group=group)
+        return render(request, "predictions/compare_new.html", {"form": form}, status=400)
+    initial: dict[str, Any] = {"prompt": request.GET.get("prompt", "")}
+    if library := _own_prompt(request.user, _id_param(request.GET.get("prompt_id"))):
+        initial.update(prompt=library.text, prompt_id=library.pk)
+    if chosen := request.GET.getlist("models"):
+        initial["models"] = chosen
+    return render(request, "predictions/compare_new.html", {"form": CompareForm(initial=initial, models=models)})
+
+
+@login_required
+@require_GET
+def compare_detail(request: HttpRequest, group: uuid.UUID) -> HttpResponse:
+    predictions = selectors.compare_group_get(request.user, group)
+    names = {spec.id: spec.name for spec in [*catalog.MODELS.values(), *selectors.models_enabled()]}
+    columns = [
+        {"prediction": p, "outputs": list(p.outputs.all()), "model_name": names.get(p.model_id, p.model_id)}
+        for p in predictions
+    ]
+    return render(request, "predictions/compare_detail.html",
+                  {"columns": columns, "prompt": predictions[0].prompt, "group": group})
+
+
+# --- Files --------------------------------------------------------------------------------------------
+
+
+def _serve(output: PredictionOutput, field: str, *, download: bool) -> HttpResponse:
     stored = getattr(output, field)
     if not stored:
         raise Http404
-    try:
-        handle = stored.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
     content_type = output.content_type if field == "file" else "image/webp"
     ext = output.extension if field == "file" else "webp"
     name = f"deerweb-{output.prediction_id}-{output.index + 1}.{ext}"
-    response = FileResponse(handle, content_type=content_type, as_attachment=download, filename=name)
+    # The file itself, or (DEERWEB_FILE_ACCEL_PREFIX) an X-Accel-Redirect for nginx to send it.
+    response = files.stored_file_response(stored, content_type=content_type, filename=name, download=download)
     # Our content type, never the provider's; and nothing in the file may run.
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
@@ -115,15 +307,28 @@ def _serve(output: PredictionOutput, field: str, *, download: bool) -> FileRespo
 
 @login_required
 @require_GET
-def output_file(request: HttpRequest, pk: int, index: int) -> FileResponse:
+def output_file(request: HttpRequest, pk: int, index: int) -> HttpResponse:
     output = selectors.output_get(request.user, pk, index)
     return _serve(output, "file", download="download" in request.GET)
 
 
 @login_required
 @require_GET
-def output_thumbnail(request: HttpRequest, pk: int, index: int) -> FileResponse:
+def output_thumbnail(request: HttpRequest, pk: int, index: int) -> HttpResponse:
     output = selectors.output_get(request.user, pk, index)
     if not output.thumbnail:
         return _serve(output, "file", download=False)
     return _serve(output, "thumbnail", download=False)
+
+
+@require_GET
+def input_image_file(request: HttpRequest, token: uuid.UUID) -> HttpResponse:
+    """An uploaded input image, for DeerAPI to fetch: no login, the token is the key."""
+    image = selectors.input_image_get(token)
+    response = files.stored_file_response(image.file, content_type=image.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Robots-Tag"] = "noindex"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
