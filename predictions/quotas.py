@@ -1,5 +1,18 @@
 """Quotas and cost accounting: reserve at submit, settle or refund at the end.
 
+Money rules kept here:
+- what a member spent in a period is the sum of their ledger entries in it
+  (positive spends, negative gives back); nothing is edited in place, so every
+  balance can be audited line by line. Amounts are `Decimal`, 4 places.
+- the limits are checked and the cost reserved in the transaction that creates
+  the prediction, with the team settings row and the member's quota row locked
+  (`select_for_update`): simultaneous submissions wait for each other and can
+  never spend the same money twice.
+- a prediction is settled once, in the transaction that ends it: succeeded →
+  the difference between the reserved estimate and price × images DeerAPI made;
+  failed or canceled (timed out is failed) → the reservation back; outcome
+  unknown → nothing, the reservation stays until an admin resolves it.
+
 Called by services.prediction_create (inside its transaction, before and after
 the prediction row is saved) and by services._on_finished (inside the
 transaction that ends the prediction).
@@ -7,22 +20,667 @@ transaction that ends the prediction).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
-from . import catalog
-from .models import Prediction
+from celery import current_app
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from . import catalog, roles
+from .audit import audit_record
+from .client import DeerAPIClient, DeerAPIError, get_client
+from .models import (
+    ACTIVE,
+    TERMINAL,
+    LedgerEntry,
+    LedgerKind,
+    MemberQuota,
+    Period,
+    Prediction,
+    Status,
+    TeamSettings,
+    User,
+)
+
+# The ledger's precision (LedgerEntry.amount has 4 decimal places).
+PLACES = Decimal("0.0001")
+ZERO = Decimal("0")
+# Predictions that count against the in-flight limit: the ones DeerWeb is still
+# working on. `unknown` is left out on purpose: nothing is running for it any
+# more, and counting it would lock a member out after a few lost answers until
+# an admin resolves them; its money is still held by its reservation.
+IN_FLIGHT = ACTIVE
+# What a member may change on their quota through `quota_update`.
+QUOTA_FIELDS = ("budget", "period", "max_in_flight", "allowed_models", "auto_approve")
+TEAM_FIELDS = ("default_budget", "default_period", "default_max_in_flight", "team_monthly_budget")
+
+
+class Limit:
+    BUDGET = "budget"
+    IN_FLIGHT = "in_flight"
+    MODEL = "model"
+    TEAM_BUDGET = "team_budget"
+
+
+class QuotaExceeded(Exception):
+    """A submission over a limit; nothing was saved or sent.
+
+    `message` is for the member: which limit, what is left and when it resets.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        limit: str,
+        remaining: Decimal | int | None = None,
+        resets_at: datetime | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.limit = limit
+        self.remaining = remaining
+        self.resets_at = resets_at
+
+
+# --- Money and periods --------------------------------------------------------------
+
+
+def money(amount: Decimal) -> Decimal:
+    return amount.quantize(PLACES)
+
+
+def format_usd(amount: Decimal | None) -> str:
+    """`$1.50`, `$0.003`, `-$0.04`: two decimals at least, four at most."""
+    if amount is None:
+        return ""
+    value = money(amount)
+    text = f"{abs(value):,.4f}".rstrip("0")
+    whole, _dot, cents = text.partition(".")
+    return f"{'-' if value < 0 else ''}${whole}.{cents.ljust(2, '0')}"
+
+
+def period_bounds(period: str, now: datetime) -> tuple[datetime, datetime] | None:
+    """The current day, week (from Monday) or month around `now`, in DeerWeb's time
+    zone; None for a period of `none`."""
+    today = timezone.localdate(now)
+    if period == Period.DAY:
+        start, end = today, today + timedelta(days=1)
+    elif period == Period.WEEK:
+        start = today - timedelta(days=today.weekday())
+        end = start + timedelta(days=7)
+    elif period == Period.MONTH:
+        start = today.replace(day=1)
+        end = (start + timedelta(days=32)).replace(day=1)
+    else:
+        return None
+    return midnight(start), midnight(end)
+
+
+def midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def format_moment(moment: datetime) -> str:
+    """When a limit resets, in words: "July 1, 2025, midnight UTC"."""
+    local = timezone.localtime(moment)
+    return f"{formats.date_format(local, 'DATETIME_FORMAT')} {local.tzname()}"
+
+
+PERIOD_LEFT = {
+    Period.DAY: gettext_lazy("Left today"),
+    Period.WEEK: gettext_lazy("Left this week"),
+    Period.MONTH: gettext_lazy("Left this month"),
+}
+
+
+def images_requested(spec: catalog.ModelSpec, input: Mapping[str, Any]) -> int:
+    """How many images a submission asks for: `num_outputs` where the model has it, else 1."""
+    field = spec.field("num_outputs")
+    if field is None:
+        return 1
+    value = input.get("num_outputs", field.default)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 1
+
+
+# --- Limits ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Limits:
+    """A member's limits: their own quota row, or the team defaults without one."""
+
+    budget: Decimal | None
+    period: str
+    max_in_flight: int | None
+    allowed_models: tuple[str, ...]
+    own: bool
+
+    @property
+    def has_budget(self) -> bool:
+        return self.budget is not None and self.period != Period.NONE
+
+    @property
+    def period_label(self) -> str:
+        return str(Period(self.period).label)
+
+    @classmethod
+    def of(cls, quota: MemberQuota) -> Limits:
+        return cls(quota.budget, quota.period, quota.max_in_flight, tuple(quota.allowed_models or ()), True)
+
+    @classmethod
+    def default(cls, team: TeamSettings | None) -> Limits:
+        if team is None:
+            return cls(None, Period.MONTH, None, (), False)
+        return cls(team.default_budget, team.default_period, team.default_max_in_flight, (), False)
+
+
+def limits_of(user: User) -> Limits:
+    """A member's limits as they stand (read-only: no row is created)."""
+    quota = MemberQuota.objects.filter(user_id=user.pk).first()
+    return Limits.of(quota) if quota else Limits.default(TeamSettings.objects.filter(pk=1).first())
+
+
+def spent_between(user_id: int | None, start: datetime, end: datetime) -> Decimal:
+    """The net of the ledger entries in [start, end): one member's, or the team's with None."""
+    entries = LedgerEntry.objects.filter(created_at__gte=start, created_at__lt=end)
+    if user_id is not None:
+        entries = entries.filter(user_id=user_id)
+    return entries.aggregate(total=Sum("amount"))["total"] or ZERO
+
+
+def _team_settings_locked() -> TeamSettings:
+    team = TeamSettings.objects.select_for_update().filter(pk=1).first()
+    if team is None:
+        # ON CONFLICT DO NOTHING: two first-ever submissions may both get here.
+        TeamSettings.objects.bulk_create([TeamSettings(pk=1)], ignore_conflicts=True)
+        team = TeamSettings.objects.select_for_update().get(pk=1)
+    return team
+
+
+def _member_quota_locked(user_id: int, team: TeamSettings) -> MemberQuota:
+    """The member's quota row, locked; created from the team defaults the first time.
+
+    The team defaults are "the default for new members": they are copied into the
+    member's own row when it is first needed, and an admin edits it from then on.
+    """
+    quota = MemberQuota.objects.select_for_update().filter(user_id=user_id).first()
+    if quota is None:
+        MemberQuota.objects.bulk_create(
+            [MemberQuota(user_id=user_id, budget=team.default_budget, period=team.default_period,
+                         max_in_flight=team.default_max_in_flight)],
+            ignore_conflicts=True,
+        )
+        quota = MemberQuota.objects.select_for_update().get(user_id=user_id)
+    return quota
 
 
 def quota_reserve(prediction: Prediction, spec: catalog.ModelSpec) -> None:
-    """Price the prediction before it is saved: price per image × images requested."""
+    """Price an unsaved prediction and check every limit before it is saved.
+
+    Runs inside services.prediction_create's transaction: the locks taken here
+    are held until the prediction and its reserve entry are committed, so the
+    next submission of the member (or of the team, for the team budget) sees
+    them. Raises `QuotaExceeded`; the transaction then saves nothing.
+    """
+    requested = images_requested(spec, prediction.input)
     prediction.price = spec.price
-    requested = prediction.input.get("num_outputs", 1)
-    prediction.estimated_cost = (spec.price * Decimal(requested)).quantize(Decimal("0.0001"))
+    prediction.estimated_cost = money(spec.price * requested)
+    cost = prediction.estimated_cost
+    now = prediction.created_at or timezone.now()
+
+    team = _team_settings_locked()
+    limits = Limits.of(_member_quota_locked(prediction.owner_id, team))
+
+    if limits.allowed_models and spec.id not in limits.allowed_models:
+        names = [m.name if (m := catalog.get_model(model_id)) else model_id for model_id in limits.allowed_models]
+        raise QuotaExceeded(
+            _("Your account may not use %(model)s. Models you may use: %(allowed)s.")
+            % {"model": spec.name, "allowed": ", ".join(names)},
+            limit=Limit.MODEL,
+        )
+
+    if limits.max_in_flight is not None:
+        running = Prediction.objects.filter(owner_id=prediction.owner_id, status__in=IN_FLIGHT).count()
+        if running >= limits.max_in_flight:
+            raise QuotaExceeded(
+                ngettext(
+                    "You already have %(n)d prediction in flight, the most your account may have at once "
+                    "(%(max)d). Submit again when it has finished.",
+                    "You already have %(n)d predictions in flight, the most your account may have at once "
+                    "(%(max)d). Submit again when one has finished.",
+                    running,
+                ) % {"n": running, "max": limits.max_in_flight},
+                limit=Limit.IN_FLIGHT,
+                remaining=0,
+            )
+
+    bounds = period_bounds(limits.period, now)
+    if limits.budget is not None and bounds is not None:
+        spent = spent_between(prediction.owner_id, *bounds)
+        if spent + cost > limits.budget:
+            left = max(ZERO, limits.budget - spent)
+            raise QuotaExceeded(
+                _(
+                    "Over your budget: this prediction costs about %(cost)s, and %(left)s of your "
+                    "%(budget)s %(period)s budget is left. It starts again on %(reset)s."
+                ) % {
+                    "cost": format_usd(cost), "left": format_usd(left), "budget": format_usd(limits.budget),
+                    "period": Period(limits.period).label.lower(), "reset": format_moment(bounds[1]),
+                },
+                limit=Limit.BUDGET,
+                remaining=left,
+                resets_at=bounds[1],
+            )
+
+    if team.team_monthly_budget is not None:
+        month = period_bounds(Period.MONTH, now)
+        assert month is not None
+        spent = spent_between(None, *month)
+        if spent + cost > team.team_monthly_budget:
+            left = max(ZERO, team.team_monthly_budget - spent)
+            raise QuotaExceeded(
+                _(
+                    "Over the team's budget: this prediction costs about %(cost)s, and %(left)s of the "
+                    "team's %(budget)s for this month is left. It starts again on %(reset)s."
+                ) % {
+                    "cost": format_usd(cost), "left": format_usd(left),
+                    "budget": format_usd(team.team_monthly_budget), "reset": format_moment(month[1]),
+                },
+                limit=Limit.TEAM_BUDGET,
+                remaining=left,
+                resets_at=month[1],
+            )
 
 
 def reservation_record(prediction: Prediction) -> None:
-    """Record the reservation for a just-saved prediction (the ledger comes with quotas)."""
+    """The reserve entry of a just-saved prediction (same transaction as `quota_reserve`)."""
+    LedgerEntry.objects.create(
+        user_id=prediction.owner_id,
+        prediction=prediction,
+        kind=LedgerKind.RESERVE,
+        amount=prediction.estimated_cost,
+        model_id=prediction.model_id,
+        created_at=prediction.created_at,
+    )
+
+
+# --- Settling ------------------------------------------------------------------------
+
+
+def _images_made(prediction: Prediction) -> int:
+    """Images DeerAPI made: its `metrics.image_count`, else the outputs we stored."""
+    count = prediction.metrics.get("image_count") if isinstance(prediction.metrics, dict) else None
+    if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
+        return count
+    if prediction.status == Status.SUCCEEDED:
+        return prediction.outputs.count()
+    return 0
+
+
+def _prediction_net(prediction_id: int) -> tuple[Decimal, int]:
+    """What the member has been charged for a prediction so far, and how many
+    settle or refund entries it has."""
+    totals = LedgerEntry.objects.filter(prediction_id=prediction_id).aggregate(
+        net=Sum("amount"), finals=Count("pk", filter=Q(kind__in=(LedgerKind.SETTLE, LedgerKind.REFUND)))
+    )
+    return totals["net"] or ZERO, totals["finals"]
 
 
 def prediction_settle(prediction_id: int) -> None:
-    """Settle or refund a finished prediction (the ledger comes with quotas)."""
+    """Settle a prediction that just ended, once (called inside the transaction that ends it).
+
+    Sets `actual_cost` (what DeerAPI charges the team: price × images it made,
+    even when storing them then failed) and `image_count`. The member pays the
+    actual cost of a succeeded prediction and nothing for any other end.
+    Idempotent: a prediction with an actual cost or a settle/refund entry is left alone.
+    """
+    with transaction.atomic():
+        prediction = Prediction.objects.select_for_update().get(pk=prediction_id)
+        if prediction.status not in TERMINAL:
+            return  # unknown: the reservation stays until an admin resolves it
+        net, finals = _prediction_net(prediction_id)
+        if prediction.actual_cost is not None or finals:
+            return
+        images = _images_made(prediction)
+        charged = money(prediction.price * images)
+        owed = charged if prediction.status == Status.SUCCEEDED else ZERO
+        if owed != net:
+            LedgerEntry.objects.create(
+                user_id=prediction.owner_id,
+                prediction=prediction,
+                kind=LedgerKind.SETTLE if prediction.status == Status.SUCCEEDED else LedgerKind.REFUND,
+                amount=owed - net,
+                model_id=prediction.model_id,
+            )
+        Prediction.objects.filter(pk=prediction_id).update(actual_cost=charged, image_count=images)
+
+
+def _require_admin(user: User) -> None:
+    if not roles.is_admin(user):
+        raise PermissionDenied("only admins manage quotas and the ledger")
+
+
+def prediction_resolve_unknown(prediction: Prediction, *, charge: bool, by: User) -> bool:
+    """An admin's answer for a prediction whose submission outcome is unknown,
+    after checking DeerAPI's dashboard. Returns False if it is no longer unknown.
+
+    Both answers end it as `failed`, with a note in its error: DeerWeb has no
+    images for it either way, and `succeeded` means "images stored" to the rest
+    of DeerWeb (history, review queue, gallery). What differs is the money:
+    - charge: DeerAPI ran and billed it, so the reservation becomes the final cost;
+    - refund: DeerAPI never ran it, so the reservation is given back.
+    """
+    from . import services  # services imports this module; the status change goes through it
+
+    _require_admin(by)
+    with transaction.atomic():
+        locked = Prediction.objects.select_for_update().filter(pk=prediction.pk, status=Status.UNKNOWN).first()
+        if locked is None:
+            return False
+        net, _finals = _prediction_net(locked.pk)
+        final = locked.estimated_cost if charge else ZERO
+        if final != net:
+            LedgerEntry.objects.create(
+                user_id=locked.owner_id,
+                prediction=locked,
+                kind=LedgerKind.SETTLE if charge else LedgerKind.REFUND,
+                amount=final - net,
+                model_id=locked.model_id,
+                created_by=by,
+            )
+        if charge:
+            note = _("Resolved by %(admin)s: DeerAPI ran and charged for it; its estimated cost of %(cost)s stays.")
+        else:
+            note = _("Resolved by %(admin)s: DeerAPI never ran it; %(cost)s was refunded.")
+        note %= {"admin": by.get_username(), "cost": format_usd(locked.estimated_cost)}
+        moved = services._transition(
+            locked.pk, Status.UNKNOWN, Status.FAILED,
+            error=f"{locked.error}\n\n{note}".strip(), completed_at=timezone.now(), next_poll_at=None,
+            actual_cost=final, image_count=None if charge else 0,
+        )
+        assert moved, "the row is locked, so it is still unknown"
+        audit_record(
+            actor=by, action="prediction.resolve_unknown", target=locked,
+            summary=f"#{locked.pk}: {'charged' if charge else 'refunded'} {format_usd(locked.estimated_cost)}",
+            before={"status": Status.UNKNOWN, "charged": net},
+            after={"status": Status.FAILED, "charged": final, "resolution": "charge" if charge else "refund"},
+        )
+    return True
+
+
+def prediction_refund(prediction: Prediction, *, by: User) -> bool:
+    """Give a member back all a finished prediction cost them (a bad image, say).
+
+    The prediction's `actual_cost` (DeerAPI's charge to the team) stays. Returns
+    False when there is nothing to give back or it has not finished (an unknown
+    one is resolved instead).
+    """
+    _require_admin(by)
+    with transaction.atomic():
+        locked = Prediction.objects.select_for_update().filter(pk=prediction.pk, status__in=TERMINAL).first()
+        if locked is None:
+            return False
+        net, _finals = _prediction_net(locked.pk)
+        if net <= 0:
+            return False
+        LedgerEntry.objects.create(
+            user_id=locked.owner_id, prediction=locked, kind=LedgerKind.REFUND, amount=-net,
+            model_id=locked.model_id, created_by=by,
+        )
+        audit_record(
+            actor=by, action="prediction.refund", target=locked,
+            summary=f"#{locked.pk}: refunded {format_usd(net)}", before={"charged": net}, after={"charged": ZERO},
+        )
+    return True
+
+
+def ledger_adjust(user: User, amount: Decimal, reason: str, *, by: User) -> LedgerEntry:
+    """An admin's correction to what a member spent: positive charges, negative gives back.
+
+    It counts in the period it is made in. Raises ValueError (a message for the
+    admin) for a zero amount or a missing reason.
+    """
+    _require_admin(by)
+    amount = money(Decimal(amount))
+    reason = reason.strip()
+    if not amount:
+        raise ValueError(_("Enter an amount other than zero."))
+    if not reason:
+        raise ValueError(_("Say why: the member sees the reason in their ledger."))
+    with transaction.atomic():
+        entry = LedgerEntry.objects.create(
+            user=user, kind=LedgerKind.ADJUSTMENT, amount=amount, reason=reason[:300], created_by=by
+        )
+        audit_record(
+            actor=by, action="ledger.adjust", target=entry,
+            summary=f"{user.get_username()}: {format_usd(amount)} ({reason})"[:300],
+            after={"user": user.get_username(), "amount": amount, "reason": reason},
+        )
+    return entry
+
+
+# --- Changing limits ------------------------------------------------------------------
+
+
+def _changed(obj: Any, changes: Mapping[str, Any], allowed: tuple[str, ...]) -> tuple[dict, dict]:
+    unknown = set(changes) - set(allowed)
+    if unknown:
+        raise ValueError(f"not a limit: {', '.join(sorted(unknown))}")
+    before, after = {}, {}
+    for name, value in changes.items():
+        if name == "allowed_models":
+            value = sorted(set(value or []))
+        if getattr(obj, name) != value:
+            before[name], after[name] = getattr(obj, name), value
+    return before, after
+
+
+def quota_update(user: User, changes: Mapping[str, Any], *, by: User) -> MemberQuota:
+    """Change a member's limits (creating their quota row from the team defaults
+    if they have none); writes a "quota.change" audit entry when something changed."""
+    _require_admin(by)
+    with transaction.atomic():
+        team = _team_settings_locked()
+        quota = _member_quota_locked(user.pk, team)
+        before, after = _changed(quota, changes, QUOTA_FIELDS)
+        if after:
+            for name, value in after.items():
+                setattr(quota, name, value)
+            quota.save(update_fields=[*after, "updated_at"])
+            audit_record(
+                actor=by, action="quota.change", target=quota,
+                summary=f"{user.get_username()}: {', '.join(after)}", before=before, after=after,
+            )
+    return quota
+
+
+def team_settings_update(changes: Mapping[str, Any], *, by: User) -> TeamSettings:
+    """Change the team defaults or the team's monthly budget; audited like a member's quota."""
+    _require_admin(by)
+    with transaction.atomic():
+        team = _team_settings_locked()
+        before, after = _changed(team, changes, TEAM_FIELDS)
+        if after:
+            for name, value in after.items():
+                setattr(team, name, value)
+            team.save(update_fields=[*after, "updated_at"])
+            audit_record(
+                actor=by, action="quota.change", target=team, summary=f"team: {', '.join(after)}",
+                before=before, after=after,
+            )
+    return team
+
+
+# --- What a member has left -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BudgetStatus:
+    """What the page header and the usage page show about a member's budget,
+    with DeerAPI's health flags for the admin banners."""
+
+    limits: Limits
+    spent: Decimal
+    starts_at: datetime | None
+    resets_at: datetime | None
+    balance_empty_since: datetime | None
+    key_rejected_since: datetime | None
+
+    @property
+    def unlimited(self) -> bool:
+        return not self.limits.has_budget
+
+    @property
+    def budget(self) -> Decimal | None:
+        return self.limits.budget if self.limits.has_budget else None
+
+    @property
+    def remaining(self) -> Decimal | None:
+        return None if self.budget is None else max(ZERO, self.budget - self.spent)
+
+    @property
+    def left_label(self) -> str:
+        return str(PERIOD_LEFT.get(self.limits.period, ""))
+
+
+def budget_status(user: User, now: datetime | None = None) -> BudgetStatus:
+    """A member's limits and what is left this period: two queries (one without a budget)."""
+    now = now or timezone.now()
+    quota = MemberQuota.objects.filter(user_id=OuterRef("pk"))
+    team = TeamSettings.objects.filter(pk=1)
+    row = User.objects.filter(pk=user.pk).values(
+        own=Exists(quota),
+        budget=Subquery(quota.values("budget")[:1]),
+        period=Subquery(quota.values("period")[:1]),
+        max_in_flight=Subquery(quota.values("max_in_flight")[:1]),
+        allowed_models=Subquery(quota.values("allowed_models")[:1]),
+        default_budget=Subquery(team.values("default_budget")[:1]),
+        default_period=Subquery(team.values("default_period")[:1]),
+        default_max_in_flight=Subquery(team.values("default_max_in_flight")[:1]),
+        balance_empty_since=Subquery(team.values("deerapi_balance_empty_since")[:1]),
+        key_rejected_since=Subquery(team.values("deerapi_key_rejected_since")[:1]),
+    ).get()
+    if row["own"]:
+        limits = Limits(row["budget"], row["period"], row["max_in_flight"], tuple(row["allowed_models"] or ()), True)
+    else:
+        limits = Limits(row["default_budget"], row["default_period"] or Period.MONTH,
+                        row["default_max_in_flight"], (), False)
+    bounds = period_bounds(limits.period, now)
+    spent = spent_between(user.pk, *bounds) if bounds and limits.budget is not None else ZERO
+    return BudgetStatus(
+        limits=limits, spent=spent, starts_at=bounds[0] if bounds else None, resets_at=bounds[1] if bounds else None,
+        balance_empty_since=row["balance_empty_since"], key_rejected_since=row["key_rejected_since"],
+    )
+
+
+# --- DeerAPI's own account ------------------------------------------------------------------
+
+
+def deerapi_balance_empty() -> None:
+    """DeerAPI said its balance is exhausted: admins see a banner until a create succeeds."""
+    TeamSettings.objects.bulk_create([TeamSettings(pk=1)], ignore_conflicts=True)
+    TeamSettings.objects.filter(pk=1, deerapi_balance_empty_since__isnull=True).update(
+        deerapi_balance_empty_since=timezone.now()
+    )
+
+
+def deerapi_key_rejected() -> None:
+    """DeerAPI rejected the key on a create: admins see a banner until a create succeeds."""
+    TeamSettings.objects.bulk_create([TeamSettings(pk=1)], ignore_conflicts=True)
+    TeamSettings.objects.filter(pk=1, deerapi_key_rejected_since__isnull=True).update(
+        deerapi_key_rejected_since=timezone.now()
+    )
+
+
+def deerapi_create_accepted() -> None:
+    """A create went through: clear the banners (one query, a no-op when none is up)."""
+    TeamSettings.objects.filter(
+        Q(deerapi_balance_empty_since__isnull=False) | Q(deerapi_key_rejected_since__isnull=False), pk=1
+    ).update(deerapi_balance_empty_since=None, deerapi_key_rejected_since=None)
+
+
+@dataclass(frozen=True)
+class BalanceReport:
+    """DeerAPI's account as last read, against what DeerWeb recorded, since the first reading."""
+
+    checked_at: datetime
+    username: str
+    balance: Decimal
+    used: Decimal
+    request_count: int | None
+    keys: list[dict[str, str]]
+    since: datetime
+    used_since: Decimal
+    recorded_since: Decimal
+
+    @property
+    def difference(self) -> Decimal:
+        """Positive: DeerAPI counted more than DeerWeb recorded."""
+        return self.used_since - self.recorded_since
+
+
+def balance_report(team: TeamSettings | None) -> BalanceReport | None:
+    """The last snapshot of DeerAPI's account (None before the first good reading)."""
+    if team is None or team.deerapi_checked_at is None or team.deerapi_baseline_at is None:
+        return None
+    return BalanceReport(
+        checked_at=team.deerapi_checked_at, username=team.deerapi_username, balance=team.deerapi_balance,
+        used=team.deerapi_used, request_count=team.deerapi_request_count, keys=team.deerapi_keys or [],
+        since=team.deerapi_baseline_at,
+        used_since=team.deerapi_used - (team.deerapi_baseline_used or ZERO),
+        recorded_since=(team.deerapi_recorded or ZERO) - (team.deerapi_baseline_recorded or ZERO),
+    )
+
+
+def deerapi_balance_refresh_later() -> None:
+    """Have a worker read DeerAPI's balance now (the team page's "refresh now")."""
+    transaction.on_commit(lambda: current_app.send_task("predictions.tasks.deerapi_balance_refresh"))
+
+
+def recorded_cost() -> Decimal:
+    """What DeerWeb recorded DeerAPI charging the team, over every settled prediction."""
+    return Prediction.objects.aggregate(total=Sum("actual_cost"))["total"] or ZERO
+
+
+def deerapi_balance_refresh(*, client: DeerAPIClient | None = None) -> bool:
+    """Read DeerAPI's account balance and usage and keep a snapshot on TeamSettings.
+
+    Run by a beat task (and the team usage page's "refresh now"), never by a web
+    request. A failure keeps the last good snapshot and records the error.
+    """
+    client = client or get_client()
+    TeamSettings.objects.bulk_create([TeamSettings(pk=1)], ignore_conflicts=True)
+    try:
+        account = client.get_balance()
+    except DeerAPIError as exc:
+        TeamSettings.objects.filter(pk=1).update(
+            deerapi_check_error=exc.message[:300], deerapi_check_failed_at=timezone.now()
+        )
+        return False
+    recorded = recorded_cost()
+    with transaction.atomic():
+        team = TeamSettings.objects.select_for_update().get(pk=1)
+        team.deerapi_checked_at = timezone.now()
+        team.deerapi_username = account.username[:150]
+        team.deerapi_balance = account.balance
+        team.deerapi_used = account.used
+        team.deerapi_request_count = account.request_count
+        team.deerapi_keys = account.keys
+        team.deerapi_recorded = recorded
+        team.deerapi_check_error = ""
+        team.deerapi_check_failed_at = None
+        if team.deerapi_baseline_at is None:
+            team.deerapi_baseline_at = team.deerapi_checked_at
+            team.deerapi_baseline_used = account.used
+            team.deerapi_baseline_recorded = recorded
+        team.save()
+    return True

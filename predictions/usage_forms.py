@@ -1,0 +1,156 @@
+"""Forms of the usage pages and of the quota admin: the dates and filters of a
+ledger, a member's limits, an admin's adjustment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from . import quotas, selectors
+from .models import LedgerKind, MemberQuota, Period, User
+
+# The by-day chart has one bar per day: a year at most.
+MAX_DAYS = 366
+
+
+def model_choices(
+    keep: list[str] | tuple[str, ...] = (), enabled: list[tuple[str, str]] | None = None
+) -> list[tuple[str, str]]:
+    """Enabled models (one query, unless `enabled` gives them), plus any id in `keep`
+    (so a saved choice never silently disappears)."""
+    choices = enabled if enabled is not None else [
+        (spec.id, f"{spec.name} ({spec.id})") for spec in selectors.models_enabled()]
+    known = {model_id for model_id, _label in choices}
+    return choices + [(model_id, model_id) for model_id in keep if model_id not in known]
+
+
+@dataclass(frozen=True)
+class UsageChoice:
+    """What a usage page shows: whole local days `since`..`until`, and the ledger filters."""
+
+    since: date
+    until: date
+    kind: str = ""
+    model_id: str = ""
+    member_id: int | None = None
+
+    @property
+    def start(self) -> datetime:
+        return quotas.midnight(self.since)
+
+    @property
+    def end(self) -> datetime:
+        return quotas.midnight(self.until + timedelta(days=1))
+
+
+class UsageFilterForm(forms.Form):
+    since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    kind = forms.ChoiceField(label=_("Kind"), required=False)
+    model = forms.ChoiceField(label=_("Model"), required=False)
+    member = forms.TypedChoiceField(label=_("Member"), required=False, coerce=int, empty_value=None)
+
+    def __init__(
+        self, *args: Any, today: date, models: list[tuple[str, str]], members: list[tuple[int, str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.fields["since"].initial = today.replace(day=1)
+        self.fields["until"].initial = today
+        self.fields["kind"].choices = [("", _("All kinds")), *LedgerKind.choices]
+        self.fields["model"].choices = [("", _("All models")), *models]
+        if members is None:
+            del self.fields["member"]
+        else:
+            self.fields["member"].choices = [("", _("Everyone")), *members]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        since = data.get("since") or self.today.replace(day=1)
+        until = data.get("until") or max(self.today, since)
+        if until < since:
+            raise forms.ValidationError(_("“To” must not be before “From”."), code="order")
+        if (until - since).days >= MAX_DAYS:
+            raise forms.ValidationError(_("Choose at most %(n)d days."), code="span", params={"n": MAX_DAYS})
+        data["since"], data["until"] = since, until
+        return data
+
+    def choice(self) -> UsageChoice:
+        """The valid choice, or this month when the form has errors (they are shown beside it)."""
+        if self.is_bound and self.is_valid():
+            data = self.cleaned_data
+            return UsageChoice(data["since"], data["until"], data.get("kind") or "", data.get("model") or "",
+                               data.get("member"))
+        return UsageChoice(self.today.replace(day=1), self.today)
+
+
+class MemberLimitsForm(forms.Form):
+    """A member's budget and in-flight limit: the small form beside each member on the
+    team usage page (their allowed models stay as they are)."""
+
+    budget = forms.DecimalField(
+        label=_("Budget per period (USD)"), required=False, min_value=0, max_digits=12, decimal_places=4,
+        help_text=_("Empty: unlimited."),
+    )
+    period = forms.ChoiceField(label=_("Period"), choices=Period.choices)
+    max_in_flight = forms.IntegerField(
+        label=_("Predictions in flight at most"), required=False, min_value=1, max_value=1000,
+        help_text=_("Empty: no limit."),
+    )
+
+    def __init__(self, *args: Any, limits: quotas.Limits, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {
+            "budget": quotas.format_usd(limits.budget)[1:].replace(",", "") if limits.budget is not None else None,
+            "period": limits.period,
+            "max_in_flight": limits.max_in_flight,
+            "allowed_models": list(limits.allowed_models),
+        })
+        super().__init__(*args, **kwargs)
+
+
+class MemberQuotaForm(MemberLimitsForm):
+    """All of a member's limits, with the models they may use."""
+
+    allowed_models = forms.MultipleChoiceField(
+        label=_("Allowed models"), required=False, widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: every enabled model."),
+    )
+
+    def __init__(self, *args: Any, limits: quotas.Limits, **kwargs: Any) -> None:
+        super().__init__(*args, limits=limits, **kwargs)
+        self.fields["allowed_models"].choices = model_choices(limits.allowed_models)
+
+
+class MemberQuotaAdminForm(forms.ModelForm):
+    allowed_models = forms.MultipleChoiceField(
+        label=_("Allowed models"), required=False, widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: every enabled model."),
+    )
+
+    class Meta:
+        model = MemberQuota
+        fields = ("user", "budget", "period", "max_in_flight", "allowed_models", "auto_approve")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["allowed_models"].choices = model_choices(self.instance.allowed_models or ())
+
+
+class LedgerAdjustForm(forms.Form):
+    user = forms.ModelChoiceField(label=_("Member"), queryset=User.objects.order_by("username"))
+    amount = forms.DecimalField(
+        label=_("Amount (USD)"), max_digits=12, decimal_places=4,
+        help_text=_("Positive charges the member; negative gives back."),
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=300, help_text=_("The member sees it in their ledger."))
+
+    def clean_amount(self) -> Any:
+        amount = self.cleaned_data["amount"]
+        if not amount:
+            raise forms.ValidationError(_("Enter an amount other than zero."), code="zero")
+        return amount

@@ -1,0 +1,239 @@
+"""Usage pages: a member's spending and ledger; the team's, DeerAPI's balance and
+members' limits for admins; CSV exports of the ledger. Thin: forms, selectors and
+quotas services do the work."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from datetime import UTC, date, timedelta
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from . import charts, quotas, roles, selectors
+from .models import LedgerEntry, Period, Prediction, TeamSettings, User
+from .usage_forms import MemberLimitsForm, MemberQuotaForm, UsageChoice, UsageFilterForm, model_choices
+
+LEDGER_PAGE = 50
+MEMBER_PAGE = 50
+CSV_COLUMNS = ["created_at", "member", "kind", "amount_usd", "model", "prediction", "reason", "by"]
+
+
+def _require_admin(request: HttpRequest) -> None:
+    if not roles.is_admin(request.user):
+        raise PermissionDenied
+
+
+def _presets(today: date) -> list[tuple[str, str, str]]:
+    """Quick date ranges: (label, since, until)."""
+    month = today.replace(day=1)
+    last_month = (month - timedelta(days=1)).replace(day=1)
+    return [
+        (_("This month"), month.isoformat(), today.isoformat()),
+        (_("Last month"), last_month.isoformat(), (month - timedelta(days=1)).isoformat()),
+        (_("Last 30 days"), (today - timedelta(days=29)).isoformat(), today.isoformat()),
+        (_("This year"), today.replace(month=1, day=1).isoformat(), today.isoformat()),
+    ]
+
+
+def _models() -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """The enabled models as form choices, and their names: one query for the page."""
+    specs = selectors.models_enabled()
+    return model_choices(enabled=[(s.id, f"{s.name} ({s.id})") for s in specs]), {s.id: s.name for s in specs}
+
+
+def _charts(
+    choice: UsageChoice, user_id: int | None, names: dict[str, str]
+) -> tuple[charts.Chart, charts.Chart, Decimal]:
+    """Net spending of `user_id` (None: the team) by day and by model in the chosen dates, and its total."""
+    days = selectors.spending_by_day(user_id=user_id, start=choice.start, end=choice.end)
+    by_model = selectors.spending_by_model(user_id=user_id, start=choice.start, end=choice.end)
+    total = sum((value for _day, value in days), Decimal(0))
+    span = {
+        "since": formats.date_format(choice.since, "DATE_FORMAT"),
+        "until": formats.date_format(choice.until, "DATE_FORMAT"), "total": quotas.format_usd(total),
+    }
+    if days:
+        top_day, top_value = max(days, key=lambda item: item[1])
+        day_summary = _("Net spending per day from %(since)s to %(until)s: %(total)s in total; "
+                        "most on %(day)s (%(value)s).") % {
+            **span, "day": formats.date_format(top_day, "DATE_FORMAT"), "value": quotas.format_usd(top_value)}
+    else:
+        day_summary = _("Net spending per day from %(since)s to %(until)s: nothing.") % span
+    model_rows = [(names.get(model_id, model_id) if model_id else _("Admin adjustments"), value)
+                  for model_id, value in by_model]
+    if model_rows:
+        model_summary = _("Net spending per model from %(since)s to %(until)s: %(total)s in total; "
+                          "most on %(model)s (%(value)s).") % {
+            **span, "model": model_rows[0][0], "value": quotas.format_usd(model_rows[0][1])}
+    else:
+        model_summary = _("Net spending per model from %(since)s to %(until)s: nothing.") % span
+    return (
+        charts.by_day(days, choice.since, choice.until, id="chart-days", title=_("Spending by day"),
+                      description=day_summary, label_heading=_("Day")),
+        charts.by_name(model_rows, id="chart-models", title=_("Spending by model"),
+                       description=model_summary, label_heading=_("Model")),
+        total,
+    )
+
+
+def _ledger_page(request: HttpRequest, entries: QuerySet[LedgerEntry]):
+    rows = entries.select_related("user", "created_by").only(
+        "created_at", "kind", "amount", "model_id", "reason", "prediction_id",
+        "user__username", "created_by__username",
+    )
+    return Paginator(rows, LEDGER_PAGE).get_page(request.GET.get("page"))
+
+
+class _Echo:
+    """A file-like object whose write() returns what it is given, for streaming csv.writer output."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _cell(value: object) -> str:
+    """Text a spreadsheet could take for a formula gets a leading quote."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _csv(entries: QuerySet[LedgerEntry], filename: str) -> StreamingHttpResponse:
+    """The ledger as CSV, streamed in chunks: fine for 100,000 rows. Times in UTC, ISO 8601."""
+    rows = entries.values_list(
+        "created_at", "user__username", "kind", "amount", "model_id", "prediction_id", "reason",
+        "created_by__username",
+    ).iterator(chunk_size=2000)
+    writer = csv.writer(_Echo())
+
+    def lines() -> Iterator[str]:
+        yield writer.writerow(CSV_COLUMNS)
+        for created_at, member, kind, amount, model_id, prediction_id, reason, by in rows:
+            yield writer.writerow([
+                created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"), _cell(member), kind,
+                f"{amount:f}", _cell(model_id), prediction_id or "", _cell(reason), _cell(by),
+            ])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _csv_name(who: str, choice: UsageChoice) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in who)
+    return f"deerweb-ledger-{safe}-{choice.since.isoformat()}-{choice.until.isoformat()}.csv"
+
+
+@login_required
+@require_GET
+def usage_mine(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    models, names = _models()
+    form = UsageFilterForm(request.GET or None, today=today, models=models)
+    choice = form.choice()
+    entries = selectors.ledger_entries(
+        user_id=request.user.pk, start=choice.start, end=choice.end, kind=choice.kind, model_id=choice.model_id
+    )
+    if request.GET.get("format") == "csv":
+        return _csv(entries, _csv_name(request.user.get_username(), choice))
+    day_chart, model_chart, total = _charts(choice, request.user.pk, names)
+    context = {
+        "form": form,
+        "choice": choice,
+        "total": total,
+        "presets": _presets(today),
+        "day_chart": day_chart,
+        "model_chart": model_chart,
+        "page": _ledger_page(request, entries),
+        "in_flight": Prediction.objects.filter(owner=request.user, status__in=quotas.IN_FLIGHT).count(),
+        "is_admin": roles.is_admin(request.user),
+    }
+    return render(request, "usage/mine.html", context, status=400 if form.is_bound and form.errors else 200)
+
+
+@login_required
+@require_GET
+def usage_team(request: HttpRequest) -> HttpResponse:
+    _require_admin(request)
+    today = timezone.localdate()
+    now = timezone.now()
+    models, names = _models()
+    form = UsageFilterForm(request.GET or None, today=today, models=models, members=selectors.member_choices())
+    choice = form.choice()
+    entries = selectors.ledger_entries(
+        user_id=choice.member_id, start=choice.start, end=choice.end, kind=choice.kind, model_id=choice.model_id
+    )
+    if request.GET.get("format") == "csv":
+        who = "team" if choice.member_id is None else str(choice.member_id)
+        return _csv(entries, _csv_name(who, choice))
+    team = TeamSettings.objects.filter(pk=1).first()
+    periods = {p: quotas.period_bounds(p, now) for p in (Period.DAY, Period.WEEK, Period.MONTH)}
+    members = Paginator(
+        selectors.member_spending(start=choice.start, end=choice.end, periods=periods), MEMBER_PAGE
+    ).get_page(request.GET.get("members"))
+    rows = []
+    for rank, row in enumerate(members.object_list, start=members.start_index()):
+        quota = getattr(row.member, "quota", None)
+        limits = quotas.Limits.of(quota) if quota else quotas.Limits.default(team)
+        left = max(Decimal(0), limits.budget - row.now[limits.period]) if limits.has_budget else None
+        rows.append({
+            "rank": rank, "member": row.member, "spent": row.spent, "limits": limits, "left": left,
+            "form": MemberLimitsForm(limits=limits, auto_id=f"q{row.member.pk}-%s"),
+        })
+    month_start, month_end = periods[Period.MONTH]
+    day_chart, model_chart, total = _charts(choice, choice.member_id, names)
+    context = {
+        "form": form,
+        "choice": choice,
+        "total": total,
+        "presets": _presets(today),
+        "day_chart": day_chart,
+        "model_chart": model_chart,
+        "page": _ledger_page(request, entries),
+        "members": members,
+        "rows": rows,
+        "team": team,
+        "team_spent_month": quotas.spent_between(None, month_start, month_end),
+        "report": quotas.balance_report(team),
+    }
+    return render(request, "usage/team.html", context, status=400 if form.is_bound and form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def member_quota(request: HttpRequest, user_id: int) -> HttpResponse:
+    _require_admin(request)
+    member = get_object_or_404(User, pk=user_id)
+    limits = quotas.limits_of(member)
+    # The small form on the team page (?part=limits) leaves the allowed models alone.
+    form_class = MemberLimitsForm if request.GET.get("part") == "limits" else MemberQuotaForm
+    if request.method == "POST":
+        form = form_class(request.POST, limits=limits)
+        if form.is_valid():
+            quotas.quota_update(member, form.cleaned_data, by=request.user)
+            messages.success(request, _("Limits of %(member)s saved.") % {"member": member.get_username()})
+            return redirect("usage:team")
+    else:
+        form = MemberQuotaForm(limits=limits)
+    context = {"member": member, "form": form, "limits": limits}
+    return render(request, "usage/member_quota.html", context, status=400 if form.is_bound else 200)
+
+
+@login_required
+@require_POST
+def balance_refresh(request: HttpRequest) -> HttpResponse:
+    _require_admin(request)
+    quotas.deerapi_balance_refresh_later()
+    messages.info(request, _("DeerWeb is asking DeerAPI for its balance; reload this page in a few seconds."))
+    return redirect("usage:team")

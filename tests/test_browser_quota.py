@@ -1,0 +1,63 @@
+"""In a real browser: a member sees their budget in the header, spends it, and reads on the
+form why the next prediction is refused; then finds the spending on their usage page.
+
+Chromium through Playwright (fixtures from test_browser.py) against `live_server`, with a
+real worker and the simulator for the prediction that goes through.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+
+from predictions.models import MemberQuota, Period, Prediction, Status
+
+from .conftest import wait_for
+from .test_browser import SCREENSHOTS, browser, log_in, open_new_prediction, page, submit_prompt  # noqa: F401
+
+pytestmark = [pytest.mark.browser, pytest.mark.services]
+PRO = "black-forest-labs/flux-1.1-pro"  # $0.04 per image
+
+
+def choose_pro(tab) -> None:
+    """Pick FLUX1.1 [pro]; its own fields appear (in place, or after a reload without JS)."""
+    tab.get_by_label("Model", exact=True).select_option(PRO)
+    tab.locator("[name=safety_tolerance]").wait_for(state="visible")
+
+
+def test_a_member_who_spent_their_budget_reads_why_on_the_form(page, worker, simulator, member):  # noqa: F811
+    MemberQuota.objects.create(user=member, budget=Decimal("0.05"), period=Period.MONTH)
+    log_in(page, member)
+    budget = page.locator("[data-budget-left]")
+    assert re.sub(r"\s+", " ", budget.inner_text()).strip() == "Left this month: $0.05 of $0.05"
+
+    open_new_prediction(page)
+    choose_pro(page)
+    pk = submit_prompt(page, "a white stag in a birch forest")
+    wait_for(Prediction.objects.get(pk=pk), Status.SUCCEEDED)
+
+    open_new_prediction(page)
+    assert "$0.01" in budget.inner_text()
+    choose_pro(page)
+    page.get_by_role("textbox", name="Prompt", exact=True).fill("another white stag")
+    page.get_by_role("button", name="Generate").click()
+    page.wait_for_load_state()
+
+    alert = page.locator(".prediction-form [role=alert]").filter(has_text="Over your budget")
+    alert.wait_for(state="visible")
+    message = alert.inner_text()
+    assert message.startswith("Over your budget: this prediction costs about $0.04, and $0.01 of your $0.05 "
+                              "monthly budget is left. It starts again on ")
+    assert page.url.endswith("/predictions/new/"), "the member stays on the form"
+    assert page.get_by_role("textbox", name="Prompt", exact=True).input_value() == "another white stag"
+    assert Prediction.objects.filter(owner=member).count() == 1, "nothing was saved or sent"
+    assert simulator.stats.creates == 1
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Usage").click()
+    page.wait_for_url(re.compile(r"/usage/$"))
+    assert page.get_by_role("img", name="Spending by day").is_visible()
+    assert page.locator("[data-budget-remaining]").inner_text() == "$0.01"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "usage.png"), full_page=True)

@@ -1,0 +1,95 @@
+"""50 simultaneous submissions, each in its own thread with its own PostgreSQL connection,
+against a budget that allows 10: exactly 10 predictions, 40 clear refusals, not a cent over."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+
+import pytest
+from django.db import connection, connections
+
+from predictions import quotas, services
+from predictions.models import LedgerEntry, MemberQuota, Period, Prediction, TeamSettings, User
+
+from .conftest import unavailable
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+SCHNELL = "black-forest-labs/flux-schnell"  # $0.003 per image
+THREADS = 50
+
+
+@pytest.fixture
+def postgresql() -> None:
+    if connection.vendor != "postgresql":
+        unavailable("PostgreSQL is not configured (DATABASE_URL): row locks are what this test is about")
+
+
+@pytest.fixture
+def enqueued(monkeypatch) -> list[int]:
+    """The submit tasks that would be sent; recorded instead, so no worker acts meanwhile."""
+    sent: list[int] = []
+    lock = threading.Lock()
+
+    def record(task: str, prediction_id: int, countdown: float = 0.0) -> None:
+        with lock:
+            sent.append(prediction_id)
+
+    monkeypatch.setattr(services, "_enqueue", record)
+    return sent
+
+
+def submit_all_at_once(owners: list[User]) -> list[tuple[str, str | int]]:
+    """Every owner submits at the same moment, one thread (and one DB connection) each."""
+    start = threading.Barrier(len(owners))
+
+    def attempt(index: int) -> tuple[str, str | int]:
+        try:
+            start.wait(timeout=30)
+            try:
+                prediction = services.prediction_create(
+                    owner=owners[index], model_id=SCHNELL, input={"prompt": f"deer number {index}"}
+                )
+            except quotas.QuotaExceeded as exc:
+                return ("refused", exc.message)
+            return ("created", prediction.pk)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=len(owners)) as pool:
+        return list(pool.map(attempt, range(len(owners))))
+
+
+@pytest.mark.parametrize("own_quota", [True, False], ids=["own-quota", "team-default-copied-on-first-use"])
+def test_fifty_simultaneous_submissions_against_a_budget_for_ten_create_exactly_ten(
+    postgresql, enqueued, member, own_quota
+):
+    if own_quota:
+        MemberQuota.objects.create(user=member, budget=Decimal("0.03"), period=Period.MONTH)
+    else:
+        TeamSettings.objects.create(pk=1, default_budget=Decimal("0.03"), default_period=Period.MONTH)
+
+    results = submit_all_at_once([member] * THREADS)
+
+    created = [value for outcome, value in results if outcome == "created"]
+    refused = [value for outcome, value in results if outcome == "refused"]
+    assert (len(created), len(refused)) == (10, 40)
+    assert Prediction.objects.filter(owner=member).count() == 10
+    assert sorted(enqueued) == sorted(created)
+    spent = sum(LedgerEntry.objects.filter(user=member).values_list("amount", flat=True), Decimal(0))
+    assert spent == Decimal("0.03"), "not a cent over, not a cent lost"
+    assert MemberQuota.objects.filter(user=member).count() == 1
+    for message in refused:
+        assert message.startswith("Over your budget: this prediction costs about $0.003, and $0.00 of your $0.03 "
+                                  "monthly budget is left. It starts again on ")
+
+
+def test_the_team_budget_holds_when_many_members_submit_at_once(postgresql, enqueued):
+    members = [User.objects.create_user(f"member{i}", password="x") for i in range(10)]
+    TeamSettings.objects.create(pk=1, team_monthly_budget=Decimal("0.03"))
+
+    results = submit_all_at_once(members * (THREADS // len(members)))
+
+    assert [outcome for outcome, _value in results].count("created") == 10
+    assert Prediction.objects.count() == 10
+    assert sum(LedgerEntry.objects.values_list("amount", flat=True), Decimal(0)) == Decimal("0.03")
+    assert all("Over the team's budget" in value for outcome, value in results if outcome == "refused")
