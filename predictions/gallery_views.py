@@ -1,0 +1,58 @@
+"""The team gallery: approved, non-private predictions of every member; and the owner's privacy toggle."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from . import reviews, selectors
+from .review_forms import GalleryFilterForm, id_param
+
+PAGE_SIZE = 30
+
+
+@login_required
+@require_GET
+def gallery(request: HttpRequest) -> HttpResponse:
+    form = GalleryFilterForm(request.GET or None)
+    valid = form.is_valid() if form.is_bound else True
+    rows, next_after = selectors.keyset_page(
+        selectors.gallery(**form.filters()), after=id_param(request.GET.get("after")), size=PAGE_SIZE
+    )
+    query = request.GET.copy()
+    query.pop("after", None)
+    context = {
+        "form": form,
+        "predictions": rows,
+        "next_after": next_after,
+        "paged": "after" in request.GET,
+        "filter_query": query.urlencode(),
+    }
+    return render(request, "gallery/list.html", context, status=200 if valid else 400)
+
+
+@login_required
+@require_GET
+def gallery_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    prediction = selectors.gallery_get(pk)
+    return render(
+        request, "gallery/detail.html", {"prediction": prediction, "outputs": list(prediction.outputs.all())}
+    )
+
+
+@login_required
+@require_POST
+def prediction_private(request: HttpRequest, pk: int) -> HttpResponse:
+    """The owner keeps a prediction out of the gallery, or lets it in, before or after review."""
+    prediction = selectors.prediction_get(request.user, pk)
+    if prediction.owner_id != request.user.pk:
+        raise Http404
+    private = request.POST.get("private") == "1"
+    if reviews.prediction_set_private(prediction, private, by=request.user):
+        messages.success(request, _("This prediction is private: it never appears in the team gallery.")
+                         if private else _("This prediction may appear in the team gallery once approved."))
+    return redirect(prediction)

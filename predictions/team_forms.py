@@ -1,0 +1,34 @@
+"""Forms of the team page: invite a member, change a role."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.utils.translation import gettext_lazy as _
+
+from . import roles
+from .models import User
+
+
+def role_choices() -> list[tuple[str, str]]:
+    return [(role, roles.ROLE_LABELS[role]) for role in roles.ROLES]
+
+
+class InviteForm(forms.Form):
+    username = forms.CharField(
+        label=_("Username"), max_length=150, validators=[UnicodeUsernameValidator()],
+        help_text=_("Letters, digits and @/./+/-/_ only."),
+    )
+    email = forms.EmailField(label=_("E-mail (optional)"), required=False)
+    role = forms.ChoiceField(label=_("Role"), choices=role_choices, initial=roles.MEMBER)
+
+    def clean_username(self) -> str:
+        username = self.cleaned_data["username"]
+        if User.objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError(_("There is already an account named “%(name)s”."),
+                                        params={"name": username})
+        return username
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=role_choices)
