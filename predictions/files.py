@@ -1,0 +1,36 @@
+"""Sending a stored file, once the caller has checked who may see it.
+
+In production nginx can send the bytes: with FILE_ACCEL_PREFIX (DEERWEB_FILE_ACCEL_PREFIX)
+DeerWeb answers with an empty body and `X-Accel-Redirect: <prefix><file name>`, which nginx
+serves from an `internal` location (see the README). The content type and disposition
+are always ours, never the provider's; the caller adds its security headers either way.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from urllib.parse import quote
+
+from django.conf import settings
+from django.db.models.fields.files import FieldFile
+from django.http import FileResponse, Http404, HttpResponse
+from django.utils.http import content_disposition_header
+
+
+def stored_file_response(
+    stored: FieldFile, *, content_type: str, filename: str = "", download: bool = False
+) -> HttpResponse:
+    """The stored file as a response: the file itself, or an X-Accel-Redirect to it."""
+    prefix = settings.FILE_ACCEL_PREFIX
+    if prefix:
+        response = HttpResponse(content_type=content_type)
+        response["X-Accel-Redirect"] = prefix + quote(stored.name)
+        disposition = content_disposition_header(download, filename or posixpath.basename(stored.name))
+        if disposition:
+            response["Content-Disposition"] = disposition
+        return response
+    try:
+        handle = stored.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    return FileResponse(handle, content_type=content_type, as_attachment=download, filename=filename)

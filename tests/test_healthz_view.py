@@ -1,0 +1,180 @@
+"""/healthz: database, broker, worker heartbeat and last poll, as JSON for load balancers."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from celery import current_app
+from django.conf import settings
+from django.utils import timezone
+
+from predictions import health, services, tasks
+from predictions.models import Heartbeat, Prediction, Status
+
+from .conftest import wait_for
+from .test_prediction_views import make_prediction
+
+pytestmark = pytest.mark.django_db
+
+
+def beat(name: str, seconds_ago: float) -> None:
+    Heartbeat.objects.update_or_create(name=name, defaults={"at": timezone.now() - timedelta(seconds=seconds_ago)})
+
+
+def broker_at(monkeypatch, url: str, **options) -> None:
+    """Have the health check connect to `url` instead of the configured broker."""
+    connect = current_app.connection_for_write
+    monkeypatch.setattr(current_app, "connection_for_write", lambda **kwargs: connect(url, **options, **kwargs))
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttle(monkeypatch):
+    monkeypatch.setattr(health, "_written", {})
+
+
+def test_it_is_ok_when_the_database_and_broker_answer_and_the_sweep_is_recent(client):
+    beat(health.SWEEP, 2)
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response["Cache-Control"] == "no-store"
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["failing"] == []
+    assert body["checks"]["database"] == {"ok": True}
+    assert body["checks"]["broker"] == {"ok": True}
+    assert body["checks"]["worker"]["ok"] is True
+    assert 1 <= body["checks"]["worker"]["age_seconds"] < 10
+
+
+def test_it_fails_when_no_sweep_ever_ran(client):
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "failing"
+    assert body["failing"] == ["worker"]
+    assert body["checks"]["worker"]["last_sweep"] is None
+
+
+def test_it_fails_when_the_sweep_is_older_than_three_intervals_and_thirty_seconds(client, settings):
+    settings.SWEEP_INTERVAL = 5.0
+    beat(health.SWEEP, 44)
+    assert client.get("/healthz").status_code == 200
+    beat(health.SWEEP, 46)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["worker"]["max_age_seconds"] == 45.0
+
+
+def test_it_fails_naming_the_broker_when_the_broker_does_not_answer(client, monkeypatch):
+    # Nothing listens on port 1; the password must not leak.
+    broker_at(monkeypatch, "redis://:broker-password-1234@127.0.0.1:1/0")
+    beat(health.SWEEP, 1)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["failing"] == ["broker"]
+    assert body["checks"]["broker"]["ok"] is False
+    assert "broker-password-1234" not in response.content.decode()
+    assert "127.0.0.1:1" not in response.content.decode()
+
+
+def test_it_works_with_the_filesystem_broker(client, monkeypatch, tmp_path):
+    folders = {name: str(tmp_path) for name in ("data_folder_in", "data_folder_out", "processed_folder")}
+    broker_at(monkeypatch, "filesystem://", transport_options=folders)
+    beat(health.SWEEP, 1)
+    response = client.get("/healthz")
+    assert response.json()["checks"]["broker"] == {"ok": True}
+    assert response.status_code == 200
+
+
+def test_it_reports_the_last_successful_poll_without_failing_on_it(client):
+    beat(health.SWEEP, 1)
+    beat(health.POLL, 600)
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    last_poll = response.json()["checks"]["last_poll"]
+    assert last_poll["at"] is not None
+    assert 599 <= last_poll["age_seconds"] <= 610
+
+
+def test_it_needs_no_login_and_shows_no_secret(client):
+    beat(health.SWEEP, 1)
+    text = client.get("/healthz").content.decode()
+    for secret in (settings.DEERAPI_KEY, settings.SECRET_KEY, settings.CELERY_BROKER_URL, settings.DATABASE_URL):
+        assert secret not in text
+
+
+def test_it_answers_head_and_refuses_post(client):
+    beat(health.SWEEP, 1)
+    assert client.head("/healthz").status_code == 200
+    assert client.post("/healthz").status_code == 405
+
+
+def test_it_is_exempt_from_the_https_redirect(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    beat(health.SWEEP, 1)
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/accounts/login/").status_code == 301
+
+
+def test_it_costs_one_query(client, django_assert_max_num_queries):
+    beat(health.SWEEP, 1)
+    with django_assert_max_num_queries(1):
+        assert client.get("/healthz").status_code == 200
+
+
+# --- The heartbeats ---------------------------------------------------------------
+
+
+def test_the_sweep_task_records_its_heartbeat():
+    tasks.sweep()
+    first = Heartbeat.objects.get(name=health.SWEEP).at
+    assert timezone.now() - first < timedelta(seconds=5)
+    tasks.sweep()
+    assert Heartbeat.objects.get(name=health.SWEEP).at > first
+    assert Heartbeat.objects.filter(name=health.SWEEP).count() == 1
+
+
+def test_a_successful_poll_records_the_poll_heartbeat_at_most_every_five_seconds(simulator, member):
+    prediction = make_prediction(member)
+    services.prediction_submit(prediction.pk)
+    prediction.refresh_from_db()
+    assert prediction.status in (Status.STARTING, Status.PROCESSING)
+    Prediction.objects.filter(pk=prediction.pk).update(next_poll_at=timezone.now())
+    services.prediction_refresh(prediction.pk)
+    first = Heartbeat.objects.get(name=health.POLL).at
+    Prediction.objects.filter(pk=prediction.pk).update(next_poll_at=timezone.now())
+    services.prediction_refresh(prediction.pk)
+    assert Heartbeat.objects.get(name=health.POLL).at == first
+    assert health.heartbeat_record(health.POLL, every=health.POLL_HEARTBEAT_EVERY) is False
+
+
+def test_a_failed_poll_records_no_heartbeat(simulator, member):
+    prediction = make_prediction(member)
+    services.prediction_submit(prediction.pk)
+    Prediction.objects.filter(pk=prediction.pk).update(next_poll_at=timezone.now())
+    simulator.inject("get", status=503)
+    services.prediction_refresh(prediction.pk)
+    assert Prediction.objects.get(pk=prediction.pk).poll_count == 1
+    assert not Heartbeat.objects.filter(name=health.POLL).exists()
+
+
+# --- With the real worker ------------------------------------------------------------
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_it_turns_ok_with_a_running_worker_and_shows_its_last_poll(worker, client, member):
+    deadline = time.monotonic() + 15
+    while not Heartbeat.objects.filter(name=health.SWEEP).exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    response = client.get("/healthz")
+    assert response.status_code == 200, response.content
+    assert response.json()["checks"]["worker"]["age_seconds"] < 5
+
+    prediction = make_prediction(member)
+    wait_for(prediction, Status.SUCCEEDED)
+    last_poll = client.get("/healthz").json()["checks"]["last_poll"]
+    assert last_poll["at"] is not None
+    assert last_poll["age_seconds"] < 30
