@@ -9,6 +9,7 @@ have no default.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -114,6 +115,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "csp",  # security and operations: Content-Security-Policy
+    "axes",  # security and operations: login throttling
     "predictions",
 ]
 
@@ -127,6 +130,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Security and operations: CSP on every page (a response's own CSP is kept); log
+    # lines carry the prediction a page is about; login lockouts (axes: keep it last).
+    "csp.middleware.CSPMiddleware",
+    "predictions.logging.PredictionLogContextMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "deerweb.urls"
@@ -224,6 +232,58 @@ if HTTPS:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
+# Security and operations (issue 6) ------------------------------------------------
+# Load balancers may check /healthz over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Sessions end SESSION_COOKIE_AGE after login, browser closed or not: browsers that
+# restore tabs keep "session" cookies across restarts anyway, so expiring at close
+# would only log members out more often without bounding a session's life.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = False
+# No inline script or style anywhere: JS and CSS come from static/deerweb/. Responses
+# that set their own policy (stored files: a sandbox) keep it.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    },
+}
+# Error reports (the DEBUG 500 page, error e-mails) never show the DeerAPI key or the
+# credentials in DATABASE_URL / CELERY_BROKER_URL.
+DEFAULT_EXCEPTION_REPORTER = "predictions.logging.RedactingExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "predictions.logging.RedactingExceptionReporterFilter"
+# Stored files: with a prefix (e.g. /protected-media/), DeerWeb checks permission and
+# answers with X-Accel-Redirect for nginx to send the file from an `internal` location.
+FILE_ACCEL_PREFIX = env_str("DEERWEB_FILE_ACCEL_PREFIX", "") or ""
+if FILE_ACCEL_PREFIX and not (FILE_ACCEL_PREFIX.startswith("/") and FILE_ACCEL_PREFIX.endswith("/")):
+    raise ImproperlyConfigured(
+        f"DEERWEB_FILE_ACCEL_PREFIX: expected a path that starts and ends with /, got {FILE_ACCEL_PREFIX!r}"
+    )
+# Reverse proxies in front of DeerWeb that append the client's address to
+# X-Forwarded-For (0: clients connect directly; REMOTE_ADDR is theirs).
+PROXY_COUNT = env_int("DEERWEB_PROXY_COUNT", 0, minimum=0)
+# Login throttling (django-axes): a few failures lock the account, and separately the
+# address, for a minute. The lockout is a message on the login page, not an error page.
+AUTHENTICATION_BACKENDS = [
+    "predictions.login_throttle.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("DEERWEB_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("DEERWEB_LOGIN_LOCKOUT_SECONDS", 60, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "predictions.login_throttle.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "predictions.login_throttle.client_address"
+# Attempts while locked out are refused unchecked and do not extend the lockout.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Failures are kept (until they expire); successful logins are not logged to the database.
+AXES_DISABLE_ACCESS_LOG = True
+# End of security and operations ------------------------------------------------------
+
 # --- DeerAPI ----------------------------------------------------------------
 
 DEERAPI_KEY = env_str("DEERAPI_KEY", "") or ""
@@ -234,6 +294,11 @@ DEERAPI_BASE_URL = env_url(
     "DEERAPI_BASE_URL",
     f"http://127.0.0.1:{SIMULATOR_PORT}" if SANDBOX else "https://api.deerapi.com",
     schemes=("http", "https"),
+).rstrip("/")
+# DeerAPI's balance endpoint (GET /user/quota?key=…) lives on its own host; the
+# simulator answers it too, so sandbox mode asks the simulator.
+DEERAPI_QUERY_URL = env_url(
+    "DEERAPI_QUERY_URL", DEERAPI_BASE_URL if SANDBOX else "https://query.deerapi.com", schemes=("http", "https")
 ).rstrip("/")
 if SANDBOX:
     DEERAPI_KEY = "sandbox-key"  # noqa: S105 - the simulator's key, not a secret
@@ -255,6 +320,14 @@ SWEEP_GRACE = env_float("DEERWEB_SWEEP_GRACE", 10.0, minimum=0.5)
 SUBMIT_MAX_ATTEMPTS = env_int("DEERWEB_SUBMIT_MAX_ATTEMPTS", 6, minimum=1)
 DOWNLOAD_MAX_ATTEMPTS = env_int("DEERWEB_DOWNLOAD_MAX_ATTEMPTS", 5, minimum=1)
 PROMPT_MAX_LENGTH = env_int("DEERWEB_PROMPT_MAX_LENGTH", 4000, minimum=10)
+# Where DeerAPI can reach this DeerWeb (e.g. https://deerweb.example.com): uploaded input
+# images over 256 KB are fetched from {PUBLIC_URL}/inputs/<token>/. Empty: only smaller
+# uploads (sent inline as data URLs) can be used.
+PUBLIC_URL = (
+    env_url("DEERWEB_PUBLIC_URL", "", schemes=("http", "https")).rstrip("/")
+    if env_str("DEERWEB_PUBLIC_URL")
+    else ""
+)
 
 # --- Celery -----------------------------------------------------------------
 
@@ -283,6 +356,11 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_PREFETCH_MULTIPLIER = 4
+# (benchmarks) A worker process keeps its database connection between tasks, as the web
+# does between requests: Celery's Django fixup would close it around every task, and
+# opening a PostgreSQL connection was a sixth of a pipeline task's time (bench/, README).
+# deerweb/celery.py closes a connection that broke or is older than CONN_MAX_AGE instead.
+CELERY_DB_REUSE_MAX = 10_000
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -293,6 +371,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": SWEEP_INTERVAL,
         "options": {"expires": SWEEP_INTERVAL * 2},
     },
+    # DeerAPI's account balance and usage, for the team usage page.
+    "refresh-deerapi-balance": {
+        "task": "predictions.tasks.deerapi_balance_refresh",
+        "schedule": env_float("DEERWEB_BALANCE_INTERVAL", 300.0, minimum=10.0),
+        "options": {"expires": 240},
+    },
 }
 
 # --- Logging ----------------------------------------------------------------
@@ -300,15 +384,24 @@ CELERY_BEAT_SCHEDULE = {
 LOG_LEVEL = env_str("DEERWEB_LOG_LEVEL", "INFO")
 if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR"):
     raise ImproperlyConfigured(f"DEERWEB_LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got {LOG_LEVEL!r}")
+# One line per record: `key=value` pairs, or JSON objects; with `prediction_id` on
+# every line about a prediction.
+LOG_FORMAT = env_str("DEERWEB_LOG_FORMAT", "keyvalue")
+if LOG_FORMAT not in ("keyvalue", "json"):
+    raise ImproperlyConfigured(f"DEERWEB_LOG_FORMAT: expected keyvalue or json, got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "predictions.logging.RedactSecretsFilter"}},
+    "filters": {
+        "redact": {"()": "predictions.logging.RedactSecretsFilter"},
+        "prediction": {"()": "predictions.logging.PredictionContextFilter"},
+    },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "keyvalue": {"()": "predictions.logging.KeyValueFormatter"},
+        "json": {"()": "predictions.logging.JsonFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["prediction", "redact"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -104,6 +105,52 @@ class RemotePrediction:
             completed_at=_parse_time(data.get("completed_at")),
             data_removed=bool(data.get("data_removed")),
         )
+
+
+@dataclass(frozen=True)
+class AccountBalance:
+    """DeerAPI's account, from `GET /user/quota` on its query host. Amounts in USD."""
+
+    username: str
+    balance: Decimal
+    used: Decimal
+    request_count: int | None
+    # Per key: {"name", "remain_quota", "used_quota"} as strings (-1: an unlimited key).
+    keys: list[dict[str, str]] = field(default_factory=list)
+
+    @classmethod
+    def from_json(cls, data: Any) -> AccountBalance:
+        if not isinstance(data, dict):
+            raise ValueError("the reply is not an object")
+        keys = []
+        for item in data.get("keys") or []:
+            if isinstance(item, dict):
+                keys.append({
+                    "name": str(item.get("name") or ""),
+                    "remain_quota": str(_usd(item.get("remain_quota"), "remain_quota")),
+                    "used_quota": str(_usd(item.get("used_quota"), "used_quota")),
+                })
+        count = data.get("request_count")
+        return cls(
+            username=str(data.get("username") or ""),
+            balance=_usd(data.get("total_quota"), "total_quota"),
+            used=_usd(data.get("total_used_quota"), "total_used_quota"),
+            request_count=count if isinstance(count, int) and not isinstance(count, bool) else None,
+            keys=keys,
+        )
+
+
+def _usd(value: Any, name: str) -> Decimal:
+    """An amount from JSON, exactly as written (floats go through their shortest repr)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"{name} is not a number")
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"{name} is not a number") from None
+    if not amount.is_finite():
+        raise ValueError(f"{name} is not a number")
+    return amount
 
 
 def normalise_output(output: Any) -> list[str]:
@@ -217,8 +264,10 @@ class DeerAPIClient:
         *,
         connect_timeout: float | None = None,
         read_timeout: float | None = None,
+        query_url: str | None = None,
     ) -> None:
         self.base_url = (base_url or settings.DEERAPI_BASE_URL).rstrip("/")
+        self.query_url = (query_url or settings.DEERAPI_QUERY_URL).rstrip("/")
         self._key = key if key is not None else settings.DEERAPI_KEY
         self.timeout = (
             settings.DEERAPI_CONNECT_TIMEOUT if connect_timeout is None else connect_timeout,
@@ -299,6 +348,24 @@ class DeerAPIClient:
             return RemotePrediction.from_json(data)
         except ValueError as exc:
             raise TransientError(f"DeerAPI's reply could not be read: {exc}") from exc
+
+    def get_balance(self) -> AccountBalance:
+        """DeerAPI's account balance and usage. That endpoint takes the key as `?key=`;
+        errors name only the exception class, so the URL (and key) never reach a message."""
+        try:
+            response = self._session.get(
+                f"{self.query_url}/user/quota",
+                params={"key": self._key},
+                headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+                timeout=self.timeout,
+            )
+        except requests.RequestException as exc:
+            raise TransientError(f"DeerAPI's balance endpoint did not answer: {exc.__class__.__name__}") from exc
+        _raise_for_status(response, creating=False)
+        try:
+            return AccountBalance.from_json(response.json())
+        except ValueError as exc:
+            raise TransientError(f"DeerAPI's balance reply could not be read: {exc}") from exc
 
     def list_models(self) -> list[str]:
         data = self._get_json("/v1/models")

@@ -330,6 +330,22 @@ class TeamSettings(models.Model):
     # cleared by the next prediction DeerAPI accepts. Admins see a banner meanwhile.
     deerapi_balance_empty_since = models.DateTimeField(null=True, blank=True)
     deerapi_key_rejected_since = models.DateTimeField(null=True, blank=True)
+    # --- DeerAPI's own account (quotas): a snapshot of GET /user/quota, taken by a
+    # beat task so no page ever waits on DeerAPI. `deerapi_recorded` is DeerWeb's
+    # recorded cost at the same moment; the baseline is the first snapshot, so use
+    # of the account before DeerWeb is left out of the comparison.
+    deerapi_checked_at = models.DateTimeField(_("DeerAPI balance read at"), null=True, blank=True)
+    deerapi_username = models.CharField(max_length=150, blank=True, default="")
+    deerapi_balance = models.DecimalField(max_digits=16, decimal_places=6, null=True, blank=True)
+    deerapi_used = models.DecimalField(max_digits=16, decimal_places=6, null=True, blank=True)
+    deerapi_request_count = models.PositiveBigIntegerField(null=True, blank=True)
+    deerapi_keys = models.JSONField(default=list, blank=True)
+    deerapi_recorded = models.DecimalField(max_digits=16, decimal_places=6, null=True, blank=True)
+    deerapi_baseline_at = models.DateTimeField(null=True, blank=True)
+    deerapi_baseline_used = models.DecimalField(max_digits=16, decimal_places=6, null=True, blank=True)
+    deerapi_baseline_recorded = models.DecimalField(max_digits=16, decimal_places=6, null=True, blank=True)
+    deerapi_check_error = models.CharField(max_length=300, blank=True, default="")
+    deerapi_check_failed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -410,3 +426,21 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_type}:{self.target_id}"
+
+
+# --- Operations (security and operations): heartbeats for /healthz ----------------------------
+
+
+class Heartbeat(models.Model):
+    """When background work last ran: the beat sweep ("sweep") and the last successful
+    DeerAPI poll ("poll"). One row per name, overwritten; read by /healthz."""
+
+    name = models.CharField(max_length=50, unique=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("heartbeat")
+        verbose_name_plural = _("heartbeats")
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.at.isoformat()}"

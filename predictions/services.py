@@ -14,6 +14,7 @@ import hashlib
 import io
 import logging
 import math
+import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,9 +33,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from PIL import Image, UnidentifiedImageError
 
-from . import catalog, quotas, reviews
+from . import catalog, health, quotas, reviews, selectors
 from .client import (
     AuthError,
+    BalanceExhausted,
     DeerAPIClient,
     PermanentError,
     RemotePrediction,
@@ -103,7 +105,7 @@ def _transition(
             status=new, **fields
         )
         if updated:
-            logger.info("prediction=%s status=%s", prediction_id, new)
+            logger.info("prediction=%s status=%s", prediction_id, new, extra={"prediction_id": prediction_id})
             if new in TERMINAL or new == Status.UNKNOWN:
                 _on_finished(prediction_id, new)
     return bool(updated)
@@ -218,7 +220,7 @@ def prediction_create(
     against the member's quota, saves and enqueues, all in one transaction.
     `prompt` reuses a prompt of the member's (its text must match the input's).
     """
-    spec = catalog.get_model(model_id)
+    spec = selectors.model_get(model_id)
     if spec is None:
         raise PredictionInputError({"model": _("Unknown model “%(id)s”.") % {"id": model_id}})
     cleaned = prediction_input_clean(spec, input)
@@ -241,8 +243,68 @@ def prediction_create(
         prediction.save()
         quotas.reservation_record(prediction)
         _enqueue("submit", prediction.pk)
-    logger.info("prediction=%s created model=%s owner=%s", prediction.pk, spec.id, owner.pk)
+    logger.info("prediction=%s created model=%s owner=%s", prediction.pk, spec.id, owner.pk,
+                extra={"prediction_id": prediction.pk})
     return prediction
+
+
+# --- Run again and Compare (catalog and history) ---------------------------------
+
+COMPARE_MIN_MODELS = 2
+COMPARE_MAX_MODELS = 4
+
+
+def prediction_rerun(*, owner: User, source: Prediction) -> Prediction:
+    """Run `source` again for `owner` with the same inputs.
+
+    A seed is in the input only when the member fixed one (blank fields are never
+    sent), so a fixed seed is kept and otherwise DeerAPI draws a new one. Inputs
+    the model no longer takes (an admin changed its schema) are left out.
+    """
+    spec = selectors.model_get(source.model_id)
+    if spec is None:
+        raise PredictionInputError(
+            {"model": _("The model “%(id)s” is no longer available.") % {"id": source.model_id}}
+        )
+    data = {name: value for name, value in source.input.items() if name in spec.input_names}
+    return prediction_create(owner=owner, model_id=spec.id, input=data, prompt=source.prompt, source=source)
+
+
+def predictions_compare(
+    *, owner: User, prompt_text: str, model_ids: list[str], prompt: Prompt | None = None
+) -> uuid.UUID:
+    """Run one prompt on 2–4 models, each with its default options; returns their shared group.
+
+    One transaction: every prediction is created (and reserved against the
+    quota) or none is. They share one Prompt row.
+    """
+    chosen = list(dict.fromkeys(model_ids))
+    if not COMPARE_MIN_MODELS <= len(chosen) <= COMPARE_MAX_MODELS:
+        raise PredictionInputError({"models": _("Choose between %(min)d and %(max)d models.") % {
+            "min": COMPARE_MIN_MODELS, "max": COMPARE_MAX_MODELS}})
+    group = uuid.uuid4()
+    with transaction.atomic():
+        for model_id in chosen:
+            spec = selectors.model_get(model_id)
+            if spec is None:
+                raise PredictionInputError({"models": _("Unknown model “%(id)s”.") % {"id": model_id}})
+            # Defaults are DeerAPI's own, so only required inputs that have one are sent.
+            data = {item.name: item.default for item in spec.fields
+                    if item.required and item.default is not None and item.name != "prompt"}
+            data["prompt"] = prompt_text
+            try:
+                prediction = prediction_create(
+                    owner=owner, model_id=spec.id, input=data, prompt=prompt, compare_group=group
+                )
+            except PredictionInputError as exc:
+                # The prompt's message stays on the prompt; any other is the model's.
+                errors = {"prompt": exc.errors["prompt"]} if "prompt" in exc.errors else {}
+                others = [message for name, message in exc.errors.items() if name != "prompt"]
+                if others:
+                    errors["models"] = f"{spec.name}: {' '.join(others)}"
+                raise PredictionInputError(errors) from exc
+            prompt = prediction.prompt
+    return group
 
 
 # --- Submit -------------------------------------------------------------------
@@ -291,24 +353,51 @@ def prediction_submit(prediction_id: int, *, client: DeerAPIClient | None = None
             ):
                 _enqueue("submit", prediction_id, countdown=delay)
         return
+    except (BalanceExhausted, AuthError) as exc:
+        # (quotas) DeerAPI refused the team, not this prediction: it fails (and its
+        # reservation is refunded) and admins see a banner until a create succeeds.
+        empty = isinstance(exc, BalanceExhausted)
+        message = _(
+            "The team's DeerAPI balance is empty, so DeerAPI refused this prediction and it "
+            "costs nothing. An admin needs to top up the DeerAPI account. (DeerAPI said: %(msg)s)"
+        ) % {"msg": exc.message} if empty else exc.message
+        with transaction.atomic():
+            if _fail(prediction_id, Status.SUBMITTING, message):
+                (quotas.deerapi_balance_empty if empty else quotas.deerapi_key_rejected)()
+        return
     except PermanentError as exc:
         message = exc.message
+        extra: dict[str, Any] = {}
         if exc.field_errors:
             message += "\n" + "\n".join(f"{k}: {v}" for k, v in exc.field_errors.items())
-        _fail(prediction_id, Status.SUBMITTING, message)
+            # A create DeerAPI refused never ran, so it has no metrics of its own: its
+            # per-field messages (a 422's invalid_fields) are kept there, structured,
+            # for the detail page and "Edit and run" (see views.prediction_field_errors).
+            extra["metrics"] = {"invalid_fields": exc.field_errors}
+        _fail(prediction_id, Status.SUBMITTING, message, **extra)
         return
+    quotas.deerapi_create_accepted()
     _apply_remote(prediction_id, Status.SUBMITTING, remote, submitted=True)
 
 
-def _fail(prediction_id: int, old: str | tuple[str, ...], message: str) -> bool:
-    logger.info("prediction=%s failed: %s", prediction_id, message)
+def _fail(prediction_id: int, old: str | tuple[str, ...], message: str, **fields: Any) -> bool:
+    logger.info("prediction=%s failed: %s", prediction_id, message, extra={"prediction_id": prediction_id})
     return _transition(
         prediction_id, old, Status.FAILED,
-        error=message, completed_at=timezone.now(), next_poll_at=None,
+        error=message, completed_at=timezone.now(), next_poll_at=None, **fields,
     )
 
 
 # --- Poll -----------------------------------------------------------------------
+
+
+_SEED_LOG = re.compile(r"^Using seed: (\d{1,18})\s*$", re.MULTILINE)
+
+
+def _seed_from_logs(logs: str) -> int | None:
+    """The seed a model reports in its logs ("Using seed: 1234"), when it does."""
+    match = _SEED_LOG.search(logs or "")
+    return int(match.group(1)) if match else None
 
 
 def poll_interval(prediction: Prediction, now) -> float:
@@ -335,6 +424,8 @@ def _apply_remote(
         fields["metrics"] = remote.metrics
     if remote.started_at:
         fields["started_at"] = remote.started_at
+    if (seed := _seed_from_logs(remote.logs)) is not None:
+        fields["seed"] = seed
     status = remote.status
     with transaction.atomic():
         if status == "succeeded":
@@ -410,6 +501,7 @@ def prediction_refresh(prediction_id: int, *, client: DeerAPIClient | None = Non
         _fail(prediction_id, prediction.status, _("DeerAPI could not report on this prediction: %(msg)s")
               % {"msg": exc.message})
         return
+    health.heartbeat_record(health.POLL, every=health.POLL_HEARTBEAT_EVERY)  # for /healthz
     _apply_remote(prediction_id, prediction.status, remote)
 
 
@@ -596,6 +688,15 @@ def prediction_cancel_remote(prediction_id: int, *, client: DeerAPIClient | None
         logger.info("prediction=%s cancel failed: %s", prediction_id, exc.message)
         return
     _apply_remote(prediction_id, prediction.status, remote)
+
+
+def prediction_repoll(prediction: Prediction) -> bool:
+    """Ask DeerAPI about a running prediction now (an admin's re-poll); False unless it is at DeerAPI."""
+    with transaction.atomic():
+        due = Prediction.objects.filter(pk=prediction.pk, status__in=REMOTE).update(next_poll_at=timezone.now())
+        if due:
+            _enqueue("poll", prediction.pk)
+    return bool(due)
 
 
 # --- Sweep ----------------------------------------------------------------------

@@ -8,29 +8,35 @@ matching lease in services.py.
 from celery import shared_task
 from django.conf import settings
 
-from . import services
+from . import health, model_sync, quotas, services
+from .logging import about_prediction
+from .models import User
 
 
 @shared_task(name="predictions.tasks.submit", soft_time_limit=settings.DEERAPI_CALL_LIMIT - 5,
              time_limit=settings.DEERAPI_CALL_LIMIT)
+@about_prediction
 def submit(prediction_id: int) -> None:
     services.prediction_submit(prediction_id)
 
 
 @shared_task(name="predictions.tasks.poll", soft_time_limit=settings.DEERAPI_CALL_LIMIT - 5,
              time_limit=settings.DEERAPI_CALL_LIMIT, acks_late=True)
+@about_prediction
 def poll(prediction_id: int) -> None:
     services.prediction_refresh(prediction_id)
 
 
 @shared_task(name="predictions.tasks.store", soft_time_limit=settings.STORE_TIME_LIMIT - 10,
              time_limit=settings.STORE_TIME_LIMIT, acks_late=True)
+@about_prediction
 def store(prediction_id: int) -> None:
     services.prediction_store_outputs(prediction_id)
 
 
 @shared_task(name="predictions.tasks.cancel", soft_time_limit=settings.DEERAPI_CALL_LIMIT - 5,
              time_limit=settings.DEERAPI_CALL_LIMIT)
+@about_prediction
 def cancel(prediction_id: int) -> None:
     services.prediction_cancel_remote(prediction_id)
 
@@ -38,3 +44,15 @@ def cancel(prediction_id: int) -> None:
 @shared_task(name="predictions.tasks.sweep", soft_time_limit=30, time_limit=45)
 def sweep() -> None:
     services.predictions_sweep()
+    health.heartbeat_record(health.SWEEP)  # /healthz: the sweep (and so beat and a worker) runs
+
+
+@shared_task(name="predictions.tasks.deerapi_balance_refresh", soft_time_limit=45, time_limit=60)
+def deerapi_balance_refresh() -> None:
+    quotas.deerapi_balance_refresh()
+
+
+@shared_task(name="predictions.tasks.models_sync", soft_time_limit=45, time_limit=60)
+def models_sync(actor_id: int | None = None) -> None:
+    """The admin's "Check DeerAPI's model list": the report lands in the audit log."""
+    model_sync.models_sync(actor=User.objects.filter(pk=actor_id).first() if actor_id else None)

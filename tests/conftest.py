@@ -16,6 +16,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from predictions import roles
 from predictions.models import Prediction, Status, User
 from predictions.simulator import Simulator
 
@@ -47,12 +48,18 @@ def other_member(db) -> User:
 
 @pytest.fixture
 def reviewer(db) -> User:
-    return User.objects.create_user("charlie", "charlie@example.com", PASSWORD, is_staff=True)
+    """In the Reviewer group: the review queue and every member's predictions; not staff."""
+    user = User.objects.create_user("charlie", "charlie@example.com", PASSWORD)
+    user.groups.add(roles.role_groups_ensure()[roles.REVIEWER])
+    return user
 
 
 @pytest.fixture
 def admin_user(db) -> User:
-    return User.objects.create_superuser("dora", "dora@example.com", PASSWORD)
+    """A superuser in the Admin group (the groups are re-created if a transactional test flushed them)."""
+    user = User.objects.create_superuser("dora", "dora@example.com", PASSWORD)
+    user.groups.add(roles.role_groups_ensure()[roles.ADMIN])
+    return user
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ if "CELERY_BROKER_URL" not in os.environ:
 # Tests point DeerWeb at a simulator they start themselves.
 os.environ.setdefault("DEERAPI_KEY", "test-deerapi-key-0123456789")
 os.environ.setdefault("DEERAPI_BASE_URL", "http://127.0.0.1:9")
+os.environ.setdefault("DEERAPI_QUERY_URL", "http://127.0.0.1:9")
 
 from deerweb.settings import *  # noqa: E402, F403
 

@@ -167,9 +167,10 @@ def test_a_member_gets_404_for_another_members_prediction_and_its_files(client, 
     assert client.post(reverse("predictions:cancel", args=[prediction.pk])).status_code == 404
 
 
-def test_staff_can_see_every_members_prediction(client, member, reviewer):
+def test_a_reviewer_can_see_every_members_prediction_without_being_staff(client, member, reviewer):
     prediction = make_prediction(member, status=Status.SUCCEEDED)
     add_output(prediction)
+    assert not reviewer.is_staff
     client.force_login(reviewer)
     assert client.get(prediction.get_absolute_url()).status_code == 200
     assert client.get(reverse("predictions:output", args=[prediction.pk, 0])).status_code == 200

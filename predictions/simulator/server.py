@@ -27,10 +27,11 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from decimal import Decimal
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from predictions.catalog import MODELS, get_model
 from predictions.simulator.images import content_type, image_size, output_extension, render
@@ -39,9 +40,13 @@ from predictions.simulator.validation import problem_body, validate_input
 
 logger = logging.getLogger(__name__)
 
-ROUTES = ("create", "get", "cancel", "file", "models")
+ROUTES = ("create", "get", "cancel", "file", "models", "quota")
 FAIL_MARK = "[[fail]]"
 SLOW_MARK = "[[slow]]"
+# A prompt with this mark gets one image fewer than it asked for (as when a safety checker drops one).
+UNSAFE_MARK = "[[unsafe]]"
+# What the simulated DeerAPI account holds before any prediction (USD), for GET /user/quota.
+STARTING_BALANCE = Decimal("100")
 SLOW_FACTOR = 10
 SIMULATED_FAILURE = "Simulated model failure: the model could not generate this image."
 MAX_BODY = 10 * 1024 * 1024
@@ -491,7 +496,12 @@ class Simulator:
         route, params = self._route(method, path)
         if route is None:
             return _not_found(f"Invalid URL ({method} {path})", code="invalid_url")
-        if route != "file" and not self._authorized(headers):
+        if route == "quota":
+            # The balance endpoint takes the key as `?key=`, not as a Bearer token.
+            key = (parse_qs(urlsplit(raw_path).query).get("key") or [""])[0]
+            if not secrets.compare_digest(key.encode(), self.key.encode()):
+                return _unauthorized()
+        elif route != "file" and not self._authorized(headers):
             return _unauthorized()
 
         def answer() -> Reply:
@@ -535,6 +545,8 @@ class Simulator:
             if match := _FILE.match(path):
                 self._stats.add("file_downloads")
                 return "file", match.groupdict()
+            if path.rstrip("/") == "/user/quota":
+                return "quota", {}
             if path.rstrip("/") == "/v1/models":
                 self._stats.add("model_lists")
                 return "models", {}
@@ -549,6 +561,8 @@ class Simulator:
             return self._cancel(params["id"], headers)
         if route == "file":
             return self._file(params["id"], int(params["index"]), params["ext"])
+        if route == "quota":
+            return self._quota()
         return self._models()
 
     def _create(self, model_id: str, body: bytes, headers: Any) -> Reply:
@@ -577,6 +591,8 @@ class Simulator:
         width, height = image_size({**defaults, **data})
         prompt = data.get("prompt") if isinstance(data.get("prompt"), str) else ""
         processing = self.processing_seconds * (SLOW_FACTOR if SLOW_MARK in prompt else 1)
+        if UNSAFE_MARK in prompt:
+            count = max(1, int(count) - 1)
         error = SIMULATED_FAILURE if FAIL_MARK in prompt else None
         with self._lock:
             if self._fail_next:
@@ -654,6 +670,22 @@ class Simulator:
             prediction.quality,
         )
         return Reply(200, data, content_type(prediction.extension))
+
+    def _quota(self) -> Reply:
+        """GET /user/quota: the account's balance, spent at the catalog price per image of every
+        succeeded prediction."""
+        now = time.monotonic()
+        with self._lock:
+            done = [(p.model, p.output_count) for p in self._predictions.values() if p.status_at(now) == "succeeded"]
+        used = sum((get_model(model).price * count for model, count in done if get_model(model)), Decimal(0))
+        left = STARTING_BALANCE - used
+        return Reply.json(200, {
+            "username": "sandbox",
+            "total_quota": float(left),
+            "total_used_quota": float(used),
+            "request_count": self._stats.create_requests,
+            "keys": [{"name": "deerweb", "remain_quota": float(left), "used_quota": float(used)}],
+        })
 
     def _models(self) -> Reply:
         created = int(time.time())

@@ -54,17 +54,43 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     document.documentElement.classList.add("js");
-    var live = document.querySelector("[data-live-url]");
-    if (live) { followLive(live); }
+    // Every live part on the page (one on a prediction, one per column on Compare).
+    document.querySelectorAll("[data-live-url]").forEach(followLive);
     document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
       select.addEventListener("change", function () { select.form.submit(); });
     });
     var modelSelect = document.querySelector(".prediction-form select[name=model]");
-    if (modelSelect) {
-      modelSelect.addEventListener("change", function () {
-        var button = modelSelect.form.querySelector("button[name=switch]");
-        modelSelect.form.requestSubmit(button);
-      });
-    }
+    if (modelSelect) { swapModelFields(modelSelect); }
   });
+
+  // Catalog and history: choosing another model fetches that model's fields and swaps
+  // them in; the prompt, outside the swapped part, stays as typed. Without the fetch
+  // (or without JS) the "switch" button reloads the form the same way.
+  function swapModelFields(select) {
+    var form = select.form;
+    var target = form.querySelector("[data-model-fields]");
+    var url = form.getAttribute("data-fields-url");
+    var fallback = function () { form.requestSubmit(form.querySelector("button[name=switch]")); };
+    select.addEventListener("change", function () {
+      if (!target || !url) { fallback(); return; }
+      var model = select.value;
+      fetch(url + "?model=" + encodeURIComponent(model), { credentials: "same-origin", headers: { "Accept": "text/html" } })
+        .then(function (response) {
+          if (!response.ok) { throw new Error("HTTP " + response.status); }
+          return response.text();
+        })
+        .then(function (html) {
+          if (select.value !== model) { return; }  // a newer choice is on its way
+          var template = document.createElement("template");
+          template.innerHTML = html;
+          target.replaceChildren(template.content);
+          form.querySelectorAll(".form-errors").forEach(function (box) { box.remove(); });
+          var address = new URL(window.location.href);
+          address.searchParams.set("model", model);
+          address.searchParams.delete("from");
+          window.history.replaceState(null, "", address);
+        })
+        .catch(fallback);
+    });
+  }
 })();
