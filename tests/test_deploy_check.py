@@ -85,6 +85,9 @@ print(plain.status_code, plain["Location"])
 print(health.status_code != 301)
 print(secure.status_code, secure["Strict-Transport-Security"], secure.cookies["csrftoken"]["secure"])
 """
+    # As a production deploy does, collect the static files first (the manifest storage needs them).
+    collected = run("manage.py", "collectstatic", "--noinput", "--verbosity", "0", CELERY_BROKER_URL="memory://")
+    assert collected.returncode == 0, collected.stderr
     result = run("-c", script, DATABASE_URL="sqlite:///:memory:")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
