@@ -218,6 +218,17 @@ class PredictionAdmin(admin.ModelAdmin):
     # `=` for the id (its index); the prompt through the trigram index (see selectors.PromptTextContains).
     search_fields = ("=deerapi_id", "prompt__text__contains_text")
     search_help_text = _("A DeerAPI id (exact), or words from the prompt.")
+
+    def get_search_results(self, request, queryset, search_term):
+        # An exact DeerAPI id first (its index), else the prompt text alone (the trigram
+        # index): one OR across the join would make PostgreSQL scan both tables.
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        by_id = queryset.filter(deerapi_id=term)
+        if by_id.exists():
+            return by_id, False
+        return queryset.filter(prompt__text__contains_text=term), False
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     list_per_page = 50

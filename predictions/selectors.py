@@ -72,7 +72,11 @@ def prediction_history(
     if model_id:
         qs = qs.filter(model_id=model_id)
     if search:
-        qs = qs.filter(prompt__text__contains_text=search)
+        # (benchmarks) Also by the prompt's owner, always the prediction's (prediction_create never
+        # links another member's prompt): PostgreSQL then ANDs the trigram index with the prompts'
+        # owner index, instead of walking the member's history newest first, prompt by prompt
+        # (bench/pages.py at 100,000 predictions: 18–72 ms down to 3–6 ms for that query).
+        qs = qs.filter(prompt__owner=user, prompt__text__contains_text=search)
     return (
         _day_range(qs, since, until)
         .select_related("prompt")
