@@ -337,7 +337,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def django_start(database_url: str, redis_url: str, *, queue: str, media_root: Path) -> None:
     """Set DeerWeb up in this process on the benchmark's database and migrate it.
 
-    Production settings (bench.settings: DEBUG off, manifest static files, Celery queue `queue`).
+    Production settings (bench.settings: DEBUG off, manifest static files, collected here, Celery
+    queue `queue`).
     A DeerAPI key is set so pages look as in production (no sandbox banner); nothing here calls
     DeerAPI. Logs at WARNING, so a console line per request or prediction is not what is measured.
     Django is imported here, not at the top: the rest of the harness runs without it.
@@ -361,6 +362,8 @@ def django_start(database_url: str, redis_url: str, *, queue: str, media_root: P
 
     django.setup()
     call_command("migrate", verbosity=0)
+    # As a deploy does: the manifest static files storage needs collected files.
+    call_command("collectstatic", interactive=False, verbosity=0)
 
 
 # --- End of DeerWeb inside the benchmark's own process -------------------------------------------
