@@ -7,7 +7,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from . import roles, selectors
-from .review_forms import KNOWN_ACTIONS, AuditFilterForm, id_param
+from .paging import keyset_context
+from .review_forms import KNOWN_ACTIONS, AuditFilterForm
 
 PAGE_SIZE = 50
 
@@ -17,17 +18,6 @@ PAGE_SIZE = 50
 def audit_log(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
     valid = form.is_valid() if form.is_bound else True
-    rows, next_after = selectors.keyset_page(
-        selectors.audit_entries(**form.filters()), after=id_param(request.GET.get("after")), size=PAGE_SIZE
-    )
-    query = request.GET.copy()
-    query.pop("after", None)
-    context = {
-        "form": form,
-        "entries": rows,
-        "next_after": next_after,
-        "paged": "after" in request.GET,
-        "filter_query": query.urlencode(),
-        "known_actions": KNOWN_ACTIONS,
-    }
+    page = keyset_context(request, selectors.audit_entries(**form.filters()), size=PAGE_SIZE)
+    context = {"form": form, "entries": page.pop("rows"), "known_actions": KNOWN_ACTIONS, **page}
     return render(request, "audit/list.html", context, status=200 if valid else 400)

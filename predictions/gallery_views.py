@@ -10,7 +10,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from . import reviews, selectors
-from .review_forms import GalleryFilterForm, id_param
+from .paging import keyset_context
+from .review_forms import GalleryFilterForm
 
 PAGE_SIZE = 30
 
@@ -20,18 +21,8 @@ PAGE_SIZE = 30
 def gallery(request: HttpRequest) -> HttpResponse:
     form = GalleryFilterForm(request.GET or None)
     valid = form.is_valid() if form.is_bound else True
-    rows, next_after = selectors.keyset_page(
-        selectors.gallery(**form.filters()), after=id_param(request.GET.get("after")), size=PAGE_SIZE
-    )
-    query = request.GET.copy()
-    query.pop("after", None)
-    context = {
-        "form": form,
-        "predictions": rows,
-        "next_after": next_after,
-        "paged": "after" in request.GET,
-        "filter_query": query.urlencode(),
-    }
+    page = keyset_context(request, selectors.gallery(**form.filters()), size=PAGE_SIZE)
+    context = {"form": form, "predictions": page.pop("rows"), **page}
     return render(request, "gallery/list.html", context, status=200 if valid else 400)
 
 

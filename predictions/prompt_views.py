@@ -12,7 +12,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from . import prompts, selectors
 from .forms import PromptRenameForm, PromptSaveForm
-from .views import PAGE_SIZE, _id_param
+from .paging import id_param
+from .views import PAGE_SIZE
 
 LIBRARY_PAGE_SIZE = 50
 
@@ -42,7 +43,7 @@ def prompt_list(request: HttpRequest) -> HttpResponse:
 def prompt_save_from_prediction(request: HttpRequest) -> HttpResponse:
     """"Save prompt" on a prediction's page."""
     form = PromptSaveForm(request.POST)
-    prediction_id = _id_param(request.POST.get("prediction"))
+    prediction_id = id_param(request.POST.get("prediction"))
     prediction = selectors.prediction_get(request.user, prediction_id) if prediction_id else None
     if prediction is None or not form.is_valid():
         for errors in form.errors.values():
@@ -67,8 +68,8 @@ def prompt_detail(request: HttpRequest, pk: int) -> HttpResponse:
     prompt = selectors.prompt_get(request.user, pk)
     page = selectors.history_page(
         selectors.prediction_history(request.user).filter(prompt=prompt),
-        after=_id_param(request.GET.get("after")),
-        before=_id_param(request.GET.get("before")),
+        after=id_param(request.GET.get("after")),
+        before=id_param(request.GET.get("before")),
         size=PAGE_SIZE,
     )
     context = {"prompt": prompt, "page": page, "rename_form": PromptRenameForm(initial={"name": prompt.name})}

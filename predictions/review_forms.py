@@ -13,11 +13,6 @@ from . import catalog, reviews, selectors
 MAX_IDS = 200
 
 
-def id_param(value: str | None) -> int | None:
-    """A row id from a query parameter (e.g. `after`), or None when it is not one."""
-    return int(value) if value and value.isdigit() and len(value) <= 18 else None
-
-
 def _member_field() -> forms.TypedChoiceField:
     return forms.TypedChoiceField(
         label=_("Member"), required=False, coerce=int, empty_value=None,

@@ -12,7 +12,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from . import reviews, roles, selectors
-from .review_forms import DecisionForm, QueueFilterForm, id_param, reason_choices
+from .paging import keyset_context
+from .review_forms import DecisionForm, QueueFilterForm, reason_choices
 
 PAGE_SIZE = 24
 
@@ -23,17 +24,13 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     form = QueueFilterForm(request.GET or None)
     valid = form.is_valid() if form.is_bound else True
     queue = selectors.review_queue(**form.filters())
-    rows, next_after = selectors.keyset_page(queue, after=id_param(request.GET.get("after")), size=PAGE_SIZE)
-    query = request.GET.copy()
-    query.pop("after", None)
+    page = keyset_context(request, queue, size=PAGE_SIZE)
     context = {
         "form": form,
-        "predictions": rows,
+        "predictions": page.pop("rows"),
         "waiting": queue.count(),
-        "next_after": next_after,
-        "paged": "after" in request.GET,
-        "filter_query": query.urlencode(),
         "reasons": reason_choices(),
+        **page,
     }
     return render(request, "review/queue.html", context, status=200 if valid else 400)
 

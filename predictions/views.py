@@ -18,16 +18,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from . import catalog, files, quotas, selectors, services, uploads
 from .forms import CompareForm, HistoryFilterForm, PredictionForm, PromptSaveForm, initial_from_input
 from .models import InputImage, Prediction, PredictionOutput, Prompt, User
+from .paging import id_param
 
 DEFAULT_MODEL = "black-forest-labs/flux-schnell"
 PAGE_SIZE = 25
 GRID_PAGE_SIZE = 48
-
-
-def _id_param(value: Any) -> int | None:
-    """A row id from the query string or a hidden field, or None when it is not one."""
-    text = str(value or "")
-    return int(text) if text.isdigit() and len(text) <= 18 else None
 
 
 # --- History --------------------------------------------------------------------------------
@@ -43,8 +38,8 @@ def prediction_list(request: HttpRequest) -> HttpResponse:
     grid = form.layout == "grid"
     page = selectors.history_page(
         selectors.prediction_history(request.user, **form.filters()),
-        after=_id_param(request.GET.get("after")),
-        before=_id_param(request.GET.get("before")),
+        after=id_param(request.GET.get("after")),
+        before=id_param(request.GET.get("before")),
         size=GRID_PAGE_SIZE if grid else PAGE_SIZE,
     )
     context = {
@@ -78,7 +73,7 @@ def prediction_new(request: HttpRequest) -> HttpResponse:
     models = selectors.models_enabled()
     data = request.POST if request.method == "POST" else request.GET
     source = None
-    if request.method == "GET" and (source_id := _id_param(data.get("from"))):
+    if request.method == "GET" and (source_id := id_param(data.get("from"))):
         source = selectors.prediction_get(request.user, source_id)
     wanted = data.get("model") or (source.model_id if source else None)
     spec = _model_or_default(models, wanted)
@@ -112,14 +107,14 @@ def _start_form(
     initial: dict[str, Any] = {"model": spec.id, "prompt": data.get("prompt", "")}
     if request.method == "POST":
         # The no-JS model switch: keep the prompt (and where it came from), nothing else.
-        initial.update(prompt_id=_id_param(data.get("prompt_id")), source=_id_param(data.get("source")))
+        initial.update(prompt_id=id_param(data.get("prompt_id")), source=id_param(data.get("source")))
     elif source is not None:
         if spec.id == source.model_id:
             initial.update(initial_from_input(spec, source.input))
         initial.update(prompt=source.prompt.text, source=source.pk)
         if source.prompt.owner_id == request.user.pk:
             initial["prompt_id"] = source.prompt_id
-    elif library := _own_prompt(request.user, _id_param(data.get("prompt_id"))):
+    elif library := _own_prompt(request.user, id_param(data.get("prompt_id"))):
         initial.update(prompt=library.text, prompt_id=library.pk)
     form = PredictionForm(initial=initial, spec=spec, models=models)
     if source is not None and spec.id == source.model_id and source.metrics.get("invalid_fields"):
@@ -266,7 +261,7 @@ def compare_new(request: HttpRequest) -> HttpResponse:
                 return redirect("predictions:compare_detail", group=group)
         return render(request, "predictions/compare_new.html", {"form": form}, status=400)
     initial: dict[str, Any] = {"prompt": request.GET.get("prompt", "")}
-    if library := _own_prompt(request.user, _id_param(request.GET.get("prompt_id"))):
+    if library := _own_prompt(request.user, id_param(request.GET.get("prompt_id"))):
         initial.update(prompt=library.text, prompt_id=library.pk)
     if chosen := request.GET.getlist("models"):
         initial["models"] = chosen
