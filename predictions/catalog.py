@@ -38,11 +38,6 @@ class InputField:
     required: bool = False
     max_items: int | None = None
 
-    @property
-    def is_image(self) -> bool:
-        """An input that takes image files (as URLs): offered as a URL or an upload."""
-        return self.kind in ("uri", "uri_list")
-
 
 @dataclass(frozen=True)
 class ModelSpec:

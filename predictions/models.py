@@ -171,10 +171,6 @@ class Prediction(models.Model):
         return reverse("predictions:detail", args=[self.pk])
 
     @property
-    def is_terminal(self) -> bool:
-        return self.status in TERMINAL
-
-    @property
     def is_active(self) -> bool:
         return self.status in ACTIVE
 
