@@ -335,21 +335,22 @@ def _prediction_net(prediction_id: int) -> tuple[Decimal, int]:
     return totals["net"] or ZERO, totals["finals"]
 
 
-def prediction_settle(prediction_id: int) -> None:
+def prediction_settle(prediction_id: int) -> Prediction:
     """Settle a prediction that just ended, once (called inside the transaction that ends it).
 
     Sets `actual_cost` (what DeerAPI charges the team: price × images it made,
     even when storing them then failed) and `image_count`. The member pays the
     actual cost of a succeeded prediction and nothing for any other end.
     Idempotent: a prediction with an actual cost or a settle/refund entry is left alone.
+    Returns the prediction as locked, for what else follows its end.
     """
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         prediction = Prediction.objects.select_for_update().get(pk=prediction_id)
         if prediction.status not in TERMINAL:
-            return  # unknown: the reservation stays until an admin resolves it
+            return prediction  # unknown: the reservation stays until an admin resolves it
         net, finals = _prediction_net(prediction_id)
         if prediction.actual_cost is not None or finals:
-            return
+            return prediction
         images = _images_made(prediction)
         charged = money(prediction.price * images)
         owed = charged if prediction.status == Status.SUCCEEDED else ZERO
@@ -362,6 +363,7 @@ def prediction_settle(prediction_id: int) -> None:
                 model_id=prediction.model_id,
             )
         Prediction.objects.filter(pk=prediction_id).update(actual_cost=charged, image_count=images)
+    return prediction
 
 
 def _require_admin(user: User) -> None:

@@ -135,13 +135,17 @@ def _decide(
     return decided
 
 
-def prediction_auto_review(prediction_id: int) -> None:
+def prediction_auto_review(prediction_id: int, *, about: Prediction | None = None) -> None:
     """Approve a just-succeeded prediction when its member or its model is set to auto-approve.
 
-    Called by services._on_finished inside the transaction that makes it succeed;
-    the audit entry has no actor and names the rule that approved it.
+    Called by services._on_finished inside the transaction that makes it succeed, with the
+    prediction as it loaded it (`about`); the audit entry has no actor and names the rule that
+    approved it.
     """
-    row = Prediction.objects.filter(pk=prediction_id).values("owner_id", "model_id").first()
+    if about is not None:
+        row = {"owner_id": about.owner_id, "model_id": about.model_id}
+    else:
+        row = Prediction.objects.filter(pk=prediction_id).values("owner_id", "model_id").first()
     if row is None:
         return
     if MemberQuota.objects.filter(user_id=row["owner_id"], auto_approve=True).exists():

@@ -17,6 +17,7 @@ import math
 import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -33,7 +34,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from PIL import Image, UnidentifiedImageError
 
-from . import catalog, health, quotas, reviews, selectors
+from . import catalog, health, progress, quotas, reviews, selectors
 from .client import (
     AuthError,
     BalanceExhausted,
@@ -55,6 +56,11 @@ POLL_LEASE = timedelta(seconds=settings.DEERAPI_CALL_LIMIT + settings.LEASE_MARG
 STORE_LEASE = timedelta(seconds=settings.STORE_TIME_LIMIT + settings.LEASE_MARGIN)
 # Tolerance for a countdown message that arrives a moment early.
 EARLY = timedelta(milliseconds=500)
+# Polls timed by a progress bar (see poll_delay): this long after the predicted end, at most
+# this long apart, and this often once every step is done.
+PROGRESS_MARGIN = 0.25
+PROGRESS_MAX_WAIT = 60.0
+FINISHING_POLL = 0.5
 THUMBNAIL_SIZE = (384, 384)
 RASTER_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
 MAX_PIXELS = 64_000_000
@@ -77,12 +83,19 @@ class PredictionInputError(ValueError):
 # --- Enqueueing ---------------------------------------------------------------
 
 
+# Creates wait behind polls and stores (0, the highest, on Redis): work on predictions already at
+# DeerAPI is never queued behind a burst of new submissions, and a busy worker sends new ones
+# only as it keeps up with the running ones. Brokers without priorities ignore it.
+PRIORITY = {"submit": 6}
+
+
 def _enqueue(task: str, prediction_id: int, countdown: float = 0.0) -> None:
     """Send a task once the current transaction commits (at once outside one)."""
 
     def send() -> None:
         current_app.send_task(
-            f"predictions.tasks.{task}", args=[prediction_id], countdown=max(0.0, countdown)
+            f"predictions.tasks.{task}", args=[prediction_id], countdown=max(0.0, countdown),
+            priority=PRIORITY.get(task, 0),
         )
 
     transaction.on_commit(send)
@@ -100,22 +113,25 @@ def _transition(
     allowed = [status for status in olds if can_transition(status, new)]
     if not allowed:
         raise ValueError(f"no transition from {olds} to {new}")
-    with transaction.atomic():
+    finishing = new in TERMINAL or new == Status.UNKNOWN
+    # A prediction's end and its settlement commit together; no savepoint when called inside
+    # a transaction (a failure here fails the caller's too). Other moves are one UPDATE.
+    with transaction.atomic(savepoint=False) if finishing else nullcontext():
         updated = Prediction.objects.filter(pk=prediction_id, status__in=allowed).update(
             status=new, **fields
         )
         if updated:
             logger.info("prediction=%s status=%s", prediction_id, new, extra={"prediction_id": prediction_id})
-            if new in TERMINAL or new == Status.UNKNOWN:
+            if finishing:
                 _on_finished(prediction_id, new)
     return bool(updated)
 
 
 def _on_finished(prediction_id: int, status: str) -> None:
     """What follows a prediction's end, in the same transaction as its status change."""
-    quotas.prediction_settle(prediction_id)
+    settled = quotas.prediction_settle(prediction_id)
     if status == Status.SUCCEEDED:
-        reviews.prediction_auto_review(prediction_id)
+        reviews.prediction_auto_review(prediction_id, about=settled)
 
 
 # --- Create -------------------------------------------------------------------
@@ -377,7 +393,7 @@ def prediction_submit(prediction_id: int, *, client: DeerAPIClient | None = None
         _fail(prediction_id, Status.SUBMITTING, message, **extra)
         return
     quotas.deerapi_create_accepted()
-    _apply_remote(prediction_id, Status.SUBMITTING, remote, submitted=True)
+    _apply_remote(prediction, Status.SUBMITTING, remote, submitted=True)
 
 
 def _fail(prediction_id: int, old: str | tuple[str, ...], message: str, **fields: Any) -> bool:
@@ -412,10 +428,31 @@ def poll_interval(prediction: Prediction, now) -> float:
     return 10.0
 
 
+def poll_delay(prediction: Prediction, remote: RemotePrediction, now) -> float:
+    """Seconds until a running prediction is next polled.
+
+    At the end its progress bar predicts (a little after, so the poll finds it done), when its
+    logs have one: two or three polls whatever the run time. Otherwise `poll_interval`.
+    """
+    backoff = poll_interval(prediction, now)
+    remaining = progress.progress_remaining(remote.logs, remote.started_at, now)
+    if remaining is None:
+        return backoff
+    if remaining <= 0:  # every step done: the model is saving its images
+        return min(backoff, FINISHING_POLL)
+    return min(remaining + PROGRESS_MARGIN, PROGRESS_MAX_WAIT)
+
+
 def _apply_remote(
-    prediction_id: int, old: str, remote: RemotePrediction, *, submitted: bool = False
-) -> None:
-    """Record what DeerAPI says about a prediction and schedule what comes next."""
+    prediction: Prediction, old: str, remote: RemotePrediction, *, submitted: bool = False,
+    store_now: bool = False,
+) -> str | None:
+    """Record what DeerAPI says about a prediction and schedule what comes next.
+
+    Returns the status it moved to, or None when another actor moved it first. A prediction
+    that moved to storing gets a store task, unless `store_now` (the caller stores it itself).
+    """
+    prediction_id = prediction.pk
     now = timezone.now()
     fields: dict[str, Any] = {"logs": remote.logs}
     if submitted:
@@ -426,51 +463,63 @@ def _apply_remote(
         fields["started_at"] = remote.started_at
     if (seed := _seed_from_logs(remote.logs)) is not None:
         fields["seed"] = seed
+    # Each change is its own transaction (see _transition); a task follows it once committed.
     status = remote.status
-    with transaction.atomic():
-        if status == "succeeded":
-            if not remote.output:
-                message = (
-                    _("DeerAPI's output files expired before DeerWeb could store them.")
-                    if remote.data_removed
-                    else _("DeerAPI reported success but returned no output.")
-                )
-                _transition(prediction_id, old, Status.FAILED, error=message, completed_at=now,
-                            next_poll_at=None, **fields)
-                return
-            if _transition(prediction_id, old, Status.STORING, remote_output=remote.output,
-                           attempts=0, next_poll_at=now, **fields):
-                _enqueue("store", prediction_id)
-            return
-        if status == "failed":
-            _transition(prediction_id, old, Status.FAILED,
-                        error=remote.error or _("DeerAPI reported a failure without a message."),
-                        completed_at=now, next_poll_at=None, **fields)
-            return
-        if status in ("canceled", "aborted"):
-            message = remote.error or (
-                _("DeerAPI stopped the prediction before it started.") if status == "aborted" else ""
+    if status == "succeeded":
+        if not remote.output:
+            message = (
+                _("DeerAPI's output files expired before DeerWeb could store them.")
+                if remote.data_removed
+                else _("DeerAPI reported success but returned no output.")
             )
-            _transition(prediction_id, old, Status.CANCELED, error=message, completed_at=now,
-                        next_poll_at=None, **fields)
-            return
-        # starting, processing, or a status we do not know yet: keep polling.
-        new = Status.PROCESSING if status == "processing" else (
-            Status.STARTING if old == Status.SUBMITTING else old
-        )
-        if new == Status.PROCESSING and "started_at" not in fields:
-            fields["started_at"] = now
-        prediction = Prediction.objects.only("created_at", "submitted_at").get(pk=prediction_id)
-        if submitted:
-            prediction.submitted_at = now
-        delay = poll_interval(prediction, now)
-        fields["next_poll_at"] = now + timedelta(seconds=delay)
-        if new == old:
-            moved = Prediction.objects.filter(pk=prediction_id, status=old).update(**fields)
+            return _moved(_transition(prediction_id, old, Status.FAILED, error=message,
+                                      completed_at=now, next_poll_at=None, **fields), Status.FAILED)
+        if store_now:  # claimed for the caller's store, as prediction_store_outputs claims it
+            fields.update(attempts=1, next_poll_at=now + STORE_LEASE)
         else:
-            moved = _transition(prediction_id, old, new, **fields)
-        if moved:
-            _enqueue("poll", prediction_id, countdown=delay)
+            fields.update(attempts=0, next_poll_at=now)
+        if not _transition(prediction_id, old, Status.STORING, remote_output=remote.output, **fields):
+            return None
+        if store_now:
+            prediction.status, prediction.remote_output, prediction.attempts = (
+                Status.STORING, remote.output, 1
+            )
+        else:
+            _enqueue("store", prediction_id)
+        return Status.STORING
+    if status == "failed":
+        return _moved(_transition(
+            prediction_id, old, Status.FAILED,
+            error=remote.error or _("DeerAPI reported a failure without a message."),
+            completed_at=now, next_poll_at=None, **fields,
+        ), Status.FAILED)
+    if status in ("canceled", "aborted"):
+        message = remote.error or (
+            _("DeerAPI stopped the prediction before it started.") if status == "aborted" else ""
+        )
+        return _moved(_transition(prediction_id, old, Status.CANCELED, error=message, completed_at=now,
+                                  next_poll_at=None, **fields), Status.CANCELED)
+    # starting, processing, or a status we do not know yet: keep polling.
+    new = Status.PROCESSING if status == "processing" else (
+        Status.STARTING if old == Status.SUBMITTING else old
+    )
+    if new == Status.PROCESSING and "started_at" not in fields:
+        fields["started_at"] = now
+    if submitted:
+        prediction.submitted_at = now
+    delay = poll_delay(prediction, remote, now)
+    fields["next_poll_at"] = now + timedelta(seconds=delay)
+    if new == old:
+        moved = bool(Prediction.objects.filter(pk=prediction_id, status=old).update(**fields))
+    else:
+        moved = _transition(prediction_id, old, new, **fields)
+    if moved:
+        _enqueue("poll", prediction_id, countdown=delay)
+    return _moved(moved, new)
+
+
+def _moved(moved: bool, status: str) -> str | None:
+    return status if moved else None
 
 
 def prediction_refresh(prediction_id: int, *, client: DeerAPIClient | None = None) -> None:
@@ -502,7 +551,9 @@ def prediction_refresh(prediction_id: int, *, client: DeerAPIClient | None = Non
               % {"msg": exc.message})
         return
     health.heartbeat_record(health.POLL, every=health.POLL_HEARTBEAT_EVERY)  # for /healthz
-    _apply_remote(prediction_id, prediction.status, remote)
+    if _apply_remote(prediction, prediction.status, remote, store_now=True) == Status.STORING:
+        # Stored by this task rather than a new one: no second message, claim and wait.
+        _store_claimed(prediction, stored=set())
 
 
 # --- Store ----------------------------------------------------------------------
@@ -608,10 +659,20 @@ def prediction_store_outputs(prediction_id: int) -> None:
     if not claimed:
         return
     prediction = Prediction.objects.get(pk=prediction_id)
-    done = set(prediction.outputs.values_list("index", flat=True))
-    todo = [(i, url) for i, url in enumerate(prediction.remote_output) if i not in done]
+    _store_claimed(prediction, stored=set(prediction.outputs.values_list("index", flat=True)))
+
+
+def _store_claimed(prediction: Prediction, *, stored: set[int]) -> None:
+    """The store of a prediction claimed in `storing`, whose outputs `stored` are kept already."""
+    prediction_id = prediction.pk
+    todo = [(i, url) for i, url in enumerate(prediction.remote_output) if i not in stored]
     errors: list[DownloadError] = []
-    if todo:
+    if len(todo) == 1:  # most predictions: no thread to start
+        try:
+            _save_output(prediction, _fetch(*todo[0]))
+        except DownloadError as exc:
+            errors.append(exc)
+    elif todo:
         with ThreadPoolExecutor(max_workers=min(4, len(todo))) as pool:
             futures = [pool.submit(_fetch, i, url) for i, url in todo]
             for future in futures:
@@ -654,7 +715,8 @@ def _save_output(prediction: Prediction, stored: StoredFile) -> None:
         output.thumbnail.save(f"{prediction.pk}-{stored.index}.webp", ContentFile(stored.thumbnail),
                               save=False)
     try:
-        with transaction.atomic():
+        # Inside a caller's transaction, a savepoint keeps a duplicate from breaking it.
+        with transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext():
             output.save()
     except IntegrityError:
         # Another worker stored this index first; keep theirs.
@@ -687,7 +749,7 @@ def prediction_cancel_remote(prediction_id: int, *, client: DeerAPIClient | None
     except (TransientError, PermanentError) as exc:
         logger.info("prediction=%s cancel failed: %s", prediction_id, exc.message)
         return
-    _apply_remote(prediction_id, prediction.status, remote)
+    _apply_remote(prediction, prediction.status, remote)
 
 
 def prediction_repoll(prediction: Prediction) -> bool:

@@ -20,8 +20,12 @@ def submit(prediction_id: int) -> None:
     services.prediction_submit(prediction_id)
 
 
-@shared_task(name="predictions.tasks.poll", soft_time_limit=settings.DEERAPI_CALL_LIMIT - 5,
-             time_limit=settings.DEERAPI_CALL_LIMIT, acks_late=True)
+# A poll that finds the prediction done stores its images in the same task (see
+# services.prediction_refresh), so it may take a call and a store.
+POLL_LIMIT = settings.DEERAPI_CALL_LIMIT + settings.STORE_TIME_LIMIT
+
+
+@shared_task(name="predictions.tasks.poll", soft_time_limit=POLL_LIMIT - 10, time_limit=POLL_LIMIT, acks_late=True)
 @about_prediction
 def poll(prediction_id: int) -> None:
     services.prediction_refresh(prediction_id)

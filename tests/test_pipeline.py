@@ -119,3 +119,14 @@ def test_a_worker_stopped_mid_poll_is_recovered_by_the_sweep_after_restart(worke
         simulator.processing_seconds = 0.6
     assert simulator.stats.creates == 1
     assert prediction.outputs.count() == 1
+
+
+def test_a_long_prediction_is_polled_when_its_progress_bar_says_it_ends_not_every_second(
+    worker, simulator, member, monkeypatch
+):
+    # 6 s of processing over flux-schnell's 4 steps: a 1 s schedule would poll about 6 times.
+    monkeypatch.setattr(simulator, "processing_seconds", 6.0)
+    prediction = wait_for(submit(member), Status.SUCCEEDED, timeout=30)
+    assert prediction.poll_count <= 3
+    assert simulator.stats.gets <= 3
+    assert prediction.outputs.count() == 1

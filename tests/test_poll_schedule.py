@@ -1,0 +1,40 @@
+"""services.poll_delay: when a running prediction is polled next."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from predictions import services
+from predictions.client import RemotePrediction
+from predictions.models import Prediction
+
+
+def running(logs: str = "", started_seconds_ago: float | None = None) -> tuple[Prediction, RemotePrediction]:
+    now = timezone.now()
+    prediction = Prediction(created_at=now - timedelta(seconds=3), submitted_at=now - timedelta(seconds=3))
+    started = now - timedelta(seconds=started_seconds_ago) if started_seconds_ago is not None else None
+    return prediction, RemotePrediction(id="abc", status="processing", logs=logs, started_at=started)
+
+
+def test_without_a_progress_bar_the_fixed_schedule_is_kept():
+    prediction, remote = running("Using seed: 5\n")
+    now = timezone.now()
+    assert services.poll_delay(prediction, remote, now) == services.poll_interval(prediction, now)
+
+
+def test_with_a_progress_bar_the_next_poll_is_just_after_the_predicted_end():
+    # 1 of 28 steps done at 2 steps a second, printed just now: 13.5 s to go.
+    prediction, remote = running(" 3%|▎         | 1/28 [00:00<00:13,  2.00it/s]\n", started_seconds_ago=0.0)
+    delay = services.poll_delay(prediction, remote, timezone.now())
+    assert delay == pytest.approx(13.5 + services.PROGRESS_MARGIN, abs=0.05)
+
+
+def test_a_very_long_run_is_still_polled_now_and_then():
+    prediction, remote = running("  1%|          | 1/100 [00:30<49:30,  30.00s/it]\n", started_seconds_ago=30)
+    assert services.poll_delay(prediction, remote, timezone.now()) == services.PROGRESS_MAX_WAIT
+
+
+def test_once_every_step_is_done_it_is_polled_again_soon():
+    prediction, remote = running("100%|██████████| 4/4 [00:02<00:00,  2.00it/s]\n", started_seconds_ago=2)
+    assert services.poll_delay(prediction, remote, timezone.now()) == services.FINISHING_POLL
