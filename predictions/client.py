@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import threading
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
@@ -321,9 +323,17 @@ class DeerAPIClient:
     def _get_json(self, path: str, *, params: dict[str, str] | None = None, method: str = "GET") -> Any:
         url = f"{self.base_url}{path}"
         try:
-            response = self._session.request(
-                method, url, headers=self._headers(), params=params, timeout=self.timeout
-            )
+            try:
+                response = self._session.request(
+                    method, url, headers=self._headers(), params=params, timeout=self.timeout
+                )
+            except requests.ConnectionError as exc:
+                if method != "GET" or isinstance(exc, requests.Timeout):
+                    raise
+                # A kept-alive connection DeerAPI has since closed: a GET is safe to send again.
+                response = self._session.request(
+                    method, url, headers=self._headers(), params=params, timeout=self.timeout
+                )
         except requests.RequestException as exc:
             raise TransientError(f"DeerAPI did not answer: {exc.__class__.__name__}") from exc
         _raise_for_status(response, creating=False)
@@ -375,5 +385,15 @@ class DeerAPIClient:
         return [str(item["id"]) for item in items if isinstance(item, dict) and item.get("id")]
 
 
+_clients = threading.local()
+
+
 def get_client() -> DeerAPIClient:
-    return DeerAPIClient()
+    """This thread's client for the current settings: its session keeps connections to
+    DeerAPI open between polls. A forked process (a worker's pool) starts its own."""
+    key = (os.getpid(), settings.DEERAPI_BASE_URL, settings.DEERAPI_QUERY_URL, settings.DEERAPI_KEY,
+           settings.DEERAPI_CONNECT_TIMEOUT, settings.DEERAPI_READ_TIMEOUT)
+    if getattr(_clients, "key", None) != key:
+        _clients.client = DeerAPIClient()
+        _clients.key = key
+    return _clients.client
