@@ -73,7 +73,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="simulated run times (starting + processing), one workload each")
     parser.add_argument("--members", type=int, default=20)
     parser.add_argument("--threads", type=int, default=4, help="threads calling prediction_create")
-    parser.add_argument("--concurrency", type=int, default=4, help="prefork processes of each worker")
+    parser.add_argument("--concurrency", type=int, default=os.cpu_count() or 1,
+                        help="prefork processes of each worker (default: the CPU count, as `celery worker` "
+                        "and the docker-compose worker use; here %(default)s)")
     parser.add_argument("--sample-interval", type=float, default=0.5, help="seconds between samples")
     parser.add_argument("--timeout", type=float, default=None,
                         help="seconds to wait for a workload to finish (default: from its size)")
