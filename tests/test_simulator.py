@@ -388,9 +388,17 @@ def test_a_dropped_create_is_uncertain_but_the_prediction_was_created(sim, api):
     assert wait_until(api, prediction_id, "succeeded").output
 
 
-def test_a_dropped_get_is_a_transient_error(sim, api):
+def test_a_get_dropped_once_is_sent_again_at_once(sim, api):
     created = api.create_prediction(SCHNELL, {"prompt": "a deer"})
     sim.inject("get", drop=True)
+
+    assert api.get_prediction(created.id).id == created.id
+    assert sim.stats.gets == 2
+
+
+def test_a_get_dropped_twice_is_a_transient_error(sim, api):
+    created = api.create_prediction(SCHNELL, {"prompt": "a deer"})
+    sim.inject("get", drop=True, count=2)
 
     with pytest.raises(TransientError):
         api.get_prediction(created.id)
