@@ -9,6 +9,7 @@ from django.apps import apps
 from django.utils.translation import gettext_lazy as _
 
 from . import catalog, reviews, selectors
+from .widgets import PlainSelect
 
 MAX_IDS = 200
 
@@ -16,13 +17,14 @@ MAX_IDS = 200
 def _member_field() -> forms.TypedChoiceField:
     return forms.TypedChoiceField(
         label=_("Member"), required=False, coerce=int, empty_value=None,
-        choices=[("", _("Everyone")), *selectors.member_choices()],
+        choices=[("", _("Everyone")), *selectors.member_choices()], widget=PlainSelect,
     )
 
 
 def _model_field() -> forms.ChoiceField:
     return forms.ChoiceField(
-        label=_("Model"), required=False, choices=[("", _("Every model")), *catalog.model_choices()]
+        label=_("Model"), required=False, choices=[("", _("Every model")), *catalog.model_choices()],
+        widget=PlainSelect,
     )
 
 

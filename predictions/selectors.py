@@ -373,29 +373,25 @@ def ledger_entries(
     return qs.order_by("-created_at", "-pk")
 
 
-def spending_by_day(*, user_id: int | None, start: datetime, end: datetime) -> list[tuple[date, Decimal]]:
-    """Net spending per local day in [start, end), days with entries only; one query."""
+def spending_by_day_and_model(
+    *, user_id: int | None, start: datetime, end: datetime
+) -> tuple[list[tuple[date, Decimal]], list[tuple[str, Decimal]]]:
+    """Net spending in [start, end) per local day (days with entries only, in order) and per
+    model (biggest first; admin adjustments under ""): one pass over the entries, grouped by
+    day and model, whose few hundred sums are added up here."""
     rows = (
         ledger_entries(user_id=user_id, start=start, end=end)
         .order_by()
         .annotate(day=TruncDate("created_at"))
-        .values("day")
+        .values_list("day", "model_id")
         .annotate(total=Sum("amount"))
-        .order_by("day")
     )
-    return [(row["day"], row["total"]) for row in rows]
-
-
-def spending_by_model(*, user_id: int | None, start: datetime, end: datetime) -> list[tuple[str, Decimal]]:
-    """Net spending per model in [start, end), biggest first; admin adjustments under ""."""
-    rows = (
-        ledger_entries(user_id=user_id, start=start, end=end)
-        .order_by()
-        .values("model_id")
-        .annotate(total=Sum("amount"))
-        .order_by("-total", "model_id")
-    )
-    return [(row["model_id"], row["total"]) for row in rows]
+    days: dict[date, Decimal] = {}
+    models: dict[str, Decimal] = {}
+    for day, model_id, total in rows:
+        days[day] = days.get(day, Decimal(0)) + total
+        models[model_id] = models.get(model_id, Decimal(0)) + total
+    return sorted(days.items()), sorted(models.items(), key=lambda item: (-item[1], item[0]))
 
 
 @dataclass(frozen=True)
@@ -411,29 +407,35 @@ def member_spending(
     """Every account (with its quota row) and what it spent in [start, end) and in each
     current period of `periods`, biggest spender first.
 
-    Three queries whatever the size of the ledger: two sums grouped by member over a
-    range of dates (index: created_at), and the accounts. (Per-member subqueries would
-    be as fast to run, but PostgreSQL's estimate of them is high enough to JIT-compile
-    the query, which costs more than running it.)
+    Two queries whatever the size of the ledger: sums grouped by member over one range of
+    dates (index: created_at), each sum with its own FILTER, and the accounts. The chosen
+    dates are summed apart (a third query) only when they do not overlap the current
+    periods, so that no gap between them is scanned. (Per-member subqueries would be as
+    fast to run, but PostgreSQL's estimate of them is high enough to JIT-compile the
+    query, which costs more than running it.)
     """
-    in_range = dict(
-        LedgerEntry.objects.filter(created_at__gte=start, created_at__lt=end)
-        .order_by().values("user_id").annotate(total=Sum("amount")).values_list("user_id", "total")
-    )
-    current: dict[int, dict[str, Any]] = {}
+    spans = [{"spent": (start, end)}]
     if periods:
         since = min(bounds[0] for bounds in periods.values())
         until = max(bounds[1] for bounds in periods.values())
-        sums = {name: Sum("amount", filter=Q(created_at__gte=a, created_at__lt=b)) for name, (a, b) in periods.items()}
+        if start < until and since < end:
+            spans[0].update(periods)
+        else:
+            spans.append(periods)
+    sums: dict[int, dict[str, Any]] = {}
+    for group in spans:
+        since = min(bounds[0] for bounds in group.values())
+        until = max(bounds[1] for bounds in group.values())
+        totals = {name: Sum("amount", filter=Q(created_at__gte=a, created_at__lt=b)) for name, (a, b) in group.items()}
         for row in (LedgerEntry.objects.filter(created_at__gte=since, created_at__lt=until)
-                    .order_by().values("user_id").annotate(**sums)):
-            current[row["user_id"]] = row
+                    .order_by().values("user_id").annotate(**totals)):
+            sums.setdefault(row["user_id"], {}).update(row)
     zero = Decimal("0")
     rows = [
         MemberSpending(
             member=member,
-            spent=in_range.get(member.pk) or zero,
-            now={name: current.get(member.pk, {}).get(name) or zero for name in periods},
+            spent=sums.get(member.pk, {}).get("spent") or zero,
+            now={name: sums.get(member.pk, {}).get(name) or zero for name in periods},
         )
         for member in User.objects.select_related("quota").order_by("username")
     ]

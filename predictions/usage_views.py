@@ -56,8 +56,7 @@ def _charts(
     choice: UsageChoice, user_id: int | None, names: dict[str, str]
 ) -> tuple[charts.Chart, charts.Chart, Decimal]:
     """Net spending of `user_id` (None: the team) by day and by model in the chosen dates, and its total."""
-    days = selectors.spending_by_day(user_id=user_id, start=choice.start, end=choice.end)
-    by_model = selectors.spending_by_model(user_id=user_id, start=choice.start, end=choice.end)
+    days, by_model = selectors.spending_by_day_and_model(user_id=user_id, start=choice.start, end=choice.end)
     total = sum((value for _day, value in days), Decimal(0))
     span = {
         "since": formats.date_format(choice.since, "DATE_FORMAT"),
@@ -179,19 +178,14 @@ def usage_team(request: HttpRequest) -> HttpResponse:
         return _csv(entries, _csv_name(who, choice))
     team = TeamSettings.objects.filter(pk=1).first()
     periods = {p: quotas.period_bounds(p, now) for p in (Period.DAY, Period.WEEK, Period.MONTH)}
-    members = Paginator(
-        selectors.member_spending(start=choice.start, end=choice.end, periods=periods), MEMBER_PAGE
-    ).get_page(request.GET.get("members"))
+    spending = selectors.member_spending(start=choice.start, end=choice.end, periods=periods)
+    members = Paginator(spending, MEMBER_PAGE).get_page(request.GET.get("members"))
     rows = []
     for rank, row in enumerate(members.object_list, start=members.start_index()):
         quota = getattr(row.member, "quota", None)
         limits = quotas.Limits.of(quota) if quota else quotas.Limits.default(team)
         left = max(Decimal(0), limits.budget - row.now[limits.period]) if limits.has_budget else None
-        rows.append({
-            "rank": rank, "member": row.member, "spent": row.spent, "limits": limits, "left": left,
-            "form": MemberLimitsForm(limits=limits, auto_id=f"q{row.member.pk}-%s"),
-        })
-    month_start, month_end = periods[Period.MONTH]
+        rows.append({"rank": rank, "member": row.member, "spent": row.spent, "limits": limits, "left": left})
     day_chart, model_chart, total = _charts(choice, choice.member_id, names)
     context = {
         "form": form,
@@ -204,7 +198,8 @@ def usage_team(request: HttpRequest) -> HttpResponse:
         "members": members,
         "rows": rows,
         "team": team,
-        "team_spent_month": quotas.spent_between(None, month_start, month_end),
+        # Every ledger entry is a member's, so the team's month is the sum of the members' months.
+        "team_spent_month": sum((row.now[Period.MONTH] for row in spending), Decimal(0)),
         "report": quotas.balance_report(team),
     }
     return render(request, "usage/team.html", context, status=400 if form.is_bound and form.errors else 200)
@@ -213,17 +208,24 @@ def usage_team(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def member_quota(request: HttpRequest, user_id: int) -> HttpResponse:
+    """A member's limits. `?part=limits` is the small form of the team page (it leaves the
+    allowed models alone): a GET answers with that form alone, which app.js shows in the
+    member's row when an admin follows "Edit limits"."""
     _require_admin(request)
     member = get_object_or_404(User, pk=user_id)
     limits = quotas.limits_of(member)
-    # The small form on the team page (?part=limits) leaves the allowed models alone.
-    form_class = MemberLimitsForm if request.GET.get("part") == "limits" else MemberQuotaForm
+    small = request.GET.get("part") == "limits"
+    form_class = MemberLimitsForm if small else MemberQuotaForm
     if request.method == "POST":
         form = form_class(request.POST, limits=limits)
         if form.is_valid():
             quotas.quota_update(member, form.cleaned_data, by=request.user)
             messages.success(request, _("Limits of %(member)s saved.") % {"member": member.get_username()})
             return redirect("usage:team")
+    elif small:
+        # Ids of its own: several members' forms may be open on the team page at once.
+        form = MemberLimitsForm(limits=limits, auto_id=f"q{member.pk}-%s")
+        return render(request, "usage/_member_limits.html", {"member": member, "form": form})
     else:
         form = MemberQuotaForm(limits=limits)
     context = {"member": member, "form": form, "limits": limits}

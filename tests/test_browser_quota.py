@@ -1,5 +1,6 @@
 """In a real browser: a member sees their budget in the header, spends it, and reads on the
-form why the next prediction is refused; then finds the spending on their usage page.
+form why the next prediction is refused; then finds the spending on their usage page. An admin
+opens a member's limits in place on the team usage page and changes them.
 
 Chromium through Playwright (fixtures from test_browser.py) against `live_server`, with a
 real worker and the simulator for the prediction that goes through.
@@ -61,3 +62,29 @@ def test_a_member_who_spent_their_budget_reads_why_on_the_form(page, worker, sim
     assert page.locator("[data-budget-remaining]").inner_text() == "$0.01"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "usage.png"), full_page=True)
+
+
+def test_an_admin_opens_a_members_limits_in_place_and_changes_them(page, admin_user, member):  # noqa: F811
+    MemberQuota.objects.create(user=member, budget=Decimal("1"), period=Period.MONTH)
+    log_in(page, admin_user)
+    page.goto("/usage/team/")
+    row = page.locator('tr[data-member="alice"]')
+    link = row.get_by_role("link", name="Edit limits of alice")
+    assert link.get_attribute("aria-expanded") == "false"
+    assert row.locator("form").count() == 0, "no form until it is asked for"
+
+    link.click()
+    budget = row.get_by_label("Budget per period (USD)")
+    budget.wait_for(state="visible")
+    assert link.get_attribute("aria-expanded") == "true"
+    assert page.url.endswith("/usage/team/"), "the form opened in the member's row"
+    assert budget.evaluate("field => field === document.activeElement"), "the first field has the focus"
+    budget.fill("7.50")
+    row.get_by_role("combobox", name=re.compile(r"^Period")).select_option("week")
+    row.get_by_role("button", name="Save limits").click()
+
+    page.wait_for_url(re.compile(r"/usage/team/$"))
+    assert "Limits of alice saved." in page.locator(".messages").inner_text()
+    assert "$7.50 (Weekly)" in page.locator('tr[data-member="alice"]').inner_text()
+    quota = MemberQuota.objects.get(user=member)
+    assert (quota.budget, quota.period) == (Decimal("7.5"), Period.WEEK)

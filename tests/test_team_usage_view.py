@@ -1,5 +1,6 @@
 """/usage/team/: for admins only — the team's spending, a ranking of members with their limits
-(editable there), DeerAPI's balance against what DeerWeb recorded, and the team's CSV."""
+(each member's small limits form fetched on demand), DeerAPI's balance against what DeerWeb
+recorded, and the team's CSV."""
 
 import csv
 import io
@@ -41,6 +42,7 @@ def test_members_and_reviewers_may_not_see_it(client, member, reviewer):
         client.force_login(user)
         assert client.get(reverse("usage:team")).status_code == 403
         assert client.post(reverse("usage:member_quota", args=[member.pk]), {"period": "day"}).status_code == 403
+        assert client.get(reverse("usage:member_quota", args=[member.pk]), {"part": "limits"}).status_code == 403
         assert client.post(reverse("usage:balance_refresh")).status_code == 403
     assert not MemberQuota.objects.exists()
 
@@ -159,9 +161,31 @@ def test_the_page_costs_the_same_number_of_queries_for_few_or_many_members_and_e
         admin_client.get(reverse("usage:team"))
 
 
+def test_each_member_has_a_link_to_their_limits_and_no_form_until_it_is_followed(admin_client, member,
+                                                                                 other_member):
+    html = admin_client.get(reverse("usage:team")).content.decode()
+    limits = reverse("usage:member_quota", args=[member.pk])
+    assert f'<a href="{limits}" data-inline-form="{limits}?part=limits">Edit limits of alice</a>' in html
+    assert 'name="budget"' not in html, "the forms are fetched on demand, not rendered for every member"
+
+
+def test_the_small_form_is_fetched_alone_with_ids_of_its_own(admin_client, member):
+    MemberQuota.objects.create(user=member, budget=Decimal("4"), period=Period.WEEK, max_in_flight=3)
+    response = admin_client.get(reverse("usage:member_quota", args=[member.pk]), {"part": "limits"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html and "<form" in html
+    assert f'action="{reverse("usage:member_quota", args=[member.pk])}?part=limits"' in html
+    assert 'name="csrfmiddlewaretoken"' in html
+    assert 'name="budget" value="4.00"' in html and f'id="q{member.pk}-budget"' in html
+    assert '<option value="week" selected>' in html
+    assert f'<label for="q{member.pk}-max_in_flight">' in html
+    assert 'name="allowed_models"' not in html
+
+
 def test_the_small_form_beside_a_member_leaves_their_allowed_models_alone(admin_client, member):
     MemberQuota.objects.create(user=member, allowed_models=[PRO])
-    html = admin_client.get(reverse("usage:team")).content.decode()
+    html = admin_client.get(reverse("usage:member_quota", args=[member.pk]), {"part": "limits"}).content.decode()
     assert f'action="{reverse("usage:member_quota", args=[member.pk])}?part=limits"' in html
     response = admin_client.post(f'{reverse("usage:member_quota", args=[member.pk])}?part=limits',
                                  {"budget": "1", "period": "day", "max_in_flight": ""})

@@ -1,9 +1,11 @@
-"""`{{ amount|usd }}`: a Decimal amount as `$1.50` / `$0.003` (see quotas.format_usd)."""
+"""`{{ amount|usd }}`: a Decimal amount as `$1.50` / `$0.003` (see quotas.format_usd);
+`{{ entry.kind|ledger_kind }}`: a ledger entry's kind, in words."""
 
 from decimal import Decimal
 
 from django import template
 
+from predictions.models import LedgerKind
 from predictions.quotas import format_usd
 
 register = template.Library()
@@ -12,3 +14,12 @@ register = template.Library()
 @register.filter
 def usd(amount: Decimal | None) -> str:
     return format_usd(amount)
+
+
+@register.filter
+def ledger_kind(kind: str) -> str:
+    """A ledger entry's kind as its label: `entry.get_kind_display` rebuilds the choices each call."""
+    try:
+        return str(LedgerKind(kind).label)
+    except ValueError:
+        return kind

@@ -1,4 +1,5 @@
-// DeerWeb's small page script: live status refresh, elapsed time, auto-submit selects.
+// DeerWeb's small page script: live status refresh, elapsed time, auto-submit selects,
+// forms opened in place.
 // No inline script anywhere, so the Content-Security-Policy can forbid it.
 (function () {
   "use strict";
@@ -61,7 +62,48 @@
     });
     var modelSelect = document.querySelector(".prediction-form select[name=model]");
     if (modelSelect) { swapModelFields(modelSelect); }
+    document.querySelectorAll("a[data-inline-form]").forEach(openInPlace);
   });
+
+  // Team usage: "Edit limits of …" fetches that member's small form and shows it under
+  // the link, so the page does not carry a form per member. Without JS, or when the
+  // fetch fails, the link leads to the member's limits page.
+  var inlineCount = 0;
+  function openInPlace(link) {
+    var panel = document.createElement("div");
+    panel.id = "inline-form-" + (++inlineCount);
+    panel.hidden = true;
+    link.after(panel);
+    link.setAttribute("aria-controls", panel.id);
+    link.setAttribute("aria-expanded", "false");
+    var loading = false;
+    function show(open) {
+      panel.hidden = !open;
+      link.setAttribute("aria-expanded", open ? "true" : "false");
+      var first = open && panel.querySelector("input:not([type=hidden]), select, textarea");
+      if (first) { first.focus(); }
+    }
+    link.addEventListener("click", function (event) {
+      if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) { return; }
+      event.preventDefault();
+      if (panel.childElementCount) { show(panel.hidden); return; }
+      if (loading) { return; }
+      loading = true;
+      fetch(link.getAttribute("data-inline-form"), { credentials: "same-origin", headers: { "Accept": "text/html" } })
+        .then(function (response) {
+          if (!response.ok) { throw new Error("HTTP " + response.status); }
+          return response.text();
+        })
+        .then(function (html) {
+          var template = document.createElement("template");
+          template.innerHTML = html;
+          panel.replaceChildren(template.content);
+          show(true);
+        })
+        .catch(function () { window.location.href = link.href; })
+        .finally(function () { loading = false; });
+    });
+  }
 
   // Catalog and history: choosing another model fetches that model's fields and swaps
   // them in; the prompt, outside the swapped part, stays as typed. Without the fetch
