@@ -1,8 +1,10 @@
-"""The Prediction admin: the list, its filters and search, its actions, and a read-only change page."""
+"""The Prediction admin: the list (and its deep pages), its filters and search, its actions, and a read-only
+change page."""
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -10,6 +12,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 from django.utils import timezone
 
+from predictions.admin import PredictionAdmin
 from predictions.models import AuditEntry, Prediction, ReviewState, Status
 
 from .reviewing import PRO, SCHNELL, finished_prediction
@@ -55,6 +58,18 @@ def test_the_list_costs_the_same_number_of_queries_for_few_or_many_rows(
         finished_prediction(other_member, outputs=2)
     with django_assert_max_num_queries(len(few.captured_queries)):
         admin_client.get(CHANGELIST)
+
+
+def test_pages_past_the_middle_list_the_right_rows_in_order(admin_client, member, monkeypatch):
+    """They are read from the oldest end (see NearerEndPaginator) and must still read newest first."""
+    monkeypatch.setattr(PredictionAdmin, "list_per_page", 2)
+    start = timezone.now() - timedelta(days=1)
+    newest_first = [finished_prediction(member, created_at=start + timedelta(minutes=n), outputs=0)
+                    for n in range(5)][::-1]
+    pages = [listed(admin_client.get(CHANGELIST, {"p": p}).content.decode()) for p in (1, 2, 3)]
+    assert pages == [[p.pk for p in newest_first[i:i + 2]] for i in (0, 2, 4)]
+    oldest_first = listed(admin_client.get(CHANGELIST, {"p": 3, "o": "9"}).content.decode())
+    assert oldest_first == [newest_first[0].pk], "a sorted column is reversed the same way"
 
 
 def test_each_filter_narrows_the_list(admin_client, member, other_member):
