@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import CharField, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -148,9 +149,17 @@ def prediction_auto_review(prediction_id: int, *, about: Prediction | None = Non
         row = Prediction.objects.filter(pk=prediction_id).values("owner_id", "model_id").first()
     if row is None:
         return
-    if MemberQuota.objects.filter(user_id=row["owner_id"], auto_approve=True).exists():
+    # Both rules in one query: this runs as every prediction succeeds.
+    member_rule = MemberQuota.objects.filter(user_id=row["owner_id"], auto_approve=True).values_list(
+        Value("member", output_field=CharField())
+    )
+    model_rule = ModelConfig.objects.filter(model_id=row["model_id"], auto_approve=True).values_list(
+        Value("model", output_field=CharField())
+    )
+    rules = {rule for (rule,) in member_rule.union(model_rule)}
+    if "member" in rules:
         summary = "approved automatically: the member is set to auto-approve"
-    elif ModelConfig.objects.filter(model_id=row["model_id"], auto_approve=True).exists():
+    elif "model" in rules:
         summary = f"approved automatically: {row['model_id']} is set to auto-approve"
     else:
         return
