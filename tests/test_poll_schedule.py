@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from predictions import services
 from predictions.client import RemotePrediction
-from predictions.models import Prediction
+from predictions.models import Prediction, Prompt, Status
 
 
 def running(logs: str = "", started_seconds_ago: float | None = None) -> tuple[Prediction, RemotePrediction]:
@@ -38,3 +38,57 @@ def test_a_very_long_run_is_still_polled_now_and_then():
 def test_once_every_step_is_done_it_is_polled_again_soon():
     prediction, remote = running("100%|██████████| 4/4 [00:02<00:00,  2.00it/s]\n", started_seconds_ago=2)
     assert services.poll_delay(prediction, remote, timezone.now()) == services.FINISHING_POLL
+
+
+SCHNELL = "black-forest-labs/flux-schnell"
+
+
+@pytest.fixture
+def run_times(member):
+    """Succeeded flux-schnell predictions of `member` that took these seconds at DeerAPI."""
+    services._fastest_runs.clear()
+
+    def make(*seconds: float) -> None:
+        prompt = Prompt.objects.create(owner=member, text="a deer")
+        for value in seconds:
+            Prediction.objects.create(owner=member, prompt=prompt, model_id=SCHNELL, status=Status.SUCCEEDED,
+                                      metrics={"predict_time": value / 2, "total_time": value})
+
+    yield make
+    services._fastest_runs.clear()
+
+
+@pytest.mark.django_db
+def test_the_fastest_recent_run_of_the_model_is_known(run_times):
+    run_times(9.5, 6.2, 7.0)
+    assert services.fastest_recent_run(SCHNELL) == 6.2
+    assert services.fastest_recent_run("ideogram-ai/ideogram-v3-turbo") is None
+
+
+@pytest.mark.django_db
+def test_the_first_poll_after_the_create_keeps_the_fixed_schedule(run_times):
+    # It is the one that shows whether the model prints a progress bar.
+    run_times(6.0, 8.0)
+    prediction, _remote = running()
+    prediction.model_id = SCHNELL
+    remote = RemotePrediction(id="abc", status="starting")
+    now = prediction.submitted_at
+    assert services.poll_delay(prediction, remote, now) == services.poll_interval(prediction, now)
+
+
+@pytest.mark.django_db
+def test_without_a_progress_bar_the_next_poll_waits_for_the_fastest_recent_run(run_times):
+    run_times(6.0, 8.0)
+    prediction, remote = running("Using seed: 5\n")
+    prediction.model_id, prediction.poll_count = SCHNELL, 1
+    now = prediction.submitted_at + timedelta(seconds=1.5)
+    assert services.poll_delay(prediction, remote, now) == pytest.approx(4.5 + services.PROGRESS_MARGIN)
+
+
+@pytest.mark.django_db
+def test_a_prediction_already_slower_than_the_fastest_run_keeps_the_fixed_schedule(run_times):
+    run_times(2.0)
+    prediction, remote = running("Using seed: 5\n")
+    prediction.model_id, prediction.poll_count = SCHNELL, 1
+    now = prediction.submitted_at + timedelta(seconds=3)
+    assert services.poll_delay(prediction, remote, now) == services.poll_interval(prediction, now)
