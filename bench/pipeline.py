@@ -67,7 +67,7 @@ _FILE_URL = re.compile(r"/files/([^/]+)/")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--predictions", type=int, default=1000, help="DeerWeb's predictions per workload")
-    parser.add_argument("--peer-predictions", type=int, default=100,
+    parser.add_argument("--peer-predictions", type=int, default=40,
                         help="the peer's (reduced) count per workload; 0 skips the peer")
     parser.add_argument("--run-seconds", type=float, nargs="+", default=[2.0, 20.0],
                         help="simulated run times (starting + processing), one workload each")
