@@ -138,6 +138,9 @@ class Prediction(models.Model):
     review_reason = models.TextField(_("rejection reason"), blank=True, default="")
     is_private = models.BooleanField(_("private"), default=False)
     files_deleted_at = models.DateTimeField(null=True, blank=True)
+    # The language of the page it was submitted from: what the worker writes about it
+    # (its error) is in that language. Empty: the site's default.
+    language = models.CharField(max_length=16, blank=True, default="")
 
     class Meta:
         verbose_name = _("prediction")

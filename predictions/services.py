@@ -30,7 +30,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from PIL import Image, UnidentifiedImageError
@@ -100,6 +100,12 @@ def _enqueue(task: str, prediction_id: int, countdown: float = 0.0) -> None:
         )
 
     transaction.on_commit(send)
+
+
+def _in_language_of(prediction: Prediction):
+    """What a worker writes about a prediction (its error, mostly) is in the language of
+    the page it was submitted from, as the rest of that member's pages are."""
+    return translation.override(prediction.language or settings.LANGUAGE_CODE)
 
 
 def _transition(
@@ -255,6 +261,7 @@ def prediction_create(
             next_poll_at=now,
             source=source,
             compare_group=compare_group,
+            language=translation.get_language() or "",
         )
         quotas.quota_reserve(prediction, spec)
         prediction.save()
@@ -344,7 +351,12 @@ def prediction_submit(prediction_id: int, *, client: DeerAPIClient | None = None
     if not claimed:
         return
     prediction = Prediction.objects.get(pk=prediction_id)
-    client = client or get_client()
+    with _in_language_of(prediction):
+        _submit_claimed(prediction, client or get_client())
+
+
+def _submit_claimed(prediction: Prediction, client: DeerAPIClient) -> None:
+    prediction_id = prediction.pk
     try:
         remote = client.create_prediction(prediction.model_id, prediction.input)
     except UncertainSubmission as exc:
@@ -565,7 +577,12 @@ def prediction_refresh(prediction_id: int, *, client: DeerAPIClient | None = Non
     if not claimed:
         return
     prediction = Prediction.objects.get(pk=prediction_id)
-    client = client or get_client()
+    with _in_language_of(prediction):
+        _refresh_claimed(prediction, client or get_client(), now)
+
+
+def _refresh_claimed(prediction: Prediction, client: DeerAPIClient, now) -> None:
+    prediction_id = prediction.pk
     try:
         remote = client.get_prediction(prediction.deerapi_id)
     except (TransientError, AuthError) as exc:
@@ -696,7 +713,8 @@ def prediction_store_outputs(prediction_id: int) -> None:
     if not claimed:
         return
     prediction = Prediction.objects.get(pk=prediction_id)
-    _store_claimed(prediction, stored=set(prediction.outputs.values_list("index", flat=True)))
+    with _in_language_of(prediction):
+        _store_claimed(prediction, stored=set(prediction.outputs.values_list("index", flat=True)))
 
 
 def _store_claimed(prediction: Prediction, *, stored: set[int]) -> None:
@@ -819,20 +837,21 @@ def predictions_sweep() -> dict[str, int]:
         Prediction.objects.filter(
             status__in=[Status.QUEUED, Status.STARTING, Status.PROCESSING, Status.STORING],
             created_at__lt=timeout_before,
-        ).values_list("pk", "status")[:SWEEP_BATCH]
+        ).values_list("pk", "status", "language")[:SWEEP_BATCH]
     )
-    for pk, status in stuck:
-        if _fail(pk, status, _("Timed out: no result after %(min)d minutes.")
-                 % {"min": settings.PREDICTION_TIMEOUT // 60}):
+    for pk, status, language in stuck:
+        with _in_language_of(Prediction(language=language)):
+            message = _("Timed out: no result after %(min)d minutes.") % {"min": settings.PREDICTION_TIMEOUT // 60}
+        if _fail(pk, status, message):
             counts["timed_out"] += 1
 
     # A claim whose lease ran out: the worker died while sending the create.
-    died = _("the worker stopped while sending it")
-    for pk in Prediction.objects.filter(status=Status.SUBMITTING, next_poll_at__lt=now).values_list(
-        "pk", flat=True
+    for pk, language in Prediction.objects.filter(status=Status.SUBMITTING, next_poll_at__lt=now).values_list(
+        "pk", "language"
     )[:SWEEP_BATCH]:
-        if _transition(pk, Status.SUBMITTING, Status.UNKNOWN, next_poll_at=None,
-                       error=f"{UNKNOWN_EXPLANATION} ({died})"):
+        with _in_language_of(Prediction(language=language)):
+            message = f"{UNKNOWN_EXPLANATION} ({_('the worker stopped while sending it')})"
+        if _transition(pk, Status.SUBMITTING, Status.UNKNOWN, next_poll_at=None, error=message):
             counts["unknown"] += 1
 
     for status, task in ((Status.QUEUED, "submit"), (Status.STARTING, "poll"),
