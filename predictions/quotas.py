@@ -587,6 +587,22 @@ def budget_status(user: User, now: datetime | None = None) -> BudgetStatus:
 # --- DeerAPI's own account ------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class DeerAPIAlerts:
+    """Since when DeerAPI has refused the team's balance or key (None: it has not)."""
+
+    balance_empty_since: datetime | None
+    key_rejected_since: datetime | None
+
+
+def deerapi_alerts() -> DeerAPIAlerts:
+    """The admins' banners without a member's budget: one query."""
+    row = TeamSettings.objects.filter(pk=1).values_list(
+        "deerapi_balance_empty_since", "deerapi_key_rejected_since"
+    ).first()
+    return DeerAPIAlerts(*(row or (None, None)))
+
+
 def deerapi_balance_empty() -> None:
     """DeerAPI said its balance is exhausted: admins see a banner until a create succeeds."""
     TeamSettings.objects.bulk_create([TeamSettings(pk=1)], ignore_conflicts=True)
