@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -18,7 +19,7 @@ from . import (
     quotas,
     reviews,
     roles,
-    selectors,  # noqa: F401 - registers the prompt__text__contains_text lookup searched below
+    selectors,  # noqa: F401 - registers the text__contains_text and prompt__among lookups searched below
     services,
     tasks,
 )
@@ -201,6 +202,8 @@ class ModelFilter(admin.SimpleListFilter):
 
 # Bulk actions touch at most this many rows at once (one transaction each).
 ACTION_LIMIT = 1000
+# A prompt search lists at most this many matching prompts' ids (see PredictionAdmin.get_search_results).
+SEARCH_PROMPTS_LISTED = 10_000
 
 
 class NearerEndPaginator(Paginator):
@@ -220,6 +223,21 @@ class NearerEndPaginator(Paginator):
         rows = list(self.object_list.reverse()[self.count - top:self.count - bottom])
         rows.reverse()
         return self._get_page(rows, number, self)
+
+
+class PreservedFiltersChangeList(ChangeList):
+    """Each row's link keeps the search and filters, as Django's does, but appended here:
+    Django's `add_preserved_filters` resolves every row's URL again to learn that it is
+    not the list's own (a URL resolve per row)."""
+
+    def __init__(self, request, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        # "_changelist_filters=…", already encoded; empty without a search or filter.
+        self.row_query, self.preserved_filters = self.preserved_filters, ""
+
+    def url_for_result(self, result) -> str:
+        url = super().url_for_result(result)
+        return f"{url}?{self.row_query}" if self.row_query else url
 
 
 @admin.register(Prediction)
@@ -249,7 +267,15 @@ class PredictionAdmin(admin.ModelAdmin):
         by_id = queryset.filter(deerapi_id=term)
         if by_id.exists():
             return by_id, False
-        return queryset.filter(prompt__text__contains_text=term), False
+        # The matching prompts' ids first, as a list: joined instead, PostgreSQL rechecks the
+        # prompts' text in both the count and the page (often in a parallel plan), or walks
+        # every prediction newest first looking each prompt up. Given the ids, the count reads
+        # the prompt_id index alone and the page walks created_at against a hashed list.
+        prompt_ids = list(Prompt.objects.filter(text__contains_text=term)
+                          .values_list("pk", flat=True)[:SEARCH_PROMPTS_LISTED + 1])
+        if len(prompt_ids) > SEARCH_PROMPTS_LISTED:  # a common word: too long a list to send
+            return queryset.filter(prompt__text__contains_text=term), False
+        return queryset.filter(prompt__among=prompt_ids), False
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     list_per_page = 50
@@ -275,6 +301,9 @@ class PredictionAdmin(admin.ModelAdmin):
                 "id", "prediction_id", "index"
             ))
         )
+
+    def get_changelist(self, request, **kwargs):
+        return PreservedFiltersChangeList
 
     def has_add_permission(self, request):
         return False

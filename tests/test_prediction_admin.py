@@ -158,3 +158,24 @@ def test_the_change_page_is_read_only_and_predictions_cannot_be_added_or_deleted
     assert (prediction.deerapi_id, prediction.review_state) == ("dpi-1", ReviewState.PENDING)
     assert admin_client.get(reverse("admin:predictions_prediction_add")).status_code == 403
     assert admin_client.get(reverse("admin:predictions_prediction_delete", args=[prediction.pk])).status_code == 403
+
+
+def test_a_search_lists_newest_first_and_its_row_links_keep_the_search(admin_client, member):
+    older = finished_prediction(member, prompt="A lantern on a pier")
+    newer = finished_prediction(member, prompt="Paper LANTERNS over a river")
+    finished_prediction(member, prompt="A lighthouse at dusk")
+    Prediction.objects.filter(pk=older.pk).update(created_at=timezone.now() - timedelta(days=1))
+
+    html = admin_client.get(CHANGELIST, {"q": "lantern"}).content.decode()
+
+    assert listed(html) == [newer.pk, older.pk]
+    change = reverse("admin:predictions_prediction_change", args=[newer.pk])
+    assert f'href="{change}?_changelist_filters=q%3Dlantern"' in html
+
+
+def test_a_search_matching_more_prompts_than_it_lists_still_finds_them(admin_client, member, monkeypatch):
+    monkeypatch.setattr("predictions.admin.SEARCH_PROMPTS_LISTED", 1)
+    first = finished_prediction(member, prompt="A lantern on a pier")
+    second = finished_prediction(member, prompt="Paper lanterns over a river")
+
+    assert set(listed(admin_client.get(CHANGELIST, {"q": "lantern"}).content.decode())) == {first.pk, second.pk}
