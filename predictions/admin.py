@@ -245,8 +245,7 @@ class PredictionAdmin(admin.ModelAdmin):
     """Everything here is read-only: a prediction changes only through services and the
     actions below (which write the audit log), never by editing a field."""
 
-    class Media:
-        css = {"all": ["deerweb/admin.css"]}  # the thumbnails' object-fit
+    # deerweb/admin.css (the thumbnails' object-fit) is on every admin page: admin/base_site.html.
 
     # Each column of the 50 rows costs; completion times are on the change page (and a filter).
     list_display = ("id", "thumbnail", "prompt_text", "owner", "model_id", "status", "review_state", "cost",
