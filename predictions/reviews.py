@@ -136,34 +136,28 @@ def _decide(
     return decided
 
 
-def prediction_auto_review(prediction_id: int, *, about: Prediction | None = None) -> None:
+def prediction_auto_review(prediction: Prediction) -> None:
     """Approve a just-succeeded prediction when its member or its model is set to auto-approve.
 
     Called by services._on_finished inside the transaction that makes it succeed, with the
-    prediction as it loaded it (`about`); the audit entry has no actor and names the rule that
+    prediction as settlement loaded it; the audit entry has no actor and names the rule that
     approved it.
     """
-    if about is not None:
-        row = {"owner_id": about.owner_id, "model_id": about.model_id}
-    else:
-        row = Prediction.objects.filter(pk=prediction_id).values("owner_id", "model_id").first()
-    if row is None:
-        return
     # Both rules in one query: this runs as every prediction succeeds.
-    member_rule = MemberQuota.objects.filter(user_id=row["owner_id"], auto_approve=True).values_list(
+    member_rule = MemberQuota.objects.filter(user_id=prediction.owner_id, auto_approve=True).values_list(
         Value("member", output_field=CharField())
     )
-    model_rule = ModelConfig.objects.filter(model_id=row["model_id"], auto_approve=True).values_list(
+    model_rule = ModelConfig.objects.filter(model_id=prediction.model_id, auto_approve=True).values_list(
         Value("model", output_field=CharField())
     )
     rules = {rule for (rule,) in member_rule.union(model_rule)}
     if "member" in rules:
         summary = "approved automatically: the member is set to auto-approve"
     elif "model" in rules:
-        summary = f"approved automatically: {row['model_id']} is set to auto-approve"
+        summary = f"approved automatically: {prediction.model_id} is set to auto-approve"
     else:
         return
-    _decide([prediction_id], ReviewState.APPROVED, (ReviewState.PENDING,), by=None, reason="",
+    _decide([prediction.pk], ReviewState.APPROVED, (ReviewState.PENDING,), by=None, reason="",
             action="prediction.approve", summary=summary)
 
 

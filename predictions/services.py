@@ -102,10 +102,10 @@ def _enqueue(task: str, prediction_id: int, countdown: float = 0.0) -> None:
     transaction.on_commit(send)
 
 
-def _in_language_of(prediction: Prediction):
+def _in_language(language: str):
     """What a worker writes about a prediction (its error, mostly) is in the language of
-    the page it was submitted from, as the rest of that member's pages are."""
-    return translation.override(prediction.language or settings.LANGUAGE_CODE)
+    the page it was submitted from (Prediction.language), as the rest of that member's pages are."""
+    return translation.override(language or settings.LANGUAGE_CODE)
 
 
 def _transition(
@@ -138,7 +138,7 @@ def _on_finished(prediction_id: int, status: str) -> None:
     """What follows a prediction's end, in the same transaction as its status change."""
     settled = quotas.prediction_settle(prediction_id)
     if status == Status.SUCCEEDED:
-        reviews.prediction_auto_review(prediction_id, about=settled)
+        reviews.prediction_auto_review(settled)
 
 
 # --- Create -------------------------------------------------------------------
@@ -351,7 +351,7 @@ def prediction_submit(prediction_id: int, *, client: DeerAPIClient | None = None
     if not claimed:
         return
     prediction = Prediction.objects.get(pk=prediction_id)
-    with _in_language_of(prediction):
+    with _in_language(prediction.language):
         _submit_claimed(prediction, client or get_client())
 
 
@@ -577,7 +577,7 @@ def prediction_refresh(prediction_id: int, *, client: DeerAPIClient | None = Non
     if not claimed:
         return
     prediction = Prediction.objects.get(pk=prediction_id)
-    with _in_language_of(prediction):
+    with _in_language(prediction.language):
         _refresh_claimed(prediction, client or get_client(), now)
 
 
@@ -713,7 +713,7 @@ def prediction_store_outputs(prediction_id: int) -> None:
     if not claimed:
         return
     prediction = Prediction.objects.get(pk=prediction_id)
-    with _in_language_of(prediction):
+    with _in_language(prediction.language):
         _store_claimed(prediction, stored=set(prediction.outputs.values_list("index", flat=True)))
 
 
@@ -840,7 +840,7 @@ def predictions_sweep() -> dict[str, int]:
         ).values_list("pk", "status", "language")[:SWEEP_BATCH]
     )
     for pk, status, language in stuck:
-        with _in_language_of(Prediction(language=language)):
+        with _in_language(language):
             message = _("Timed out: no result after %(min)d minutes.") % {"min": settings.PREDICTION_TIMEOUT // 60}
         if _fail(pk, status, message):
             counts["timed_out"] += 1
@@ -849,7 +849,7 @@ def predictions_sweep() -> dict[str, int]:
     for pk, language in Prediction.objects.filter(status=Status.SUBMITTING, next_poll_at__lt=now).values_list(
         "pk", "language"
     )[:SWEEP_BATCH]:
-        with _in_language_of(Prediction(language=language)):
+        with _in_language(language):
             message = f"{UNKNOWN_EXPLANATION} ({_('the worker stopped while sending it')})"
         if _transition(pk, Status.SUBMITTING, Status.UNKNOWN, next_poll_at=None, error=message):
             counts["unknown"] += 1

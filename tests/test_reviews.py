@@ -201,7 +201,7 @@ def test_a_member_set_to_auto_approve_has_a_finished_prediction_approved_automat
     MemberQuota.objects.create(user=member, auto_approve=True)
     prediction = finished_prediction(member)
 
-    reviews.prediction_auto_review(prediction.pk)
+    reviews.prediction_auto_review(prediction)
 
     prediction.refresh_from_db()
     assert prediction.review_state == ReviewState.APPROVED
@@ -217,8 +217,8 @@ def test_a_model_set_to_auto_approve_has_its_predictions_approved_automatically(
     pro = finished_prediction(member, model_id=PRO)
     schnell = finished_prediction(member, model_id=SCHNELL)
 
-    reviews.prediction_auto_review(pro.pk)
-    reviews.prediction_auto_review(schnell.pk)
+    reviews.prediction_auto_review(pro)
+    reviews.prediction_auto_review(schnell)
 
     pro.refresh_from_db()
     schnell.refresh_from_db()
@@ -231,7 +231,7 @@ def test_a_model_set_to_auto_approve_has_its_predictions_approved_automatically(
 def test_without_auto_approve_a_finished_prediction_waits_for_a_reviewer(member):
     MemberQuota.objects.create(user=member, auto_approve=False)
     prediction = finished_prediction(member)
-    reviews.prediction_auto_review(prediction.pk)
+    reviews.prediction_auto_review(prediction)
     prediction.refresh_from_db()
     assert prediction.review_state == ReviewState.PENDING
     assert not AuditEntry.objects.exists()
