@@ -143,12 +143,17 @@ def prediction_auto_review(prediction: Prediction) -> None:
     prediction as settlement loaded it; the audit entry has no actor and names the rule that
     approved it.
     """
-    # Both rules in one query: this runs as every prediction succeeds.
-    member_rule = MemberQuota.objects.filter(user_id=prediction.owner_id, auto_approve=True).values_list(
-        Value("member", output_field=CharField())
+    # Both rules in one query: this runs as every prediction succeeds. Neither side may carry
+    # a default ordering: SQLite refuses ORDER BY inside the parts of a compound SELECT.
+    member_rule = (
+        MemberQuota.objects.filter(user_id=prediction.owner_id, auto_approve=True)
+        .order_by()
+        .values_list(Value("member", output_field=CharField()))
     )
-    model_rule = ModelConfig.objects.filter(model_id=prediction.model_id, auto_approve=True).values_list(
-        Value("model", output_field=CharField())
+    model_rule = (
+        ModelConfig.objects.filter(model_id=prediction.model_id, auto_approve=True)
+        .order_by()
+        .values_list(Value("model", output_field=CharField()))
     )
     rules = {rule for (rule,) in member_rule.union(model_rule)}
     if "member" in rules:
