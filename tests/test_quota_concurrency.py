@@ -6,22 +6,15 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from predictions import quotas, services
 from predictions.models import LedgerEntry, MemberQuota, Period, Prediction, TeamSettings, User
 
-from .conftest import unavailable
-
-pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+# Row locks are what these tests are about; SQLite takes one lock for the whole database.
+pytestmark = [pytest.mark.services, pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 SCHNELL = "black-forest-labs/flux-schnell"  # $0.003 per image
 THREADS = 50
-
-
-@pytest.fixture
-def postgresql() -> None:
-    if connection.vendor != "postgresql":
-        unavailable("PostgreSQL is not configured (DATABASE_URL): row locks are what this test is about")
 
 
 @pytest.fixture
@@ -61,7 +54,7 @@ def submit_all_at_once(owners: list[User]) -> list[tuple[str, str | int]]:
 
 @pytest.mark.parametrize("own_quota", [True, False], ids=["own-quota", "team-default-copied-on-first-use"])
 def test_fifty_simultaneous_submissions_against_a_budget_for_ten_create_exactly_ten(
-    postgresql, enqueued, member, own_quota
+    enqueued, member, own_quota
 ):
     if own_quota:
         MemberQuota.objects.create(user=member, budget=Decimal("0.03"), period=Period.MONTH)
@@ -83,7 +76,7 @@ def test_fifty_simultaneous_submissions_against_a_budget_for_ten_create_exactly_
                                   "monthly budget is left. It starts again on ")
 
 
-def test_the_team_budget_holds_when_many_members_submit_at_once(postgresql, enqueued):
+def test_the_team_budget_holds_when_many_members_submit_at_once(enqueued):
     members = [User.objects.create_user(f"member{i}", password="x") for i in range(10)]
     TeamSettings.objects.create(pk=1, team_monthly_budget=Decimal("0.03"))
 
