@@ -163,7 +163,7 @@ class Worker:
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            os.kill(self.process.pid, signal.SIGTERM)  # a warm shutdown: the worker stops its pool
             try:
                 self.process.wait(20)
             except subprocess.TimeoutExpired:
