@@ -54,10 +54,11 @@ if "DATABASE_URL" not in os.environ and _answers("127.0.0.1", 5432):
     os.environ["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/deerweb"
 if "CELERY_BROKER_URL" not in os.environ:
     os.environ["CELERY_BROKER_URL"] = "redis://127.0.0.1:6379/15" if _answers("127.0.0.1", 6379) else "memory://"
-if os.environ["CELERY_BROKER_URL"].startswith("redis://") and "DEERWEB_TEST_REDIS_BASE" not in os.environ:
-    # Worked out once, in the test process; the worker processes it starts inherit the result.
-    os.environ["DEERWEB_TEST_REDIS_BASE"] = os.environ["CELERY_BROKER_URL"]
+if os.environ["CELERY_BROKER_URL"].startswith("redis://") and os.environ.get("DEERWEB_TEST_BROKER_OF") != TEST_PROCESS:
+    # Worked out in each test process (xdist's inherit the main one's environment, whose index
+    # is 0); the worker processes a test process starts inherit its URL, or are given another.
     os.environ["CELERY_BROKER_URL"] = _redis_for_process(os.environ["CELERY_BROKER_URL"])
+    os.environ["DEERWEB_TEST_BROKER_OF"] = TEST_PROCESS
 # Tests point DeerWeb at a simulator they start themselves.
 os.environ.setdefault("DEERAPI_KEY", "test-deerapi-key-0123456789")
 os.environ.setdefault("DEERAPI_BASE_URL", "http://127.0.0.1:9")
@@ -75,6 +76,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     # A file, not pytest-django's in-memory default, so a worker process can share it:
     # var/deerweb.sqlite3 -> var/test_deerweb.sqlite3 (pytest-xdist appends _gw0, _gw1, …).
     _name = Path(DATABASES["default"]["NAME"])  # noqa: F405
+    _name.parent.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["TEST"] = {"NAME": str(_name.with_name(f"test_{_name.name}"))}  # noqa: F405
 
 if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
