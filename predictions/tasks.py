@@ -1,7 +1,8 @@
 """Celery tasks: thin adapters that take a prediction id and call a service.
 
 Every task re-reads the row and claims it with a conditional UPDATE, so a
-duplicate or redelivered message does nothing. Time limits sit below the
+duplicate or redelivered message does nothing. `lease` is set on the messages the
+sweep sends: the `next_poll_at` it gave the row, which the task may claim. Time limits sit below the
 matching lease in services.py.
 """
 
@@ -16,8 +17,8 @@ from .models import User
 @shared_task(name="predictions.tasks.submit", soft_time_limit=settings.DEERAPI_CALL_LIMIT - 5,
              time_limit=settings.DEERAPI_CALL_LIMIT)
 @about_prediction
-def submit(prediction_id: int) -> None:
-    services.prediction_submit(prediction_id)
+def submit(prediction_id: int, lease: str | None = None) -> None:
+    services.prediction_submit(prediction_id, lease=lease)
 
 
 # A poll that finds the prediction done stores its images in the same task (see
@@ -27,15 +28,15 @@ POLL_LIMIT = settings.DEERAPI_CALL_LIMIT + settings.STORE_TIME_LIMIT
 
 @shared_task(name="predictions.tasks.poll", soft_time_limit=POLL_LIMIT - 10, time_limit=POLL_LIMIT, acks_late=True)
 @about_prediction
-def poll(prediction_id: int) -> None:
-    services.prediction_refresh(prediction_id)
+def poll(prediction_id: int, lease: str | None = None) -> None:
+    services.prediction_refresh(prediction_id, lease=lease)
 
 
 @shared_task(name="predictions.tasks.store", soft_time_limit=settings.STORE_TIME_LIMIT - 10,
              time_limit=settings.STORE_TIME_LIMIT, acks_late=True)
 @about_prediction
-def store(prediction_id: int) -> None:
-    services.prediction_store_outputs(prediction_id)
+def store(prediction_id: int, lease: str | None = None) -> None:
+    services.prediction_store_outputs(prediction_id, lease=lease)
 
 
 @shared_task(name="predictions.tasks.cancel", soft_time_limit=settings.DEERAPI_CALL_LIMIT - 5,
