@@ -233,8 +233,8 @@ if HTTPS:
     SECURE_HSTS_PRELOAD = True
 
 # Security and operations (issue 6) ------------------------------------------------
-# Load balancers may check /healthz over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Load balancers and monitors may check /healthz and /livez over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^livez$"]
 # Sessions end SESSION_COOKIE_AGE after login, browser closed or not: browsers that
 # restore tabs keep "session" cookies across restarts anyway, so expiring at close
 # would only log members out more often without bounding a session's life.
@@ -320,6 +320,10 @@ SWEEP_GRACE = env_float("DEERWEB_SWEEP_GRACE", 10.0, minimum=0.5)
 SUBMIT_MAX_ATTEMPTS = env_int("DEERWEB_SUBMIT_MAX_ATTEMPTS", 6, minimum=1)
 DOWNLOAD_MAX_ATTEMPTS = env_int("DEERWEB_DOWNLOAD_MAX_ATTEMPTS", 5, minimum=1)
 PROMPT_MAX_LENGTH = env_int("DEERWEB_PROMPT_MAX_LENGTH", 4000, minimum=10)
+# /healthz fails when background tasks raised this many times in this many seconds (or one
+# prediction's tasks raised twice in that time and it is still being worked on).
+HEALTH_FAILURE_LIMIT = env_int("DEERWEB_HEALTH_FAILURE_LIMIT", 5, minimum=1)
+HEALTH_FAILURE_WINDOW = env_int("DEERWEB_HEALTH_FAILURE_WINDOW", 600, minimum=60)
 # Where DeerAPI can reach this DeerWeb (e.g. https://deerweb.example.com): uploaded input
 # images over 256 KB are fetched from {PUBLIC_URL}/inputs/<token>/. Empty: only smaller
 # uploads (sent inline as data URLs) can be used.

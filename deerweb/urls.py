@@ -23,7 +23,8 @@ urlpatterns = [
     path("team/", include("predictions.team_urls")),
     path("accounts/", include("predictions.account_urls")),
     # End of roles and review.
-    # Security and operations: the health report for load balancers (no login).
+    # Operations: the health report for monitoring and the liveness check (no login).
     path("healthz", health_views.healthz, name="healthz"),
+    path("livez", health_views.livez, name="livez"),
     path("admin/", admin.site.urls),
 ]

@@ -443,3 +443,22 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.at.isoformat()}"
+
+
+class TaskFailure(models.Model):
+    """A background task that raised: which task, the exception's class (never its text,
+    which could quote a secret), the prediction it was about. Read by /healthz; rows
+    older than a day are pruned by the sweep."""
+
+    task = models.CharField(max_length=100)
+    error = models.CharField(max_length=100)
+    prediction_id = models.BigIntegerField(null=True, blank=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("task failure")
+        verbose_name_plural = _("task failures")
+
+    def __str__(self) -> str:
+        return f"{self.task} {self.error} {self.at.isoformat()}"
+

@@ -8,6 +8,7 @@ matching lease in services.py.
 
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
 
 from . import health, model_sync, quotas, services
 from .logging import about_prediction
@@ -50,6 +51,7 @@ def cancel(prediction_id: int) -> None:
 def sweep() -> None:
     services.predictions_sweep()
     health.heartbeat_record(health.SWEEP)  # /healthz: the sweep (and so beat and a worker) runs
+    health.task_failures_prune(timezone.now())
 
 
 @shared_task(name="predictions.tasks.deerapi_balance_refresh", soft_time_limit=45, time_limit=60)
