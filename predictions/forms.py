@@ -42,7 +42,9 @@ def model_choices(models: list[catalog.ModelSpec]) -> list[tuple[str, list[tuple
 class ImageInputWidget(forms.Widget):
     """A URL box (one per line when several) and a file picker, both named after the input key.
 
-    The URL arrives in POST and the files in FILES, so one name carries both.
+    The URL arrives in POST and the files in FILES, so one name carries both. A browser
+    sends an empty picker as an empty part with no file name, which Django's parser files
+    under POST next to the URL: only the non-blank texts are URLs.
     """
 
     template_name = "predictions/widgets/image_input.html"
@@ -52,9 +54,11 @@ class ImageInputWidget(forms.Widget):
         self.multiple = multiple
 
     def value_from_datadict(self, data: Any, files: Any, name: str) -> dict[str, Any]:
+        values = data.getlist(name) if hasattr(data, "getlist") else [data.get(name)]
+        urls = "\n".join(value for value in values if isinstance(value, str) and value.strip())
         if self.multiple:
-            return {"urls": data.get(name, ""), "files": files.getlist(name) if files else []}
-        return {"url": data.get(name, ""), "file": files.get(name) if files else None}
+            return {"urls": urls, "files": files.getlist(name) if files else []}
+        return {"url": urls, "file": files.get(name) if files else None}
 
     def value_omitted_from_data(self, data: Any, files: Any, name: str) -> bool:
         return False
@@ -78,7 +82,11 @@ class ImageInputWidget(forms.Widget):
 
 
 class ImageInputField(forms.Field):
-    """Cleans to a URL string or an `uploads.CheckedImage` (a list of them when `multiple`)."""
+    """Cleans to a URL string or an `uploads.CheckedImage` (a list of them when `multiple`).
+
+    One image is a URL or an upload: given both, the member is asked to choose. Several
+    images are the URLs, one per line, followed by the uploads.
+    """
 
     def __init__(self, *, multiple: bool = False, max_items: int | None = None, **kwargs: Any) -> None:
         self.multiple = multiple
@@ -97,9 +105,11 @@ class ImageInputField(forms.Field):
                 raise ValidationError(_("At most %(n)d images."), code="max_items", params={"n": self.max_items})
             return [_clean_url(url) for url in urls] + [uploads.image_check(upload) for upload in files]
         upload = value.get("file")
+        url = str(value.get("url") or "").strip()
+        if upload and url:
+            raise ValidationError(_("Give either an image URL or an upload, not both."), code="url_and_upload")
         if upload:
             return uploads.image_check(upload)
-        url = str(value.get("url") or "").strip()
         if not url:
             if self.required:
                 raise ValidationError(self.error_messages["required"], code="required")
