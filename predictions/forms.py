@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import catalog, services, uploads
 from .models import ModelConfig, Status
+from .widgets import IsoDateField
 
 # Names the prediction form uses for itself; an admin-added model may not use them as inputs.
 RESERVED_NAMES = frozenset({"model", "prompt_id", "source", "switch", "csrfmiddlewaretoken"})
@@ -293,9 +294,8 @@ class HistoryFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = [("", _("Any status")), *Status.choices]
         self.fields["model"].choices = [("", _("Any model")), *((spec.id, spec.name) for spec in models)]
-        date_widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-        self.fields["from"] = forms.DateField(label=_("From"), required=False, widget=date_widget)
-        self.fields["to"] = forms.DateField(label=_("To"), required=False, widget=date_widget)
+        self.fields["from"] = IsoDateField(label=_("From"), required=False)
+        self.fields["to"] = IsoDateField(label=_("To"), required=False)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

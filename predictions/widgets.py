@@ -1,4 +1,4 @@
-"""Form widgets of DeerWeb's own."""
+"""Form widgets (and the date field that goes with one) of DeerWeb's own."""
 
 from __future__ import annotations
 
@@ -25,3 +25,24 @@ class PlainSelect(forms.Select):
             parts.append(format_html('<optgroup label="{}">{}</optgroup>', group_name, items) if group_name else items)
         return format_html('<select name="{}"{}>{}</select>', widget["name"], flatatt(widget["attrs"]),
                            mark_safe("".join(parts)))  # noqa: S308 - every part went through format_html
+
+
+ISO_DATE = "%Y-%m-%d"
+
+
+class IsoDateInput(forms.DateInput):
+    """<input type="date">: browsers show and send its value only as YYYY-MM-DD, so it is
+    written that way whatever the page's language (Simplified Chinese would write 2026/12/01,
+    which the browser drops, leaving the box empty)."""
+
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs, format=ISO_DATE)
+
+
+class IsoDateField(forms.DateField):
+    """A date picked in an `IsoDateInput`: read as YYYY-MM-DD in every language."""
+
+    widget = IsoDateInput
+    input_formats = [ISO_DATE]
