@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import catalog, services, uploads
 from .models import ModelConfig, Status
-from .widgets import IsoDateField
+from .widgets import IsoDateField, PromptTextarea
 
 # Names the prediction form uses for itself; an admin-added model may not use them as inputs.
 RESERVED_NAMES = frozenset({"model", "prompt_id", "source", "switch", "csrfmiddlewaretoken"})
@@ -240,9 +240,9 @@ def input_form_field(item: catalog.InputField) -> forms.Field:
     }
     if item.kind == "text":
         return forms.CharField(
-            max_length=settings.PROMPT_MAX_LENGTH,
             initial=item.default,
-            widget=forms.Textarea(attrs={"rows": 4}),
+            widget=PromptTextarea,
+            validators=[MaxLengthValidator(settings.PROMPT_MAX_LENGTH)],
             **common,
         )
     if item.kind == "string":
@@ -328,7 +328,7 @@ class HistoryFilterForm(forms.Form):
 
 class CompareForm(forms.Form):
     prompt = forms.CharField(
-        label=_("Prompt"), widget=forms.Textarea(attrs={"rows": 4}),
+        label=_("Prompt"), widget=PromptTextarea,
         help_text=_("Every model gets this prompt and its own default options."),
     )
     models = forms.MultipleChoiceField(
@@ -358,7 +358,7 @@ class PromptSaveForm(forms.Form):
     """Save a prompt under a name: new text from the library, or a prediction's prompt."""
 
     name = forms.CharField(label=_("Name"), max_length=120)
-    text = forms.CharField(label=_("Prompt"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    text = forms.CharField(label=_("Prompt"), required=False, widget=PromptTextarea)
     prediction = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -344,3 +344,22 @@ def test_a_url_and_an_upload_for_one_image_get_a_message_and_store_nothing(membe
     assert 'value="https://example.com/deer.png"' in block
     assert not Prediction.objects.exists()
     assert not InputImage.objects.exists()
+
+
+# --- The prompt's length ----------------------------------------------------------------------
+
+
+def test_an_over_long_prompt_is_not_cut_by_the_box_but_refused_with_a_message_and_kept(member_client, settings):
+    settings.PROMPT_MAX_LENGTH = 20
+    box = re.search(r"<textarea [^>]*>", page(member_client)).group(0)
+    assert "maxlength" not in box, "the browser would cut a pasted prompt without a word"
+    assert 'data-max-chars="20"' in box
+    assert 'data-over-text="{count} of 20 characters: {over} too many"' in box
+
+    text = "a deer in the snow at dawn"
+    response = member_client.post(NEW, {"model": SCHNELL, "prompt": text})
+    assert response.status_code == 400
+    block = field_block(response.content.decode(), "prompt")
+    assert f"Ensure this value has at most 20 characters (it has {len(text)})." in block
+    assert f">\n{text}</textarea>" in block
+    assert not Prediction.objects.exists()
