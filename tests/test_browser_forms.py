@@ -80,30 +80,28 @@ def test_urls_typed_into_a_several_images_field_reach_deerapi(page, worker, simu
     generate(page)
 
     assert received_by_deerapi(page, simulator)["input_images"] == [
-        "https://example.com/a.png", "https://example.com/b.png"]
+        "https://example.com/a.png",
+        "https://example.com/b.png",
+    ]
 
 
 def test_an_uploaded_image_reaches_deerapi_as_a_data_url(page, worker, simulator, member):  # noqa: F811
     data = png_bytes()
     log_in(page, member)
     open_form(page, KONTEXT, "make it snow")
-    page.locator("#id_input_image_file").set_input_files(
-        {"name": "deer.png", "mimeType": "image/png", "buffer": data})
+    page.locator("#id_input_image_file").set_input_files({"name": "deer.png", "mimeType": "image/png", "buffer": data})
     generate(page)
 
     sent = received_by_deerapi(page, simulator)["input_image"]
     assert sent == "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
-def test_an_uploaded_image_and_typed_urls_both_reach_deerapi_in_a_several_images_field(
-    page, worker, simulator, member  # noqa: F811
-):
+def test_an_uploaded_image_follows_typed_urls_in_a_several_images_field(page, worker, simulator, member):  # noqa: F811
     data = png_bytes()
     log_in(page, member)
     open_form(page, FLUX2, "these two deer together")
     page.get_by_label("Input images", exact=True).fill("https://example.com/a.png")
-    page.locator("#id_input_images_file").set_input_files(
-        {"name": "deer.png", "mimeType": "image/png", "buffer": data})
+    page.locator("#id_input_images_file").set_input_files({"name": "deer.png", "mimeType": "image/png", "buffer": data})
     generate(page)
 
     sent = received_by_deerapi(page, simulator)["input_images"]
@@ -129,7 +127,8 @@ def test_a_url_and_an_upload_in_one_image_field_get_a_message_not_a_guess(page, 
     open_form(page, KONTEXT, "make it snow")
     page.get_by_label("Input image", exact=True).fill("https://example.com/deer.png")
     page.locator("#id_input_image_file").set_input_files(
-        {"name": "deer.png", "mimeType": "image/png", "buffer": png_bytes()})
+        {"name": "deer.png", "mimeType": "image/png", "buffer": png_bytes()}
+    )
     generate(page)
 
     error = field_box(page, page.get_by_label("Input image", exact=True)).locator(".error")
