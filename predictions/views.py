@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -158,13 +159,19 @@ def prediction_new_fields(request: HttpRequest) -> HttpResponse:
 # --- One prediction ----------------------------------------------------------------------------
 
 
+def _data_url_size(url: str) -> int:
+    """Bytes of the file inside a base64 `data:` URL, without decoding it."""
+    encoded = url.partition(",")[2].strip()
+    return max(0, len(encoded) * 3 // 4 - encoded[-2:].count("="))
+
+
 def _inputs_shown(prediction: Prediction) -> list[tuple[str, str]]:
-    """The inputs sent, for reading: inline images are named, not printed."""
+    """The inputs sent, for reading: inline images are named with their size, not printed."""
     shown = []
     for name, value in prediction.input.items():
         values = value if isinstance(value, list) else [value]
         texts = [
-            _("an uploaded image (%(kb)d KB)") % {"kb": len(item) * 3 // 4 // 1024}
+            _("an uploaded image (%(size)s)") % {"size": filesizeformat(_data_url_size(item))}
             if isinstance(item, str) and item.startswith("data:") else str(item)
             for item in values
         ]

@@ -1,5 +1,5 @@
 // DeerWeb's small page script: live status refresh, elapsed time, auto-submit selects,
-// forms opened in place.
+// forms opened in place, prompt character counts.
 // No inline script anywhere, so the Content-Security-Policy can forbid it.
 (function () {
   "use strict";
@@ -63,7 +63,34 @@
     var modelSelect = document.querySelector(".prediction-form select[name=model]");
     if (modelSelect) { swapModelFields(modelSelect); }
     document.querySelectorAll("a[data-inline-form]").forEach(openInPlace);
+    document.querySelectorAll("textarea[data-max-chars]").forEach(countCharacters);
   });
+
+  // Prompt boxes: a character count under the box, saying how many too many past the
+  // limit. The box itself never cuts text; the server refuses an over-long prompt.
+  function countCharacters(box) {
+    var limit = parseInt(box.getAttribute("data-max-chars"), 10);
+    var countText = box.getAttribute("data-count-text");
+    var overText = box.getAttribute("data-over-text");
+    if (isNaN(limit) || !countText || !overText) { return; }
+    var counter = document.createElement("p");
+    counter.className = "char-count";
+    counter.id = box.id + "_count";
+    box.after(counter);
+    var described = box.getAttribute("aria-describedby");
+    box.setAttribute("aria-describedby", described ? described + " " + counter.id : counter.id);
+    function update() {
+      // Counted as the server counts: spaces around trimmed, characters (not UTF-16 units),
+      // and each line break as the two characters (CR LF) the browser sends.
+      var count = Array.from(box.value.trim().replace(/\r?\n/g, "\r\n")).length;
+      var over = count - limit;
+      counter.textContent = (over > 0 ? overText : countText)
+        .replace("{count}", String(count)).replace("{over}", String(over));
+      counter.classList.toggle("over", over > 0);
+    }
+    box.addEventListener("input", update);
+    update();
+  }
 
   // Team usage: "Edit limits of …" fetches that member's small form and shows it under
   // the link, so the page does not carry a form per member. Without JS, or when the
