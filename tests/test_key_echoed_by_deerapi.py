@@ -109,8 +109,11 @@ def test_no_error_path_puts_the_key_on_a_page_in_the_database_or_in_a_log_line(
     echoing, client, member, admin_user, caplog
 ):
     """Every way DeerAPI's text reaches DeerWeb, each echoing the key."""
-    problem = {"title": "Input validation failed", "detail": f"the key {KEY} may not do this",
-               "invalid_fields": [{"field": "input.seed", "description": f"not for key {KEY}"}]}
+    problem = {
+        "title": "Input validation failed",
+        "detail": f"the key {KEY} may not do this",
+        "invalid_fields": [{"field": "input.seed", "description": f"not for key {KEY}"}],
+    }
     echoed = {
         "create 401": {"echo_key": True},
         "create 402": {"echo_key": True, "status": 402},
@@ -151,11 +154,19 @@ def test_no_error_path_puts_the_key_on_a_page_in_the_database_or_in_a_log_line(
     assert columns_holding(KEY) == []
     member_pages = ["/predictions/", "/predictions/?view=grid", "/usage/"]
     for prediction in made:
-        member_pages += [f"/predictions/{prediction.pk}/", f"/predictions/{prediction.pk}/live/",
-                         f"/predictions/new/?from={prediction.pk}"]
-    admin_pages = [*member_pages, "/usage/team/", "/admin/", "/admin/predictions/prediction/",
-                   "/admin/predictions/teamsettings/1/change/",
-                   *(f"/admin/predictions/prediction/{p.pk}/change/" for p in made)]
+        member_pages += [
+            f"/predictions/{prediction.pk}/",
+            f"/predictions/{prediction.pk}/live/",
+            f"/predictions/new/?from={prediction.pk}",
+        ]
+    admin_pages = [
+        *member_pages,
+        "/usage/team/",
+        "/admin/",
+        "/admin/predictions/prediction/",
+        "/admin/predictions/teamsettings/1/change/",
+        *(f"/admin/predictions/prediction/{p.pk}/change/" for p in made),
+    ]
     assert pages_showing(client, member, member_pages, KEY) == []
     assert pages_showing(client, admin_user, admin_pages, KEY) == []
     assert KEY not in caplog.text
