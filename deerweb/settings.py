@@ -332,6 +332,15 @@ PUBLIC_URL = (
     if env_str("DEERWEB_PUBLIC_URL")
     else ""
 )
+# Seconds after its upload an input image's public URL may answer at most. It stops sooner,
+# once no prediction using the image can still be fetched by DeerAPI (all have ended); it
+# must outlast the time a prediction may take (DEERWEB_PREDICTION_TIMEOUT).
+INPUT_URL_TTL = env_int("DEERWEB_INPUT_URL_TTL", 3 * 3600, minimum=60)
+if INPUT_URL_TTL < PREDICTION_TIMEOUT:
+    raise ImproperlyConfigured(
+        f"DEERWEB_INPUT_URL_TTL: must be at least DEERWEB_PREDICTION_TIMEOUT ({PREDICTION_TIMEOUT}), "
+        f"got {INPUT_URL_TTL}"
+    )
 
 # --- Celery -----------------------------------------------------------------
 
@@ -382,6 +391,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "predictions.tasks.deerapi_balance_refresh",
         "schedule": env_float("DEERWEB_BALANCE_INTERVAL", 300.0, minimum=10.0),
         "options": {"expires": 240},
+    },
+    # Uploaded input images no prediction was made with: removed after a day.
+    "purge-orphan-input-images": {
+        "task": "predictions.tasks.input_images_purge",
+        "schedule": 3600.0,
+        "options": {"expires": 1800},
     },
 }
 

@@ -223,10 +223,15 @@ class InputImage(models.Model):
     """An image a member uploaded as a model input (e.g. Kontext's input_image).
 
     DeerAPI fetches it by an unguessable URL (`token`), or it is sent inline as a
-    data URL when small.
+    data URL when small. The token URL answers only while a prediction using the
+    image may still be fetched by DeerAPI (see `selectors.input_image_for_deerapi`);
+    pages link to it through its prediction, under that prediction's permissions.
     """
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="input_images")
+    # The predictions that use it: one, since a reused image is copied for its new
+    # prediction (uploads.input_values_store), except links found in older inputs.
+    predictions = models.ManyToManyField(Prediction, related_name="input_images", blank=True)
     file = models.FileField(upload_to="inputs/%Y/%m/", max_length=300)
     content_type = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField()

@@ -35,7 +35,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from PIL import Image, UnidentifiedImageError
 
-from . import catalog, health, progress, quotas, reviews, selectors
+from . import catalog, health, progress, quotas, reviews, selectors, uploads
 from .client import (
     AuthError,
     BalanceExhausted,
@@ -46,7 +46,7 @@ from .client import (
     UncertainSubmission,
     get_client,
 )
-from .models import REMOTE, TERMINAL, Prediction, PredictionOutput, Prompt, Status, User, can_transition
+from .models import REMOTE, TERMINAL, InputImage, Prediction, PredictionOutput, Prompt, Status, User, can_transition
 
 logger = logging.getLogger(__name__)
 
@@ -296,7 +296,9 @@ def prediction_rerun(*, owner: User, source: Prediction) -> Prediction:
 
     A seed is in the input only when the member fixed one (blank fields are never
     sent), so a fixed seed is kept and otherwise DeerAPI draws a new one. Inputs
-    the model no longer takes (an admin changed its schema) are left out.
+    the model no longer takes (an admin changed its schema) are left out. Uploaded
+    images are copied into new uploads of `owner`'s (the source's public URLs stop
+    answering once it ends).
     """
     spec = selectors.model_get(source.model_id)
     if spec is None:
@@ -304,7 +306,20 @@ def prediction_rerun(*, owner: User, source: Prediction) -> Prediction:
             {"model": _("The model “%(id)s” is no longer available.") % {"id": source.model_id}}
         )
     data = {name: value for name, value in source.input.items() if name in spec.input_names}
-    return prediction_create(owner=owner, model_id=spec.id, input=data, prompt=source.prompt, source=source)
+    copies: list[InputImage] = []
+    try:
+        with transaction.atomic():
+            data, copies = uploads.input_values_store(owner, data, source=source)
+            prediction = prediction_create(
+                owner=owner, model_id=spec.id, input=data, prompt=source.prompt, source=source
+            )
+            uploads.input_images_link(prediction, copies)
+    except uploads.InputImageUnavailable as exc:
+        raise PredictionInputError(exc.errors) from exc
+    except BaseException:
+        uploads.input_images_discard(copies)
+        raise
+    return prediction
 
 
 def predictions_compare(

@@ -10,7 +10,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from . import health, model_sync, quotas, services
+from . import health, model_sync, quotas, services, uploads
 from .logging import about_prediction
 from .models import User
 
@@ -63,3 +63,10 @@ def deerapi_balance_refresh() -> None:
 def models_sync(actor_id: int | None = None) -> None:
     """The admin's "Check DeerAPI's model list": the report lands in the audit log."""
     model_sync.models_sync(actor=User.objects.filter(pk=actor_id).first() if actor_id else None)
+
+
+@shared_task(name="predictions.tasks.input_images_purge", soft_time_limit=60, time_limit=90)
+def input_images_purge() -> None:
+    """Uploads no prediction was made with, older than a day: rows and files go, a batch at a time."""
+    while uploads.input_images_purge() == uploads.PURGE_BATCH:
+        pass

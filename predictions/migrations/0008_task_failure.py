@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('predictions', '0006_prediction_language'),
+        ('predictions', '0007_input_image_predictions'),
     ]
 
     operations = [
