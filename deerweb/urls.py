@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from predictions import health_views
+from predictions import health_views, site_views
 from predictions import views as prediction_views
 
 urlpatterns = [
@@ -27,3 +27,8 @@ urlpatterns = [
     path("healthz", health_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]
+
+# The error pages: the site's header and a way back (the 500 page without touching the database).
+handler403 = site_views.permission_denied
+handler404 = site_views.page_not_found
+handler500 = site_views.server_error
