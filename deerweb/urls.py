@@ -25,6 +25,7 @@ urlpatterns = [
     # End of roles and review.
     # Security and operations: the health report for load balancers (no login).
     path("healthz", health_views.healthz, name="healthz"),
+    path("favicon.ico", site_views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
 ]
 

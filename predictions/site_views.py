@@ -1,4 +1,4 @@
-"""The site's own pages: the error pages (403, 404, 500, a refused form).
+"""The site's own pages: the error pages (403, 404, 500, a refused form) and /favicon.ico.
 
 Every error page has the site's header and a way back: home, and the page the visitor came
 from when the browser says (a same-site Referer). The 500 page is rendered without context
@@ -11,15 +11,18 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
-from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, HttpResponseServerError
 from django.shortcuts import render
 from django.template import loader
+from django.templatetags.static import static
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import csrf
 from django.views.decorators.csrf import requires_csrf_token
+from django.views.decorators.http import require_safe
 
 logger = logging.getLogger(__name__)
 
+FAVICON = "deerweb/favicon.svg"
 # The last resort when even the 500 template cannot be rendered.
 BARE_500 = (
     '<!doctype html><html lang="en"><title>Server error</title><h1>Server error (500)</h1><p><a href="/">Home</a></p>'
@@ -72,3 +75,14 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     if settings.DEBUG:
         return csrf.csrf_failure(request, reason=reason)
     return render(request, "403_csrf.html", {"back": came_from(request)}, status=403)
+
+
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers that ask for /favicon.ico on their own are sent to the SVG icon pages link to.
+
+    A temporary redirect: the static file's name changes with its content.
+    """
+    response = HttpResponseRedirect(static(FAVICON))
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
