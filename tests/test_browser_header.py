@@ -87,7 +87,7 @@ def test_an_admins_header_fits_on_one_row_at_1366_pixels(page, live_server, admi
     nav = page.get_by_role("navigation", name=re.compile("Main|主导航|主菜单"))
     assert nav.get_by_role("link").count() == len(ADMIN_LINKS)
     assert all(link.is_visible() for link in nav.get_by_role("link").all())
-    assert page.locator("[data-budget-left]").is_visible()
+    assert page.locator("[data-budget-left] .budget-of").is_visible(), "what is left, and of which budget"
     assert not page.locator(".site-menu > summary").is_visible(), "no Menu button on a wide screen"
     assert on_one_row(page), page.evaluate(HEADER_ITEMS)
     assert page.locator(".site-header").bounding_box()["height"] < 70
