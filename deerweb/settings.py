@@ -222,6 +222,8 @@ SESSION_COOKIE_AGE = env_int("DEERWEB_SESSION_AGE", 14 * 24 * 3600, minimum=60)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# A refused form gets a page in the site's layout with the way back to the form.
+CSRF_FAILURE_VIEW = "predictions.site_views.csrf_failure"
 HTTPS = env_bool("DEERWEB_HTTPS", False)
 if HTTPS:
     SESSION_COOKIE_SECURE = True

@@ -900,7 +900,8 @@ def predictions_sweep() -> dict[str, int]:
         "pk", "language"
     )[:SWEEP_BATCH]:
         with _in_language(language):
-            message = f"{UNKNOWN_EXPLANATION} ({_('the worker stopped while sending it')})"
+            reason = _("the worker stopped while sending it")
+            message = f"{UNKNOWN_EXPLANATION} ({reason})"
         if _transition(pk, Status.SUBMITTING, Status.UNKNOWN, next_poll_at=None, error=message):
             counts["unknown"] += 1
 
