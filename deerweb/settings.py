@@ -222,6 +222,8 @@ SESSION_COOKIE_AGE = env_int("DEERWEB_SESSION_AGE", 14 * 24 * 3600, minimum=60)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# A refused form gets a page in the site's layout with the way back to the form.
+CSRF_FAILURE_VIEW = "predictions.site_views.csrf_failure"
 HTTPS = env_bool("DEERWEB_HTTPS", False)
 if HTTPS:
     SESSION_COOKIE_SECURE = True
@@ -233,8 +235,8 @@ if HTTPS:
     SECURE_HSTS_PRELOAD = True
 
 # Security and operations (issue 6) ------------------------------------------------
-# Load balancers may check /healthz over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Load balancers and monitors may check /healthz and /livez over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^livez$"]
 # Sessions end SESSION_COOKIE_AGE after login, browser closed or not: browsers that
 # restore tabs keep "session" cookies across restarts anyway, so expiring at close
 # would only log members out more often without bounding a session's life.
@@ -320,6 +322,10 @@ SWEEP_GRACE = env_float("DEERWEB_SWEEP_GRACE", 10.0, minimum=0.5)
 SUBMIT_MAX_ATTEMPTS = env_int("DEERWEB_SUBMIT_MAX_ATTEMPTS", 6, minimum=1)
 DOWNLOAD_MAX_ATTEMPTS = env_int("DEERWEB_DOWNLOAD_MAX_ATTEMPTS", 5, minimum=1)
 PROMPT_MAX_LENGTH = env_int("DEERWEB_PROMPT_MAX_LENGTH", 4000, minimum=10)
+# /healthz fails when background tasks raised this many times in this many seconds (or one
+# prediction's tasks raised twice in that time and it is still being worked on).
+HEALTH_FAILURE_LIMIT = env_int("DEERWEB_HEALTH_FAILURE_LIMIT", 5, minimum=1)
+HEALTH_FAILURE_WINDOW = env_int("DEERWEB_HEALTH_FAILURE_WINDOW", 600, minimum=60)
 # Where DeerAPI can reach this DeerWeb (e.g. https://deerweb.example.com): uploaded input
 # images over 256 KB are fetched from {PUBLIC_URL}/inputs/<token>/. Empty: only smaller
 # uploads (sent inline as data URLs) can be used.
@@ -328,6 +334,15 @@ PUBLIC_URL = (
     if env_str("DEERWEB_PUBLIC_URL")
     else ""
 )
+# Seconds after its upload an input image's public URL may answer at most. It stops sooner,
+# once no prediction using the image can still be fetched by DeerAPI (all have ended); it
+# must outlast the time a prediction may take (DEERWEB_PREDICTION_TIMEOUT).
+INPUT_URL_TTL = env_int("DEERWEB_INPUT_URL_TTL", 3 * 3600, minimum=60)
+if INPUT_URL_TTL < PREDICTION_TIMEOUT:
+    raise ImproperlyConfigured(
+        f"DEERWEB_INPUT_URL_TTL: must be at least DEERWEB_PREDICTION_TIMEOUT ({PREDICTION_TIMEOUT}), "
+        f"got {INPUT_URL_TTL}"
+    )
 
 # --- Celery -----------------------------------------------------------------
 
@@ -378,6 +393,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "predictions.tasks.deerapi_balance_refresh",
         "schedule": env_float("DEERWEB_BALANCE_INTERVAL", 300.0, minimum=10.0),
         "options": {"expires": 240},
+    },
+    # Uploaded input images no prediction was made with: removed after a day.
+    "purge-orphan-input-images": {
+        "task": "predictions.tasks.input_images_purge",
+        "schedule": 3600.0,
+        "options": {"expires": 1800},
     },
 }
 

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from predictions import health_views
+from predictions import health_views, site_views
 from predictions import views as prediction_views
 
 urlpatterns = [
@@ -23,7 +23,14 @@ urlpatterns = [
     path("team/", include("predictions.team_urls")),
     path("accounts/", include("predictions.account_urls")),
     # End of roles and review.
-    # Security and operations: the health report for load balancers (no login).
+    # Operations: the health report for monitoring and the liveness check (no login).
     path("healthz", health_views.healthz, name="healthz"),
+    path("livez", health_views.livez, name="livez"),
+    path("favicon.ico", site_views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
 ]
+
+# The error pages: the site's header and a way back (the 500 page without touching the database).
+handler403 = site_views.permission_denied
+handler404 = site_views.page_not_found
+handler500 = site_views.server_error

@@ -7,9 +7,11 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Prefetch
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -22,6 +24,7 @@ from . import (
     selectors,  # noqa: F401 - registers the text__contains_text and prompt__among lookups searched below
     services,
     tasks,
+    uploads,
 )
 from .audit import audit_record
 from .forms import ModelConfigForm  # catalog and history
@@ -282,7 +285,7 @@ class PredictionAdmin(admin.ModelAdmin):
     ordering = ("-created_at", "-pk")
     actions = ["approve_selected", "reject_selected", "repoll_selected"]
     fieldsets = (
-        (None, {"fields": ("owner", "prompt_text", "model_id", "input", "status", "error")}),
+        (None, {"fields": ("owner", "prompt_text", "model_id", "inputs_sent", "status", "error")}),
         (_("Review"), {"fields": ("review_state", "reviewed_by", "reviewed_at", "review_reason", "is_private",
                                   "files_deleted_at")}),
         (_("Cost"), {"fields": ("price", "estimated_cost", "actual_cost", "image_count")}),
@@ -332,6 +335,14 @@ class PredictionAdmin(admin.ModelAdmin):
     def thumbnail(self, obj: Prediction) -> str:
         outputs = obj.outputs.all()
         return _thumbnail(obj.pk, outputs[0].index, 64) if outputs else "—"
+
+    @admin.display(description=_("input sent"))
+    def inputs_sent(self, obj: Prediction) -> str:
+        # As the prediction's page shows them: an uploaded image is a link that checks who asks.
+        return format_html_join(mark_safe("<br>"), "<code>{}</code>: {}", (  # noqa: S308 - a constant
+            (name, render_to_string("predictions/_input_values.html", {"items": items}))
+            for name, items in uploads.inputs_shown(obj)
+        ))
 
     @admin.display(description=_("prompt"))
     def prompt_text(self, obj: Prediction) -> str:

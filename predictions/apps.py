@@ -1,8 +1,28 @@
+from typing import Any
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+
+# Tasks whose first argument is a prediction's id.
+PREDICTION_TASKS = frozenset({"predictions.tasks.submit", "predictions.tasks.poll", "predictions.tasks.store",
+                              "predictions.tasks.cancel"})
+
+
+def _task_failed(sender: Any = None, exception: BaseException | None = None, args: Any = None, **kwargs: Any) -> None:
+    """Celery's task_failure: note it for /healthz (the worker's recent tasks keep raising?)."""
+    from . import health
+
+    name = getattr(sender, "name", None) or "unknown"
+    prediction_id = args[0] if name in PREDICTION_TASKS and args and isinstance(args[0], int) else None
+    health.task_failure_record(name, exception or Exception(), prediction_id)
 
 
 class PredictionsConfig(AppConfig):
     name = "predictions"
     verbose_name = _("Predictions")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from celery.signals import task_failure
+
+        task_failure.connect(_task_failed, weak=False, dispatch_uid="deerweb-task-failure")

@@ -11,6 +11,11 @@ Every call has connect and read timeouts and raises a typed error:
   callers must not.
 
 We never call the `urls.*` a prediction carries: they point at Replicate.
+
+Nothing that leaves this module carries a secret: every error's message and field
+messages, every exception chained to one, and every remote text DeerWeb stores
+(a prediction's error and logs, the account's names) go through
+`redaction.redact`, since DeerAPI may echo the key it received.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import json
 import logging
 import os
 import threading
+import traceback
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
@@ -30,6 +36,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+from .redaction import redact
 
 logger = logging.getLogger(__name__)
 
@@ -46,11 +54,12 @@ class DeerAPIError(Exception):
         retry_after: float | None = None,
         field_errors: dict[str, str] | None = None,
     ) -> None:
+        message = redact(message)
         super().__init__(message)
         self.message = message
         self.status_code = status_code
         self.retry_after = retry_after
-        self.field_errors = field_errors or {}
+        self.field_errors = {name: redact(text) for name, text in (field_errors or {}).items()}
 
 
 class TransientError(DeerAPIError):
@@ -71,6 +80,19 @@ class BalanceExhausted(PermanentError):
 
 class UncertainSubmission(DeerAPIError):
     """A create may have reached DeerAPI; do not send it again."""
+
+
+class RedactedCause(Exception):
+    """Stands for an underlying error whose text named a secret, with that text redacted."""
+
+
+def _cause(exc: BaseException) -> BaseException:
+    """What a DeerAPIError is chained to: `exc`, unless its text or its causes' name a secret
+    (a connection error to the balance endpoint names the URL, and so the key)."""
+    text = "".join(traceback.format_exception(exc))
+    if redact(text) == text:
+        return exc
+    return RedactedCause(redact(f"{exc.__class__.__name__}: {exc}"))
 
 
 @dataclass(frozen=True)
@@ -96,12 +118,14 @@ class RemotePrediction:
         if isinstance(error, dict):
             error = error.get("message") or json.dumps(error)
         metrics = data.get("metrics")
+        logs = data.get("logs")
         return cls(
             id=data["id"],
             status=status,
             output=normalise_output(data.get("output")),
-            error=str(error) if error else "",
-            logs=(data.get("logs") or "")[-MAX_LOGS:] if isinstance(data.get("logs"), str) else "",
+            error=redact(str(error)) if error else "",
+            # Redacted before it is cut, so no part of a secret is left at the cut.
+            logs=redact(logs)[-MAX_LOGS:] if isinstance(logs, str) else "",
             metrics=metrics if isinstance(metrics, dict) else {},
             started_at=_parse_time(data.get("started_at")),
             completed_at=_parse_time(data.get("completed_at")),
@@ -128,13 +152,13 @@ class AccountBalance:
         for item in data.get("keys") or []:
             if isinstance(item, dict):
                 keys.append({
-                    "name": str(item.get("name") or ""),
+                    "name": redact(str(item.get("name") or "")),
                     "remain_quota": str(_usd(item.get("remain_quota"), "remain_quota")),
                     "used_quota": str(_usd(item.get("used_quota"), "used_quota")),
                 })
         count = data.get("request_count")
         return cls(
-            username=str(data.get("username") or ""),
+            username=redact(str(data.get("username") or "")),
             balance=_usd(data.get("total_quota"), "total_quota"),
             used=_usd(data.get("total_used_quota"), "total_used_quota"),
             request_count=count if isinstance(count, int) and not isinstance(count, bool) else None,
@@ -200,7 +224,7 @@ def error_message(response: requests.Response) -> tuple[str, dict[str, str]]:
     try:
         body = response.json()
     except ValueError:
-        text = response.text.strip()
+        text = redact(response.text.strip())  # before it is cut: no part of a secret left at the cut
         return (text[:500] or f"HTTP {response.status_code}"), fields
     if isinstance(body, dict):
         err = body.get("error")
@@ -301,16 +325,16 @@ class DeerAPIClient:
             if _connection_error_sent_nothing(exc):
                 raise TransientError(
                     _("cannot connect to DeerAPI: %(error)s") % {"error": exc.__class__.__name__}
-                ) from exc
+                ) from _cause(exc)
             raise UncertainSubmission(
                 _("the connection to DeerAPI broke after the request was sent")
-            ) from exc
+            ) from _cause(exc)
         except requests.Timeout as exc:
-            raise UncertainSubmission(_("DeerAPI did not answer the create in time")) from exc
+            raise UncertainSubmission(_("DeerAPI did not answer the create in time")) from _cause(exc)
         except requests.RequestException as exc:
             raise UncertainSubmission(
                 _("the create failed midway: %(error)s") % {"error": exc.__class__.__name__}
-            ) from exc
+            ) from _cause(exc)
         _raise_for_status(response, creating=True)
         try:
             return RemotePrediction.from_json(response.json())
@@ -318,7 +342,7 @@ class DeerAPIClient:
             raise UncertainSubmission(
                 _("DeerAPI accepted the create (HTTP %(code)d) but its reply could not be read")
                 % {"code": response.status_code}
-            ) from exc
+            ) from _cause(exc)
 
     def _get_json(self, path: str, *, params: dict[str, str] | None = None, method: str = "GET") -> Any:
         url = f"{self.base_url}{path}"
@@ -335,7 +359,7 @@ class DeerAPIClient:
                     method, url, headers=self._headers(), params=params, timeout=self.timeout
                 )
         except requests.RequestException as exc:
-            raise TransientError(f"DeerAPI did not answer: {exc.__class__.__name__}") from exc
+            raise TransientError(f"DeerAPI did not answer: {exc.__class__.__name__}") from _cause(exc)
         _raise_for_status(response, creating=False)
         try:
             return response.json()
@@ -343,25 +367,26 @@ class DeerAPIClient:
             raise TransientError(
                 f"DeerAPI answered HTTP {response.status_code} with a body that is not JSON",
                 status_code=response.status_code,
-            ) from exc
+            ) from _cause(exc)
 
     def get_prediction(self, deerapi_id: str) -> RemotePrediction:
         data = self._get_json(f"/replicate/v1/predictions/{deerapi_id}")
         try:
             return RemotePrediction.from_json(data)
         except ValueError as exc:
-            raise TransientError(f"DeerAPI's reply could not be read: {exc}") from exc
+            raise TransientError(f"DeerAPI's reply could not be read: {exc}") from _cause(exc)
 
     def cancel_prediction(self, deerapi_id: str) -> RemotePrediction:
         data = self._get_json(f"/replicate/v1/predictions/{deerapi_id}/cancel", method="POST")
         try:
             return RemotePrediction.from_json(data)
         except ValueError as exc:
-            raise TransientError(f"DeerAPI's reply could not be read: {exc}") from exc
+            raise TransientError(f"DeerAPI's reply could not be read: {exc}") from _cause(exc)
 
     def get_balance(self) -> AccountBalance:
-        """DeerAPI's account balance and usage. That endpoint takes the key as `?key=`;
-        errors name only the exception class, so the URL (and key) never reach a message."""
+        """DeerAPI's account balance and usage. That endpoint takes the key as `?key=`:
+        errors name only the exception class, and the error chained to them is redacted
+        (see `_cause`), so the URL's key never reaches a message or a traceback."""
         try:
             response = self._session.get(
                 f"{self.query_url}/user/quota",
@@ -370,12 +395,14 @@ class DeerAPIClient:
                 timeout=self.timeout,
             )
         except requests.RequestException as exc:
-            raise TransientError(f"DeerAPI's balance endpoint did not answer: {exc.__class__.__name__}") from exc
+            raise TransientError(
+                f"DeerAPI's balance endpoint did not answer: {exc.__class__.__name__}"
+            ) from _cause(exc)
         _raise_for_status(response, creating=False)
         try:
             return AccountBalance.from_json(response.json())
         except ValueError as exc:
-            raise TransientError(f"DeerAPI's balance reply could not be read: {exc}") from exc
+            raise TransientError(f"DeerAPI's balance reply could not be read: {exc}") from _cause(exc)
 
     def list_models(self) -> list[str]:
         data = self._get_json("/v1/models")

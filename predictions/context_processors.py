@@ -2,13 +2,14 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from . import quotas
+from . import health, quotas
 
 
 def deerweb(request: HttpRequest) -> dict[str, object]:
     """`sandbox`; `member_budget`: the member's budget and DeerAPI's health flags
     (`quotas.BudgetStatus`, or None when logged out); `deerapi_alerts`: those flags alone
-    (`quotas.DeerAPIAlerts`). Both are lazy, so a page that does not show them runs no query."""
+    (`quotas.DeerAPIAlerts`); `deerweb_health`: the health report without the broker check.
+    All are lazy, so a page that does not show them runs no query."""
 
     def budget() -> quotas.BudgetStatus | None:
         user = getattr(request, "user", None)
@@ -19,4 +20,6 @@ def deerweb(request: HttpRequest) -> dict[str, object]:
         "member_budget": SimpleLazyObject(budget),
         # The admin site's banners: DeerAPI's flags alone, one query, only where shown.
         "deerapi_alerts": SimpleLazyObject(quotas.deerapi_alerts),
+        # The admin index's health banner: /healthz's checks but the broker's (a few queries).
+        "deerweb_health": SimpleLazyObject(lambda: health.health_report(broker=False)),
     }

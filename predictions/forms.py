@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import catalog, services, uploads
 from .models import ModelConfig, Status
+from .widgets import IsoDateField, PromptTextarea
 
 # Names the prediction form uses for itself; an admin-added model may not use them as inputs.
 RESERVED_NAMES = frozenset({"model", "prompt_id", "source", "switch", "csrfmiddlewaretoken"})
@@ -42,7 +43,9 @@ def model_choices(models: list[catalog.ModelSpec]) -> list[tuple[str, list[tuple
 class ImageInputWidget(forms.Widget):
     """A URL box (one per line when several) and a file picker, both named after the input key.
 
-    The URL arrives in POST and the files in FILES, so one name carries both.
+    The URL arrives in POST and the files in FILES, so one name carries both. A browser
+    sends an empty picker as an empty part with no file name, which Django's parser files
+    under POST next to the URL: only the non-blank texts are URLs.
     """
 
     template_name = "predictions/widgets/image_input.html"
@@ -52,9 +55,11 @@ class ImageInputWidget(forms.Widget):
         self.multiple = multiple
 
     def value_from_datadict(self, data: Any, files: Any, name: str) -> dict[str, Any]:
+        values = data.getlist(name) if hasattr(data, "getlist") else [data.get(name)]
+        urls = "\n".join(value for value in values if isinstance(value, str) and value.strip())
         if self.multiple:
-            return {"urls": data.get(name, ""), "files": files.getlist(name) if files else []}
-        return {"url": data.get(name, ""), "file": files.get(name) if files else None}
+            return {"urls": urls, "files": files.getlist(name) if files else []}
+        return {"url": urls, "file": files.get(name) if files else None}
 
     def value_omitted_from_data(self, data: Any, files: Any, name: str) -> bool:
         return False
@@ -78,7 +83,11 @@ class ImageInputWidget(forms.Widget):
 
 
 class ImageInputField(forms.Field):
-    """Cleans to a URL string or an `uploads.CheckedImage` (a list of them when `multiple`)."""
+    """Cleans to a URL string or an `uploads.CheckedImage` (a list of them when `multiple`).
+
+    One image is a URL or an upload: given both, the member is asked to choose. Several
+    images are the URLs, one per line, followed by the uploads.
+    """
 
     def __init__(self, *, multiple: bool = False, max_items: int | None = None, **kwargs: Any) -> None:
         self.multiple = multiple
@@ -97,9 +106,11 @@ class ImageInputField(forms.Field):
                 raise ValidationError(_("At most %(n)d images."), code="max_items", params={"n": self.max_items})
             return [_clean_url(url) for url in urls] + [uploads.image_check(upload) for upload in files]
         upload = value.get("file")
+        url = str(value.get("url") or "").strip()
+        if upload and url:
+            raise ValidationError(_("Give either an image URL or an upload, not both."), code="url_and_upload")
         if upload:
             return uploads.image_check(upload)
-        url = str(value.get("url") or "").strip()
         if not url:
             if self.required:
                 raise ValidationError(self.error_messages["required"], code="required")
@@ -229,9 +240,9 @@ def input_form_field(item: catalog.InputField) -> forms.Field:
     }
     if item.kind == "text":
         return forms.CharField(
-            max_length=settings.PROMPT_MAX_LENGTH,
             initial=item.default,
-            widget=forms.Textarea(attrs={"rows": 4}),
+            widget=PromptTextarea,
+            validators=[MaxLengthValidator(settings.PROMPT_MAX_LENGTH)],
             **common,
         )
     if item.kind == "string":
@@ -283,9 +294,8 @@ class HistoryFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = [("", _("Any status")), *Status.choices]
         self.fields["model"].choices = [("", _("Any model")), *((spec.id, spec.name) for spec in models)]
-        date_widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-        self.fields["from"] = forms.DateField(label=_("From"), required=False, widget=date_widget)
-        self.fields["to"] = forms.DateField(label=_("To"), required=False, widget=date_widget)
+        self.fields["from"] = IsoDateField(label=_("From"), required=False)
+        self.fields["to"] = IsoDateField(label=_("To"), required=False)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -318,7 +328,7 @@ class HistoryFilterForm(forms.Form):
 
 class CompareForm(forms.Form):
     prompt = forms.CharField(
-        label=_("Prompt"), widget=forms.Textarea(attrs={"rows": 4}),
+        label=_("Prompt"), widget=PromptTextarea,
         help_text=_("Every model gets this prompt and its own default options."),
     )
     models = forms.MultipleChoiceField(
@@ -348,7 +358,7 @@ class PromptSaveForm(forms.Form):
     """Save a prompt under a name: new text from the library, or a prediction's prompt."""
 
     name = forms.CharField(label=_("Name"), max_length=120)
-    text = forms.CharField(label=_("Prompt"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    text = forms.CharField(label=_("Prompt"), required=False, widget=PromptTextarea)
     prediction = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

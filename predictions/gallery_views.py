@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from . import reviews, selectors
+from . import reviews, selectors, uploads
 from .paging import keyset_context
 from .review_forms import GalleryFilterForm
 
@@ -30,9 +30,9 @@ def gallery(request: HttpRequest) -> HttpResponse:
 @require_GET
 def gallery_detail(request: HttpRequest, pk: int) -> HttpResponse:
     prediction = selectors.gallery_get(pk)
-    return render(
-        request, "gallery/detail.html", {"prediction": prediction, "outputs": list(prediction.outputs.all())}
-    )
+    context = {"prediction": prediction, "outputs": list(prediction.outputs.all()),
+               "inputs": uploads.inputs_shown(prediction)}
+    return render(request, "gallery/detail.html", context)
 
 
 @login_required

@@ -1,24 +1,36 @@
-"""Heartbeats of the background work, and the health report /healthz gives load balancers.
+"""Heartbeats and failures of the background work, and the health report /healthz gives.
 
 The beat sweep records a "sweep" heartbeat every run; a successful DeerAPI poll
-records a "poll" heartbeat (at most every few seconds per process). DeerWeb is
-healthy when the database and the broker answer and the sweep ran recently:
-without a sweep, lost messages and stuck predictions are never recovered.
+records a "poll" heartbeat (at most every few seconds per process); a task that
+raises records a `TaskFailure`. DeerWeb is healthy when:
+- the database and the broker answer;
+- the sweep ran recently (without it, lost messages are never recovered);
+- no prediction sits in a working state past its lease: its `next_poll_at` is
+  older than the sweep would ever let it get (`overdue_after`);
+- tasks do not keep raising: fewer than HEALTH_FAILURE_LIMIT failures in the last
+  HEALTH_FAILURE_WINDOW seconds, and no prediction still in a working state whose
+  tasks raised twice in that time (a prediction stuck in a loop of failing tasks).
+DeerAPI being unreachable, out of balance or refusing the key is a warning, not a
+failure: DeerWeb itself works, and restarting it would not help.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from celery import current_app
 from django.conf import settings
 from django.db import DatabaseError
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 
-from .models import Heartbeat
+from .models import ACTIVE, Heartbeat, Prediction, TaskFailure, TeamSettings
+
+logger = logging.getLogger(__name__)
 
 SWEEP = "sweep"
 POLL = "poll"
@@ -50,6 +62,26 @@ def sweep_max_age() -> float:
     return 3 * settings.SWEEP_INTERVAL + 30
 
 
+def overdue_after() -> float:
+    """Seconds past its `next_poll_at` a working prediction may sit before it counts as stuck:
+    by then the sweep (every SWEEP_INTERVAL, once a row is SWEEP_GRACE late) has re-sent it
+    and moved its lease, unless the sweep itself is not working."""
+    return settings.SWEEP_GRACE + 3 * settings.SWEEP_INTERVAL + 30
+
+
+def task_failure_record(task: str, error: BaseException, prediction_id: int | None) -> None:
+    """Note a task that raised (connected to Celery's task_failure in apps.py)."""
+    try:
+        TaskFailure.objects.create(task=task[:100], error=type(error).__name__[:100], prediction_id=prediction_id)
+    except DatabaseError:
+        logger.warning("could not record the failure of task %s", task)
+
+
+def task_failures_prune(now: datetime) -> int:
+    """Forget failures older than a day (run by the sweep)."""
+    return TaskFailure.objects.filter(at__lt=now - timedelta(days=1)).delete()[0]
+
+
 def _broker_error() -> str | None:
     """None when the broker accepts a connection; else the error's class name (a
     message could name the broker URL and its password)."""
@@ -67,9 +99,63 @@ def _age(at: datetime | None, now: datetime) -> float | None:
     return None if at is None else round(max(0.0, (now - at).total_seconds()), 1)
 
 
-def health_report() -> dict[str, Any]:
+def _predictions_check(now: datetime) -> dict[str, Any]:
+    overdue_before = now - timedelta(seconds=overdue_after())
+    overdue = Prediction.objects.filter(status__in=ACTIVE, next_poll_at__lt=overdue_before).aggregate(
+        count=Count("pk"), oldest=Min("next_poll_at")
+    )
+    return {
+        "ok": overdue["count"] == 0,
+        "past_lease": overdue["count"],
+        "oldest_due_seconds": _age(overdue["oldest"], now),
+        "max_late_seconds": overdue_after(),
+    }
+
+
+def _tasks_check(now: datetime) -> dict[str, Any]:
+    window = settings.HEALTH_FAILURE_WINDOW
+    recent = TaskFailure.objects.filter(at__gte=now - timedelta(seconds=window))
+    summary = recent.aggregate(count=Count("pk"), last=Max("at"))
+    working = Prediction.objects.filter(status__in=ACTIVE).values("pk")
+    stuck = list(
+        recent.filter(prediction_id__in=working)
+        .values("prediction_id")
+        .annotate(failures=Count("pk"))
+        .filter(failures__gte=2)
+        .values_list("prediction_id", flat=True)[:10]
+    )
+    return {
+        "ok": summary["count"] < settings.HEALTH_FAILURE_LIMIT and not stuck,
+        "failures": summary["count"],
+        "window_seconds": window,
+        "limit": settings.HEALTH_FAILURE_LIMIT,
+        "last_failure": summary["last"].isoformat() if summary["last"] else None,
+        "stuck_predictions": stuck,
+    }
+
+
+def _deerapi_check() -> dict[str, Any]:
+    """DeerAPI's state as the worker last saw it: a warning only, never a failure."""
+    team = TeamSettings.objects.filter(pk=1).first()
+    if team is None:
+        return {"warning": False}
+    problems = []
+    if team.deerapi_key_rejected_since:
+        problems.append("key_rejected")
+    if team.deerapi_balance_empty_since:
+        problems.append("balance_empty")
+    if team.deerapi_check_failed_at and (
+        team.deerapi_checked_at is None or team.deerapi_check_failed_at > team.deerapi_checked_at
+    ):
+        problems.append("unreachable")
+    return {"warning": bool(problems), "problems": problems}
+
+
+def health_report(*, broker: bool = True) -> dict[str, Any]:
     """What /healthz answers: `status` "ok" or "failing", the names of the `failing`
-    checks, and each check's detail. No setting, URL or key is ever part of it."""
+    checks and of the checks with `warnings`, and each check's detail. No setting, URL,
+    key or error text is ever part of it. `broker=False` skips the broker check (the
+    admin's banner, which must not wait on a broker that does not answer)."""
     now = timezone.now()
     checks: dict[str, dict[str, Any]] = {}
     try:
@@ -80,8 +166,9 @@ def health_report() -> dict[str, Any]:
     else:
         checks["database"] = {"ok": True}
 
-    error = _broker_error()
-    checks["broker"] = {"ok": True} if error is None else {"ok": False, "error": error}
+    if broker:
+        error = _broker_error()
+        checks["broker"] = {"ok": True} if error is None else {"ok": False, "error": error}
 
     if beats is None:
         checks["worker"] = {"ok": False, "error": "the database did not answer"}
@@ -97,6 +184,13 @@ def health_report() -> dict[str, Any]:
         }
         # Informational: with nothing running there is nothing to poll.
         checks["last_poll"] = {"at": poll_at.isoformat() if poll_at else None, "age_seconds": _age(poll_at, now)}
+        try:
+            checks["predictions"] = _predictions_check(now)
+            checks["tasks"] = _tasks_check(now)
+            checks["deerapi"] = _deerapi_check()
+        except DatabaseError as exc:
+            checks["database"] = {"ok": False, "error": exc.__class__.__name__}
 
     failing = [name for name, check in checks.items() if check.get("ok") is False]
-    return {"status": "failing" if failing else "ok", "failing": failing, "checks": checks}
+    warnings = [name for name, check in checks.items() if check.get("warning")]
+    return {"status": "failing" if failing else "ok", "failing": failing, "warnings": warnings, "checks": checks}

@@ -1,8 +1,9 @@
 """Logging: the DeerAPI key never reaches a log line or an error report, and every
 line about a prediction carries its id.
 
-- `RedactSecretsFilter` replaces the key in the message, its arguments and any
-  exception text or stack attached to the record.
+- `RedactSecretsFilter` redacts secrets (`redaction.redact`: the key, bearer tokens,
+  `key=` parameters, …) in the message, its arguments and any exception text or
+  stack attached to the record.
 - `prediction_context(id)` (and `about_prediction` for Celery tasks, and
   `PredictionLogContextMiddleware` for the prediction pages) set the prediction a
   piece of work is about; `PredictionContextFilter` copies it onto every record.
@@ -28,43 +29,24 @@ from typing import Any, TypeVar
 from django.http import HttpRequest, HttpResponse
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
-REDACTED = "[redacted]"
-# Shorter strings would be replaced inside ordinary words.
-MIN_SECRET_LENGTH = 8
+from .redaction import redact
 
 _prediction_id: ContextVar[int | None] = ContextVar("deerweb_prediction_id", default=None)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _secrets() -> list[str]:
-    from django.conf import settings
-
-    key = getattr(settings, "DEERAPI_KEY", "") or ""
-    return [key] if len(key) >= MIN_SECRET_LENGTH else []
-
-
-def redact(text: str) -> str:
-    """`text` with the DeerAPI key replaced by [redacted]."""
-    for secret in _secrets():
-        if secret in text:
-            text = text.replace(secret, REDACTED)
-    return text
-
-
 # --- Filters ------------------------------------------------------------------------
 
 
 class RedactSecretsFilter(logging.Filter):
-    """Redacts the key from the message, and from the exception and stack text.
+    """Redacts secrets from the message, and from the exception and stack text.
 
     The formatted exception is stored redacted in `record.exc_text`, which every
     logging.Formatter prints instead of formatting `exc_info` again.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not _secrets():
-            return True
         message = record.getMessage()
         cleaned = redact(message)
         if cleaned != message:
@@ -212,19 +194,18 @@ class JsonFormatter(logging.Formatter):
 
 class RedactingExceptionReporterFilter(SafeExceptionReporterFilter):
     """Django's filter, plus: settings holding credentials in a URL (DATABASE_URL,
-    CELERY_BROKER_URL) are hidden, and so is any frame variable that contains the key."""
+    CELERY_BROKER_URL) are hidden, and so is any frame variable that contains a secret."""
 
     hidden_settings = re.compile("API|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE|DATABASE_URL|BROKER_URL", re.I)
 
     def get_traceback_frame_variables(self, request: HttpRequest | None, tb_frame: Any) -> list[tuple[str, Any]]:
-        secrets = _secrets()
         variables = super().get_traceback_frame_variables(request, tb_frame)
-        if not secrets:
-            return variables
-        return [
-            (name, self.cleansed_substitute if any(s in _safe_repr(value) for s in secrets) else value)
-            for name, value in variables
-        ]
+        return [(name, self.cleansed_substitute if _names_a_secret(value) else value) for name, value in variables]
+
+
+def _names_a_secret(value: Any) -> bool:
+    text = _safe_repr(value)
+    return redact(text) != text
 
 
 def _safe_repr(value: Any) -> str:

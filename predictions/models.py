@@ -223,10 +223,15 @@ class InputImage(models.Model):
     """An image a member uploaded as a model input (e.g. Kontext's input_image).
 
     DeerAPI fetches it by an unguessable URL (`token`), or it is sent inline as a
-    data URL when small.
+    data URL when small. The token URL answers only while a prediction using the
+    image may still be fetched by DeerAPI (see `selectors.input_image_for_deerapi`);
+    pages link to it through its prediction, under that prediction's permissions.
     """
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="input_images")
+    # The predictions that use it: one, since a reused image is copied for its new
+    # prediction (uploads.input_values_store), except links found in older inputs.
+    predictions = models.ManyToManyField(Prediction, related_name="input_images", blank=True)
     file = models.FileField(upload_to="inputs/%Y/%m/", max_length=300)
     content_type = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField()
@@ -443,3 +448,22 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.at.isoformat()}"
+
+
+class TaskFailure(models.Model):
+    """A background task that raised: which task, the exception's class (never its text,
+    which could quote a secret), the prediction it was about. Read by /healthz; rows
+    older than a day are pruned by the sweep."""
+
+    task = models.CharField(max_length=100)
+    error = models.CharField(max_length=100)
+    prediction_id = models.BigIntegerField(null=True, blank=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("task failure")
+        verbose_name_plural = _("task failures")
+
+    def __str__(self) -> str:
+        return f"{self.task} {self.error} {self.at.isoformat()}"
+

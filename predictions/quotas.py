@@ -5,9 +5,10 @@ Money rules kept here:
   (positive spends, negative gives back); nothing is edited in place, so every
   balance can be audited line by line. Amounts are `Decimal`, 4 places.
 - the limits are checked and the cost reserved in the transaction that creates
-  the prediction, with the team settings row and the member's quota row locked
-  (`select_for_update`): simultaneous submissions wait for each other and can
-  never spend the same money twice.
+  the prediction, with the member's quota row locked (`select_for_update`), and
+  the team settings row too when a team budget is set: simultaneous submissions
+  wait for each other where they share a budget and can never spend the same
+  money twice; without a team budget, members do not wait for each other.
 - a prediction is settled once, in the transaction that ends it: succeeded →
   the difference between the reserved estimate and price × images DeerAPI made;
   failed or canceled (timed out is failed) → the reservation back; outcome
@@ -198,11 +199,26 @@ def spent_between(user_id: int | None, start: datetime, end: datetime) -> Decima
 
 
 def _team_settings_locked() -> TeamSettings:
+    """The team row, locked (created the first time): for changes to it."""
     team = TeamSettings.objects.select_for_update().filter(pk=1).first()
     if team is None:
-        # ON CONFLICT DO NOTHING: two first-ever submissions may both get here.
+        # ON CONFLICT DO NOTHING: two first-ever writers may both get here.
         TeamSettings.objects.bulk_create([TeamSettings(pk=1)], ignore_conflicts=True)
         team = TeamSettings.objects.select_for_update().get(pk=1)
+    return team
+
+
+def _team_settings_for_submit() -> TeamSettings:
+    """The team row, locked only when a team budget is set.
+
+    Without a team budget nothing team-wide is checked, so members' submissions need not
+    wait for each other: the row is read without a lock (its defaults only seed a new
+    member's quota). With one, the row is locked and read again, so concurrent submissions
+    are checked against the team's month one after another.
+    """
+    team = TeamSettings.objects.filter(pk=1).first()
+    if team is None or team.team_monthly_budget is not None:
+        team = _team_settings_locked()
     return team
 
 
@@ -237,7 +253,8 @@ def quota_reserve(prediction: Prediction, spec: catalog.ModelSpec) -> None:
     cost = prediction.estimated_cost
     now = prediction.created_at or timezone.now()
 
-    team = _team_settings_locked()
+    # Lock order: the team row (when locked at all) before the member's, in every submission.
+    team = _team_settings_for_submit()
     limits = Limits.of(_member_quota_locked(prediction.owner_id, team))
 
     if limits.allowed_models and spec.id not in limits.allowed_models:

@@ -9,7 +9,7 @@ from django.apps import apps
 from django.utils.translation import gettext_lazy as _
 
 from . import catalog, reviews, selectors
-from .widgets import PlainSelect
+from .widgets import IsoDateField, PlainSelect
 
 MAX_IDS = 200
 
@@ -29,7 +29,7 @@ def _model_field() -> forms.ChoiceField:
 
 
 def _date_field(label: str) -> forms.DateField:
-    return forms.DateField(label=label, required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    return IsoDateField(label=label, required=False)
 
 
 class DateRangeMixin:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from . import uploads
 from .audit import audit_record
 from .models import MemberQuota, ModelConfig, Prediction, ReviewState, Status, User
 
@@ -200,6 +201,7 @@ def prediction_files_delete(prediction: Prediction, *, by: User) -> bool:
             return False
         outputs = list(prediction.outputs.order_by("index"))
         names = [name for output in outputs for name in (output.file.name, output.thumbnail.name) if name]
+        names += uploads.input_images_release(prediction)  # the uploaded images it was made with
         audit_record(
             actor=by, action="prediction.delete_files", target=prediction,
             summary=f"{len(names)} stored files deleted",

@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Lookup, Max, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.http import Http404
@@ -378,9 +379,42 @@ def prompt_get(user: User, pk: int) -> Prompt:
     return get_object_or_404(Prompt.objects.filter(owner=user), pk=pk)
 
 
-def input_image_get(token: uuid.UUID) -> InputImage:
-    """An uploaded input image by its unguessable token (DeerAPI fetches it without logging in)."""
-    return get_object_or_404(InputImage, token=token)
+# A prediction's inputs may still be fetched by DeerAPI: before and while it runs there, and
+# while its outcome is unknown (it may be running). Not once DeerAPI has finished with it.
+FETCHABLE = (Status.QUEUED, Status.SUBMITTING, Status.STARTING, Status.PROCESSING, Status.UNKNOWN)
+
+
+def input_image_for_deerapi(token: uuid.UUID) -> InputImage:
+    """An uploaded input image by its unguessable token, for DeerAPI (no login), while DeerAPI
+    may need it: uploaded less than INPUT_URL_TTL ago and used by a prediction DeerAPI may still
+    fetch it for. Else 404, whoever asks."""
+    since = timezone.now() - timedelta(seconds=settings.INPUT_URL_TTL)
+    image = InputImage.objects.filter(
+        token=token, created_at__gt=since, predictions__status__in=FETCHABLE
+    ).first()
+    if image is None:
+        raise Http404
+    return image
+
+
+def prediction_input_image(user: User, pk: int, image_id: int) -> InputImage:
+    """An uploaded image prediction `pk` was made with, if `user` may see that prediction
+    (the rule of `prediction_get`), else 404."""
+    rule = Q(predictions__pk=pk)
+    if not roles.can_view_team(user):
+        rule &= Q(predictions__owner=user) | shared_with_team("predictions__")
+    image = InputImage.objects.filter(rule, pk=image_id).first()
+    if image is None:
+        raise Http404
+    return image
+
+
+def input_images_visible_to(user: User) -> QuerySet[InputImage]:
+    """Uploaded images `user` may see: their own, and those of predictions they may see."""
+    qs = InputImage.objects.all()
+    if roles.can_view_team(user):
+        return qs
+    return qs.filter(Q(owner=user) | Q(predictions__owner=user) | shared_with_team("predictions__")).distinct()
 
 
 # --- Usage and cost (quotas) ------------------------------------------------------------

@@ -20,7 +20,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from xml.etree import ElementTree
 
@@ -28,14 +28,14 @@ import requests
 from celery import current_app
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from PIL import Image, UnidentifiedImageError
 
-from . import catalog, health, progress, quotas, reviews, selectors
+from . import catalog, health, progress, quotas, reviews, selectors, uploads
 from .client import (
     AuthError,
     BalanceExhausted,
@@ -46,7 +46,7 @@ from .client import (
     UncertainSubmission,
     get_client,
 )
-from .models import REMOTE, TERMINAL, Prediction, PredictionOutput, Prompt, Status, User, can_transition
+from .models import REMOTE, TERMINAL, InputImage, Prediction, PredictionOutput, Prompt, Status, User, can_transition
 
 logger = logging.getLogger(__name__)
 
@@ -90,16 +90,29 @@ class PredictionInputError(ValueError):
 PRIORITY = {"submit": 6}
 
 
-def _enqueue(task: str, prediction_id: int, countdown: float = 0.0) -> None:
-    """Send a task once the current transaction commits (at once outside one)."""
+def _enqueue(task: str, prediction_id: int, countdown: float = 0.0, *, lease: datetime | None = None) -> None:
+    """Send a task once the current transaction commits (at once outside one).
+
+    `lease`: the `next_poll_at` the sweep gave the row when it claimed it (see
+    `predictions_sweep`); the task may claim the row while it still holds that value.
+    """
+    kwargs = {"lease": lease.isoformat()} if lease is not None else {}
 
     def send() -> None:
         current_app.send_task(
-            f"predictions.tasks.{task}", args=[prediction_id], countdown=max(0.0, countdown),
+            f"predictions.tasks.{task}", args=[prediction_id], kwargs=kwargs, countdown=max(0.0, countdown),
             priority=PRIORITY.get(task, 0),
         )
 
     transaction.on_commit(send)
+
+
+def _due(now: datetime, lease: str | None) -> Q:
+    """Rows a task may claim: due now, or still holding the lease the sweep sent it with."""
+    due = Q(next_poll_at__lte=now + EARLY)
+    if lease:
+        due |= Q(next_poll_at=datetime.fromisoformat(lease))
+    return due
 
 
 def _in_language(language: str):
@@ -283,7 +296,9 @@ def prediction_rerun(*, owner: User, source: Prediction) -> Prediction:
 
     A seed is in the input only when the member fixed one (blank fields are never
     sent), so a fixed seed is kept and otherwise DeerAPI draws a new one. Inputs
-    the model no longer takes (an admin changed its schema) are left out.
+    the model no longer takes (an admin changed its schema) are left out. Uploaded
+    images are copied into new uploads of `owner`'s (the source's public URLs stop
+    answering once it ends).
     """
     spec = selectors.model_get(source.model_id)
     if spec is None:
@@ -291,7 +306,20 @@ def prediction_rerun(*, owner: User, source: Prediction) -> Prediction:
             {"model": _("The model “%(id)s” is no longer available.") % {"id": source.model_id}}
         )
     data = {name: value for name, value in source.input.items() if name in spec.input_names}
-    return prediction_create(owner=owner, model_id=spec.id, input=data, prompt=source.prompt, source=source)
+    copies: list[InputImage] = []
+    try:
+        with transaction.atomic():
+            data, copies = uploads.input_values_store(owner, data, source=source)
+            prediction = prediction_create(
+                owner=owner, model_id=spec.id, input=data, prompt=source.prompt, source=source
+            )
+            uploads.input_images_link(prediction, copies)
+    except uploads.InputImageUnavailable as exc:
+        raise PredictionInputError(exc.errors) from exc
+    except BaseException:
+        uploads.input_images_discard(copies)
+        raise
+    return prediction
 
 
 def predictions_compare(
@@ -338,12 +366,12 @@ def _backoff(attempt: int, *, base: float = 2.0, cap: float = 60.0) -> float:
     return min(cap, base * (2 ** max(0, attempt - 1)))
 
 
-def prediction_submit(prediction_id: int, *, client: DeerAPIClient | None = None) -> None:
+def prediction_submit(
+    prediction_id: int, *, lease: str | None = None, client: DeerAPIClient | None = None
+) -> None:
     """Send the create for a queued prediction, exactly once."""
     now = timezone.now()
-    claimed = Prediction.objects.filter(
-        pk=prediction_id, status=Status.QUEUED, next_poll_at__lte=now + EARLY
-    ).update(
+    claimed = Prediction.objects.filter(_due(now, lease), pk=prediction_id, status=Status.QUEUED).update(
         status=Status.SUBMITTING,
         attempts=F("attempts") + 1,
         next_poll_at=now + SUBMIT_LEASE,
@@ -568,12 +596,14 @@ def _moved(moved: bool, status: str) -> str | None:
     return status if moved else None
 
 
-def prediction_refresh(prediction_id: int, *, client: DeerAPIClient | None = None) -> None:
+def prediction_refresh(
+    prediction_id: int, *, lease: str | None = None, client: DeerAPIClient | None = None
+) -> None:
     """Poll DeerAPI once for a running prediction; reschedules itself."""
     now = timezone.now()
-    claimed = Prediction.objects.filter(
-        pk=prediction_id, status__in=REMOTE, next_poll_at__lte=now + EARLY
-    ).update(next_poll_at=now + POLL_LEASE, poll_count=F("poll_count") + 1)
+    claimed = Prediction.objects.filter(_due(now, lease), pk=prediction_id, status__in=REMOTE).update(
+        next_poll_at=now + POLL_LEASE, poll_count=F("poll_count") + 1
+    )
     if not claimed:
         return
     prediction = Prediction.objects.get(pk=prediction_id)
@@ -701,15 +731,15 @@ def _fetch(index: int, url: str) -> StoredFile:
     return _inspect(index, url, data, declared)
 
 
-def prediction_store_outputs(prediction_id: int) -> None:
+def prediction_store_outputs(prediction_id: int, *, lease: str | None = None) -> None:
     """Copy every output of a succeeded prediction into our storage, then finish it.
 
     Idempotent: outputs already stored are kept and not fetched again.
     """
     now = timezone.now()
-    claimed = Prediction.objects.filter(
-        pk=prediction_id, status=Status.STORING, next_poll_at__lte=now + EARLY
-    ).update(next_poll_at=now + STORE_LEASE, attempts=F("attempts") + 1)
+    claimed = Prediction.objects.filter(_due(now, lease), pk=prediction_id, status=Status.STORING).update(
+        next_poll_at=now + STORE_LEASE, attempts=F("attempts") + 1
+    )
     if not claimed:
         return
     prediction = Prediction.objects.get(pk=prediction_id)
@@ -821,6 +851,26 @@ def prediction_repoll(prediction: Prediction) -> bool:
 SWEEP_BATCH = 1000
 
 
+def _late_rows_claim(status: str, late: datetime, lease_until: datetime) -> list[int]:
+    """Move the lease of up to SWEEP_BATCH rows in `status` due before `late`; their ids.
+
+    One `UPDATE … RETURNING`: a row the sweep re-sends is not due again until `lease_until`,
+    so it gets at most one message per lease however far behind the workers are. Rows a
+    worker is claiming at this moment are skipped (PostgreSQL), not waited for.
+    """
+    table = Prediction._meta.db_table
+    skip_locked = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    sql = (
+        f"UPDATE {table} SET next_poll_at = %s WHERE id IN ("  # noqa: S608 - names from the model, values bound
+        f"SELECT id FROM {table} WHERE status = %s AND next_poll_at < %s "
+        f"ORDER BY next_poll_at LIMIT %s{skip_locked}) RETURNING id"
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [adapt(lease_until), status, adapt(late), SWEEP_BATCH])
+        return [pk for (pk,) in cursor.fetchall()]
+
+
 def predictions_sweep() -> dict[str, int]:
     """Recover from lost messages and dead workers; time out stuck predictions.
 
@@ -850,19 +900,18 @@ def predictions_sweep() -> dict[str, int]:
         "pk", "language"
     )[:SWEEP_BATCH]:
         with _in_language(language):
-            message = f"{UNKNOWN_EXPLANATION} ({_('the worker stopped while sending it')})"
+            reason = _("the worker stopped while sending it")
+            message = f"{UNKNOWN_EXPLANATION} ({reason})"
         if _transition(pk, Status.SUBMITTING, Status.UNKNOWN, next_poll_at=None, error=message):
             counts["unknown"] += 1
 
-    for status, task in ((Status.QUEUED, "submit"), (Status.STARTING, "poll"),
-                         (Status.PROCESSING, "poll"), (Status.STORING, "store")):
-        ids = list(
-            Prediction.objects.filter(status=status, next_poll_at__lt=late)
-            .order_by("next_poll_at")
-            .values_list("pk", flat=True)[:SWEEP_BATCH]
-        )
-        for pk in ids:
-            _enqueue(task, pk)
+    for status, task, lease in ((Status.QUEUED, "submit", SUBMIT_LEASE), (Status.STARTING, "poll", POLL_LEASE),
+                                (Status.PROCESSING, "poll", POLL_LEASE), (Status.STORING, "store", STORE_LEASE)):
+        lease_until = now + lease
+        with transaction.atomic():
+            ids = _late_rows_claim(status, late, lease_until)
+            for pk in ids:
+                _enqueue(task, pk, lease=lease_until)
         counts[task] += len(ids)
     if any(counts.values()):
         logger.info("sweep %s", " ".join(f"{k}={v}" for k, v in counts.items()))

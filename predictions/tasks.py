@@ -1,14 +1,16 @@
 """Celery tasks: thin adapters that take a prediction id and call a service.
 
 Every task re-reads the row and claims it with a conditional UPDATE, so a
-duplicate or redelivered message does nothing. Time limits sit below the
+duplicate or redelivered message does nothing. `lease` is set on the messages the
+sweep sends: the `next_poll_at` it gave the row, which the task may claim. Time limits sit below the
 matching lease in services.py.
 """
 
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
 
-from . import health, model_sync, quotas, services
+from . import health, model_sync, quotas, services, uploads
 from .logging import about_prediction
 from .models import User
 
@@ -16,8 +18,8 @@ from .models import User
 @shared_task(name="predictions.tasks.submit", soft_time_limit=settings.DEERAPI_CALL_LIMIT - 5,
              time_limit=settings.DEERAPI_CALL_LIMIT)
 @about_prediction
-def submit(prediction_id: int) -> None:
-    services.prediction_submit(prediction_id)
+def submit(prediction_id: int, lease: str | None = None) -> None:
+    services.prediction_submit(prediction_id, lease=lease)
 
 
 # A poll that finds the prediction done stores its images in the same task (see
@@ -27,15 +29,15 @@ POLL_LIMIT = settings.DEERAPI_CALL_LIMIT + settings.STORE_TIME_LIMIT
 
 @shared_task(name="predictions.tasks.poll", soft_time_limit=POLL_LIMIT - 10, time_limit=POLL_LIMIT, acks_late=True)
 @about_prediction
-def poll(prediction_id: int) -> None:
-    services.prediction_refresh(prediction_id)
+def poll(prediction_id: int, lease: str | None = None) -> None:
+    services.prediction_refresh(prediction_id, lease=lease)
 
 
 @shared_task(name="predictions.tasks.store", soft_time_limit=settings.STORE_TIME_LIMIT - 10,
              time_limit=settings.STORE_TIME_LIMIT, acks_late=True)
 @about_prediction
-def store(prediction_id: int) -> None:
-    services.prediction_store_outputs(prediction_id)
+def store(prediction_id: int, lease: str | None = None) -> None:
+    services.prediction_store_outputs(prediction_id, lease=lease)
 
 
 @shared_task(name="predictions.tasks.cancel", soft_time_limit=settings.DEERAPI_CALL_LIMIT - 5,
@@ -49,6 +51,7 @@ def cancel(prediction_id: int) -> None:
 def sweep() -> None:
     services.predictions_sweep()
     health.heartbeat_record(health.SWEEP)  # /healthz: the sweep (and so beat and a worker) runs
+    health.task_failures_prune(timezone.now())
 
 
 @shared_task(name="predictions.tasks.deerapi_balance_refresh", soft_time_limit=45, time_limit=60)
@@ -60,3 +63,10 @@ def deerapi_balance_refresh() -> None:
 def models_sync(actor_id: int | None = None) -> None:
     """The admin's "Check DeerAPI's model list": the report lands in the audit log."""
     model_sync.models_sync(actor=User.objects.filter(pk=actor_id).first() if actor_id else None)
+
+
+@shared_task(name="predictions.tasks.input_images_purge", soft_time_limit=60, time_limit=90)
+def input_images_purge() -> None:
+    """Uploads no prediction was made with, older than a day: rows and files go, a batch at a time."""
+    while uploads.input_images_purge() == uploads.PURGE_BATCH:
+        pass

@@ -16,4 +16,5 @@ urlpatterns = [
     path("<int:pk>/cancel/", views.prediction_cancel, name="cancel"),
     path("<int:pk>/outputs/<int:index>/", views.output_file, name="output"),
     path("<int:pk>/outputs/<int:index>/thumbnail/", views.output_thumbnail, name="thumbnail"),
+    path("<int:pk>/inputs/<int:image_id>/", views.prediction_input_file, name="input"),
 ]

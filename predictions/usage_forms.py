@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import quotas, selectors
 from .models import LedgerKind, MemberQuota, Period, User
-from .widgets import PlainSelect
+from .widgets import IsoDateField, PlainSelect
 
 # The by-day chart has one bar per day: a year at most.
 MAX_DAYS = 366
@@ -49,8 +49,8 @@ class UsageChoice:
 
 
 class UsageFilterForm(forms.Form):
-    since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    since = IsoDateField(label=_("From"), required=False)
+    until = IsoDateField(label=_("To"), required=False)
     kind = forms.ChoiceField(label=_("Kind"), required=False, widget=PlainSelect)
     model = forms.ChoiceField(label=_("Model"), required=False, widget=PlainSelect)
     member = forms.TypedChoiceField(label=_("Member"), required=False, coerce=int, empty_value=None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
@@ -110,7 +111,8 @@ def _start_form(
         initial.update(prompt_id=id_param(data.get("prompt_id")), source=id_param(data.get("source")))
     elif source is not None:
         if spec.id == source.model_id:
-            initial.update(initial_from_input(spec, source.input))
+            values = initial_from_input(spec, source.input)
+            initial.update(uploads.input_values_for_form(source, values, site_url=_site_url(request)))
         initial.update(prompt=source.prompt.text, source=source.pk)
         if source.prompt.owner_id == request.user.pk:
             initial["prompt_id"] = source.prompt_id
@@ -122,19 +124,29 @@ def _start_form(
     return form
 
 
+def _site_url(request: HttpRequest) -> str:
+    """Where members reach DeerWeb: PUBLIC_URL, or the address of this request."""
+    return settings.PUBLIC_URL or request.build_absolute_uri("/").rstrip("/")
+
+
 def _create_from_form(request: HttpRequest, form: PredictionForm) -> Prediction | None:
-    """Store uploads and create the prediction; on refusal, put the reasons on the form."""
+    """Store uploads (and copies of reused ones) and create the prediction; on refusal, put the
+    reasons on the form."""
     source_id = form.cleaned_data.get("source")
     source = selectors.prediction_get(request.user, source_id) if source_id else None
     prompt = _own_prompt(request.user, form.cleaned_data.get("prompt_id"))
     stored: list[InputImage] = []
     try:
         with transaction.atomic():
-            data, stored = uploads.input_values_store(request.user, form.input_data())
-            return services.prediction_create(
+            data, stored = uploads.input_values_store(
+                request.user, form.input_data(), hosts=frozenset({request.get_host()})
+            )
+            prediction = services.prediction_create(
                 owner=request.user, model_id=form.spec.id, input=data, prompt=prompt, source=source
             )
-    except services.PredictionInputError as exc:
+            uploads.input_images_link(prediction, stored)
+            return prediction
+    except (services.PredictionInputError, uploads.InputImageUnavailable) as exc:
         form.add_input_errors(exc.errors)
     except quotas.QuotaExceeded as exc:
         form.add_error(None, exc.message)  # over a limit: said above the form, not at one field
@@ -158,20 +170,6 @@ def prediction_new_fields(request: HttpRequest) -> HttpResponse:
 # --- One prediction ----------------------------------------------------------------------------
 
 
-def _inputs_shown(prediction: Prediction) -> list[tuple[str, str]]:
-    """The inputs sent, for reading: inline images are named, not printed."""
-    shown = []
-    for name, value in prediction.input.items():
-        values = value if isinstance(value, list) else [value]
-        texts = [
-            _("an uploaded image (%(kb)d KB)") % {"kb": len(item) * 3 // 4 // 1024}
-            if isinstance(item, str) and item.startswith("data:") else str(item)
-            for item in values
-        ]
-        shown.append((name, ", ".join(texts)))
-    return shown
-
-
 @login_required
 @require_GET
 def prediction_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -182,7 +180,7 @@ def prediction_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "prediction": prediction,
         "outputs": list(prediction.outputs.all()),
         "model_name": spec.name if spec else prediction.model_id,
-        "inputs": _inputs_shown(prediction),
+        "inputs": uploads.inputs_shown(prediction),
         "in_library": own_prompt and bool(prediction.prompt.name),
         "save_form": PromptSaveForm(initial={"prediction": prediction.pk}),
     }
@@ -316,14 +314,25 @@ def output_thumbnail(request: HttpRequest, pk: int, index: int) -> HttpResponse:
     return _serve(output, "thumbnail", download=False)
 
 
-@require_GET
-def input_image_file(request: HttpRequest, token: uuid.UUID) -> HttpResponse:
-    """An uploaded input image, for DeerAPI to fetch: no login, the token is the key."""
-    image = selectors.input_image_get(token)
+def _serve_input(image: InputImage, *, cache: str) -> HttpResponse:
     response = files.stored_file_response(image.file, content_type=image.content_type)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, max-age=3600"
+    response["Cache-Control"] = cache
     response["X-Robots-Tag"] = "noindex"
     response["Referrer-Policy"] = "no-referrer"
     return response
+
+
+@login_required
+@require_GET
+def prediction_input_file(request: HttpRequest, pk: int, image_id: int) -> HttpResponse:
+    """An uploaded image a prediction was made with, for whoever may see the prediction."""
+    return _serve_input(selectors.prediction_input_image(request.user, pk, image_id), cache="private, max-age=3600")
+
+
+@require_GET
+def input_image_file(request: HttpRequest, token: uuid.UUID) -> HttpResponse:
+    """An uploaded input image, for DeerAPI to fetch: no login, the token is the key, and only
+    while DeerAPI may still need it (see selectors.input_image_for_deerapi)."""
+    return _serve_input(selectors.input_image_for_deerapi(token), cache="no-store")

@@ -237,6 +237,16 @@ def wait() -> Callable[..., Prediction]:
 TERMINAL = {Status.SUCCEEDED, Status.FAILED, Status.CANCELED, Status.UNKNOWN}
 
 
+@pytest.fixture
+def public_uploads(settings, monkeypatch) -> str:
+    """DeerWeb with a public address, sending every upload to DeerAPI by its public URL (none inline)."""
+    from predictions import uploads
+
+    settings.PUBLIC_URL = "https://deerweb.example.com"
+    monkeypatch.setattr(uploads, "INLINE_MAX_BYTES", 0)
+    return settings.PUBLIC_URL
+
+
 # --- The two configurations ---------------------------------------------------------
 
 # Fixtures through which a test reaches the database: such a test is marked `database`.

@@ -1,5 +1,5 @@
 """`manage.py check --deploy` is clean with production settings, and those settings are
-the secure ones: HTTPS-only cookies, HSTS, a redirect to HTTPS (but not for /healthz)."""
+the secure ones: HTTPS-only cookies, HSTS, a redirect to HTTPS (but not for /healthz and /livez)."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def test_production_settings_are_the_secure_ones():
         "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
         "SECURE_CONTENT_TYPE_NOSNIFF": True,
         "X_FRAME_OPTIONS": "DENY",
-        "SECURE_REDIRECT_EXEMPT": ["^healthz$"],
+        "SECURE_REDIRECT_EXEMPT": ["^healthz$", "^livez$"],
         "SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"],
     }
 

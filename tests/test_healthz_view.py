@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from predictions import health, services, tasks
-from predictions.models import Heartbeat, Prediction, Status
+from predictions.models import Heartbeat, Prediction, Status, TaskFailure, TeamSettings
 
 from .conftest import wait_for
 from .test_prediction_views import make_prediction
@@ -118,10 +118,147 @@ def test_it_is_exempt_from_the_https_redirect(client, settings):
     assert client.get("/accounts/login/").status_code == 301
 
 
-def test_it_costs_one_query(client, django_assert_max_num_queries):
+def test_it_costs_five_queries_however_many_predictions_and_failures_there_are(
+    client, member, django_assert_max_num_queries
+):
     beat(health.SWEEP, 1)
-    with django_assert_max_num_queries(1):
+    for _ in range(3):
+        make_prediction(member)
+        TaskFailure.objects.create(task="predictions.tasks.poll", error="RuntimeError")
+    with django_assert_max_num_queries(5):
         assert client.get("/healthz").status_code == 200
+
+
+# --- Stuck predictions, failing tasks, DeerAPI ------------------------------------------
+
+
+def test_it_fails_when_a_prediction_sits_in_a_working_state_past_its_lease(client, member):
+    beat(health.SWEEP, 1)
+    stuck = make_prediction(member, status=Status.STORING,
+                            next_poll_at=timezone.now() - timedelta(seconds=health.overdue_after() + 5))
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["failing"] == ["predictions"]
+    assert body["checks"]["predictions"]["past_lease"] == 1
+    assert body["checks"]["predictions"]["oldest_due_seconds"] > health.overdue_after()
+    Prediction.objects.filter(pk=stuck.pk).update(status=Status.FAILED)
+    assert client.get("/healthz").status_code == 200
+
+
+def test_a_prediction_due_a_moment_ago_is_not_past_its_lease(client, member):
+    beat(health.SWEEP, 1)
+    make_prediction(member, status=Status.PROCESSING, next_poll_at=timezone.now() - timedelta(seconds=5))
+    assert client.get("/healthz").status_code == 200
+
+
+def fail(task: str = "predictions.tasks.poll", *, prediction_id=None, seconds_ago: float = 0) -> None:
+    TaskFailure.objects.create(task=task, error="DatabaseError", prediction_id=prediction_id,
+                               at=timezone.now() - timedelta(seconds=seconds_ago))
+
+
+def test_it_fails_when_background_tasks_keep_raising(client, settings):
+    settings.HEALTH_FAILURE_LIMIT = 3
+    beat(health.SWEEP, 1)
+    fail()
+    fail()
+    assert client.get("/healthz").status_code == 200
+
+    fail()
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["tasks"]
+    assert response.json()["checks"]["tasks"]["failures"] == 3
+
+
+def test_failures_older_than_the_window_do_not_count(client, settings):
+    settings.HEALTH_FAILURE_LIMIT = 2
+    beat(health.SWEEP, 1)
+    for _ in range(5):
+        fail(seconds_ago=settings.HEALTH_FAILURE_WINDOW + 10)
+    assert client.get("/healthz").status_code == 200
+
+
+def test_one_prediction_whose_tasks_failed_twice_and_is_still_being_worked_on_fails_it(client, member):
+    beat(health.SWEEP, 1)
+    stuck = make_prediction(member, status=Status.STORING, next_poll_at=timezone.now() + timedelta(seconds=60))
+    fail("predictions.tasks.store", prediction_id=stuck.pk)
+    assert client.get("/healthz").status_code == 200
+
+    fail("predictions.tasks.store", prediction_id=stuck.pk)
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["tasks"]["stuck_predictions"] == [stuck.pk]
+
+
+def test_a_task_that_raises_is_recorded_with_its_prediction(member, monkeypatch, client):
+    beat(health.SWEEP, 1)
+    prediction = make_prediction(member, status=Status.STORING, next_poll_at=timezone.now())
+
+    def broken(prediction, *, stored):
+        raise RuntimeError("the database refused the update")
+
+    monkeypatch.setattr(services, "_store_claimed", broken)
+    for _ in range(2):
+        Prediction.objects.filter(pk=prediction.pk).update(next_poll_at=timezone.now())
+        tasks.store.apply(args=[prediction.pk])
+
+    failures = list(TaskFailure.objects.values_list("task", "error", "prediction_id"))
+    assert failures == [("predictions.tasks.store", "RuntimeError", prediction.pk)] * 2
+    assert client.get("/healthz").json()["checks"]["tasks"]["stuck_predictions"] == [prediction.pk]
+
+
+def test_the_sweep_forgets_failures_older_than_a_day():
+    fail(seconds_ago=2 * 86400)
+    fail(seconds_ago=60)
+    tasks.sweep()
+    assert TaskFailure.objects.count() == 1
+
+
+@pytest.mark.parametrize("flag", ["deerapi_key_rejected_since", "deerapi_balance_empty_since",
+                                  "deerapi_check_failed_at"])
+def test_a_deerapi_outage_is_a_warning_not_a_failure(client, flag):
+    beat(health.SWEEP, 1)
+    TeamSettings.objects.create(pk=1, **{flag: timezone.now()})
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["warnings"] == ["deerapi"]
+    assert body["checks"]["deerapi"]["warning"] is True
+
+
+def test_the_liveness_check_answers_without_asking_the_database(client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = client.get("/livez")
+    assert response.status_code == 200
+    assert response.content == b"ok\n"
+
+
+def test_the_admin_index_shows_what_is_failing(client, admin_user, member):
+    beat(health.SWEEP, 1)
+    stuck = make_prediction(member, status=Status.STORING, next_poll_at=timezone.now() + timedelta(seconds=60))
+    fail("predictions.tasks.store", prediction_id=stuck.pk)
+    fail("predictions.tasks.store", prediction_id=stuck.pk)
+    client.force_login(admin_user)
+
+    page = client.get("/admin/").content.decode()
+
+    assert 'data-health="failing"' in page
+    assert 'data-health-check="tasks"' in page
+    assert f"/admin/predictions/prediction/{stuck.pk}/change/" in page
+
+
+def test_the_admin_index_shows_no_health_banner_when_all_is_well(client, admin_user):
+    beat(health.SWEEP, 1)
+    client.force_login(admin_user)
+    assert "data-health=" not in client.get("/admin/").content.decode()
 
 
 # --- The heartbeats ---------------------------------------------------------------

@@ -303,3 +303,63 @@ def test_with_every_model_disabled_the_form_says_so(member_client):
     response = member_client.get(NEW)
     assert response.status_code == 503
     assert "No model is enabled." in response.content.decode()
+
+
+# --- What a browser posts for an image input ---------------------------------------------------
+# A browser sends the empty file picker as an empty part under the same name, after the URL box;
+# Django's parser files it under POST, so the URL box arrives as ["<url>", ""].
+
+
+def test_a_url_posted_with_the_empty_file_picker_is_sent(member_client):
+    response = member_client.post(NEW, {"model": KONTEXT, "prompt": "make it snow", "aspect_ratio": "1:1",
+                                        "output_format": "png", "safety_tolerance": "2",
+                                        "input_image": ["https://example.com/deer.png", ""]})
+    assert response.status_code == 302
+    assert Prediction.objects.get().input["input_image"] == "https://example.com/deer.png"
+
+
+def test_urls_posted_with_the_empty_file_picker_are_all_sent(member_client):
+    response = member_client.post(NEW, {"model": FLUX2, "prompt": "these two", "aspect_ratio": "1:1",
+                                        "resolution": "1 MP", "safety_tolerance": "2", "output_format": "webp",
+                                        "input_images": ["https://example.com/a.png\r\nhttps://example.com/b.png", ""]})
+    assert response.status_code == 302
+    assert Prediction.objects.get().input["input_images"] == ["https://example.com/a.png", "https://example.com/b.png"]
+
+
+def test_an_invalid_url_posted_with_the_empty_file_picker_gets_a_message_and_stays_in_the_box(member_client):
+    response = member_client.post(NEW, {"model": KONTEXT, "prompt": "make it snow", "input_image": ["deer.png", ""]})
+    assert response.status_code == 400
+    block = field_block(response.content.decode(), "input_image")
+    assert "Enter an http(s) URL of an image, or upload one." in block
+    assert 'value="deer.png"' in block
+    assert not Prediction.objects.exists()
+
+
+def test_a_url_and_an_upload_for_one_image_get_a_message_and_store_nothing(member_client):
+    response = member_client.post(NEW, {"model": KONTEXT, "prompt": "make it snow",
+                                        "input_image": ["https://example.com/deer.png", upload(png())]})
+    assert response.status_code == 400
+    block = field_block(response.content.decode(), "input_image")
+    assert "Give either an image URL or an upload, not both." in block
+    assert 'value="https://example.com/deer.png"' in block
+    assert not Prediction.objects.exists()
+    assert not InputImage.objects.exists()
+
+
+# --- The prompt's length ----------------------------------------------------------------------
+
+
+def test_an_over_long_prompt_is_not_cut_by_the_box_but_refused_with_a_message_and_kept(member_client, settings):
+    settings.PROMPT_MAX_LENGTH = 20
+    box = re.search(r"<textarea [^>]*>", page(member_client)).group(0)
+    assert "maxlength" not in box, "the browser would cut a pasted prompt without a word"
+    assert 'data-max-chars="20"' in box
+    assert 'data-over-text="{count} of 20 characters: {over} too many"' in box
+
+    text = "a deer in the snow at dawn"
+    response = member_client.post(NEW, {"model": SCHNELL, "prompt": text})
+    assert response.status_code == 400
+    block = field_block(response.content.decode(), "prompt")
+    assert f"Ensure this value has at most 20 characters (it has {len(text)})." in block
+    assert f">\n{text}</textarea>" in block
+    assert not Prediction.objects.exists()

@@ -1,5 +1,6 @@
 """The prediction pages: the form, history, detail, live part, files, and who sees what."""
 
+import base64
 import io
 
 import pytest
@@ -207,3 +208,16 @@ def test_every_page_shows_the_sandbox_banner_without_a_key(member_client, settin
     assert "data-sandbox" in member_client.get(reverse("predictions:list")).content.decode()
     settings.SANDBOX = False
     assert "data-sandbox" not in member_client.get(reverse("predictions:list")).content.decode()
+
+
+@pytest.mark.parametrize(("size", "language", "shown"), [
+    (924, "en", "an uploaded image (924\xa0bytes)"), (1000, "en", "an uploaded image (1000\xa0bytes)"),
+    (3000, "en", "an uploaded image (2.9\xa0KB)"), (924, "zh-hans", "一张上传的图片（924\xa0字节）"),
+])
+def test_an_uploaded_input_image_is_shown_with_its_size(member_client, member, size, language, shown):
+    # 1000 bytes end in base64 padding ("=="), 924 and 3000 do not.
+    data_url = "data:image/png;base64," + base64.b64encode(b"\x89" * size).decode("ascii")
+    prediction = make_prediction(member, input={"prompt": "a red deer", "input_image": data_url})
+    html = member_client.get(prediction.get_absolute_url(), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert shown in html
+    assert "base64" not in html

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
-from django.db import connections
+from django.db import OperationalError, connection, connections, transaction
 
 from predictions import quotas, services
 from predictions.models import LedgerEntry, MemberQuota, Period, Prediction, TeamSettings, User
@@ -86,3 +86,50 @@ def test_the_team_budget_holds_when_many_members_submit_at_once(enqueued):
     assert Prediction.objects.count() == 10
     assert sum(LedgerEntry.objects.values_list("amount", flat=True), Decimal(0)) == Decimal("0.03")
     assert all("Over the team's budget" in value for outcome, value in results if outcome == "refused")
+
+
+def submit_while_the_team_row_is_locked(owner: User) -> str:
+    """Submit while another transaction holds the team settings row; 'created' or 'waited'.
+
+    The submission gives up after a second instead of waiting for the lock forever.
+    """
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_team_row() -> None:
+        try:
+            with transaction.atomic():
+                TeamSettings.objects.select_for_update().get(pk=1)
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold_the_team_row)
+    holder.start()
+    try:
+        assert locked.wait(timeout=10)
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '1s'")
+                services.prediction_create(owner=owner, model_id=SCHNELL, input={"prompt": "a deer"})
+        except OperationalError:
+            return "waited"
+        return "created"
+    finally:
+        release.set()
+        holder.join()
+
+
+def test_without_a_team_budget_a_submission_does_not_wait_for_the_team_row(enqueued, member):
+    TeamSettings.objects.create(pk=1, team_monthly_budget=None)
+
+    assert submit_while_the_team_row_is_locked(member) == "created"
+    assert Prediction.objects.filter(owner=member).count() == 1
+
+
+def test_with_a_team_budget_a_submission_waits_for_the_team_row(enqueued, member):
+    TeamSettings.objects.create(pk=1, team_monthly_budget=Decimal("10"))
+
+    assert submit_while_the_team_row_is_locked(member) == "waited"
+    assert Prediction.objects.filter(owner=member).count() == 0

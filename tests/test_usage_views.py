@@ -152,3 +152,14 @@ def test_the_live_status_refresh_runs_no_budget_query(member_client, member, dja
     with django_assert_max_num_queries(6) as queries:
         member_client.get(reverse("predictions:live", args=[prediction.pk]))
     assert not any("predictions_ledgerentry" in q["sql"] for q in queries.captured_queries)
+
+
+def test_the_date_boxes_hold_iso_dates_in_simplified_chinese(member_client):
+    # <input type="date"> takes only YYYY-MM-DD; any other form of a date leaves the box empty.
+    html = member_client.get(reverse("usage:mine"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert '<input type="date" name="since" value="2025-06-01"' in html
+    assert '<input type="date" name="until" value="2025-06-20"' in html
+
+    response = member_client.get(reverse("usage:mine"), {"since": "2025-06-02"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert response.status_code == 200
+    assert '<input type="date" name="since" value="2025-06-02"' in response.content.decode()

@@ -10,7 +10,11 @@ runs in the background; every request reads the clock. Output files are rendered
 when downloaded.
 
 Faults are queued per route with `Simulator.inject` (or `POST /_simulator/faults`)
-and each one is used up by the next request to that route.
+and each one is used up by the next request to that route. Two of them act as a
+careless gateway would with the key it received: `echo_key` puts it in the error's
+message ("Incorrect API key provided: …"), and `dead_redirect` sends the client,
+path and query (so `?key=`) included, to an address where nothing listens, so the
+client's connection error names the URL.
 """
 
 from __future__ import annotations
@@ -106,6 +110,17 @@ def _bad_request(message: str) -> Reply:
     return _error_reply(400, message, type="invalid_request_error", code="invalid_request")
 
 
+def _bearer(headers: Any) -> str:
+    """The token of the request's `Authorization: Bearer …` header ("" without one)."""
+    scheme, _, token = (headers.get("Authorization") or "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _query_key(raw_path: str) -> str:
+    """The `?key=` of a request (the balance endpoint's way of taking the key)."""
+    return (parse_qs(urlsplit(raw_path).query).get("key") or [""])[0]
+
+
 def _file_not_found() -> Reply:
     return Reply.json(404, {"detail": "File not found"})
 
@@ -125,19 +140,31 @@ class Fault:
     malformed: bool = False
     content_type: str | None = None
     oversize: int | None = None
+    echo_key: bool = False
+    dead_redirect: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {key: value for key, value in vars(self).items() if value not in (None, False)}
 
-    def reply(self) -> Reply:
-        """The error reply for a `status` or `body` fault."""
-        status = self.status if self.status is not None else 200
+    @property
+    def refuses(self) -> bool:
+        """The request is answered by the fault alone, never processed."""
+        return self.status is not None or self.body is not None or self.echo_key or self.dead_redirect
+
+    def reply(self, received_key: str = "") -> Reply:
+        """The error reply for a `status`, `body` or `echo_key` fault."""
+        status = self.status if self.status is not None else (401 if self.echo_key else 200)
         headers: tuple[tuple[str, str], ...] = ()
         if self.retry_after is not None:
             value = self.retry_after
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
             headers = (("Retry-After", str(value)),)
+        if self.echo_key:
+            message = (f"Incorrect API key provided: {received_key}. You can find your API key at "
+                       f"https://api.deerapi.com/token. ({_fault_message(status)})")
+            return Reply.json(status, deerapi_error(message, type="invalid_request_error", code="invalid_api_key"),
+                              headers=headers)
         if self.body is None:
             data = deerapi_error(_fault_message(status), type="upstream_error", code="simulated")
             return Reply.json(status, data, headers=headers)
@@ -152,6 +179,14 @@ class Fault:
         problem = isinstance(self.body, dict) and ("title" in self.body or "detail" in self.body)
         kind = PROBLEM_JSON if problem else JSON
         return Reply.json(status, self.body, content_type=kind, headers=headers)
+
+
+def _dead_address() -> str:
+    """http://127.0.0.1:<port> where nothing listens (a port the system just gave out and took back)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
 
 
 def _fault_message(status: int) -> str:
@@ -387,8 +422,15 @@ class Simulator:
         malformed: bool = False,
         content_type: str | None = None,
         oversize: int | None = None,
+        echo_key: bool = False,
+        dead_redirect: bool = False,
     ) -> None:
-        """Give the next `count` requests to `route` this fault (faults queue in order)."""
+        """Give the next `count` requests to `route` this fault (faults queue in order).
+
+        `echo_key`: an error (401 unless `status` says otherwise) whose message repeats the
+        key the request carried. `dead_redirect`: a 307 to the same path and query at an
+        address where nothing listens.
+        """
         if route not in ROUTES:
             raise ValueError(f"unknown route {route!r}; expected one of {', '.join(ROUTES)}")
         if not isinstance(count, int) or isinstance(count, bool) or count < 1:
@@ -401,6 +443,8 @@ class Simulator:
             raise ValueError("oversize must be a positive number of bytes")
         if not isinstance(delay, int | float) or delay < 0:
             raise ValueError("delay must be a number of seconds")
+        if echo_key and body is not None:
+            raise ValueError("echo_key writes its own body")
         fault = Fault(
             route=route,
             status=status,
@@ -412,6 +456,8 @@ class Simulator:
             malformed=bool(malformed),
             content_type=content_type,
             oversize=oversize,
+            echo_key=bool(echo_key),
+            dead_redirect=bool(dead_redirect),
         )
         with self._lock:
             self._faults[route].append(fault)
@@ -462,9 +508,7 @@ class Simulator:
     # --- HTTP
 
     def _authorized(self, headers: Any) -> bool:
-        value = headers.get("Authorization") or ""
-        scheme, _, token = value.partition(" ")
-        return scheme.lower() == "bearer" and secrets.compare_digest(token.strip().encode(), self.key.encode())
+        return secrets.compare_digest(_bearer(headers).encode(), self.key.encode())
 
     def _base_url(self, headers: Any) -> str:
         if self._public_url:
@@ -498,8 +542,7 @@ class Simulator:
             return _not_found(f"Invalid URL ({method} {path})", code="invalid_url")
         if route == "quota":
             # The balance endpoint takes the key as `?key=`, not as a Bearer token.
-            key = (parse_qs(urlsplit(raw_path).query).get("key") or [""])[0]
-            if not secrets.compare_digest(key.encode(), self.key.encode()):
+            if not secrets.compare_digest(_query_key(raw_path).encode(), self.key.encode()):
                 return _unauthorized()
         elif route != "file" and not self._authorized(headers):
             return _unauthorized()
@@ -513,14 +556,16 @@ class Simulator:
         # A create that is dropped, delayed or garbled still reaches "DeerAPI" and
         # starts a prediction: that is the case the client must treat as uncertain.
         processed = None
-        if route == "create" and fault.status is None and fault.body is None:
+        if route == "create" and not fault.refuses:
             processed = answer()
         if fault.delay:
             time.sleep(fault.delay)
         if fault.drop:
             return Reply(0, drop=True)
-        if fault.status is not None or fault.body is not None:
-            return fault.reply()
+        if fault.dead_redirect:
+            return Reply(307, headers=(("Location", _dead_address() + raw_path),))
+        if fault.refuses and not fault.dead_redirect:
+            return fault.reply(_query_key(raw_path) if route == "quota" else _bearer(headers))
         if fault.malformed:
             return Reply(200, MALFORMED_BODY, JSON)
         if fault.content_type:

@@ -1,5 +1,5 @@
 // DeerWeb's small page script: live status refresh, elapsed time, auto-submit selects,
-// forms opened in place.
+// forms opened in place, prompt character counts, the header's menus.
 // No inline script anywhere, so the Content-Security-Policy can forbid it.
 (function () {
   "use strict";
@@ -55,6 +55,8 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     document.documentElement.classList.add("js");
+    document.querySelectorAll("[data-site-menu]").forEach(siteMenu);
+    document.querySelectorAll("[data-account-menu]").forEach(dropDown);
     // Every live part on the page (one on a prediction, one per column on Compare).
     document.querySelectorAll("[data-live-url]").forEach(followLive);
     document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
@@ -63,7 +65,72 @@
     var modelSelect = document.querySelector(".prediction-form select[name=model]");
     if (modelSelect) { swapModelFields(modelSelect); }
     document.querySelectorAll("a[data-inline-form]").forEach(openInPlace);
+    document.querySelectorAll("textarea[data-max-chars]").forEach(countCharacters);
   });
+
+  // Prompt boxes: a character count under the box, saying how many too many past the
+  // limit. The box itself never cuts text; the server refuses an over-long prompt.
+  function countCharacters(box) {
+    var limit = parseInt(box.getAttribute("data-max-chars"), 10);
+    var countText = box.getAttribute("data-count-text");
+    var overText = box.getAttribute("data-over-text");
+    if (isNaN(limit) || !countText || !overText) { return; }
+    var counter = document.createElement("p");
+    counter.className = "char-count";
+    counter.id = box.id + "_count";
+    box.after(counter);
+    var described = box.getAttribute("aria-describedby");
+    box.setAttribute("aria-describedby", described ? described + " " + counter.id : counter.id);
+    function update() {
+      // Counted as the server counts: spaces around trimmed, characters (not UTF-16 units),
+      // and each line break as the two characters (CR LF) the browser sends.
+      var count = Array.from(box.value.trim().replace(/\r?\n/g, "\r\n")).length;
+      var over = count - limit;
+      counter.textContent = (over > 0 ? overText : countText)
+        .replace("{count}", String(count)).replace("{over}", String(over));
+      counter.classList.toggle("over", over > 0);
+    }
+    box.addEventListener("input", update);
+    update();
+  }
+
+  // The header's menu comes open, so every link shows without JS. Where its summary (the
+  // Menu button) is shown, on narrow screens, it starts closed; where the stylesheet hides
+  // the summary, it stays open. Escape closes it.
+  function siteMenu(menu) {
+    var toggle = menu.querySelector("summary");
+    var collapsible = null;
+    function fit() {
+      var now = window.getComputedStyle(toggle).display !== "none";
+      if (now !== collapsible) {
+        collapsible = now;
+        menu.open = !now;
+      }
+    }
+    fit();
+    window.addEventListener("resize", fit);
+    menu.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && collapsible && menu.open && !event.defaultPrevented) {
+        menu.open = false;
+        toggle.focus();
+      }
+    });
+  }
+
+  // A <details> that drops down (the account menu): a click elsewhere or Escape closes it.
+  function dropDown(menu) {
+    var toggle = menu.querySelector("summary");
+    document.addEventListener("click", function (event) {
+      if (menu.open && !menu.contains(event.target)) { menu.open = false; }
+    });
+    menu.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && menu.open) {
+        event.preventDefault();
+        menu.open = false;
+        toggle.focus();
+      }
+    });
+  }
 
   // Team usage: "Edit limits of …" fetches that member's small form and shows it under
   // the link, so the page does not carry a form per member. Without JS, or when the
