@@ -255,7 +255,7 @@ DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "dja
 
 
 def configuration() -> dict[str, str]:
-    """This run's database vendor and broker transport, e.g. {"postgresql": …, "redis": …}."""
+    """This run's database vendor and broker transport, e.g. {"database": "sqlite", "broker": "filesystem"}."""
     vendor = "sqlite" if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") else "postgresql"
     return {"database": vendor, "broker": settings.CELERY_BROKER_URL.split("://")[0]}
 
