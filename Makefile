@@ -7,7 +7,7 @@ PORT ?= 8000
 # Unless DJANGO_SECRET_KEY is set, `make run` keeps a generated key in var/secret_key.
 RUN_ENV := DJANGO_SECRET_KEY_FILE=$${DJANGO_SECRET_KEY_FILE:-$(CURDIR)/var/secret_key}
 
-.PHONY: run test lint bench install clean messages
+.PHONY: run test test-sqlite lint bench install clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ test: install
 	@if [ ! -x /usr/bin/chromium ]; then echo "Note: /usr/bin/chromium is missing, browser tests will skip (apt-get install chromium)."; fi
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# The suite in `make run`'s configuration: SQLite files and the filesystem broker under var/test-sqlite.
+test-sqlite: export DATABASE_URL = sqlite:///$(CURDIR)/var/test-sqlite/deerweb.sqlite3
+test-sqlite: export CELERY_BROKER_URL = filesystem://
+test-sqlite: export DEERWEB_TEST_DIR = $(CURDIR)/var/test-sqlite
+test-sqlite: test
+
 lint: install
 	$(BIN)/ruff check .
 	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python manage.py makemigrations --check --dry-run
@@ -46,7 +52,7 @@ bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf var/broker var/test-media staticfiles
+	rm -rf var/broker var/test-media-* var/test-broker-* var/test-sqlite staticfiles
 
 messages: install
 	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var --ignore=staticfiles --ignore=tests --ignore=bench --ignore=build

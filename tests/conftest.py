@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -90,30 +89,39 @@ def simulator(simulator_session: Simulator, settings) -> Simulator:
 # --- Real services and a real worker ----------------------------------------------
 
 
-def _answers(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="session")
 def real_services() -> None:
-    if connection.vendor != "postgresql":
-        unavailable("PostgreSQL is not configured (DATABASE_URL) or not answering on 127.0.0.1:5432")
-    if not settings.CELERY_BROKER_URL.startswith("redis://"):
-        unavailable("Redis is not configured (CELERY_BROKER_URL) or not answering on 127.0.0.1:6379")
-    import redis
+    """A database and a broker that a worker process can share with the tests: PostgreSQL + Redis,
+    or an SQLite file + the filesystem broker. The queues start empty."""
+    if connection.vendor not in ("postgresql", "sqlite"):
+        unavailable(f"{connection.vendor} is not a database DeerWeb supports")
+    if connection.vendor == "sqlite" and connection.creation.is_in_memory_db(connection.settings_dict["NAME"]):
+        unavailable("an in-memory SQLite database cannot be shared with a worker process (DATABASE_URL)")
+    broker = settings.CELERY_BROKER_URL
+    if broker.startswith("redis://"):
+        import redis
 
-    try:
-        redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
-    except redis.RedisError as exc:
-        unavailable(f"Redis: {exc}")
+        try:
+            redis.Redis.from_url(broker).flushdb()
+        except redis.RedisError as exc:
+            unavailable(f"Redis: {exc}")
+    elif broker.startswith("filesystem://"):
+        options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+        for folder in (options["data_folder_in"], options["processed_folder"], options["control_folder"]):
+            for message in Path(folder).iterdir():
+                message.unlink(missing_ok=True)
+    else:
+        unavailable(
+            f"no broker a worker process can share (CELERY_BROKER_URL={broker.split(':')[0]}://): "
+            "Redis is not answering on 127.0.0.1:6379; set redis://… or filesystem://"
+        )
 
 
 def _database_url() -> str:
+    """The test database, for a worker process."""
     db = settings.DATABASES["default"]
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
     auth = quote(db.get("USER") or "postgres")
     if db.get("PASSWORD"):
         auth += ":" + quote(db["PASSWORD"])
@@ -155,7 +163,7 @@ class Worker:
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            os.kill(self.process.pid, signal.SIGTERM)  # a warm shutdown: the worker stops its pool
             try:
                 self.process.wait(20)
             except subprocess.TimeoutExpired:
@@ -237,3 +245,55 @@ def public_uploads(settings, monkeypatch) -> str:
     settings.PUBLIC_URL = "https://deerweb.example.com"
     monkeypatch.setattr(uploads, "INLINE_MAX_BYTES", 0)
     return settings.PUBLIC_URL
+
+
+# --- The two configurations ---------------------------------------------------------
+
+# Fixtures through which a test reaches the database: such a test is marked `database`.
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback",
+                     "live_server", "real_services"}
+
+
+def configuration() -> dict[str, str]:
+    """This run's database vendor and broker transport, e.g. {"database": "sqlite", "broker": "filesystem"}."""
+    vendor = "sqlite" if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") else "postgresql"
+    return {"database": vendor, "broker": settings.CELERY_BROKER_URL.split("://")[0]}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests that use the database `database` (so `-m database` leaves out pure unit tests),
+    and deselect the tests marked for a database or broker this run does not use."""
+    current = configuration()
+    kept, deselected = [], []
+    for item in items:
+        if item.get_closest_marker("django_db") or DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.database)
+        elsewhere = (item.get_closest_marker("postgresql") and current["database"] != "postgresql") or (
+            item.get_closest_marker("redis") and current["broker"] != "redis"
+        )
+        (deselected if elsewhere else kept).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport:
+    """With DEERWEB_REQUIRE_SERVICES=1 (CI) nothing may skip: a skip is reported as a failure."""
+    report = yield
+    if REQUIRE_SERVICES and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped, and nothing may skip with DEERWEB_REQUIRE_SERVICES=1: {reason}"
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """This test process's stored files and broker folders go with it."""
+    import shutil
+
+    if hasattr(session.config, "workerinput") or not session.config.getoption("numprocesses", None):
+        shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
+        if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+            shutil.rmtree(settings.BROKER_DIR, ignore_errors=True)

@@ -17,7 +17,8 @@ from django.conf import settings
 
 from .conftest import ROOT
 
-pytestmark = pytest.mark.services
+# The benchmarks run on PostgreSQL and Redis only.
+pytestmark = [pytest.mark.services, pytest.mark.postgresql, pytest.mark.redis]
 
 MS = r"\d+(\.\d)? ms"
 

@@ -42,6 +42,8 @@ def run_bench(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.services
+@pytest.mark.postgresql
+@pytest.mark.redis
 def test_the_pipeline_benchmark_runs_a_tiny_workload_and_prints_every_figure(bench_database_url):
     result = run_bench(
         "pipeline", "--predictions", "10", "--peer-predictions", "4", "--run-seconds", "0.5",

@@ -15,7 +15,7 @@ from django.utils import timezone
 from predictions import services
 from predictions.models import Prediction, Prompt, Status
 
-from .conftest import Worker, wait_for
+from .conftest import Worker, unavailable, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 SCHNELL = "black-forest-labs/flux-schnell"
@@ -92,11 +92,12 @@ def _queued_without_message(owner, count: int) -> list[Prediction]:
     ]
 
 
+@pytest.mark.redis
 def test_redis_restarted_while_predictions_are_in_flight_loses_nothing(
     worker_session, simulator, member, tmp_path: Path
 ):
     if Path("/usr/bin/redis-server").exists() is False:
-        pytest.skip("redis-server is not installed")
+        unavailable("redis-server is not installed")
     port = _free_port()
     redis = _redis(port)
     env = dict(worker_session.env, CELERY_BROKER_URL=f"redis://127.0.0.1:{port}/0")
@@ -132,6 +133,7 @@ def test_redis_restarted_while_predictions_are_in_flight_loses_nothing(
     assert len({p.deerapi_id for p in Prediction.objects.all()}) == 6
 
 
+@pytest.mark.postgresql  # SQLite has no connections to drop
 def test_dropped_database_connections_during_polls_are_recovered(worker, simulator, member):
     simulator.processing_seconds = 4.0
     try:

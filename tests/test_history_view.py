@@ -146,9 +146,8 @@ def test_a_member_never_sees_another_members_predictions_however_they_filter(mem
     assert shown(member_client, q="deer") == {mine.pk}
 
 
+@pytest.mark.postgresql  # the trigram index exists on PostgreSQL only
 def test_prompt_search_can_use_the_trigram_index(member):
-    if connection.vendor != "postgresql":
-        pytest.skip("the trigram index exists on PostgreSQL only")
     from predictions import selectors  # noqa: F401 - registers the lookup the history search uses
 
     # With a handful of rows PostgreSQL prefers other plans; forbidding those shows the

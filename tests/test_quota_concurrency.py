@@ -11,17 +11,10 @@ from django.db import OperationalError, connection, connections, transaction
 from predictions import quotas, services
 from predictions.models import LedgerEntry, MemberQuota, Period, Prediction, TeamSettings, User
 
-from .conftest import unavailable
-
-pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+# Row locks are what these tests are about; SQLite takes one lock for the whole database.
+pytestmark = [pytest.mark.services, pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 SCHNELL = "black-forest-labs/flux-schnell"  # $0.003 per image
 THREADS = 50
-
-
-@pytest.fixture
-def postgresql() -> None:
-    if connection.vendor != "postgresql":
-        unavailable("PostgreSQL is not configured (DATABASE_URL): row locks are what this test is about")
 
 
 @pytest.fixture
@@ -61,7 +54,7 @@ def submit_all_at_once(owners: list[User]) -> list[tuple[str, str | int]]:
 
 @pytest.mark.parametrize("own_quota", [True, False], ids=["own-quota", "team-default-copied-on-first-use"])
 def test_fifty_simultaneous_submissions_against_a_budget_for_ten_create_exactly_ten(
-    postgresql, enqueued, member, own_quota
+    enqueued, member, own_quota
 ):
     if own_quota:
         MemberQuota.objects.create(user=member, budget=Decimal("0.03"), period=Period.MONTH)
@@ -83,7 +76,7 @@ def test_fifty_simultaneous_submissions_against_a_budget_for_ten_create_exactly_
                                   "monthly budget is left. It starts again on ")
 
 
-def test_the_team_budget_holds_when_many_members_submit_at_once(postgresql, enqueued):
+def test_the_team_budget_holds_when_many_members_submit_at_once(enqueued):
     members = [User.objects.create_user(f"member{i}", password="x") for i in range(10)]
     TeamSettings.objects.create(pk=1, team_monthly_budget=Decimal("0.03"))
 
@@ -128,14 +121,14 @@ def submit_while_the_team_row_is_locked(owner: User) -> str:
         holder.join()
 
 
-def test_without_a_team_budget_a_submission_does_not_wait_for_the_team_row(postgresql, enqueued, member):
+def test_without_a_team_budget_a_submission_does_not_wait_for_the_team_row(enqueued, member):
     TeamSettings.objects.create(pk=1, team_monthly_budget=None)
 
     assert submit_while_the_team_row_is_locked(member) == "created"
     assert Prediction.objects.filter(owner=member).count() == 1
 
 
-def test_with_a_team_budget_a_submission_waits_for_the_team_row(postgresql, enqueued, member):
+def test_with_a_team_budget_a_submission_waits_for_the_team_row(enqueued, member):
     TeamSettings.objects.create(pk=1, team_monthly_budget=Decimal("10"))
 
     assert submit_while_the_team_row_is_locked(member) == "waited"

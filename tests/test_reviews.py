@@ -6,7 +6,7 @@ import threading
 
 import pytest
 from django.core.files.storage import default_storage
-from django.db import connection, connections
+from django.db import connections
 
 from predictions import reviews, services
 from predictions.models import (
@@ -19,7 +19,7 @@ from predictions.models import (
     Status,
 )
 
-from .conftest import unavailable, wait_for
+from .conftest import wait_for
 from .reviewing import PRO, SCHNELL, finished_prediction
 
 pytestmark = pytest.mark.django_db
@@ -139,10 +139,9 @@ def test_bulk_rejection_writes_one_audit_entry_per_prediction_with_the_same_reas
     assert {e.actor_id for e in entries} == {reviewer.pk}
 
 
+@pytest.mark.postgresql  # row locks; SQLite takes one lock for the whole database
 @pytest.mark.django_db(transaction=True)
 def test_two_reviewers_deciding_at_the_same_moment_cannot_both_win(member, reviewer, admin_user):
-    if connection.vendor != "postgresql":
-        unavailable("row locks need PostgreSQL (DATABASE_URL)")
     for _round in range(5):
         prediction = finished_prediction(member)
         barrier = threading.Barrier(2)

@@ -1,0 +1,80 @@
+"""The suite's own settings: each test process (pytest-xdist's gw0, gw1, …) has its own Redis
+database, broker folders, media folder and SQLite test database, and the worker processes a test
+process starts share them with it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from .conftest import ROOT
+
+SHOW = (
+    "import json, os; from django.conf import settings as s; "
+    "print(json.dumps({'broker': s.CELERY_BROKER_URL, 'media': str(s.MEDIA_ROOT), "
+    "'folders': s.CELERY_BROKER_TRANSPORT_OPTIONS.get('data_folder_in'), "
+    "'test_db': s.DATABASES['default'].get('TEST', {}).get('NAME'), 'environ': dict(os.environ)}))"
+)
+
+
+def settings_seen(environ: dict[str, str], **overrides: str | None) -> dict[str, str]:
+    """tests.settings as a process with this environment sees them."""
+    env = {**environ, "DJANGO_SETTINGS_MODULE": "tests.settings", **overrides}
+    env = {name: value for name, value in env.items() if value is not None}
+    result = subprocess.run(
+        [sys.executable, "-c", SHOW], cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=60
+    )
+    return json.loads(result.stdout)
+
+
+def base_environment(**config: str) -> dict[str, str]:
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("PYTEST_", "DEERWEB_TEST"))}
+    return {**env, **config}
+
+
+def test_each_test_process_has_its_own_redis_database_and_media_even_when_started_from_the_main_one():
+    env = base_environment(
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/deerweb", CELERY_BROKER_URL="redis://127.0.0.1:6379/8"
+    )
+    main = settings_seen(env)
+    # xdist's processes inherit the main process's environment, as it is after its settings ran.
+    inherited = main["environ"]
+    gw0 = settings_seen(inherited, PYTEST_XDIST_WORKER="gw0")
+    gw1 = settings_seen(inherited, PYTEST_XDIST_WORKER="gw1")
+
+    assert (main["broker"], gw0["broker"], gw1["broker"]) == (
+        "redis://127.0.0.1:6379/8",
+        "redis://127.0.0.1:6379/8",
+        "redis://127.0.0.1:6379/9",
+    )
+    assert gw0["media"].endswith("test-media-gw0") and gw1["media"].endswith("test-media-gw1")
+
+
+def test_a_worker_process_sees_the_broker_of_the_test_process_that_started_it_or_the_one_it_is_given():
+    env = base_environment(
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/deerweb", CELERY_BROKER_URL="redis://127.0.0.1:6379/8"
+    )
+    gw1 = settings_seen(env, PYTEST_XDIST_WORKER="gw1")
+    started_by_gw1 = gw1["environ"]  # the worker fixture passes on the test process's environment
+
+    assert settings_seen(started_by_gw1, CELERY_BROKER_URL=gw1["broker"])["broker"] == "redis://127.0.0.1:6379/9"
+    given = "redis://127.0.0.1:6390/0"
+    assert settings_seen(started_by_gw1, CELERY_BROKER_URL=given)["broker"] == given
+
+
+def test_on_sqlite_each_test_process_has_its_own_broker_folders_and_a_test_database_file(tmp_path):
+    env = base_environment(
+        DATABASE_URL=f"sqlite:///{tmp_path}/deerweb.sqlite3",
+        CELERY_BROKER_URL="filesystem://",
+        DEERWEB_TEST_DIR=str(tmp_path),
+    )
+    gw0 = settings_seen(env, PYTEST_XDIST_WORKER="gw0")
+    gw1 = settings_seen(env, PYTEST_XDIST_WORKER="gw1")
+
+    assert gw0["folders"] == f"{tmp_path}/test-broker-gw0/in"
+    assert gw1["folders"] == f"{tmp_path}/test-broker-gw1/in"
+    assert gw0["media"] == f"{tmp_path}/test-media-gw0"
+    # pytest-django appends _gw0, _gw1 to this name; a file, so a worker process can open it too.
+    assert gw0["test_db"] == f"{tmp_path}/test_deerweb.sqlite3"
