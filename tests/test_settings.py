@@ -52,3 +52,14 @@ def test_without_a_key_deerweb_talks_to_the_simulator_and_debug_stays_off():
 def test_with_a_key_deerweb_talks_to_deerapi():
     result = load_settings(DJANGO_SECRET_KEY="k" * 50, DEERAPI_KEY="sk-live-123")
     assert result.stdout.split() == ["https://api.deerapi.com", "False", "False"]
+
+
+def test_the_default_broker_is_the_filesystem_one_named_so_kombu_does_not_warn_and_polled_often():
+    result = subprocess.run(
+        [sys.executable, "-c", "import deerweb.settings as s; "
+         "print(s.CELERY_BROKER_URL, s.CELERY_BROKER_TRANSPORT_OPTIONS['polling_interval'])"],
+        cwd=ROOT, env={**{k: v for k, v in os.environ.items() if k != "CELERY_BROKER_URL"},
+                       "DJANGO_SECRET_KEY": "k" * 50},
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.stdout.split() == ["filesystem://localhost//", "0.2"]
