@@ -356,8 +356,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     # The filesystem transport has no host; naming one keeps kombu from warning on every send.
     if CELERY_BROKER_URL == "filesystem://":
         CELERY_BROKER_URL = "filesystem://localhost//"
-    for _sub in ("in", "processed", "control"):
-        (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
+    # The folders are made when DeerWeb starts (PredictionsConfig.ready), not on import.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "in"),
         "data_folder_out": str(BROKER_DIR / "in"),

@@ -1,6 +1,8 @@
+from pathlib import Path
 from typing import Any
 
 from django.apps import AppConfig
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 # Tasks whose first argument is a prediction's id.
@@ -25,4 +27,23 @@ class PredictionsConfig(AppConfig):
     def ready(self) -> None:
         from celery.signals import task_failure
 
+        from . import selectors
+
+        selectors.lookups_register()
         task_failure.connect(_task_failed, weak=False, dispatch_uid="deerweb-task-failure")
+        broker_folders_ensure()
+
+
+# The filesystem broker's folders (settings.CELERY_BROKER_TRANSPORT_OPTIONS).
+BROKER_FOLDERS = ("data_folder_in", "data_folder_out", "processed_folder", "control_folder")
+
+
+def broker_folders_ensure() -> None:
+    """Make the filesystem broker's folders, when that is the broker: web, worker and beat
+    each start by writing or reading them."""
+    if not settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        return
+    options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {})
+    for name in BROKER_FOLDERS:
+        if options.get(name):
+            Path(options[name]).mkdir(parents=True, exist_ok=True)

@@ -229,8 +229,6 @@ class PromptTextContains(Lookup):
         return f"{lhs} LIKE {rhs} ESCAPE '\\'", [*lhs_params, pattern]  # SQLite's LIKE ignores ASCII case
 
 
-Prompt._meta.get_field("text").register_lookup(PromptTextContains)
-
 
 class PromptIdAmong(Lookup):
     """`prompt_id = ANY(%s)`: the ids as one array parameter on PostgreSQL, where `__in` writes,
@@ -256,7 +254,10 @@ class PromptIdAmong(Lookup):
         return f"{lhs} IN ({', '.join(['%s'] * len(ids))})", [*lhs_params, *ids]
 
 
-Prediction._meta.get_field("prompt").register_lookup(PromptIdAmong)
+def lookups_register() -> None:
+    """Make `text__contains_text` and `prompt__among` available (PredictionsConfig.ready)."""
+    Prompt._meta.get_field("text").register_lookup(PromptTextContains)
+    Prediction._meta.get_field("prompt").register_lookup(PromptIdAmong)
 
 
 def _model_from_config(config: ModelConfig) -> catalog.ModelSpec | None:

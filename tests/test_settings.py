@@ -63,3 +63,30 @@ def test_the_default_broker_is_the_filesystem_one_named_so_kombu_does_not_warn_a
         capture_output=True, text=True, timeout=60,
     )
     assert result.stdout.split() == ["filesystem://localhost//", "0.2"]
+
+
+def test_importing_the_settings_creates_no_folder():
+    result = subprocess.run(
+        [sys.executable, "-c", "import pathlib\n"
+         "def refuse(*args, **kwargs): raise SystemExit('settings made a folder')\n"
+         "pathlib.Path.mkdir = refuse\n"
+         "import deerweb.settings"],
+        cwd=ROOT, env={**{k: v for k, v in os.environ.items() if k != "CELERY_BROKER_URL"},
+                       "DJANGO_SECRET_KEY": "k" * 50},
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_deerweb_makes_the_filesystem_brokers_folders_when_it_starts(settings, tmp_path):
+    from predictions.apps import broker_folders_ensure
+
+    settings.CELERY_BROKER_URL = "filesystem://localhost//"
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(tmp_path / "in"), "data_folder_out": str(tmp_path / "in"),
+        "processed_folder": str(tmp_path / "processed"), "control_folder": str(tmp_path / "control"),
+    }
+
+    broker_folders_ensure()
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["control", "in", "processed"]
