@@ -8,6 +8,8 @@ last word.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -255,7 +257,8 @@ def input_form_field(item: catalog.InputField) -> forms.Field:
         return forms.CharField(max_length=2000, initial=item.default, **common)
     if item.kind == "integer":
         return forms.IntegerField(
-            min_value=item.minimum, max_value=item.maximum, initial=item.default, **common
+            min_value=_whole_bound(item.minimum, math.ceil), max_value=_whole_bound(item.maximum, math.floor),
+            initial=item.default, **common
         )
     if item.kind == "number":
         return forms.FloatField(
@@ -276,6 +279,12 @@ def input_form_field(item: catalog.InputField) -> forms.Field:
     if item.kind == "uri_list":
         return ImageInputField(multiple=True, max_items=item.max_items, **common)
     raise ValueError(f"unsupported field kind {item.kind}")
+
+
+def _whole_bound(bound: float | None, to_whole: Callable[[float], int]) -> int | None:
+    """An integer input's bound as the whole number it admits (a schema's minimum 0.5 admits 1 and up).
+    One that is not a finite number (Python's JSON parser reads NaN and Infinity) is left out."""
+    return to_whole(bound) if bound is not None and math.isfinite(bound) else None
 
 
 def initial_from_input(spec: catalog.ModelSpec, data: dict[str, Any]) -> dict[str, Any]:
