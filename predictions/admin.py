@@ -1,17 +1,22 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -43,6 +48,9 @@ from .models import (
 from .review_forms import KNOWN_ACTIONS, AdminRejectForm
 from .usage_forms import LedgerAdjustForm, MemberQuotaAdminForm  # quotas
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 # --- Users with roles (roles and review) ----------------------------------------------
 
 
@@ -62,7 +70,7 @@ class DeerWebUserAdmin(UserAdmin):
         return super().get_queryset(request).prefetch_related("groups")
 
     @admin.display(description=_("role"))
-    def role(self, obj: User) -> str:
+    def role(self, obj: User) -> StrOrPromise:
         return roles.ROLE_LABELS[roles.role_of(obj)]
 
     def get_readonly_fields(self, request, obj=None):
@@ -221,11 +229,13 @@ class NearerEndPaginator(Paginator):
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
-        if bottom <= self.count - top or not getattr(self.object_list, "ordered", False):
+        object_list = self.object_list
+        if bottom <= self.count - top or not isinstance(object_list, QuerySet) or not object_list.ordered:
             return super().page(number)
-        rows = list(self.object_list.reverse()[self.count - top:self.count - bottom])
+        rows = list(object_list.reverse()[self.count - top:self.count - bottom])
         rows.reverse()
-        return self._get_page(rows, number, self)
+        # Paginator's hook for the Page class, which the stubs do not declare.
+        return self._get_page(rows, number, self)  # type: ignore[attr-defined]
 
 
 class PreservedFiltersChangeList(ChangeList):
@@ -294,7 +304,7 @@ class PredictionAdmin(admin.ModelAdmin):
         (_("Pipeline"), {"fields": ("created_at", "next_poll_at", "poll_count", "attempts", "source",
                                     "compare_group")}),
     )
-    readonly_fields = tuple(name for _title, options in fieldsets for name in options["fields"])
+    readonly_fields = flatten_fieldsets(fieldsets)
     inlines = [PredictionOutputInline]
 
     def get_queryset(self, request):
@@ -325,7 +335,7 @@ class PredictionAdmin(admin.ModelAdmin):
                          "show_save_and_add_another": False}
         return super().changeform_view(request, object_id, form_url, extra_context)
 
-    def action_checkbox(self, obj: Prediction) -> str:
+    def action_checkbox(self, obj: Prediction) -> SafeString:
         # The checkbox Django writes, without rendering a widget template for each row
         # (a fifth of the list's time).
         return format_html('<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
@@ -441,7 +451,8 @@ class ModelConfigAdmin(admin.ModelAdmin):
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
-        spec = catalog.get_model(initial.get("model_id", ""))
+        model_id = initial.get("model_id", "")
+        spec = catalog.get_model(model_id) if isinstance(model_id, str) else None
         if spec is not None:
             initial.setdefault("name", spec.name)
             initial.setdefault("vendor", spec.vendor)
@@ -529,7 +540,7 @@ class TeamSettingsAdmin(admin.ModelAdmin):
                                    "deerapi_checked_at", "deerapi_balance", "deerapi_used", "deerapi_check_error",
                                    "deerapi_check_failed_at")}),
     )
-    readonly_fields = fieldsets[2][1]["fields"]
+    readonly_fields = flatten_fieldsets(fieldsets[2:])  # the DeerAPI section
 
     def has_add_permission(self, request):
         return False

@@ -15,10 +15,13 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 # Lazy: importing this module needs no settings; help texts are translated when shown.
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 FieldKind = Literal["string", "text", "integer", "number", "boolean", "enum", "uri", "uri_list"]
 OutputShape = Literal["single", "list", "svg"]
@@ -34,7 +37,7 @@ class InputField:
     minimum: float | None = None
     maximum: float | None = None
     # A lazy translation: kept out of ==, hash and repr, which would need settings (and vary by language).
-    help: str = dataclasses.field(default="", compare=False, repr=False)
+    help: StrOrPromise = dataclasses.field(default="", compare=False, repr=False)
     required: bool = False
     max_items: int | None = None
 
@@ -51,7 +54,7 @@ class ModelSpec:
     # (and inputs we can justify) are offered, and the form says so.
     documented: bool = True
     # How the price is an estimate (per-megapixel or time billing), shown beside it.
-    price_note: str = dataclasses.field(default="", compare=False, repr=False)
+    price_note: StrOrPromise = dataclasses.field(default="", compare=False, repr=False)
 
     def field(self, name: str) -> InputField | None:
         for item in self.fields:
@@ -457,9 +460,9 @@ STABILITY = "Stability AI"
 
 
 def _spec(model_id: str, name: str, vendor: str, fields: tuple[InputField, ...], output: OutputShape,
-          price: str, **extra: Any) -> ModelSpec:
+          price: str, *, documented: bool = True, price_note: StrOrPromise = "") -> ModelSpec:
     return ModelSpec(id=model_id, name=name, vendor=vendor, fields=fields, output=output, price=Decimal(price),
-                     **extra)
+                     documented=documented, price_note=price_note)
 
 
 _SPECS = (
@@ -534,7 +537,7 @@ class SchemaError(ValueError):
         self.messages = messages
 
 
-def fields_from_json_schema(schema: Any) -> tuple[InputField, ...]:
+def fields_from_json_schema(schema: object) -> tuple[InputField, ...]:
     """The fields of a model added by id, from its input JSON Schema.
 
     Understood: string (with `enum`, or `format: uri` for an image), integer and
@@ -577,7 +580,7 @@ def fields_from_json_schema(schema: Any) -> tuple[InputField, ...]:
     return tuple(fields)
 
 
-def _field_from_property(name: str, prop: Any, required: bool) -> InputField:
+def _field_from_property(name: str, prop: object, required: bool) -> InputField:
     def fail(message: str) -> SchemaError:
         return SchemaError([f"{name}: {message}"])
 
@@ -588,7 +591,6 @@ def _field_from_property(name: str, prop: Any, required: bool) -> InputField:
     kind_name = prop.get("type")
     default = prop.get("default")
     help_text = str(prop.get("description") or "")[:300]
-    common: dict[str, Any] = {"help": help_text, "required": required}
     if "enum" in prop:
         choices = prop["enum"]
         if not isinstance(choices, list) or not choices or not all(isinstance(c, str | int | float) for c in choices):
@@ -596,15 +598,17 @@ def _field_from_property(name: str, prop: Any, required: bool) -> InputField:
         values = tuple(str(c) for c in choices)
         if default is not None and str(default) not in values:
             raise fail(str(_("the default is not one of the “enum” values.")))
-        return InputField(name, "enum", None if default is None else str(default), values, **common)
+        return InputField(name, "enum", None if default is None else str(default), values, help=help_text,
+                          required=required)
     if kind_name == "string":
         if default is not None and not isinstance(default, str):
             raise fail(str(_("the default must be a string.")))
         if prop.get("format") == "uri":
-            return InputField(name, "uri", **common)
-        return InputField(name, "text" if name == "prompt" else "string", default, **common)
+            return InputField(name, "uri", help=help_text, required=required)
+        return InputField(name, "text" if name == "prompt" else "string", default, help=help_text,
+                          required=required)
     if kind_name in ("integer", "number"):
-        bounds = {}
+        bounds: dict[str, float | None] = {}
         for key in ("minimum", "maximum"):
             value = prop.get(key)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
@@ -614,11 +618,13 @@ def _field_from_property(name: str, prop: Any, required: bool) -> InputField:
             raise fail(str(_("the default must be a number.")))
         if kind_name == "integer" and isinstance(default, float) and not default.is_integer():
             raise fail(str(_("the default must be a whole number.")))
-        return InputField(name, kind_name, default, **bounds, **common)
+        kind: FieldKind = "integer" if kind_name == "integer" else "number"
+        return InputField(name, kind, default, minimum=bounds["minimum"], maximum=bounds["maximum"], help=help_text,
+                          required=required)
     if kind_name == "boolean":
         if default is not None and not isinstance(default, bool):
             raise fail(str(_("the default must be true or false.")))
-        return InputField(name, "boolean", bool(default), **common)
+        return InputField(name, "boolean", bool(default), help=help_text, required=required)
     if kind_name == "array":
         items = prop.get("items")
         if not isinstance(items, dict) or items.get("type") != "string" or items.get("format") != "uri":
@@ -626,6 +632,6 @@ def _field_from_property(name: str, prop: Any, required: bool) -> InputField:
         max_items = prop.get("maxItems")
         if max_items is not None and (isinstance(max_items, bool) or not isinstance(max_items, int) or max_items < 1):
             raise fail(str(_("“maxItems” must be a positive whole number.")))
-        return InputField(name, "uri_list", max_items=max_items, **common)
+        return InputField(name, "uri_list", max_items=max_items, help=help_text, required=required)
     raise fail(str(_("unsupported type %(type)s; use string, integer, number, boolean or array.")
                    % {"type": repr(kind_name)}))

@@ -8,8 +8,10 @@ last word.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.conf import settings
@@ -17,20 +19,23 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxLengthValidator, URLValidator
 from django.forms.utils import ErrorDict
 from django.template.loader import render_to_string
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from . import catalog, services, uploads
 from .models import ModelConfig, Status
-from .widgets import IsoDateField, PromptTextarea
+from .widgets import IsoDateField, PromptTextarea, choice_field
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # Names the prediction form uses for itself; an admin-added model may not use them as inputs.
 RESERVED_NAMES = frozenset({"model", "prompt_id", "source", "switch", "csrfmiddlewaretoken"})
 
 
-def model_choices(models: list[catalog.ModelSpec]) -> list[tuple[str, list[tuple[str, str]]]]:
+def model_choices(models: list[catalog.ModelSpec]) -> list[tuple[str, list[tuple[str, StrOrPromise]]]]:
     """Choices grouped by vendor (rendered as <optgroup>), each with its price per image."""
-    groups: dict[str, list[tuple[str, str]]] = {}
+    groups: dict[str, list[tuple[str, StrOrPromise]]] = {}
     for spec in models:
         label = _("%(name)s · $%(price)s per image") % {"name": spec.name, "price": spec.price_text}
         groups.setdefault(spec.vendor, []).append((spec.id, label))
@@ -77,7 +82,7 @@ class ImageInputWidget(forms.Widget):
         context["widget"]["accept"] = ",".join(content_type for content_type, _ext in uploads.FORMATS.values())
         return context
 
-    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> str:
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> SafeString:
         # The project's template engine (templates/), which Django's form renderer does not search.
         return mark_safe(render_to_string(self.template_name, self.get_context(name, value, attrs)))  # noqa: S308
 
@@ -133,6 +138,9 @@ def _clean_url(url: str) -> str:
 
 
 class PredictionForm(forms.Form):
+    # Django's own error store, which `add_input_errors` fills in; the stubs do not declare it.
+    _errors: ErrorDict | None
+
     model = forms.ChoiceField(label=_("Model"), choices=())
     # The member's prompt this form started from (library, "Edit and run"): the new
     # prediction links to it while its text is unchanged.
@@ -145,7 +153,7 @@ class PredictionForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.spec = spec
-        self.fields["model"].choices = model_choices(models)
+        choice_field(self, "model").choices = model_choices(models)
         self.fields["model"].initial = spec.id
         for item in spec.fields:
             self.fields[item.name] = input_form_field(item)
@@ -227,7 +235,7 @@ LABELS = {
 }
 
 
-def _label(name: str) -> str:
+def _label(name: str) -> StrOrPromise:
     return LABELS[name] if name in LABELS else name.replace("_", " ").capitalize()
 
 
@@ -249,7 +257,8 @@ def input_form_field(item: catalog.InputField) -> forms.Field:
         return forms.CharField(max_length=2000, initial=item.default, **common)
     if item.kind == "integer":
         return forms.IntegerField(
-            min_value=item.minimum, max_value=item.maximum, initial=item.default, **common
+            min_value=_whole_bound(item.minimum, math.ceil), max_value=_whole_bound(item.maximum, math.floor),
+            initial=item.default, **common
         )
     if item.kind == "number":
         return forms.FloatField(
@@ -272,6 +281,12 @@ def input_form_field(item: catalog.InputField) -> forms.Field:
     raise ValueError(f"unsupported field kind {item.kind}")
 
 
+def _whole_bound(bound: float | None, to_whole: Callable[[float], int]) -> int | None:
+    """An integer input's bound as the whole number it admits (a schema's minimum 0.5 admits 1 and up).
+    One that is not a finite number (Python's JSON parser reads NaN and Infinity) is left out."""
+    return to_whole(bound) if bound is not None and math.isfinite(bound) else None
+
+
 def initial_from_input(spec: catalog.ModelSpec, data: dict[str, Any]) -> dict[str, Any]:
     """Form initial values from a prediction's input ("Edit and run"): only keys the model takes."""
     return {name: value for name, value in data.items() if name in spec.input_names}
@@ -292,13 +307,14 @@ class HistoryFilterForm(forms.Form):
 
     def __init__(self, *args: Any, models: list[catalog.ModelSpec], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [("", _("Any status")), *Status.choices]
-        self.fields["model"].choices = [("", _("Any model")), *((spec.id, spec.name) for spec in models)]
+        choice_field(self, "status").choices = [("", _("Any status")), *Status.choices]
+        choice_field(self, "model").choices = [("", _("Any model")), *((spec.id, spec.name) for spec in models)]
         self.fields["from"] = IsoDateField(label=_("From"), required=False)
         self.fields["to"] = IsoDateField(label=_("To"), required=False)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         since, until = data.get("from"), data.get("to")
         if since and until and since > until:
             self.add_error("to", _("“To” must not be before “From”."))
@@ -340,7 +356,7 @@ class CompareForm(forms.Form):
     def __init__(self, *args: Any, models: list[catalog.ModelSpec], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["prompt"].validators.append(MaxLengthValidator(settings.PROMPT_MAX_LENGTH))
-        self.fields["models"].choices = model_choices(models)
+        choice_field(self, "models").choices = model_choices(models)
 
     def clean_models(self) -> list[str]:
         chosen = self.cleaned_data["models"]
@@ -366,7 +382,8 @@ class PromptSaveForm(forms.Form):
         self.fields["text"].validators.append(MaxLengthValidator(settings.PROMPT_MAX_LENGTH))
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if not data.get("prediction") and not (data.get("text") or "").strip():
             self.add_error("text", _("This field is required."))
         return data
@@ -399,7 +416,8 @@ class ModelConfigForm(forms.ModelForm):
         return price
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         model_id = data.get("model_id")
         if not model_id:
             return data

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.apps import apps
 from django.utils.translation import gettext_lazy as _
 
 from . import catalog, reviews, selectors
-from .widgets import IsoDateField, PlainSelect
+from .widgets import IsoDateField, PlainSelect, choice_field
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 MAX_IDS = 200
 
@@ -28,20 +31,23 @@ def _model_field() -> forms.ChoiceField:
     )
 
 
-def _date_field(label: str) -> forms.DateField:
+def _date_field(label: StrOrPromise) -> forms.DateField:
     return IsoDateField(label=label, required=False)
 
 
-class DateRangeMixin:
+class DateRangeForm(forms.Form):
+    """A form whose `since` and `until` dates must come in that order."""
+
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         since, until = data.get("since"), data.get("until")
         if since and until and since > until:
             self.add_error("until", _("The end date is before the start date."))
         return data
 
 
-class QueueFilterForm(DateRangeMixin, forms.Form):
+class QueueFilterForm(DateRangeForm):
     # Placeholders that fix the order; built per request in __init__ (their choices come from the database).
     member = forms.TypedChoiceField()
     model = forms.ChoiceField()
@@ -78,7 +84,7 @@ class GalleryFilterForm(forms.Form):
         return {"member_id": data.get("member"), "model_id": data.get("model") or ""}
 
 
-def reason_choices() -> list[tuple[str, str]]:
+def reason_choices() -> list[tuple[str, StrOrPromise]]:
     return [*((key, _(text)) for key, text in reviews.REJECT_REASONS.items()), ("other", _("Other (write it below)"))]
 
 
@@ -94,10 +100,11 @@ class DecisionForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["reason"].choices = [("", "—"), *reason_choices()]
+        choice_field(self, "reason").choices = [("", "—"), *reason_choices()]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         raw = self.data.getlist("ids") if hasattr(self.data, "getlist") else []
         if not all(value.isdigit() and len(value) <= 18 for value in raw):
             raise forms.ValidationError(_("Predictions are selected by their numbers."))
@@ -119,7 +126,7 @@ class DecisionForm(forms.Form):
         return data
 
 
-def target_type_choices() -> list[tuple[str, str]]:
+def target_type_choices() -> list[tuple[str, StrOrPromise]]:
     models = apps.get_app_config("predictions").get_models()
     return [("", _("Any")), *sorted((m._meta.label_lower, str(m._meta.verbose_name).capitalize()) for m in models)]
 
@@ -133,7 +140,7 @@ KNOWN_ACTIONS = (
 )
 
 
-class AuditFilterForm(DateRangeMixin, forms.Form):
+class AuditFilterForm(DateRangeForm):
     actor = forms.CharField()
     action = forms.CharField(
         label=_("Action"), required=False, max_length=50,
@@ -152,7 +159,7 @@ class AuditFilterForm(DateRangeMixin, forms.Form):
             choices=[("", _("Anyone")), ("auto", _("DeerWeb (automatic)")),
                      *((str(pk), name) for pk, name in selectors.member_choices())],
         )
-        self.fields["target_type"].choices = target_type_choices()
+        choice_field(self, "target_type").choices = target_type_choices()
 
     def filters(self) -> dict[str, Any]:
         data = self.cleaned_data if self.is_bound else {}
@@ -177,10 +184,11 @@ class AdminRejectForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["reason"].choices = reason_choices()
+        choice_field(self, "reason").choices = reason_choices()
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if "reason" in data:
             try:
                 data["reason_text"] = reviews.reject_reason(data["reason"], data.get("details", ""))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.utils.translation import gettext_lazy as _
@@ -9,8 +11,11 @@ from django.utils.translation import gettext_lazy as _
 from . import roles
 from .models import User
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
-def role_choices() -> list[tuple[str, str]]:
+
+def role_choices() -> list[tuple[str, StrOrPromise]]:
     return [(role, roles.ROLE_LABELS[role]) for role in roles.ROLES]
 
 

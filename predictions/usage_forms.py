@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import quotas, selectors
 from .models import LedgerKind, MemberQuota, Period, User
-from .widgets import IsoDateField, PlainSelect
+from .widgets import IsoDateField, PlainSelect, choice_field
 
 # The by-day chart has one bar per day: a year at most.
 MAX_DAYS = 366
@@ -64,15 +64,16 @@ class UsageFilterForm(forms.Form):
         self.today = today
         self.fields["since"].initial = today.replace(day=1)
         self.fields["until"].initial = today
-        self.fields["kind"].choices = [("", _("All kinds")), *LedgerKind.choices]
-        self.fields["model"].choices = [("", _("All models")), *models]
+        choice_field(self, "kind").choices = [("", _("All kinds")), *LedgerKind.choices]
+        choice_field(self, "model").choices = [("", _("All models")), *models]
         if members is None:
             del self.fields["member"]
         else:
-            self.fields["member"].choices = [("", _("Everyone")), *members]
+            choice_field(self, "member").choices = [("", _("Everyone")), *members]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         since = data.get("since") or self.today.replace(day=1)
         until = data.get("until") or max(self.today, since)
         if until < since:
@@ -125,7 +126,7 @@ class MemberQuotaForm(MemberLimitsForm):
 
     def __init__(self, *args: Any, limits: quotas.Limits, **kwargs: Any) -> None:
         super().__init__(*args, limits=limits, **kwargs)
-        self.fields["allowed_models"].choices = model_choices(limits.allowed_models)
+        choice_field(self, "allowed_models").choices = model_choices(limits.allowed_models)
 
 
 class MemberQuotaAdminForm(forms.ModelForm):
@@ -140,7 +141,7 @@ class MemberQuotaAdminForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["allowed_models"].choices = model_choices(self.instance.allowed_models or ())
+        choice_field(self, "allowed_models").choices = model_choices(self.instance.allowed_models or ())
 
 
 class LedgerAdjustForm(forms.Form):

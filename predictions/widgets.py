@@ -1,4 +1,5 @@
-"""Form widgets (and the date field that goes with one) of DeerWeb's own."""
+"""Form widgets (and the date field that goes with one) of DeerWeb's own, and a typed
+accessor for the choice fields whose choices a form sets when it is built."""
 
 from __future__ import annotations
 
@@ -10,6 +11,15 @@ from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+
+
+def choice_field(form: forms.BaseForm, name: str) -> forms.ChoiceField:
+    """`form.fields[name]`, which the form declares as a choice field (`fields` holds plain
+    `Field`s to a type checker)."""
+    field = form.fields[name]
+    if not isinstance(field, forms.ChoiceField):
+        raise TypeError(f"{type(form).__name__}.{name} is a {type(field).__name__}, not a ChoiceField")
+    return field
 
 
 class PlainSelect(forms.Select):

@@ -89,6 +89,19 @@ def test_a_number_input_allows_fractions(member_client):
     assert re.search(r'<input type="number" name="guidance" value="3"[^>]*step="any"[^>]*min="0"[^>]*max="10"', html)
 
 
+def test_an_added_models_whole_number_input_with_fractional_bounds_offers_the_whole_numbers_inside_them(
+    member_client,
+):
+    ModelConfig.objects.create(
+        model_id="someone/steps", price=Decimal("0.01"),
+        input_schema={"required": ["prompt"], "properties": {
+            "prompt": {"type": "string"}, "steps": {"type": "integer", "minimum": 0.5, "maximum": 8.5},
+        }},
+    )
+    html = page(member_client, model="someone/steps")
+    assert re.search(r'<input type="number" name="steps"[^>]*min="1"[^>]*max="8"', html)
+
+
 def test_kontext_offers_a_url_or_an_upload_for_its_input_image(member_client):
     html = page(member_client, model=KONTEXT)
     assert re.search(r'<input type="url"[^>]*name="input_image"[^>]*id="id_input_image"', html)

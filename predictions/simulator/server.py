@@ -351,6 +351,8 @@ class Simulator:
         self._stopped = False
         self._httpd = _Server((host, port), self)
         bound_host, bound_port = self._httpd.server_address[:2]
+        # A TCP socket names its host as text (the stubs also allow the bytes bind() accepts).
+        assert isinstance(bound_host, str)
         shown = "127.0.0.1" if bound_host in ("0.0.0.0", "") else bound_host  # noqa: S104
         self.host = bound_host
         self.port = bound_port
@@ -695,15 +697,14 @@ class Simulator:
         now = time.monotonic()
         with self._lock:
             prediction = self._predictions.get(prediction_id)
-            available = (
-                prediction is not None
-                and prediction.status_at(now) == "succeeded"
-                and not prediction.data_removed_at(now)
-                and index < prediction.output_count
-                and extension == prediction.extension
-            )
-        if not available:
-            return _file_not_found()
+            if (
+                prediction is None
+                or prediction.status_at(now) != "succeeded"
+                or prediction.data_removed_at(now)
+                or index >= prediction.output_count
+                or extension != prediction.extension
+            ):
+                return _file_not_found()
         # Rendered outside the lock: other requests never wait for Pillow.
         data = render(
             prediction.extension,
@@ -722,7 +723,7 @@ class Simulator:
         now = time.monotonic()
         with self._lock:
             done = [(p.model, p.output_count) for p in self._predictions.values() if p.status_at(now) == "succeeded"]
-        used = sum((get_model(model).price * count for model, count in done if get_model(model)), Decimal(0))
+        used = sum((spec.price * count for model, count in done if (spec := get_model(model))), Decimal(0))
         left = STARTING_BALANCE - used
         return Reply.json(200, {
             "username": "sandbox",

@@ -1,7 +1,14 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django import template
 
 from .. import reviews
 from ..review_forms import reason_choices
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 register = template.Library()
 
@@ -13,6 +20,6 @@ def review_reason(reason: str) -> str:
 
 
 @register.simple_tag
-def reject_reasons() -> list[tuple[str, str]]:
+def reject_reasons() -> list[tuple[str, StrOrPromise]]:
     """The short list of rejection reasons, with "other", for a reason menu."""
     return reason_choices()
