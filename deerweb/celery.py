@@ -1,8 +1,9 @@
 """The Celery app: `celery -A deerweb worker` and `celery -A deerweb beat`."""
 
 import os
+from typing import Any
 
-from celery import Celery
+from celery import Celery, Task
 from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "deerweb.settings")
@@ -17,7 +18,7 @@ app.autodiscover_tasks()
 # recovers from a dropped connection. Eager tasks run inside their caller's transaction.
 @task_prerun.connect
 @task_postrun.connect
-def _close_old_connections(sender=None, **kwargs) -> None:
+def _close_old_connections(sender: Task | None = None, **kwargs: Any) -> None:
     if sender is not None and getattr(sender.request, "is_eager", False):
         return
     from django.db import close_old_connections

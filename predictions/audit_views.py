@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from . import roles, selectors
 from .paging import keyset_context
 from .review_forms import KNOWN_ACTIONS, AuditFilterForm
+from .roles import AuthedHttpRequest
 
 PAGE_SIZE = 50
 
 
 @roles.role_required(roles.is_admin)
 @require_GET
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: AuthedHttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
     valid = form.is_valid() if form.is_bound else True
     page = keyset_context(request, selectors.audit_entries(**form.filters()), size=PAGE_SIZE)

@@ -26,9 +26,10 @@ import os
 import threading
 import traceback
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypedDict
 
 import requests
 from django.conf import settings
@@ -103,8 +104,8 @@ class RemotePrediction:
     error: str = ""
     logs: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)
-    started_at: Any = None
-    completed_at: Any = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
     data_removed: bool = False
 
     @classmethod
@@ -190,7 +191,7 @@ def normalise_output(output: Any) -> list[str]:
     return []
 
 
-def _parse_time(value: Any):
+def _parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
@@ -252,12 +253,18 @@ def _is_balance_message(message: str) -> bool:
     return any(word in lowered for word in ("quota", "insufficient", "balance")) or "额度" in message
 
 
+class _ErrorDetails(TypedDict):
+    status_code: int | None
+    retry_after: float | None
+    field_errors: dict[str, str] | None
+
+
 def _raise_for_status(response: requests.Response, *, creating: bool) -> None:
     code = response.status_code
     if code < 400:
         return
     message, fields = error_message(response)
-    kwargs = {"status_code": code, "retry_after": _retry_after(response), "field_errors": fields}
+    kwargs: _ErrorDetails = {"status_code": code, "retry_after": _retry_after(response), "field_errors": fields}
     if code == 401:
         raise AuthError(_("DeerAPI key rejected: %(msg)s") % {"msg": message}, **kwargs)
     if code == 402 or (code == 403 and _is_balance_message(message)):

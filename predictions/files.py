@@ -14,13 +14,16 @@ from urllib.parse import quote
 from django.conf import settings
 from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
 
 
 def stored_file_response(
     stored: FieldFile, *, content_type: str, filename: str = "", download: bool = False
-) -> HttpResponse:
+) -> HttpResponseBase:
     """The stored file as a response: the file itself, or an X-Accel-Redirect to it."""
+    if not stored.name:  # an empty file field: no file to send
+        raise Http404
     prefix = settings.FILE_ACCEL_PREFIX
     if prefix:
         response = HttpResponse(content_type=content_type)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -12,13 +12,14 @@ from django.views.decorators.http import require_GET, require_POST
 from . import reviews, selectors, uploads
 from .paging import keyset_context
 from .review_forms import GalleryFilterForm
+from .roles import AuthedHttpRequest
 
 PAGE_SIZE = 30
 
 
 @login_required
 @require_GET
-def gallery(request: HttpRequest) -> HttpResponse:
+def gallery(request: AuthedHttpRequest) -> HttpResponse:
     form = GalleryFilterForm(request.GET or None)
     valid = form.is_valid() if form.is_bound else True
     page = keyset_context(request, selectors.gallery(**form.filters()), size=PAGE_SIZE)
@@ -28,7 +29,7 @@ def gallery(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def gallery_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def gallery_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     prediction = selectors.gallery_get(pk)
     context = {"prediction": prediction, "outputs": list(prediction.outputs.all()),
                "inputs": uploads.inputs_shown(prediction)}
@@ -37,7 +38,7 @@ def gallery_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def prediction_private(request: HttpRequest, pk: int) -> HttpResponse:
+def prediction_private(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     """The owner keeps a prediction out of the gallery, or lets it in, before or after review."""
     prediction = selectors.prediction_get(request.user, pk)
     if prediction.owner_id != request.user.pk:

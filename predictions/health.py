@@ -87,8 +87,9 @@ def _broker_error() -> str | None:
     message could name the broker URL and its password)."""
     try:
         with current_app.connection_for_write(connect_timeout=BROKER_TIMEOUT) as connection:
+            # kombu takes seconds as floats (its docstring says so); its stubs say int.
             connection.ensure_connection(
-                max_retries=1, interval_start=0, interval_step=0.2, interval_max=0.2, timeout=BROKER_TIMEOUT
+                max_retries=1, interval_start=0, interval_step=0.2, interval_max=0.2, timeout=BROKER_TIMEOUT  # type: ignore[arg-type]
             )
     except Exception as exc:  # any failure means the broker does not answer
         return exc.__class__.__name__

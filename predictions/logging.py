@@ -20,13 +20,14 @@ import json
 import logging
 import re
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, ItemsView, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.safestring import SafeString, mark_safe
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 from .redaction import redact
@@ -198,9 +199,11 @@ class RedactingExceptionReporterFilter(SafeExceptionReporterFilter):
 
     hidden_settings = re.compile("API|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE|DATABASE_URL|BROKER_URL", re.I)
 
-    def get_traceback_frame_variables(self, request: HttpRequest | None, tb_frame: Any) -> list[tuple[str, Any]]:
+    def get_traceback_frame_variables(self, request: HttpRequest | None, tb_frame: Any) -> ItemsView[str, Any]:
         variables = super().get_traceback_frame_variables(request, tb_frame)
-        return [(name, self.cleansed_substitute if _names_a_secret(value) else value) for name, value in variables]
+        return {
+            name: self.cleansed_substitute if _names_a_secret(value) else value for name, value in variables
+        }.items()
 
 
 def _names_a_secret(value: Any) -> bool:
@@ -217,10 +220,11 @@ def _safe_repr(value: Any) -> str:
 
 class RedactingExceptionReporter(ExceptionReporter):
     """The error report (HTML and text), with the key removed wherever it still appears
-    (an exception's message, a template's source)."""
+    (an exception's message, a template's source). Redaction only puts a plain marker in
+    place of a secret, so the report stays as safe as Django made it."""
 
-    def get_traceback_html(self) -> str:
-        return redact(super().get_traceback_html())
+    def get_traceback_html(self) -> SafeString:
+        return mark_safe(redact(super().get_traceback_html()))  # noqa: S308 - Django's report, redacted
 
-    def get_traceback_text(self) -> str:
-        return redact(super().get_traceback_text())
+    def get_traceback_text(self) -> SafeString:
+        return mark_safe(redact(super().get_traceback_text()))  # noqa: S308 - Django's report, redacted

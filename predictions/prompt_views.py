@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from . import prompts, selectors
 from .forms import PromptRenameForm, PromptSaveForm
 from .paging import id_param
+from .roles import AuthedHttpRequest
 from .views import PAGE_SIZE
 
 LIBRARY_PAGE_SIZE = 50
@@ -20,7 +21,7 @@ LIBRARY_PAGE_SIZE = 50
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def prompt_list(request: HttpRequest) -> HttpResponse:
+def prompt_list(request: AuthedHttpRequest) -> HttpResponse:
     """The member's library, and a form to save a new prompt into it."""
     form = PromptSaveForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -40,7 +41,7 @@ def prompt_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def prompt_save_from_prediction(request: HttpRequest) -> HttpResponse:
+def prompt_save_from_prediction(request: AuthedHttpRequest) -> HttpResponse:
     """"Save prompt" on a prediction's page."""
     form = PromptSaveForm(request.POST)
     prediction_id = id_param(request.POST.get("prediction"))
@@ -48,7 +49,7 @@ def prompt_save_from_prediction(request: HttpRequest) -> HttpResponse:
     if prediction is None or not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
         return redirect(prediction) if prediction else redirect("prompts:list")
     try:
         prompt = prompts.prompt_save_from_prediction(
@@ -63,7 +64,7 @@ def prompt_save_from_prediction(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def prompt_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def prompt_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     """One prompt and the member's predictions that used it, newest first."""
     prompt = selectors.prompt_get(request.user, pk)
     page = selectors.history_page(
@@ -78,7 +79,7 @@ def prompt_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def prompt_rename(request: HttpRequest, pk: int) -> HttpResponse:
+def prompt_rename(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     prompt = selectors.prompt_get(request.user, pk)
     form = PromptRenameForm(request.POST)
     if form.is_valid():
@@ -91,13 +92,13 @@ def prompt_rename(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("prompts:detail", pk=prompt.pk)
     for errors in form.errors.values():
         for error in errors:
-            messages.error(request, error)
+            messages.error(request, str(error))
     return redirect("prompts:detail", pk=prompt.pk)
 
 
 @login_required
 @require_POST
-def prompt_forget(request: HttpRequest, pk: int) -> HttpResponse:
+def prompt_forget(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     prompt = selectors.prompt_get(request.user, pk)
     prompts.prompt_forget(prompt)
     messages.success(request, _("Removed from your prompt library; the predictions that used it keep it."))

@@ -19,7 +19,9 @@ class PromptNameTaken(ValueError):
 
 
 def _name_free(owner: User, name: str, *, except_pk: int | None = None) -> None:
-    taken = Prompt.objects.filter(owner=owner, name=name).exclude(pk=except_pk)
+    taken = Prompt.objects.filter(owner=owner, name=name)
+    if except_pk is not None:
+        taken = taken.exclude(pk=except_pk)
     if taken.exists():
         raise PromptNameTaken(_("You already have a prompt named “%(name)s”.") % {"name": name})
 

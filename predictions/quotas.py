@@ -32,6 +32,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
 from django.utils import formats, timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -136,7 +137,7 @@ def format_moment(moment: datetime) -> str:
     return f"{formats.date_format(local, 'DATETIME_FORMAT')} {local.tzname()}"
 
 
-PERIOD_LEFT = {
+PERIOD_LEFT: dict[str, Promise] = {
     Period.DAY: gettext_lazy("Left today"),
     Period.WEEK: gettext_lazy("Left this week"),
     Period.MONTH: gettext_lazy("Left this month"),
@@ -665,7 +666,10 @@ class BalanceReport:
 
 def balance_report(team: TeamSettings | None) -> BalanceReport | None:
     """The last snapshot of DeerAPI's account (None before the first good reading)."""
-    if team is None or team.deerapi_checked_at is None or team.deerapi_baseline_at is None:
+    if (
+        team is None or team.deerapi_checked_at is None or team.deerapi_baseline_at is None
+        or team.deerapi_balance is None or team.deerapi_used is None
+    ):
         return None
     return BalanceReport(
         checked_at=team.deerapi_checked_at, username=team.deerapi_username, balance=team.deerapi_balance,

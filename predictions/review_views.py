@@ -14,13 +14,14 @@ from django.views.decorators.http import require_GET, require_POST
 from . import reviews, roles, selectors
 from .paging import keyset_context
 from .review_forms import DecisionForm, QueueFilterForm, reason_choices
+from .roles import AuthedHttpRequest
 
 PAGE_SIZE = 24
 
 
 @roles.role_required(roles.is_reviewer)
 @require_GET
-def review_queue(request: HttpRequest) -> HttpResponse:
+def review_queue(request: AuthedHttpRequest) -> HttpResponse:
     form = QueueFilterForm(request.GET or None)
     valid = form.is_valid() if form.is_bound else True
     queue = selectors.review_queue(**form.filters())
@@ -37,12 +38,12 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 
 @roles.role_required(roles.is_reviewer)
 @require_POST
-def review_decide(request: HttpRequest) -> HttpResponse:
+def review_decide(request: AuthedHttpRequest) -> HttpResponse:
     """Approve or reject; JSON for the queue's script, a redirect back without it."""
     wants_json = "application/json" in request.headers.get("Accept", "")
     form = DecisionForm(request.POST)
     if not form.is_valid():
-        message = " ".join(error for errors in form.errors.values() for error in errors)
+        message = " ".join(str(error) for errors in form.errors.values() for error in errors)
         if wants_json:
             return JsonResponse({"error": message}, status=400)
         messages.error(request, message)
@@ -69,7 +70,7 @@ def review_decide(request: HttpRequest) -> HttpResponse:
 
 @roles.role_required(roles.is_admin)
 @require_POST
-def prediction_files_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def prediction_files_delete(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     prediction = selectors.prediction_get(request.user, pk)
     if request.POST.get("confirm") != "yes":
         messages.error(request, _("Tick the box to confirm that the files should be deleted."))

@@ -188,7 +188,10 @@ def keyset_page(qs: QuerySet, *, after: int | None, size: int) -> tuple[list, in
     if after:
         anchor = qs.model.objects.filter(pk=after).values_list("created_at", flat=True).first()
         if anchor is not None:
-            newest_first = qs.query.order_by[0].startswith("-")
+            order = qs.query.order_by[0]
+            if not isinstance(order, str):
+                raise TypeError("keyset_page needs a queryset ordered by field names")
+            newest_first = order.startswith("-")
             if newest_first:
                 qs = qs.filter(Q(created_at__lt=anchor) | Q(created_at=anchor, pk__lt=after))
             else:

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from . import accounts, roles, selectors
 from .models import User
+from .roles import AuthedHttpRequest
 from .team_forms import InviteForm, RoleForm
 
 PAGE_SIZE = 50
@@ -18,7 +19,7 @@ PAGE_SIZE = 50
 
 @roles.role_required(roles.is_admin)
 @require_GET
-def team(request: HttpRequest) -> HttpResponse:
+def team(request: AuthedHttpRequest) -> HttpResponse:
     page = Paginator(selectors.team_members(), PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [(user, roles.ROLE_LABELS[roles.role_of(user)]) for user in page.object_list]
     return render(request, "team/list.html", {"page": page, "rows": rows})
@@ -26,7 +27,7 @@ def team(request: HttpRequest) -> HttpResponse:
 
 @roles.role_required(roles.is_admin)
 @require_http_methods(["GET", "POST"])
-def team_invite(request: HttpRequest) -> HttpResponse:
+def team_invite(request: AuthedHttpRequest) -> HttpResponse:
     form = InviteForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
@@ -41,7 +42,7 @@ def team_invite(request: HttpRequest) -> HttpResponse:
 
 @roles.role_required(roles.is_admin)
 @require_GET
-def team_member(request: HttpRequest, pk: int) -> HttpResponse:
+def team_member(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     member = get_object_or_404(User.objects.prefetch_related("groups"), pk=pk)
     role = roles.role_of(member)
     context = {
@@ -55,7 +56,7 @@ def team_member(request: HttpRequest, pk: int) -> HttpResponse:
 
 @roles.role_required(roles.is_admin)
 @require_POST
-def team_member_role(request: HttpRequest, pk: int) -> HttpResponse:
+def team_member_role(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     member = get_object_or_404(User, pk=pk)
     form = RoleForm(request.POST)
     if not form.is_valid():
@@ -72,7 +73,7 @@ def team_member_role(request: HttpRequest, pk: int) -> HttpResponse:
 
 @roles.role_required(roles.is_admin)
 @require_POST
-def team_member_active(request: HttpRequest, pk: int) -> HttpResponse:
+def team_member_active(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     member = get_object_or_404(User, pk=pk)
     try:
         if request.POST.get("active") == "1":
@@ -88,7 +89,7 @@ def team_member_active(request: HttpRequest, pk: int) -> HttpResponse:
 
 @roles.role_required(roles.is_admin)
 @require_POST
-def team_member_password_link(request: HttpRequest, pk: int) -> HttpResponse:
+def team_member_password_link(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     member = get_object_or_404(User, pk=pk)
     try:
         path = accounts.user_password_link(member, by=request.user)

@@ -20,7 +20,7 @@ import logging
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -323,7 +323,7 @@ def input_images_release(prediction: Prediction) -> list[str]:
     return names
 
 
-def input_images_purge(*, now=None) -> int:
+def input_images_purge(*, now: datetime | None = None) -> int:
     """Delete uploads no prediction uses that are older than ORPHAN_AGE (the files once the
     rows are gone); returns how many. Run by a beat task."""
     now = now or timezone.now()

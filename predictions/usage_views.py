@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -22,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from . import charts, quotas, roles, selectors
 from .models import LedgerEntry, Period, Prediction, TeamSettings, User
+from .roles import AuthedHttpRequest
 from .usage_forms import MemberLimitsForm, MemberQuotaForm, UsageChoice, UsageFilterForm, model_choices
 
 LEDGER_PAGE = 50
@@ -86,7 +88,7 @@ def _charts(
     )
 
 
-def _ledger_page(request: HttpRequest, entries: QuerySet[LedgerEntry]):
+def _ledger_page(request: HttpRequest, entries: QuerySet[LedgerEntry]) -> Page[LedgerEntry]:
     rows = entries.select_related("user", "created_by").only(
         "created_at", "kind", "amount", "model_id", "reason", "prediction_id",
         "user__username", "created_by__username",
@@ -136,7 +138,7 @@ def _csv_name(who: str, choice: UsageChoice) -> str:
 
 @login_required
 @require_GET
-def usage_mine(request: HttpRequest) -> HttpResponse:
+def usage_mine(request: AuthedHttpRequest) -> HttpResponseBase:
     today = timezone.localdate()
     models, names = _models()
     form = UsageFilterForm(request.GET or None, today=today, models=models)
@@ -163,7 +165,7 @@ def usage_mine(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def usage_team(request: HttpRequest) -> HttpResponse:
+def usage_team(request: AuthedHttpRequest) -> HttpResponseBase:
     _require_admin(request)
     today = timezone.localdate()
     now = timezone.now()
@@ -177,14 +179,20 @@ def usage_team(request: HttpRequest) -> HttpResponse:
         who = "team" if choice.member_id is None else str(choice.member_id)
         return _csv(entries, _csv_name(who, choice))
     team = TeamSettings.objects.filter(pk=1).first()
-    periods = {p: quotas.period_bounds(p, now) for p in (Period.DAY, Period.WEEK, Period.MONTH)}
+    periods: dict[str, tuple[datetime, datetime]] = {
+        p: bounds for p in (Period.DAY, Period.WEEK, Period.MONTH) if (bounds := quotas.period_bounds(p, now))
+    }
     spending = selectors.member_spending(start=choice.start, end=choice.end, periods=periods)
     members = Paginator(spending, MEMBER_PAGE).get_page(request.GET.get("members"))
     rows = []
     for rank, row in enumerate(members.object_list, start=members.start_index()):
         quota = getattr(row.member, "quota", None)
         limits = quotas.Limits.of(quota) if quota else quotas.Limits.default(team)
-        left = max(Decimal(0), limits.budget - row.now[limits.period]) if limits.has_budget else None
+        left = (
+            max(Decimal(0), limits.budget - row.now[limits.period])
+            if limits.has_budget and limits.budget is not None
+            else None
+        )
         rows.append({"rank": rank, "member": row.member, "spent": row.spent, "limits": limits, "left": left})
     day_chart, model_chart, total = _charts(choice, choice.member_id, names)
     context = {
@@ -207,7 +215,7 @@ def usage_team(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def member_quota(request: HttpRequest, user_id: int) -> HttpResponse:
+def member_quota(request: AuthedHttpRequest, user_id: int) -> HttpResponse:
     """A member's limits. `?part=limits` is the small form of the team page (it leaves the
     allowed models alone): a GET answers with that form alone, which app.js shows in the
     member's row when an admin follows "Edit limits"."""
@@ -234,7 +242,7 @@ def member_quota(request: HttpRequest, user_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def balance_refresh(request: HttpRequest) -> HttpResponse:
+def balance_refresh(request: AuthedHttpRequest) -> HttpResponse:
     _require_admin(request)
     quotas.deerapi_balance_refresh_later()
     messages.info(request, _("DeerWeb is asking DeerAPI for its balance; reload this page in a few seconds."))

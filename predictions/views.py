@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -20,6 +21,7 @@ from . import catalog, files, quotas, selectors, services, uploads
 from .forms import CompareForm, HistoryFilterForm, PredictionForm, PromptSaveForm, initial_from_input
 from .models import InputImage, Prediction, PredictionOutput, Prompt, User
 from .paging import id_param
+from .roles import AuthedHttpRequest
 
 DEFAULT_MODEL = "black-forest-labs/flux-schnell"
 PAGE_SIZE = 25
@@ -31,7 +33,7 @@ GRID_PAGE_SIZE = 48
 
 @login_required
 @require_GET
-def prediction_list(request: HttpRequest) -> HttpResponse:
+def prediction_list(request: AuthedHttpRequest) -> HttpResponse:
     """The member's history: filters, list or grid, all in the query string; keyset pages."""
     models = selectors.models_enabled()
     form = HistoryFilterForm(request.GET, models=models)
@@ -68,7 +70,7 @@ def _model_or_default(models: list[catalog.ModelSpec], model_id: str | None) -> 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def prediction_new(request: HttpRequest) -> HttpResponse:
+def prediction_new(request: AuthedHttpRequest) -> HttpResponse:
     """The form for a chosen model. GET takes `model`, `prompt` (text or a library id via
     `prompt_id`), and `from` ("Edit and run": a prediction to start from)."""
     models = selectors.models_enabled()
@@ -100,7 +102,7 @@ def prediction_new(request: HttpRequest) -> HttpResponse:
 
 
 def _start_form(
-    request: HttpRequest, spec: catalog.ModelSpec, models: list[catalog.ModelSpec], source: Prediction | None
+    request: AuthedHttpRequest, spec: catalog.ModelSpec, models: list[catalog.ModelSpec], source: Prediction | None
 ) -> PredictionForm:
     """The unbound form: blank, from a library prompt, from a prediction ("Edit and run", with
     DeerAPI's messages on the fields it refused), or after the no-JS model switch."""
@@ -129,7 +131,7 @@ def _site_url(request: HttpRequest) -> str:
     return settings.PUBLIC_URL or request.build_absolute_uri("/").rstrip("/")
 
 
-def _create_from_form(request: HttpRequest, form: PredictionForm) -> Prediction | None:
+def _create_from_form(request: AuthedHttpRequest, form: PredictionForm) -> Prediction | None:
     """Store uploads (and copies of reused ones) and create the prediction; on refusal, put the
     reasons on the form."""
     source_id = form.cleaned_data.get("source")
@@ -156,7 +158,7 @@ def _create_from_form(request: HttpRequest, form: PredictionForm) -> Prediction 
 
 @login_required
 @require_GET
-def prediction_new_fields(request: HttpRequest) -> HttpResponse:
+def prediction_new_fields(request: AuthedHttpRequest) -> HttpResponse:
     """The chosen model's part of the form, swapped in by app.js when the model changes."""
     spec = selectors.model_get(request.GET.get("model", ""))
     if spec is None:
@@ -172,7 +174,7 @@ def prediction_new_fields(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def prediction_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def prediction_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     prediction = selectors.prediction_get(request.user, pk)
     spec = selectors.model_get(prediction.model_id) or catalog.get_model(prediction.model_id)
     own_prompt = prediction.prompt.owner_id == request.user.pk
@@ -189,7 +191,7 @@ def prediction_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def prediction_live(request: HttpRequest, pk: int) -> HttpResponse:
+def prediction_live(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     """The live part of the detail page, fetched again while it runs."""
     prediction = selectors.prediction_get(request.user, pk)
     response = render(
@@ -203,7 +205,7 @@ def prediction_live(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def prediction_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def prediction_cancel(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     prediction = selectors.prediction_get(request.user, pk)
     if prediction.owner_id != request.user.pk and not request.user.is_superuser:
         raise Http404
@@ -216,7 +218,7 @@ def prediction_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def prediction_rerun(request: HttpRequest, pk: int) -> HttpResponse:
+def prediction_rerun(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     """"Run again": the same inputs as a new prediction of the member's own."""
     source = selectors.prediction_get(request.user, pk)
     try:
@@ -237,7 +239,7 @@ def prediction_rerun(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def compare_new(request: HttpRequest) -> HttpResponse:
+def compare_new(request: AuthedHttpRequest) -> HttpResponse:
     """One prompt on 2–4 models at once."""
     models = selectors.models_enabled()
     if request.method == "POST":
@@ -268,7 +270,7 @@ def compare_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def compare_detail(request: HttpRequest, group: uuid.UUID) -> HttpResponse:
+def compare_detail(request: AuthedHttpRequest, group: uuid.UUID) -> HttpResponse:
     predictions = selectors.compare_group_get(request.user, group)
     names = {spec.id: spec.name for spec in [*catalog.MODELS.values(), *selectors.models_enabled()]}
     columns = [
@@ -282,7 +284,7 @@ def compare_detail(request: HttpRequest, group: uuid.UUID) -> HttpResponse:
 # --- Files --------------------------------------------------------------------------------------------
 
 
-def _serve(output: PredictionOutput, field: str, *, download: bool) -> HttpResponse:
+def _serve(output: PredictionOutput, field: str, *, download: bool) -> HttpResponseBase:
     stored = getattr(output, field)
     if not stored:
         raise Http404
@@ -300,21 +302,21 @@ def _serve(output: PredictionOutput, field: str, *, download: bool) -> HttpRespo
 
 @login_required
 @require_GET
-def output_file(request: HttpRequest, pk: int, index: int) -> HttpResponse:
+def output_file(request: AuthedHttpRequest, pk: int, index: int) -> HttpResponseBase:
     output = selectors.output_get(request.user, pk, index)
     return _serve(output, "file", download="download" in request.GET)
 
 
 @login_required
 @require_GET
-def output_thumbnail(request: HttpRequest, pk: int, index: int) -> HttpResponse:
+def output_thumbnail(request: AuthedHttpRequest, pk: int, index: int) -> HttpResponseBase:
     output = selectors.output_get(request.user, pk, index)
     if not output.thumbnail:
         return _serve(output, "file", download=False)
     return _serve(output, "thumbnail", download=False)
 
 
-def _serve_input(image: InputImage, *, cache: str) -> HttpResponse:
+def _serve_input(image: InputImage, *, cache: str) -> HttpResponseBase:
     response = files.stored_file_response(image.file, content_type=image.content_type)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
@@ -326,13 +328,13 @@ def _serve_input(image: InputImage, *, cache: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def prediction_input_file(request: HttpRequest, pk: int, image_id: int) -> HttpResponse:
+def prediction_input_file(request: AuthedHttpRequest, pk: int, image_id: int) -> HttpResponseBase:
     """An uploaded image a prediction was made with, for whoever may see the prediction."""
     return _serve_input(selectors.prediction_input_image(request.user, pk, image_id), cache="private, max-age=3600")
 
 
 @require_GET
-def input_image_file(request: HttpRequest, token: uuid.UUID) -> HttpResponse:
+def input_image_file(request: HttpRequest, token: uuid.UUID) -> HttpResponseBase:
     """An uploaded input image, for DeerAPI to fetch: no login, the token is the key, and only
     while DeerAPI may still need it (see selectors.input_image_for_deerapi)."""
     return _serve_input(selectors.input_image_for_deerapi(token), cache="no-store")

@@ -1,6 +1,7 @@
 """Create the first admin with a random password, printed once, if no user exists."""
 
 import secrets
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
@@ -9,7 +10,7 @@ from django.core.management.base import BaseCommand
 class Command(BaseCommand):
     help = "Create an `admin` superuser with a random password when the database has no user yet."
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         User = get_user_model()
         if User.objects.exists():
             return

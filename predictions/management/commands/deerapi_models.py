@@ -1,5 +1,7 @@
 """Report which models DeerAPI no longer lists and which new ones it offers."""
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError
 
 from predictions.model_sync import models_sync
@@ -12,7 +14,7 @@ class Command(BaseCommand):
         "the audit log, where the admin's model list shows it."
     )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         report = models_sync()
         if report.error:
             raise CommandError(report.error)
