@@ -1,4 +1,5 @@
-"""deerweb/settings.py: a bad value stops start-up with a message naming the variable."""
+"""deerweb/settings.py: a bad value stops start-up with a message naming the variable; the
+environment decides what DeerWeb does (DeerAPI or the simulator, the address a login counts against)."""
 
 import os
 import subprocess
@@ -10,13 +11,16 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def load_settings(**env: str) -> subprocess.CompletedProcess:
+SHOW = "import deerweb.settings as s; print(s.DEERAPI_BASE_URL, s.SANDBOX, s.DEBUG)"
+
+
+def load_settings(code: str = SHOW, **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DEERAPI_", "DEERWEB_"))}
     clean.pop("DATABASE_URL", None)
     clean.pop("CELERY_BROKER_URL", None)
     clean.update(env)
     return subprocess.run(
-        [sys.executable, "-c", "import deerweb.settings as s; print(s.DEERAPI_BASE_URL, s.SANDBOX, s.DEBUG)"],
+        [sys.executable, "-c", code],
         cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60,
     )
 
@@ -52,3 +56,36 @@ def test_without_a_key_deerweb_talks_to_the_simulator_and_debug_stays_off():
 def test_with_a_key_deerweb_talks_to_deerapi():
     result = load_settings(DJANGO_SECRET_KEY="k" * 50, DEERAPI_KEY="sk-live-123")
     assert result.stdout.split() == ["https://api.deerapi.com", "False", "False"]
+
+
+LOGIN_ADDRESS = """
+import django
+django.setup()
+from axes.helpers import get_client_ip_address
+from django.test import RequestFactory
+request = RequestFactory().post("/accounts/login/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR={forwarded!r})
+print(get_client_ip_address(request))
+"""
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "address"),
+    [
+        ("0", "192.0.2.1", "10.0.0.2"),
+        ("1", "198.51.100.7", "198.51.100.7"),
+        ("1", "192.0.2.1, 198.51.100.7", "198.51.100.7"),
+        ("2", "192.0.2.1, 198.51.100.7, 10.0.0.1", "198.51.100.7"),
+        # Not through the proxies: no client address (axes counts all such failures together).
+        ("1", "", "None"),
+        ("2", "198.51.100.7", "None"),
+    ],
+)
+def test_login_failures_count_against_the_address_the_outermost_proxy_saw(proxies, forwarded, address):
+    result = load_settings(
+        LOGIN_ADDRESS.format(forwarded=forwarded),
+        DJANGO_SETTINGS_MODULE="deerweb.settings",
+        DJANGO_SECRET_KEY="k" * 50,
+        DEERWEB_PROXY_COUNT=proxies,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == address
