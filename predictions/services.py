@@ -22,10 +22,10 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from xml.etree import ElementTree
 
 import requests
 from celery import current_app
+from defusedxml import DefusedXmlException, ElementTree
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
@@ -699,9 +699,14 @@ def _inspect(index: int, url: str, data: bytes, declared: str) -> StoredFile:
     """Decide the content type from the bytes themselves, and make a thumbnail."""
     if declared == "image/svg+xml" or data.lstrip()[:5] in (b"<?xml", b"<svg ") or data.lstrip()[:4] == b"<svg":
         try:
-            root = ElementTree.fromstring(data)  # noqa: S314 - stored, never inlined; served with CSP
+            root = ElementTree.fromstring(data)
         except ElementTree.ParseError:
             raise DownloadError(_("The output is not a valid image."), permanent=True) from None
+        except DefusedXmlException:
+            raise DownloadError(_(
+                "The output SVG declares XML entities, which DeerWeb refuses: they can make it "
+                "use up memory or read other files."
+            ), permanent=True) from None
         if not root.tag.endswith("svg"):
             raise DownloadError(_("The output is not a valid image."), permanent=True)
         return StoredFile(index, url, data, "image/svg+xml", None, None, None)
