@@ -279,7 +279,14 @@ AXES_FAILURE_LIMIT = env_int("DEERWEB_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(seconds=env_int("DEERWEB_LOGIN_LOCKOUT_SECONDS", 60, minimum=1))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_LOCKOUT_CALLABLE = "predictions.login_throttle.lockout_response"
-AXES_CLIENT_IP_CALLABLE = "predictions.login_throttle.client_address"
+# The address failures count against, found by django-ipware. Behind N proxies: the one
+# the outermost proxy saw, N-th from the right in X-Forwarded-For; entries to its left
+# were written by the client and are not trusted (not strict: such entries are allowed).
+# ipware counts the proxies after that entry in the header, hence N - 1.
+if PROXY_COUNT:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR"]
+    AXES_IPWARE_PROXY_COUNT = PROXY_COUNT - 1
+    IPWARE_STRICT = False
 # Attempts while locked out are refused unchecked and do not extend the lockout.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # Failures are kept (until they expire); successful logins are not logged to the database.

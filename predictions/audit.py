@@ -25,7 +25,8 @@ def audit_record(
     """Record that `actor` (None: DeerWeb itself) did `action` to `target`.
 
     `action` is a dotted name such as "prediction.approve" or "quota.change".
-    `before` and `after` hold only the fields that changed, as JSON-safe values.
+    `before` and `after` hold only the fields that changed; Decimals, datetimes and
+    UUIDs among them are stored as text (AuditEntry's JSON encoder).
     """
     return AuditEntry.objects.create(
         actor=actor,
@@ -33,18 +34,6 @@ def audit_record(
         target_type=target._meta.label_lower,
         target_id=str(target.pk),
         summary=summary[:300],
-        before=_jsonable(before or {}),
-        after=_jsonable(after or {}),
+        before=before or {},
+        after=after or {},
     )
-
-
-def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, str | int | float | bool) or value is None:
-            out[key] = value
-        elif isinstance(value, list | tuple):
-            out[key] = [v if isinstance(v, str | int | float | bool) or v is None else str(v) for v in value]
-        else:
-            out[key] = str(value)
-    return out

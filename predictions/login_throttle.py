@@ -38,19 +38,6 @@ class LoginThrottleBackend(AxesStandaloneBackend):
         return super().authenticate(request, username, password, **kwargs)
 
 
-def client_address(request: HttpRequest) -> str:
-    """The address a failure is counted against. Behind DEERWEB_PROXY_COUNT reverse
-    proxies, the one the outermost proxy saw (it appended it to X-Forwarded-For);
-    anything to its left was written by the client and is not trusted."""
-    count = settings.PROXY_COUNT
-    if count:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        forwarded = [part for part in forwarded if part]
-        if len(forwarded) >= count:
-            return forwarded[-count]
-    return request.META.get("REMOTE_ADDR", "")
-
-
 def lockout_message(request: HttpRequest | None = None) -> str:
     cool_off = get_cool_off(request)
     minutes = max(1, math.ceil(cool_off.total_seconds() / 60)) if cool_off else 1

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -415,8 +416,9 @@ class AuditEntry(models.Model):
     target_type = models.CharField(max_length=50)
     target_id = models.CharField(max_length=50)
     summary = models.CharField(max_length=300, blank=True, default="")
-    before = models.JSONField(default=dict, blank=True)
-    after = models.JSONField(default=dict, blank=True)
+    # Decimals, datetimes, UUIDs and lazy strings are stored as text (datetimes in ISO 8601).
+    before = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    after = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -14,6 +14,7 @@ import hashlib
 import io
 import logging
 import math
+import random
 import re
 import time
 import uuid
@@ -22,10 +23,10 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from xml.etree import ElementTree
 
 import requests
 from celery import current_app
+from defusedxml import DefusedXmlException, ElementTree
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
@@ -366,6 +367,14 @@ def _backoff(attempt: int, *, base: float = 2.0, cap: float = 60.0) -> float:
     return min(cap, base * (2 ** max(0, attempt - 1)))
 
 
+def _jittered(delay: float, retry_after: float | None = None) -> float:
+    """A retry's wait with equal jitter: at random between half of `delay` and all of it, so
+    predictions refused together do not come back together. Never sooner than DeerAPI's
+    Retry-After; past it, spread over the same width."""
+    floor = max(delay / 2, retry_after or 0.0)
+    return random.uniform(floor, floor + delay / 2)
+
+
 def prediction_submit(
     prediction_id: int, *, lease: str | None = None, client: DeerAPIClient | None = None
 ) -> None:
@@ -400,7 +409,7 @@ def _submit_claimed(prediction: Prediction, client: DeerAPIClient) -> None:
                 "DeerAPI stayed unavailable after %(n)d attempts: %(msg)s"
             ) % {"n": prediction.attempts, "msg": exc.message})
             return
-        delay = max(_backoff(prediction.attempts), exc.retry_after or 0.0)
+        delay = _jittered(_backoff(prediction.attempts), exc.retry_after)
         logger.info("prediction=%s create refused (%s); retry in %.1fs", prediction_id, exc.message, delay)
         with transaction.atomic():
             if _transition(
@@ -616,10 +625,8 @@ def _refresh_claimed(prediction: Prediction, client: DeerAPIClient, now) -> None
     try:
         remote = client.get_prediction(prediction.deerapi_id)
     except (TransientError, AuthError) as exc:
-        # A rejected key may be fixed by an admin; keep trying until the timeout.
-        delay = max(poll_interval(prediction, now) * 2, exc.retry_after or 0.0)
-        if isinstance(exc, AuthError):
-            delay = max(delay, 30.0)
+        # A rejected key may be fixed by an admin; keep trying (30 to 60 s apart) until the timeout.
+        delay = _jittered(60.0 if isinstance(exc, AuthError) else poll_interval(prediction, now) * 2, exc.retry_after)
         logger.info("prediction=%s poll failed (%s); again in %.1fs", prediction_id, exc.message, delay)
         with transaction.atomic():
             if Prediction.objects.filter(pk=prediction_id, status=prediction.status).update(
@@ -699,9 +706,14 @@ def _inspect(index: int, url: str, data: bytes, declared: str) -> StoredFile:
     """Decide the content type from the bytes themselves, and make a thumbnail."""
     if declared == "image/svg+xml" or data.lstrip()[:5] in (b"<?xml", b"<svg ") or data.lstrip()[:4] == b"<svg":
         try:
-            root = ElementTree.fromstring(data)  # noqa: S314 - stored, never inlined; served with CSP
+            root = ElementTree.fromstring(data)
         except ElementTree.ParseError:
             raise DownloadError(_("The output is not a valid image."), permanent=True) from None
+        except DefusedXmlException:
+            raise DownloadError(_(
+                "The output SVG declares XML entities, which DeerWeb refuses: they can make it "
+                "use up memory or read other files."
+            ), permanent=True) from None
         if not root.tag.endswith("svg"):
             raise DownloadError(_("The output is not a valid image."), permanent=True)
         return StoredFile(index, url, data, "image/svg+xml", None, None, None)
@@ -773,7 +785,7 @@ def _store_claimed(prediction: Prediction, *, stored: set[int]) -> None:
     if permanent or prediction.attempts >= settings.DOWNLOAD_MAX_ATTEMPTS:
         _fail(prediction_id, Status.STORING, (permanent or errors)[0].message)
         return
-    delay = _backoff(prediction.attempts)
+    delay = _jittered(_backoff(prediction.attempts))
     logger.info("prediction=%s download failed (%s); retry in %.0fs", prediction_id, errors[0].message, delay)
     with transaction.atomic():
         if Prediction.objects.filter(pk=prediction_id, status=Status.STORING).update(

@@ -7,11 +7,10 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.utils import timezone
-
-from predictions import login_throttle
 
 from .conftest import PASSWORD
 
@@ -128,20 +127,25 @@ def test_the_password_is_never_stored_with_a_failure(client, member):
 # --- Behind a reverse proxy ------------------------------------------------------------------
 
 
-def test_behind_one_proxy_the_address_is_the_one_the_proxy_saw(rf, settings):
-    settings.PROXY_COUNT = 1
+@pytest.fixture
+def one_proxy(settings):
+    """Axes' settings for DEERWEB_PROXY_COUNT=1 (tests/test_settings.py checks that mapping)."""
+    settings.AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR"]
+    settings.AXES_IPWARE_PROXY_COUNT = 0
+    settings.IPWARE_STRICT = False
+
+
+def test_behind_one_proxy_the_address_is_the_one_the_proxy_saw(rf, one_proxy):
     request = rf.post(LOGIN, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=f"1.2.3.4, {HERE}")
-    assert login_throttle.client_address(request) == HERE
+    assert get_client_ip_address(request) == HERE
 
 
-def test_without_proxies_a_forwarded_header_is_ignored(rf, settings):
-    settings.PROXY_COUNT = 0
+def test_without_proxies_a_forwarded_header_is_ignored(rf):
     request = rf.post(LOGIN, REMOTE_ADDR=HERE, HTTP_X_FORWARDED_FOR="1.2.3.4")
-    assert login_throttle.client_address(request) == HERE
+    assert get_client_ip_address(request) == HERE
 
 
-def test_behind_a_proxy_a_client_cannot_dodge_the_lockout_by_forging_the_header(client, member, settings):
-    settings.PROXY_COUNT = 1
+def test_behind_a_proxy_a_client_cannot_dodge_the_lockout_by_forging_the_header(client, member, settings, one_proxy):
     for forged in range(settings.AXES_FAILURE_LIMIT):
         client.post(LOGIN, {"username": f"user{forged}", "password": "x"},
                     REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=f"192.0.2.{forged}, {HERE}")

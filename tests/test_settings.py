@@ -1,4 +1,5 @@
-"""deerweb/settings.py: a bad value stops start-up with a message naming the variable."""
+"""deerweb/settings.py: a bad value stops start-up with a message naming the variable; the
+environment decides what DeerWeb does (DeerAPI or the simulator, the address a login counts against)."""
 
 import os
 import subprocess
@@ -10,13 +11,16 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def load_settings(**env: str) -> subprocess.CompletedProcess:
+SHOW = "import deerweb.settings as s; print(s.DEERAPI_BASE_URL, s.SANDBOX, s.DEBUG)"
+
+
+def load_settings(code: str = SHOW, **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DEERAPI_", "DEERWEB_"))}
     clean.pop("DATABASE_URL", None)
     clean.pop("CELERY_BROKER_URL", None)
     clean.update(env)
     return subprocess.run(
-        [sys.executable, "-c", "import deerweb.settings as s; print(s.DEERAPI_BASE_URL, s.SANDBOX, s.DEBUG)"],
+        [sys.executable, "-c", code],
         cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60,
     )
 
@@ -55,25 +59,21 @@ def test_with_a_key_deerweb_talks_to_deerapi():
 
 
 def test_the_default_broker_is_the_filesystem_one_named_so_kombu_does_not_warn_and_polled_often():
-    result = subprocess.run(
-        [sys.executable, "-c", "import deerweb.settings as s; "
-         "print(s.CELERY_BROKER_URL, s.CELERY_BROKER_TRANSPORT_OPTIONS['polling_interval'])"],
-        cwd=ROOT, env={**{k: v for k, v in os.environ.items() if k != "CELERY_BROKER_URL"},
-                       "DJANGO_SECRET_KEY": "k" * 50},
-        capture_output=True, text=True, timeout=60,
+    result = load_settings(
+        "import deerweb.settings as s; "
+        "print(s.CELERY_BROKER_URL, s.CELERY_BROKER_TRANSPORT_OPTIONS['polling_interval'])",
+        DJANGO_SECRET_KEY="k" * 50,
     )
     assert result.stdout.split() == ["filesystem://localhost//", "0.2"]
 
 
 def test_importing_the_settings_creates_no_folder():
-    result = subprocess.run(
-        [sys.executable, "-c", "import pathlib\n"
-         "def refuse(*args, **kwargs): raise SystemExit('settings made a folder')\n"
-         "pathlib.Path.mkdir = refuse\n"
-         "import deerweb.settings"],
-        cwd=ROOT, env={**{k: v for k, v in os.environ.items() if k != "CELERY_BROKER_URL"},
-                       "DJANGO_SECRET_KEY": "k" * 50},
-        capture_output=True, text=True, timeout=60,
+    result = load_settings(
+        "import pathlib\n"
+        "def refuse(*args, **kwargs): raise SystemExit('settings made a folder')\n"
+        "pathlib.Path.mkdir = refuse\n"
+        "import deerweb.settings",
+        DJANGO_SECRET_KEY="k" * 50,
     )
     assert result.returncode == 0, result.stderr
 
@@ -90,3 +90,36 @@ def test_deerweb_makes_the_filesystem_brokers_folders_when_it_starts(settings, t
     broker_folders_ensure()
 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["control", "in", "processed"]
+
+
+LOGIN_ADDRESS = """
+import django
+django.setup()
+from axes.helpers import get_client_ip_address
+from django.test import RequestFactory
+request = RequestFactory().post("/accounts/login/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR={forwarded!r})
+print(get_client_ip_address(request))
+"""
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "address"),
+    [
+        ("0", "192.0.2.1", "10.0.0.2"),
+        ("1", "198.51.100.7", "198.51.100.7"),
+        ("1", "192.0.2.1, 198.51.100.7", "198.51.100.7"),
+        ("2", "192.0.2.1, 198.51.100.7, 10.0.0.1", "198.51.100.7"),
+        # Not through the proxies: no client address (axes counts all such failures together).
+        ("1", "", "None"),
+        ("2", "198.51.100.7", "None"),
+    ],
+)
+def test_login_failures_count_against_the_address_the_outermost_proxy_saw(proxies, forwarded, address):
+    result = load_settings(
+        LOGIN_ADDRESS.format(forwarded=forwarded),
+        DJANGO_SETTINGS_MODULE="deerweb.settings",
+        DJANGO_SECRET_KEY="k" * 50,
+        DEERWEB_PROXY_COUNT=proxies,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == address

@@ -1,0 +1,95 @@
+"""How long the pipeline waits before trying again: at random within the backoff, so predictions
+refused together do not retry together, and never sooner than DeerAPI's Retry-After."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+
+import pytest
+from django.utils import timezone
+
+from predictions import services
+from predictions.client import AuthError, TransientError
+from predictions.models import Status
+
+from .reviewing import finished_prediction
+
+pytestmark = pytest.mark.django_db
+TOGETHER = 8  # predictions refused at the same moment, each at its first attempt
+
+
+@pytest.fixture
+def countdowns(monkeypatch) -> Iterator[list[float]]:
+    """The countdown of every task the pipeline would send, recorded instead; random seeded."""
+    sent: list[float] = []
+    monkeypatch.setattr(services, "_enqueue", lambda task, prediction_id, countdown=0.0, **kw: sent.append(countdown))
+    state = random.getstate()
+    random.seed(7)
+    yield sent
+    random.setstate(state)
+
+
+class Refusing:
+    """A DeerAPI client whose every call raises `error`."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def create_prediction(self, *args, **kwargs):
+        raise self.error
+
+    def get_prediction(self, *args, **kwargs):
+        raise self.error
+
+
+def spread_within(countdowns: list[float], low: float, high: float) -> bool:
+    """One countdown per prediction, each between `low` and `high`, no two alike."""
+    in_bounds = all(low <= countdown <= high for countdown in countdowns)
+    return len(countdowns) == TOGETHER and in_bounds and len(set(countdowns)) == TOGETHER
+
+
+@pytest.mark.parametrize(("retry_after", "low", "high"), [(None, 1.0, 2.0), (30.0, 30.0, 31.0)])
+def test_creates_refused_together_are_retried_at_different_times_never_before_retry_after(
+    member, countdowns, retry_after, low, high
+):
+    client = Refusing(TransientError("busy", status_code=503, retry_after=retry_after))
+    for _ in range(TOGETHER):
+        queued = finished_prediction(member, outputs=0, status=Status.QUEUED, next_poll_at=timezone.now())
+        services.prediction_submit(queued.pk, client=client)
+    assert spread_within(countdowns, low, high), countdowns
+
+
+@pytest.mark.parametrize(
+    ("error", "low", "high"),
+    [(TransientError("busy", status_code=503), 1.0, 2.0), (AuthError("Invalid key", status_code=401), 30.0, 60.0)],
+)
+def test_polls_that_fail_together_are_retried_at_different_times(member, countdowns, error, low, high):
+    for _ in range(TOGETHER):
+        running = finished_prediction(
+            member,
+            outputs=0,
+            status=Status.PROCESSING,
+            deerapi_id="r-1",
+            submitted_at=timezone.now(),
+            next_poll_at=timezone.now(),
+        )
+        services.prediction_refresh(running.pk, client=Refusing(error))
+    assert spread_within(countdowns, low, high), countdowns
+
+
+def test_downloads_that_fail_together_are_retried_at_different_times(member, countdowns, monkeypatch):
+    def unreachable(url):
+        raise services.DownloadError("download failed: ConnectionError", permanent=False)
+
+    monkeypatch.setattr(services, "_download", unreachable)
+    for _ in range(TOGETHER):
+        storing = finished_prediction(
+            member,
+            outputs=0,
+            status=Status.STORING,
+            remote_output=["https://files.example/a.png"],
+            next_poll_at=timezone.now(),
+        )
+        services.prediction_store_outputs(storing.pk)
+    assert spread_within(countdowns, 1.0, 2.0), countdowns
