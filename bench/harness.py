@@ -37,12 +37,14 @@ class BenchError(RuntimeError):
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
         help="PostgreSQL database the benchmark drops, creates and migrates; its name must contain "
         f"'{SAFE_NAME_PART}' (default: $BENCH_DATABASE_URL or %(default)s)",
     )
     parser.add_argument(
-        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL),
+        "--redis-url",
+        default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL),
         help="Redis database for the Celery queues; only the run's own queues are touched "
         "(default: $BENCH_REDIS_URL or %(default)s)",
     )
@@ -78,8 +80,7 @@ def machine_lines(database_url: str, redis_url: str) -> list[str]:
     redis_version = redis.Redis.from_url(redis_url).info("server").get("redis_version", "?")
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     return [
-        f"Machine: {os.cpu_count()} CPUs ({_cpu_model()}), {_ram_gib():.1f} GiB RAM, "
-        f"Linux {platform.release()}",
+        f"Machine: {os.cpu_count()} CPUs ({_cpu_model()}), {_ram_gib():.1f} GiB RAM, Linux {platform.release()}",
         f"Software: Python {platform.python_version()}, PostgreSQL {postgres}, Redis {redis_version}",
         f"Load average at start (1, 5, 15 min): {load}",
     ]
@@ -106,8 +107,7 @@ def database_recreate(url: str) -> None:
     """Drop (disconnecting anyone left) and create the benchmark's own database."""
     name = database_name(url)
     if SAFE_NAME_PART not in name:
-        raise BenchError(f"refusing to drop database {name!r}: a benchmark database's name contains "
-                         f"{SAFE_NAME_PART!r}")
+        raise BenchError(f"refusing to drop database {name!r}: a benchmark database's name contains {SAFE_NAME_PART!r}")
     try:
         with psycopg.connect(maintenance_url(url), autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
@@ -345,18 +345,20 @@ def django_start(database_url: str, redis_url: str, *, queue: str, media_root: P
     """
     import secrets
 
-    os.environ.update({
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
-        "DATABASE_URL": database_url,
-        "CELERY_BROKER_URL": redis_url,
-        "DEERWEB_BENCH_QUEUE": queue,
-        "DEERAPI_KEY": "bench-deerapi-key-never-sent",
-        "DEERAPI_BASE_URL": "http://127.0.0.1:9",
-        "DEERAPI_QUERY_URL": "http://127.0.0.1:9",
-        "MEDIA_ROOT": str(media_root),
-        "DEERWEB_LOG_LEVEL": "WARNING",
-    })
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
+            "DATABASE_URL": database_url,
+            "CELERY_BROKER_URL": redis_url,
+            "DEERWEB_BENCH_QUEUE": queue,
+            "DEERAPI_KEY": "bench-deerapi-key-never-sent",
+            "DEERAPI_BASE_URL": "http://127.0.0.1:9",
+            "DEERAPI_QUERY_URL": "http://127.0.0.1:9",
+            "MEDIA_ROOT": str(media_root),
+            "DEERWEB_LOG_LEVEL": "WARNING",
+        }
+    )
     import django
     from django.core.management import call_command
 

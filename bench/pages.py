@@ -52,11 +52,18 @@ HISTORY_SPAN = timedelta(days=182)
 MONEY = Decimal("0.0001")
 # Share of the models among predictions; the four with `num_outputs` make up to four images each.
 MODELS = [
-    ("black-forest-labs/flux-schnell", 30), ("black-forest-labs/flux-dev", 12), ("stability-ai/sdxl", 9),
-    ("black-forest-labs/flux-1.1-pro", 10), ("ideogram-ai/ideogram-v3-turbo", 8),
-    ("black-forest-labs/flux-2-pro", 7), ("recraft-ai/recraft-v3", 6), ("black-forest-labs/flux-kontext-pro", 5),
-    ("stability-ai/stable-diffusion-3.5-large", 5), ("stability-ai/stable-diffusion", 4),
-    ("recraft-ai/recraft-v3-svg", 2), ("ideogram-ai/ideogram-v2", 2),
+    ("black-forest-labs/flux-schnell", 30),
+    ("black-forest-labs/flux-dev", 12),
+    ("stability-ai/sdxl", 9),
+    ("black-forest-labs/flux-1.1-pro", 10),
+    ("ideogram-ai/ideogram-v3-turbo", 8),
+    ("black-forest-labs/flux-2-pro", 7),
+    ("recraft-ai/recraft-v3", 6),
+    ("black-forest-labs/flux-kontext-pro", 5),
+    ("stability-ai/stable-diffusion-3.5-large", 5),
+    ("stability-ai/stable-diffusion", 4),
+    ("recraft-ai/recraft-v3-svg", 2),
+    ("ideogram-ai/ideogram-v2", 2),
 ]
 # Statuses of finished predictions; the newest 0.2 % are still in flight.
 FINISHED = [("succeeded", 86.0), ("failed", 8.0), ("canceled", 3.5), ("unknown", 0.5)]
@@ -73,36 +80,122 @@ FAILURES = [
 # Prompts are made of these words. Each subject is in about 1 prompt in 50, and none is part of
 # another word here, so searching for one finds what a member searching for it would.
 SUBJECTS = [
-    "lighthouse", "fox", "astronaut", "cathedral", "samurai", "octopus", "violin", "glacier", "dragon", "robot",
-    "teapot", "bicycle", "owl", "volcano", "submarine", "tiger", "castle", "jellyfish", "windmill", "hedgehog",
-    "locomotive", "orchid", "knight", "whale", "cactus", "pagoda", "zeppelin", "flamingo", "typewriter", "waterfall",
-    "chameleon", "greenhouse", "skyscraper", "tortoise", "accordion", "lantern", "penguin", "canyon", "beetle",
-    "harbor", "mermaid", "falcon", "carousel", "bonsai", "glider", "sphinx", "koi", "raccoon", "observatory",
+    "lighthouse",
+    "fox",
+    "astronaut",
+    "cathedral",
+    "samurai",
+    "octopus",
+    "violin",
+    "glacier",
+    "dragon",
+    "robot",
+    "teapot",
+    "bicycle",
+    "owl",
+    "volcano",
+    "submarine",
+    "tiger",
+    "castle",
+    "jellyfish",
+    "windmill",
+    "hedgehog",
+    "locomotive",
+    "orchid",
+    "knight",
+    "whale",
+    "cactus",
+    "pagoda",
+    "zeppelin",
+    "flamingo",
+    "typewriter",
+    "waterfall",
+    "chameleon",
+    "greenhouse",
+    "skyscraper",
+    "tortoise",
+    "accordion",
+    "lantern",
+    "penguin",
+    "canyon",
+    "beetle",
+    "harbor",
+    "mermaid",
+    "falcon",
+    "carousel",
+    "bonsai",
+    "glider",
+    "sphinx",
+    "koi",
+    "raccoon",
+    "observatory",
     "compass",
 ]
-ADJECTIVES = ["ancient", "tiny", "giant", "rusty", "golden", "misty", "neon", "wooden", "crystal", "paper", "velvet",
-              "frozen", "floating", "sleepy", "mechanical", "overgrown"]
+ADJECTIVES = [
+    "ancient",
+    "tiny",
+    "giant",
+    "rusty",
+    "golden",
+    "misty",
+    "neon",
+    "wooden",
+    "crystal",
+    "paper",
+    "velvet",
+    "frozen",
+    "floating",
+    "sleepy",
+    "mechanical",
+    "overgrown",
+]
 ACTIONS = ["resting", "dancing", "reading a map", "drifting", "waiting", "sleeping", "exploring", "singing"]
-PLACES = ["in a quiet forest", "on a rainy street", "above the clouds", "under the sea", "in a desert at dusk",
-          "on a snowy mountain", "in a busy market", "inside a library", "by a frozen lake", "on the moon"]
-STYLES = ["watercolor", "oil painting", "studio photo", "isometric render", "ink sketch", "pixel art",
-          "35mm film", "art nouveau poster", "claymation", "ukiyo-e print"]
+PLACES = [
+    "in a quiet forest",
+    "on a rainy street",
+    "above the clouds",
+    "under the sea",
+    "in a desert at dusk",
+    "on a snowy mountain",
+    "in a busy market",
+    "inside a library",
+    "by a frozen lake",
+    "on the moon",
+]
+STYLES = [
+    "watercolor",
+    "oil painting",
+    "studio photo",
+    "isometric render",
+    "ink sketch",
+    "pixel art",
+    "35mm film",
+    "art nouveau poster",
+    "claymation",
+    "ukiyo-e print",
+]
 LIGHTS = ["soft morning light", "golden hour", "dramatic rim light", "overcast", "candlelight", "moonlight"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--predictions", type=int, default=100_000)
-    parser.add_argument("--outputs", type=int, default=200_000,
-                        help="stored outputs, one to four per succeeded prediction")
+    parser.add_argument(
+        "--outputs", type=int, default=200_000, help="stored outputs, one to four per succeeded prediction"
+    )
     parser.add_argument("--members", type=int, default=50)
-    parser.add_argument("--first-stage", type=float, default=0.1,
-                        help="share of the seed inserted first, where query counts are taken a first time")
+    parser.add_argument(
+        "--first-stage",
+        type=float,
+        default=0.1,
+        help="share of the seed inserted first, where query counts are taken a first time",
+    )
     parser.add_argument("--requests", type=int, default=30, help="timed requests per page")
     parser.add_argument("--warmup", type=int, default=3, help="untimed requests per page before them")
     parser.add_argument("--seed", type=int, default=6, help="random seed of the generated data")
     parser.add_argument("--profile", action="store_true", help="profile every page, not only those that miss")
-    parser.add_argument("--keep-database", action="store_true",
-                        help="leave the seeded database for inspection (the next run drops it)")
+    parser.add_argument(
+        "--keep-database", action="store_true", help="leave the seeded database for inspection (the next run drops it)"
+    )
     harness.add_common_arguments(parser)
 
 
@@ -169,8 +262,9 @@ class Planned:
     cap: int = 1  # most images the model makes at once
 
 
-def _plan(args: argparse.Namespace, owners: list[int], specs: list[Any], rng: random.Random,
-          now: datetime) -> list[Planned]:
+def _plan(
+    args: argparse.Namespace, owners: list[int], specs: list[Any], rng: random.Random, now: datetime
+) -> list[Planned]:
     # A few heavy users and a long tail: the busiest member has about 1 prediction in 7.
     weights = [1 / (rank + 1) ** 0.8 for rank in range(len(owners))]
     model_weights = [weight for _id, weight in MODELS]
@@ -182,8 +276,9 @@ def _plan(args: argparse.Namespace, owners: list[int], specs: list[Any], rng: ra
         model = rng.choices(range(len(specs)), model_weights)[0]
         status = rng.choice(RUNNING) if index >= running_from else rng.choices(statuses, status_weights)[0]
         number = specs[model].field("num_outputs")
-        item = Planned(rng.choices(owners, weights)[0], created, model, status,
-                       cap=int(number.maximum or 4) if number else 1)
+        item = Planned(
+            rng.choices(owners, weights)[0], created, model, status, cap=int(number.maximum or 4) if number else 1
+        )
         if status == "succeeded":
             # The older a prediction, the likelier someone has reviewed it.
             age = (now - created) / HISTORY_SPAN
@@ -234,8 +329,12 @@ def _generate(args: argparse.Namespace, owners: list[int], reviewer: int, admin:
     if None in specs:
         raise BenchError("a model of the benchmark's mix is no longer in the catalog: update bench/pages.py")
     planned = _plan(args, owners, specs, rng, now)
-    tables = {"prompts": Rows(Prompt), "predictions": Rows(Prediction), "outputs": Rows(PredictionOutput),
-              "ledger": Rows(LedgerEntry)}
+    tables = {
+        "prompts": Rows(Prompt),
+        "predictions": Rows(Prediction),
+        "outputs": Rows(PredictionOutput),
+        "ledger": Rows(LedgerEntry),
+    }
     prompts, predictions, outputs, ledger = tables.values()
     texts: dict[int, str] = {}
     recent: dict[int, list[tuple[int, int, int]]] = {}  # owner → their last prompts: (id, stage, last prediction)
@@ -249,8 +348,10 @@ def _generate(args: argparse.Namespace, owners: list[int], reviewer: int, admin:
             source = last if rng.random() < 0.6 else None
         else:
             prompt_id, stage = len(texts) + 1, 0 if rng.random() < args.first_stage else 1
-            texts[prompt_id] = (f"{rng.choice(ADJECTIVES)} {rng.choice(SUBJECTS)} {rng.choice(ACTIONS)} "
-                                f"{rng.choice(PLACES)}, {rng.choice(STYLES)}, {rng.choice(LIGHTS)}")
+            texts[prompt_id] = (
+                f"{rng.choice(ADJECTIVES)} {rng.choice(SUBJECTS)} {rng.choice(ACTIONS)} "
+                f"{rng.choice(PLACES)}, {rng.choice(STYLES)}, {rng.choice(LIGHTS)}"
+            )
             name = texts[prompt_id].split(",")[0][:60] if rng.random() < 0.01 else ""  # in the prompt library
             prompts.add(stage, id=prompt_id, owner_id=item.owner, text=texts[prompt_id], name=name, created_at=created)
             mine.append((prompt_id, stage, pk))
@@ -278,50 +379,96 @@ def _generate(args: argparse.Namespace, owners: list[int], reviewer: int, admin:
         urls = [f"https://files.deerapi.example/{remote}/out-{k}.{spec.default_output_format}" for k in range(images)]
         seed = rng.randrange(2**31)
         predictions.add(
-            stage, id=pk, owner_id=item.owner, prompt_id=prompt_id, model_id=spec.id, input=fields,
-            status=item.status, deerapi_id="" if item.status in NOT_SENT else remote,
-            error=rng.choice(FAILURES) if item.status == "failed" else (
-                "Sent to DeerAPI, no answer (read timeout)" if item.status == "unknown" else ""),
+            stage,
+            id=pk,
+            owner_id=item.owner,
+            prompt_id=prompt_id,
+            model_id=spec.id,
+            input=fields,
+            status=item.status,
+            deerapi_id="" if item.status in NOT_SENT else remote,
+            error=rng.choice(FAILURES)
+            if item.status == "failed"
+            else ("Sent to DeerAPI, no answer (read timeout)" if item.status == "unknown" else ""),
             logs=f"Using seed: {seed}\n" if started else "",
             metrics={"predict_time": round(rng.uniform(1.5, 25), 2), "image_count": images} if succeeded else {},
-            created_at=created, submitted_at=submitted, started_at=started, completed_at=completed,
+            created_at=created,
+            submitted_at=submitted,
+            started_at=started,
+            completed_at=completed,
             next_poll_at=created + timedelta(seconds=1) if item.status in RUNNING else None,
-            poll_count=rng.randint(1, 8) if started else 0, attempts=1 if submitted else 0,
-            remote_output=urls if succeeded else [], seed=seed if started else None, source_id=source,
-            price=spec.price, estimated_cost=estimated,
-            actual_cost=_money(spec.price * images) if finished else None, image_count=images if finished else None,
-            review_state=item.review, reviewed_by_id=reviewer if reviewed else None, reviewed_at=reviewed,
+            poll_count=rng.randint(1, 8) if started else 0,
+            attempts=1 if submitted else 0,
+            remote_output=urls if succeeded else [],
+            seed=seed if started else None,
+            source_id=source,
+            price=spec.price,
+            estimated_cost=estimated,
+            actual_cost=_money(spec.price * images) if finished else None,
+            image_count=images if finished else None,
+            review_state=item.review,
+            reviewed_by_id=reviewer if reviewed else None,
+            reviewed_at=reviewed,
             review_reason="Off brief: the colours do not match the campaign." if item.review == "rejected" else "",
-            is_private=rng.random() < 0.04, files_deleted_at=deleted,
+            is_private=rng.random() < 0.04,
+            files_deleted_at=deleted,
         )
         ledger_id += 1
-        ledger.add(stage, id=ledger_id, user_id=item.owner, prediction_id=pk, kind="reserve", amount=estimated,
-                   model_id=spec.id, created_at=created)
+        ledger.add(
+            stage,
+            id=ledger_id,
+            user_id=item.owner,
+            prediction_id=pk,
+            kind="reserve",
+            amount=estimated,
+            model_id=spec.id,
+            created_at=created,
+        )
         if finished:
             owed = _money(spec.price * images) if succeeded else Decimal("0.0000")
             if owed != estimated:
                 ledger_id += 1
-                ledger.add(stage, id=ledger_id, user_id=item.owner, prediction_id=pk,
-                           kind="settle" if succeeded else "refund", amount=owed - estimated, model_id=spec.id,
-                           created_at=completed)
+                ledger.add(
+                    stage,
+                    id=ledger_id,
+                    user_id=item.owner,
+                    prediction_id=pk,
+                    kind="settle" if succeeded else "refund",
+                    amount=owed - estimated,
+                    model_id=spec.id,
+                    created_at=completed,
+                )
         svg = spec.output == "svg"
         for index in range(item.outputs):
             output_id += 1
             folder = created.strftime("%Y/%m")
             outputs.add(
-                stage, id=output_id, prediction_id=pk, index=index, source_url=urls[index],
+                stage,
+                id=output_id,
+                prediction_id=pk,
+                index=index,
+                source_url=urls[index],
                 file=f"outputs/{folder}/{pk}-{index}.{'svg' if svg else 'webp'}",
                 thumbnail="" if svg else f"thumbs/{folder}/{pk}-{index}.webp",
-                content_type="image/svg+xml" if svg else "image/webp", size=rng.randint(60_000, 2_500_000),
-                width=None if svg else 1024, height=None if svg else 1024,
-                checksum=f"{rng.getrandbits(256):064x}", created_at=completed,
+                content_type="image/svg+xml" if svg else "image/webp",
+                size=rng.randint(60_000, 2_500_000),
+                width=None if svg else 1024,
+                height=None if svg else 1024,
+                checksum=f"{rng.getrandbits(256):064x}",
+                created_at=completed,
             )
     for _ in range(2 * len(owners)):  # an admin's corrections, now and then
         ledger_id += 1
-        ledger.add(0, id=ledger_id, user_id=rng.choice(owners), kind="adjustment",
-                   amount=Decimal(rng.choice(["5.0000", "-2.5000", "10.0000", "-1.2000"])),
-                   reason="Credit for a batch DeerAPI charged twice", created_by_id=admin,
-                   created_at=now - HISTORY_SPAN * rng.random())
+        ledger.add(
+            0,
+            id=ledger_id,
+            user_id=rng.choice(owners),
+            kind="adjustment",
+            amount=Decimal(rng.choice(["5.0000", "-2.5000", "10.0000", "-1.2000"])),
+            reason="Credit for a batch DeerAPI charged twice",
+            created_by_id=admin,
+            created_at=now - HISTORY_SPAN * rng.random(),
+        )
     return tables
 
 
@@ -342,12 +489,17 @@ def _people(members: int) -> tuple[list[int], int, int]:
     reviewer.groups.add(groups[roles.REVIEWER])
     admin = User.objects.create_superuser("bench-admin", "admin@example.com")
     admin.groups.add(groups[roles.ADMIN])
-    TeamSettings.objects.update_or_create(pk=1, defaults={
-        "default_budget": Decimal("50"), "default_period": "month", "team_monthly_budget": Decimal("2500")})
-    MemberQuota.objects.bulk_create([
-        MemberQuota(user=user, budget=Decimal(40 + 20 * (n % 4)), period="month", max_in_flight=20)
-        for n, user in enumerate(owners) if n % 2 == 0
-    ])
+    TeamSettings.objects.update_or_create(
+        pk=1,
+        defaults={"default_budget": Decimal("50"), "default_period": "month", "team_monthly_budget": Decimal("2500")},
+    )
+    MemberQuota.objects.bulk_create(
+        [
+            MemberQuota(user=user, budget=Decimal(40 + 20 * (n % 4)), period="month", max_in_flight=20)
+            for n, user in enumerate(owners)
+            if n % 2 == 0
+        ]
+    )
     return [user.pk for user in owners], reviewer.pk, admin.pk
 
 
@@ -359,9 +511,12 @@ def _insert(tables: dict[str, Rows], stage: int) -> dict[str, int]:
     added = {name: rows.copy(stage) for name, rows in tables.items()}
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")  # what autovacuum would have done by now on a live database
-    print(f"Seeded stage {stage + 1}: +{added['predictions']:,} predictions, +{added['outputs']:,} outputs, "
-          f"+{added['prompts']:,} prompts, +{added['ledger']:,} ledger entries in "
-          f"{time.perf_counter() - started:.1f} s (COPY, then VACUUM ANALYZE)", flush=True)
+    print(
+        f"Seeded stage {stage + 1}: +{added['predictions']:,} predictions, +{added['outputs']:,} outputs, "
+        f"+{added['prompts']:,} prompts, +{added['ledger']:,} ledger entries in "
+        f"{time.perf_counter() - started:.1f} s (COPY, then VACUUM ANALYZE)",
+        flush=True,
+    )
     return {name: sum(len(rows.stages[s]) for s in range(stage + 1)) for name, rows in tables.items()}
 
 
@@ -372,14 +527,19 @@ def _composition(member_id: int) -> str:
     from predictions.models import Prediction
 
     statuses = Counter(dict(Prediction.objects.values_list("status").annotate(n=Count("pk")).order_by()))
-    reviews = Counter(dict(Prediction.objects.filter(status="succeeded").values_list("review_state")
-                           .annotate(n=Count("pk")).order_by()))
+    reviews = Counter(
+        dict(
+            Prediction.objects.filter(status="succeeded").values_list("review_state").annotate(n=Count("pk")).order_by()
+        )
+    )
     total = sum(statuses.values())
     mix = ", ".join(f"{n / total:.1%} {status}" for status, n in statuses.most_common(4))
-    return (f"Seeded: {mix}, {total - sum(n for _s, n in statuses.most_common(4)):,} still running; of the succeeded "
-            f"{reviews['approved']:,} approved, {reviews['rejected']:,} rejected, {reviews['pending']:,} waiting for "
-            f"review; the busiest member (measured as 'member') has "
-            f"{Prediction.objects.filter(owner_id=member_id).count():,} predictions")
+    return (
+        f"Seeded: {mix}, {total - sum(n for _s, n in statuses.most_common(4)):,} still running; of the succeeded "
+        f"{reviews['approved']:,} approved, {reviews['rejected']:,} rejected, {reviews['pending']:,} waiting for "
+        f"review; the busiest member (measured as 'member') has "
+        f"{Prediction.objects.filter(owner_id=member_id).count():,} predictions"
+    )
 
 
 # --- Pages ----------------------------------------------------------------------------------------------
@@ -486,12 +646,21 @@ def _pages(member: Any) -> tuple[list[Page], list[int]]:
 
     def history(params: dict[str, Any]) -> Page:
         size = views.GRID_PAGE_SIZE if params.get("view") == "grid" else views.PAGE_SIZE
-        filters = {"status": params.get("status", ""), "model_id": params.get("model", ""),
-                   "search": params.get("q", ""), "since": since if "from" in params else None,
-                   "until": until if "to" in params else None}
+        filters = {
+            "status": params.get("status", ""),
+            "model_id": params.get("model", ""),
+            "search": params.get("q", ""),
+            "since": since if "from" in params else None,
+            "until": until if "to" in params else None,
+        }
         ids = lambda: list(selectors.prediction_history(member, **filters).values_list("pk", flat=True))  # noqa: E731
-        return Page("", "member", _url("predictions:list", params), lambda c: len(c["page"].rows),
-                    _keyset("predictions:list", params, ids, size))
+        return Page(
+            "",
+            "member",
+            _url("predictions:list", params),
+            lambda c: len(c["page"].rows),
+            _keyset("predictions:list", params, ids, size),
+        )
 
     pages = [
         ("History", history({})),
@@ -500,17 +669,50 @@ def _pages(member: Any) -> tuple[list[Page], list[int]]:
         ("History, 30 days", history({"from": since.isoformat(), "to": until.isoformat()})),
         (f"History, search “{word}”", history({"q": word})),
         ("History, grid view", history({"view": "grid"})),
-        (f"Detail ({many.n} outputs)", Page(
-            "", "member", _url("predictions:detail", None, many.pk), lambda c: len(c["outputs"]),
-            lambda: [(f"{one.n} output", _url("predictions:detail", None, one.pk)),
-                     (f"{many.n} outputs", _url("predictions:detail", None, many.pk))],
-            time_deeper=False)),
-        ("Gallery", Page("", "member", _url("gallery:list"), lambda c: len(c["predictions"]), _keyset(
-            "gallery:list", {}, lambda: list(selectors.gallery().values_list("pk", flat=True)),
-            gallery_views.PAGE_SIZE))),
-        ("Review queue", Page("", "reviewer", _url("review:queue"), lambda c: len(c["predictions"]), _keyset(
-            "review:queue", {}, lambda: list(selectors.review_queue().values_list("pk", flat=True)),
-            review_views.PAGE_SIZE))),
+        (
+            f"Detail ({many.n} outputs)",
+            Page(
+                "",
+                "member",
+                _url("predictions:detail", None, many.pk),
+                lambda c: len(c["outputs"]),
+                lambda: [
+                    (f"{one.n} output", _url("predictions:detail", None, one.pk)),
+                    (f"{many.n} outputs", _url("predictions:detail", None, many.pk)),
+                ],
+                time_deeper=False,
+            ),
+        ),
+        (
+            "Gallery",
+            Page(
+                "",
+                "member",
+                _url("gallery:list"),
+                lambda c: len(c["predictions"]),
+                _keyset(
+                    "gallery:list",
+                    {},
+                    lambda: list(selectors.gallery().values_list("pk", flat=True)),
+                    gallery_views.PAGE_SIZE,
+                ),
+            ),
+        ),
+        (
+            "Review queue",
+            Page(
+                "",
+                "reviewer",
+                _url("review:queue"),
+                lambda c: len(c["predictions"]),
+                _keyset(
+                    "review:queue",
+                    {},
+                    lambda: list(selectors.review_queue().values_list("pk", flat=True)),
+                    review_views.PAGE_SIZE,
+                ),
+            ),
+        ),
     ]
     today = timezone.localdate()
     month = (quotas.midnight(today.replace(day=1)), quotas.midnight(today + timedelta(days=1)))
@@ -519,20 +721,58 @@ def _pages(member: Any) -> tuple[list[Page], list[int]]:
         return lambda: selectors.ledger_entries(user_id=user_id, start=month[0], end=month[1]).count()
 
     pages += [
-        ("Usage", Page("", "member", _url("usage:mine"), lambda c: len(c["page"].object_list),
-                       _numbered("usage:mine", {}, ledger(member.pk), usage_views.LEDGER_PAGE, "page"))),
-        ("Team usage", Page("", "admin", _url("usage:team"), lambda c: len(c["page"].object_list),
-                            _numbered("usage:team", {}, ledger(None), usage_views.LEDGER_PAGE, "page"))),
-        ("Admin: predictions", Page(
-            "", "admin", _url("admin:predictions_prediction_changelist"), lambda c: len(c["cl"].result_list),
-            _numbered("admin:predictions_prediction_changelist", {}, Prediction.objects.count,
-                      PredictionAdmin.list_per_page, "p"))),
-        (f"Admin: predictions, search “{word}”", Page(
-            "", "admin", _url("admin:predictions_prediction_changelist", {"q": word}),
-            lambda c: len(c["cl"].result_list),
-            _numbered("admin:predictions_prediction_changelist", {"q": word},
-                      Prediction.objects.filter(prompt__text__contains_text=word).count,
-                      PredictionAdmin.list_per_page, "p"))),
+        (
+            "Usage",
+            Page(
+                "",
+                "member",
+                _url("usage:mine"),
+                lambda c: len(c["page"].object_list),
+                _numbered("usage:mine", {}, ledger(member.pk), usage_views.LEDGER_PAGE, "page"),
+            ),
+        ),
+        (
+            "Team usage",
+            Page(
+                "",
+                "admin",
+                _url("usage:team"),
+                lambda c: len(c["page"].object_list),
+                _numbered("usage:team", {}, ledger(None), usage_views.LEDGER_PAGE, "page"),
+            ),
+        ),
+        (
+            "Admin: predictions",
+            Page(
+                "",
+                "admin",
+                _url("admin:predictions_prediction_changelist"),
+                lambda c: len(c["cl"].result_list),
+                _numbered(
+                    "admin:predictions_prediction_changelist",
+                    {},
+                    Prediction.objects.count,
+                    PredictionAdmin.list_per_page,
+                    "p",
+                ),
+            ),
+        ),
+        (
+            f"Admin: predictions, search “{word}”",
+            Page(
+                "",
+                "admin",
+                _url("admin:predictions_prediction_changelist", {"q": word}),
+                lambda c: len(c["cl"].result_list),
+                _numbered(
+                    "admin:predictions_prediction_changelist",
+                    {"q": word},
+                    Prediction.objects.filter(prompt__text__contains_text=word).count,
+                    PredictionAdmin.list_per_page,
+                    "p",
+                ),
+            ),
+        ),
     ]
     for name, page in pages:
         page.name = name
@@ -604,8 +844,10 @@ def _profile(client: Any, url: str) -> list[str]:
         total = time.perf_counter() - started
     queries = [(float(q["time"]), q["sql"]) for q in captured.captured_queries]
     sql_seconds = sum(seconds for seconds, _sql in queries)
-    lines = [f"One request: {total * 1000:.1f} ms; SQL {sql_seconds * 1000:.1f} ms of it in {len(queries)} queries "
-             f"({sql_seconds / total:.0%}), the rest in Python"]
+    lines = [
+        f"One request: {total * 1000:.1f} ms; SQL {sql_seconds * 1000:.1f} ms of it in {len(queries)} queries "
+        f"({sql_seconds / total:.0%}), the rest in Python"
+    ]
     selects = [(seconds, sql) for seconds, sql in queries if sql.lstrip().upper().startswith("SELECT")]
     if selects:
         seconds, sql = max(selects)
@@ -627,8 +869,10 @@ def _profile(client: Any, url: str) -> list[str]:
     def line(own: float, cumulative: float, calls: int, where: tuple[str, int, str]) -> str:
         path, number, name = where
         path = path.split("site-packages/", 1)[-1].removeprefix(str(harness.ROOT) + "/")
-        return (f"  {own / PROFILED_REQUESTS * 1000:6.1f} ms own {cumulative / PROFILED_REQUESTS * 1000:7.1f} ms "
-                f"with callees {calls // PROFILED_REQUESTS:6d} calls  {path}:{number} {name}")
+        return (
+            f"  {own / PROFILED_REQUESTS * 1000:6.1f} ms own {cumulative / PROFILED_REQUESTS * 1000:7.1f} ms "
+            f"with callees {calls // PROFILED_REQUESTS:6d} calls  {path}:{number} {name}"
+        )
 
     lines.append(f"cProfile, per request (mean of {PROFILED_REQUESTS}; profiling slows it): most time spent in")
     lines += [line(*entry) for entry in sorted(entries, reverse=True)[:10]]
@@ -654,13 +898,34 @@ def _table(results: list[Measured], first_label: str) -> str:
     rows = []
     for m in results:
         deeper = ", ".join(f"{label}: {queries} ({shown} rows)" for label, queries, shown in m.deeper) or "–"
-        rows.append([
-            m.page.name, m.page.who, str(m.rows), _ms(m.times, 50), _ms(m.times, 95), _ms(m.cpu, 50),
-            str(m.queries), f"{m.first_queries} ({m.first_rows} rows)", deeper,
-            _ms(m.deeper_times, 95), _result(m),
-        ])
-    headers = ["Page", "As", "Rows", "Median", "p95", "CPU median", "Queries", first_label, "Queries deeper",
-               "p95 deeper", "Result"]
+        rows.append(
+            [
+                m.page.name,
+                m.page.who,
+                str(m.rows),
+                _ms(m.times, 50),
+                _ms(m.times, 95),
+                _ms(m.cpu, 50),
+                str(m.queries),
+                f"{m.first_queries} ({m.first_rows} rows)",
+                deeper,
+                _ms(m.deeper_times, 95),
+                _result(m),
+            ]
+        )
+    headers = [
+        "Page",
+        "As",
+        "Rows",
+        "Median",
+        "p95",
+        "CPU median",
+        "Queries",
+        first_label,
+        "Queries deeper",
+        "p95 deeper",
+        "Result",
+    ]
     return harness.table(headers, rows)
 
 
@@ -673,10 +938,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"Command: {harness.command_line()}")
     for line in harness.machine_lines(args.database_url, args.redis_url):
         print(line)
-    print(f"Data: {args.predictions:,} predictions and {args.outputs:,} outputs across {args.members} members over "
-          f"{HISTORY_SPAN.days} days; query counts first at {args.first_stage:.0%} of them")
-    print(f"Each page: {args.warmup} untimed then {args.requests} timed requests through Django's test Client in "
-          "this process (production settings, DEBUG off); server time per request")
+    print(
+        f"Data: {args.predictions:,} predictions and {args.outputs:,} outputs across {args.members} members over "
+        f"{HISTORY_SPAN.days} days; query counts first at {args.first_stage:.0%} of them"
+    )
+    print(
+        f"Each page: {args.warmup} untimed then {args.requests} timed requests through Django's test Client in "
+        "this process (production settings, DEBUG off); server time per request"
+    )
     print(flush=True)
     scratch = Path(tempfile.mkdtemp(prefix="deerweb-bench-pages-"))
     try:
@@ -689,20 +958,28 @@ def run(args: argparse.Namespace) -> int:
     first = seeded[0]
     print(_table(results, f"At {first['predictions']:,} predictions"))
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    print(f"CPU median: this process only (Python; PostgreSQL's time is in the wall time). Load average at the "
-          f"end: {load}")
+    print(
+        f"CPU median: this process only (Python; PostgreSQL's time is in the wall time). Load average at the "
+        f"end: {load}"
+    )
     print()
-    print(f"Target: p95 ≤ {P95_TARGET_MS:g} ms and a query count that does not grow with rows (the same at "
-          f"{first['predictions']:,} and {seeded[1]['predictions']:,} predictions, on page 2 and on the last page, "
-          "with one output and with four)")
+    print(
+        f"Target: p95 ≤ {P95_TARGET_MS:g} ms and a query count that does not grow with rows (the same at "
+        f"{first['predictions']:,} and {seeded[1]['predictions']:,} predictions, on page 2 and on the last page, "
+        "with one output and with four)"
+    )
     slow = [m for m in results if not m.time_ok]
     growing = [m for m in results if not m.queries_ok]
     worst = max(results, key=lambda m: m.p95_ms)
-    print(f"  {'PASS' if not slow else 'MISS'}  p95 ≤ {P95_TARGET_MS:g} ms on every page: slowest "
-          f"{worst.page.name} at {worst.p95_ms:.1f} ms" + (f"; missed by {', '.join(m.page.name for m in slow)}"
-                                                           if slow else ""))
-    print(f"  {'PASS' if not growing else 'MISS'}  constant query counts on every page"
-          + (f"; not on {', '.join(m.page.name for m in growing)}" if growing else ""))
+    print(
+        f"  {'PASS' if not slow else 'MISS'}  p95 ≤ {P95_TARGET_MS:g} ms on every page: slowest "
+        f"{worst.page.name} at {worst.p95_ms:.1f} ms"
+        + (f"; missed by {', '.join(m.page.name for m in slow)}" if slow else "")
+    )
+    print(
+        f"  {'PASS' if not growing else 'MISS'}  constant query counts on every page"
+        + (f"; not on {', '.join(m.page.name for m in growing)}" if growing else "")
+    )
     for m in results:
         if m.profile:
             print()
@@ -723,8 +1000,12 @@ def _close_connections() -> None:
 
 def _measure(args: argparse.Namespace, scratch: Path) -> tuple[list[Measured], list[dict[str, int]]]:
     harness.database_recreate(args.database_url)
-    harness.django_start(args.database_url, args.redis_url,
-                         queue=harness.queue_name(args.database_url, "pages"), media_root=scratch / "media")
+    harness.django_start(
+        args.database_url,
+        args.redis_url,
+        queue=harness.queue_name(args.database_url, "pages"),
+        media_root=scratch / "media",
+    )
     from django.core.management import call_command
     from django.test import Client
     from django.test.utils import override_settings
@@ -774,4 +1055,3 @@ def _measure(args: argparse.Namespace, scratch: Path) -> tuple[list[Measured], l
         _get(clients["member"], _url("predictions:thumbnail", None, pk, 0))
     print()
     return results, seeded
-

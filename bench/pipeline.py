@@ -67,20 +67,34 @@ _FILE_URL = re.compile(r"/files/([^/]+)/")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--predictions", type=int, default=1000, help="DeerWeb's predictions per workload")
-    parser.add_argument("--peer-predictions", type=int, default=40,
-                        help="the peer's (reduced) count per workload; 0 skips the peer")
-    parser.add_argument("--run-seconds", type=float, nargs="+", default=[2.0, 20.0],
-                        help="simulated run times (starting + processing), one workload each")
+    parser.add_argument(
+        "--peer-predictions", type=int, default=40, help="the peer's (reduced) count per workload; 0 skips the peer"
+    )
+    parser.add_argument(
+        "--run-seconds",
+        type=float,
+        nargs="+",
+        default=[2.0, 20.0],
+        help="simulated run times (starting + processing), one workload each",
+    )
     parser.add_argument("--members", type=int, default=20)
     parser.add_argument("--threads", type=int, default=4, help="threads calling prediction_create")
-    parser.add_argument("--concurrency", type=int, default=os.cpu_count() or 1,
-                        help="prefork processes of each worker (default: the CPU count, as `celery worker` "
-                        "and the docker-compose worker use; here %(default)s)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="prefork processes of each worker (default: the CPU count, as `celery worker` "
+        "and the docker-compose worker use; here %(default)s)",
+    )
     parser.add_argument("--sample-interval", type=float, default=0.5, help="seconds between samples")
-    parser.add_argument("--timeout", type=float, default=None,
-                        help="seconds to wait for a workload to finish (default: from its size)")
-    parser.add_argument("--keep-logs", action="store_true",
-                        help="keep the scratch folder (worker and simulator logs, stored images) and print it")
+    parser.add_argument(
+        "--timeout", type=float, default=None, help="seconds to wait for a workload to finish (default: from its size)"
+    )
+    parser.add_argument(
+        "--keep-logs",
+        action="store_true",
+        help="keep the scratch folder (worker and simulator logs, stored images) and print it",
+    )
     harness.add_common_arguments(parser)
 
 
@@ -237,15 +251,41 @@ class Context:
 
     def simulator(self, run_seconds: float) -> Child:
         starting, processing = _timings(run_seconds)
-        argv = [sys.executable, "-m", "predictions.simulator", "--port", str(self.port), "--key", SIMULATOR_KEY,
-                "--starting-seconds", str(starting), "--processing-seconds", str(processing)]
+        argv = [
+            sys.executable,
+            "-m",
+            "predictions.simulator",
+            "--port",
+            str(self.port),
+            "--key",
+            SIMULATOR_KEY,
+            "--starting-seconds",
+            str(starting),
+            "--processing-seconds",
+            str(processing),
+        ]
         return Child("simulator", argv, dict(os.environ), self.scratch / "simulator.log")
 
     def worker(self, app: str, name: str) -> Child:
         """A worker as the Procfile runs it, with the benchmark's concurrency."""
-        argv = [sys.executable, "-m", "celery", "-A", app, "worker", "--loglevel", "INFO",
-                "--pool", "prefork", "--concurrency", str(self.args.concurrency),
-                "--without-gossip", "--without-mingle", "-n", f"{name}-{os.getpid()}@%h"]
+        argv = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            app,
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--pool",
+            "prefork",
+            "--concurrency",
+            str(self.args.concurrency),
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"{name}-{os.getpid()}@%h",
+        ]
         env = dict(os.environ, DEERWEB_LOG_LEVEL="INFO")
         return Child(f"{name} worker", argv, env, self.scratch / f"{name}.log")
 
@@ -253,8 +293,18 @@ class Context:
         schedule = self.scratch / "beat-schedule"
         for stale in self.scratch.glob("beat-schedule*"):
             stale.unlink()
-        argv = [sys.executable, "-m", "celery", "-A", "deerweb", "beat", "--loglevel", "INFO",
-                "--schedule", str(schedule)]
+        argv = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "deerweb",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(schedule),
+        ]
         return Child("beat", argv, dict(os.environ, DEERWEB_LOG_LEVEL="INFO"), self.scratch / "beat.log")
 
     def simulator_reset(self) -> None:
@@ -383,8 +433,7 @@ def _deerweb(ctx: Context, run_seconds: float, members: list[Any]) -> Figures:
         figures.submitter_cpu = sum(cpu)  # prediction_create: the web side's work
         if errors:
             raise BenchError(f"prediction_create failed: {errors[0]!r}")
-        _finish(figures, monitor, sampler, worker,
-                args.timeout or 120 + 4 * run_seconds + 0.3 * args.predictions)
+        _finish(figures, monitor, sampler, worker, args.timeout or 120 + 4 * run_seconds + 0.3 * args.predictions)
         _monitor_into(figures, monitor, machine_before)
 
     _requests_into(figures, ctx.simulator_stats())
@@ -425,8 +474,9 @@ def _peer(ctx: Context, run_seconds: float, members: list[Any]) -> Figures:
         started, begun = time.time(), time.thread_time()
         for index in range(count):
             member = members[index % len(members)].username
-            peer.app.send_task("bench.peer.run_prediction", args=[index, MODEL, _input(index, member)],
-                               queue=ctx.peer_queue)
+            peer.app.send_task(
+                "bench.peer.run_prediction", args=[index, MODEL, _input(index, member)], queue=ctx.peer_queue
+            )
         figures.submit_seconds = time.time() - started
         figures.submitter_cpu = time.thread_time() - begun
         rounds = math.ceil(count / args.concurrency)
@@ -534,16 +584,22 @@ def _workload_table(workload: Workload, args: argparse.Namespace) -> str:
         row("Outcome", finished(dw), finished(pr) if pr else ""),
         row("Wall time until all stored", _seconds(dw.wall), peer_wall),
         row("Time to submit all", _seconds(dw.submit_seconds, 2), _seconds(pr.submit_seconds, 2) if pr else ""),
-        row("In flight at the peak (starting, processing, storing)", str(dw.peak_in_flight),
-            str(pr.peak_in_flight) if pr else ""),
+        row(
+            "In flight at the peak (starting, processing, storing)",
+            str(dw.peak_in_flight),
+            str(pr.peak_in_flight) if pr else "",
+        ),
         row("DeerAPI requests per prediction", f"{dw.per_prediction:.2f}", f"{pr.per_prediction:.2f}" if pr else ""),
         row("  creates / polls per prediction", _split(dw), _split(pr) if pr else ""),
         row("Lag, DeerAPI done → shown succeeded: median / p95", _lag(dw), _lag(pr) if pr else ""),
         row("Worker RSS at the peak (process tree)", _memory(dw), _memory(pr) if pr else ""),
         row("Worker CPU time (per prediction)", _cpu(dw), _cpu(pr) if pr else ""),
         row("CPU per prediction: PostgreSQL / simulator / submitting", _other_cpu(dw), _other_cpu(pr) if pr else ""),
-        row("All CPUs busy during the run (any process)", f"{dw.machine_busy:.0%}",
-            f"{pr.machine_busy:.0%}" if pr else ""),
+        row(
+            "All CPUs busy during the run (any process)",
+            f"{dw.machine_busy:.0%}",
+            f"{pr.machine_busy:.0%}" if pr else "",
+        ),
     ]
     return harness.table(headers, rows)
 
@@ -584,17 +640,22 @@ def _targets(workloads: list[Workload], args: argparse.Namespace) -> list[str]:
     ]
     p95s = [w.deerweb.lag_p95 for w in workloads]
     lag_ok = all(not math.isnan(p) and p <= LAG_P95_TARGET for p in p95s)
-    lines.append(f"{_verdict(lag_ok)}  p95 lag ≤ {LAG_P95_TARGET:g} s: "
-                 + ", ".join(f"{p:.2f} s at {w.run_seconds:g} s" for p, w in zip(p95s, workloads, strict=True)))
+    lines.append(
+        f"{_verdict(lag_ok)}  p95 lag ≤ {LAG_P95_TARGET:g} s: "
+        + ", ".join(f"{p:.2f} s at {w.run_seconds:g} s" for p, w in zip(p95s, workloads, strict=True))
+    )
     with_peer = [w for w in workloads if w.peer and w.peer.requests]
     if with_peer:
         ours = statistics.fmean(w.deerweb.per_prediction for w in with_peer)
         theirs = statistics.fmean(w.peer.per_prediction for w in with_peer)
-        each = ", ".join(f"{w.deerweb.per_prediction / w.peer.per_prediction:.2f} at {w.run_seconds:g} s"
-                         for w in with_peer)
-        lines.append(f"{_verdict(ours <= theirs * REQUEST_RATIO_TARGET)}  requests per prediction ≤ a third of "
-                     f"the peer's on average over the workloads: {ours:.2f} vs {theirs:.2f} = "
-                     f"{ours / theirs:.2f} (per workload: {each})")
+        each = ", ".join(
+            f"{w.deerweb.per_prediction / w.peer.per_prediction:.2f} at {w.run_seconds:g} s" for w in with_peer
+        )
+        lines.append(
+            f"{_verdict(ours <= theirs * REQUEST_RATIO_TARGET)}  requests per prediction ≤ a third of "
+            f"the peer's on average over the workloads: {ours:.2f} vs {theirs:.2f} = "
+            f"{ours / theirs:.2f} (per workload: {each})"
+        )
     else:
         lines.append("MISS  requests per prediction against the peer: the peer did not run (--peer-predictions 0)")
     rss = max(w.deerweb.peak_rss for w in workloads) / MB
@@ -608,10 +669,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"Command: {harness.command_line()}")
     for line in harness.machine_lines(args.database_url, args.redis_url):
         print(line)
-    print(f"Workers: one Celery worker process each, prefork, concurrency {args.concurrency}; DeerWeb's with "
-          f"production settings and beat as its own process (not counted); the simulator in its own process")
-    print(f"Workload: {args.members} members submit {args.predictions} predictions at once from {args.threads} "
-          f"threads; model {MODEL}, 1 webp image each; peer: {args.peer_predictions} predictions")
+    print(
+        f"Workers: one Celery worker process each, prefork, concurrency {args.concurrency}; DeerWeb's with "
+        f"production settings and beat as its own process (not counted); the simulator in its own process"
+    )
+    print(
+        f"Workload: {args.members} members submit {args.predictions} predictions at once from {args.threads} "
+        f"threads; model {MODEL}, 1 webp image each; peer: {args.peer_predictions} predictions"
+    )
     print(flush=True)
     ctx = Context(args)
     workloads: list[Workload] = []
@@ -622,8 +687,11 @@ def run(args: argparse.Namespace) -> int:
             simulator = ctx.simulator(run_seconds).start("listening on")
             ctx.simulator_pid = simulator.pid
             try:
-                print(f"-- {run_seconds:g} s workload (simulator: {starting:g} s starting + {processing:g} s "
-                      f"processing) --", flush=True)
+                print(
+                    f"-- {run_seconds:g} s workload (simulator: {starting:g} s starting + {processing:g} s "
+                    f"processing) --",
+                    flush=True,
+                )
                 deerweb = _deerweb(ctx, run_seconds, members)
                 peer = _peer(ctx, run_seconds, members) if args.peer_predictions else None
             finally:
@@ -632,8 +700,10 @@ def run(args: argparse.Namespace) -> int:
             workloads.append(workload)
             print(_workload_table(workload, args))
             if peer and peer.projected_wall is not None:
-                print(f"Peer projection: ceil({args.predictions} / {args.concurrency}) rounds × its mean task time "
-                      f"{peer.mean_task:.2f} s (a peer task holds one worker process for its whole prediction).")
+                print(
+                    f"Peer projection: ceil({args.predictions} / {args.concurrency}) rounds × its mean task time "
+                    f"{peer.mean_task:.2f} s (a peer task holds one worker process for its whole prediction)."
+                )
             print(flush=True)
     finally:
         ctx.close()

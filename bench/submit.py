@@ -42,8 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--members", type=int, default=50, help="members submitting at once, one thread each")
     parser.add_argument("--per-member", type=int, default=10, help="predictions each member submits")
     parser.add_argument("--seed", type=int, default=6, help="random seed of the budgets and image counts")
-    parser.add_argument("--keep-database", action="store_true",
-                        help="leave the database for inspection (the next run drops it)")
+    parser.add_argument(
+        "--keep-database", action="store_true", help="leave the database for inspection (the next run drops it)"
+    )
     harness.add_common_arguments(parser)
 
 
@@ -87,15 +88,13 @@ def _budgets(members: list[Any], per_member: int, rng: random.Random) -> tuple[d
     budgets = {member.pk: spec.price * rng.randint(per_member, 3 * per_member) for member in members}
     team = (sum(budgets.values()) * TEAM_SHARE).quantize(Decimal("0.0001"))
     TeamSettings.objects.update_or_create(pk=1, defaults={"team_monthly_budget": team})
-    MemberQuota.objects.bulk_create([
-        MemberQuota(user_id=pk, budget=budget, period="month", max_in_flight=None) for pk, budget in budgets.items()
-    ])
+    MemberQuota.objects.bulk_create(
+        [MemberQuota(user_id=pk, budget=budget, period="month", max_in_flight=None) for pk, budget in budgets.items()]
+    )
     return budgets, team, spec.price
 
 
-def _submit_all(
-    members: list[Any], args: argparse.Namespace, rng: random.Random
-) -> tuple[list[Answer], float, float]:
+def _submit_all(members: list[Any], args: argparse.Namespace, rng: random.Random) -> tuple[list[Answer], float, float]:
     """Every member's submissions, at once; returns the answers, the wall time and this process's CPU time."""
     from django.db import connection
     from django.test import Client
@@ -118,9 +117,17 @@ def _submit_all(
         try:
             barrier.wait()
             for n in range(args.per_member):
-                data = {"model": MODEL, "prompt": f"bench {n} by {member.username}: a red deer in the snow",
-                        "aspect_ratio": "1:1", "num_outputs": str(images[member.pk, n]), "megapixels": "1",
-                        "output_format": "webp", "output_quality": "80", "num_inference_steps": "4", "go_fast": "on"}
+                data = {
+                    "model": MODEL,
+                    "prompt": f"bench {n} by {member.username}: a red deer in the snow",
+                    "aspect_ratio": "1:1",
+                    "num_outputs": str(images[member.pk, n]),
+                    "megapixels": "1",
+                    "output_format": "webp",
+                    "output_quality": "80",
+                    "num_inference_steps": "4",
+                    "go_fast": "on",
+                }
                 started = time.perf_counter()
                 try:
                     response = client.post(url, data)
@@ -132,8 +139,10 @@ def _submit_all(
             connection.close()  # this thread's own connection
             answers.extend(mine)
 
-    threads = [threading.Thread(target=body, args=(member, client), name=f"bench-submit-{member.pk}")
-               for member, client in zip(members, clients, strict=True)]
+    threads = [
+        threading.Thread(target=body, args=(member, client), name=f"bench-submit-{member.pk}")
+        for member, client in zip(members, clients, strict=True)
+    ]
     for thread in threads:
         thread.start()
     barrier.wait()
@@ -154,8 +163,9 @@ def _outcome(response: Any) -> tuple[str, str]:
     return "error", f"HTTP {response.status_code}: {text[:300]}"
 
 
-def _check(figures: Figures, budgets: dict[int, Decimal], team: Decimal, price: Decimal, queue: str,
-           redis_url: str) -> None:
+def _check(
+    figures: Figures, budgets: dict[int, Decimal], team: Decimal, price: Decimal, queue: str, redis_url: str
+) -> None:
     """What the database and the queue hold after the run."""
     import redis
     from django.utils import timezone
@@ -189,8 +199,11 @@ def _report(figures: Figures, args: argparse.Namespace) -> list[str]:
     member_refused, team_refused = len(figures.outcomes("member budget")), len(figures.outcomes("team budget"))
     errors = figures.outcomes("error")
     rows = []
-    for label, answers in (("All", figures.answers), ("Accepted", figures.outcomes("accepted")),
-                           ("Refused", figures.outcomes("member budget") + figures.outcomes("team budget"))):
+    for label, answers in (
+        ("All", figures.answers),
+        ("Accepted", figures.outcomes("accepted")),
+        ("Refused", figures.outcomes("member budget") + figures.outcomes("team budget")),
+    ):
         times = [answer.seconds for answer in answers]
         rows.append([label, str(len(answers)), _ms(times, 50), _ms(times, 95), _ms(times, 100)])
     lines = [
@@ -232,11 +245,15 @@ def run(args: argparse.Namespace) -> int:
     print(f"Command: {harness.command_line()}")
     for line in harness.machine_lines(args.database_url, args.redis_url):
         print(line)
-    print(f"Workload: {args.members} members, each in its own thread with its own database connection, POST "
-          f"{args.per_member} predictions each to /predictions/new/ at once (Django's test Client in this process, "
-          f"production settings); {MODEL}, 1 to 4 images each; the tasks queue in Redis, no worker")
-    print(f"Budgets: each member 1 to 3 times the cost of {args.per_member} one-image predictions per month; the "
-          f"team {TEAM_SHARE:.0%} of the members' budgets together")
+    print(
+        f"Workload: {args.members} members, each in its own thread with its own database connection, POST "
+        f"{args.per_member} predictions each to /predictions/new/ at once (Django's test Client in this process, "
+        f"production settings); {MODEL}, 1 to 4 images each; the tasks queue in Redis, no worker"
+    )
+    print(
+        f"Budgets: each member 1 to 3 times the cost of {args.per_member} one-image predictions per month; the "
+        f"team {TEAM_SHARE:.0%} of the members' budgets together"
+    )
     print(flush=True)
     database_url, redis_url = args.database_url, args.redis_url
     queue = harness.queue_name(database_url, "submit")

@@ -99,8 +99,7 @@ SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY: required when DJANGO_DEBUG is off "
-            "(`make run` generates one in var/secret_key)"
+            "DJANGO_SECRET_KEY: required when DJANGO_DEBUG is off (`make run` generates one in var/secret_key)"
         )
     SECRET_KEY = "insecure-debug-only-key"  # noqa: S105 - DEBUG only, never in production
 
@@ -337,9 +336,7 @@ HEALTH_FAILURE_WINDOW = env_int("DEERWEB_HEALTH_FAILURE_WINDOW", 600, minimum=60
 # images over 256 KB are fetched from {PUBLIC_URL}/inputs/<token>/. Empty: only smaller
 # uploads (sent inline as data URLs) can be used.
 PUBLIC_URL = (
-    env_url("DEERWEB_PUBLIC_URL", "", schemes=("http", "https")).rstrip("/")
-    if env_str("DEERWEB_PUBLIC_URL")
-    else ""
+    env_url("DEERWEB_PUBLIC_URL", "", schemes=("http", "https")).rstrip("/") if env_str("DEERWEB_PUBLIC_URL") else ""
 )
 # Seconds after its upload an input image's public URL may answer at most. It stops sooner,
 # once no prediction using the image can still be fetched by DeerAPI (all have ended); it

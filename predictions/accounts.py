@@ -43,7 +43,10 @@ def user_invite(*, username: str, email: str, role: str, by: User) -> tuple[User
         user.save()
         roles.user_role_set(user, role, by=by)
         audit_record(
-            actor=by, action="user.invite", target=user, summary=username,
+            actor=by,
+            action="user.invite",
+            target=user,
+            summary=username,
             after={"username": username, "email": email, "role": role},
         )
     return user, password_link_path(user)
@@ -88,6 +91,10 @@ def user_active_audit(user: User, *, by: User) -> None:
     """Record that `user` was just deactivated or reactivated (also by the admin site's form)."""
     active = user.is_active
     audit_record(
-        actor=by, action="user.reactivate" if active else "user.deactivate", target=user,
-        summary=user.get_username(), before={"is_active": not active}, after={"is_active": active},
+        actor=by,
+        action="user.reactivate" if active else "user.deactivate",
+        target=user,
+        summary=user.get_username(),
+        before={"is_active": not active},
+        after={"is_active": active},
     )

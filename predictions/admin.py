@@ -105,8 +105,13 @@ class DeerWebUserAdmin(UserAdmin):
             if not user.groups.filter(name__in=roles.ROLES).exists():
                 user.groups.add(roles.role_groups_ensure()[roles.MEMBER])
             roles.user_staff_sync(user)
-            audit_record(actor=request.user, action="user.create", target=user, summary=user.get_username(),
-                         after=roles.user_roles_snapshot(user))
+            audit_record(
+                actor=request.user,
+                action="user.create",
+                target=user,
+                summary=user.get_username(),
+                after=roles.user_roles_snapshot(user),
+            )
             return
         roles.user_staff_sync(user)
         roles.user_roles_audit(user, request._roles_before, by=request.user)
@@ -128,8 +133,7 @@ class DeerWebUserAdmin(UserAdmin):
                 done += change(user, by=request.user)
             except accounts.AccountError as exc:
                 self.message_user(request, f"{user.get_username()}: {exc.message}", messages.ERROR)
-        self.message_user(request, ngettext("%(n)d account changed.", "%(n)d accounts changed.", done)
-                          % {"n": done})
+        self.message_user(request, ngettext("%(n)d account changed.", "%(n)d accounts changed.", done) % {"n": done})
 
 
 class AuditActionFilter(admin.SimpleListFilter):
@@ -179,7 +183,10 @@ def _thumbnail(prediction_id: int, index: int, size: int) -> str:
     return format_html(
         # No style attribute (the Content-Security-Policy forbids inline style): see admin.css.
         '<img src="{}" alt="{}" width="{}" height="{}" loading="lazy" class="deerweb-thumb">',
-        reverse("predictions:thumbnail", args=[prediction_id, index]), _("Output"), size, size,
+        reverse("predictions:thumbnail", args=[prediction_id, index]),
+        _("Output"),
+        size,
+        size,
     )
 
 
@@ -232,7 +239,7 @@ class NearerEndPaginator(Paginator):
         object_list = self.object_list
         if bottom <= self.count - top or not isinstance(object_list, QuerySet) or not object_list.ordered:
             return super().page(number)
-        rows = list(object_list.reverse()[self.count - top:self.count - bottom])
+        rows = list(object_list.reverse()[self.count - top : self.count - bottom])
         rows.reverse()
         # Paginator's hook for the Page class, which the stubs do not declare.
         return self._get_page(rows, number, self)  # type: ignore[attr-defined]
@@ -261,8 +268,17 @@ class PredictionAdmin(admin.ModelAdmin):
     # deerweb/admin.css (the thumbnails' object-fit) is on every admin page: admin/base_site.html.
 
     # Each column of the 50 rows costs; completion times are on the change page (and a filter).
-    list_display = ("id", "thumbnail", "prompt_text", "owner", "model_id", "status", "review_state", "cost",
-                    "created_at")
+    list_display = (
+        "id",
+        "thumbnail",
+        "prompt_text",
+        "owner",
+        "model_id",
+        "status",
+        "review_state",
+        "cost",
+        "created_at",
+    )
     list_display_links = ("prompt_text",)
     list_filter = ("status", "review_state", ModelFilter, "owner", "is_private", "created_at", "completed_at")
     list_select_related = ("owner", "prompt")
@@ -283,11 +299,13 @@ class PredictionAdmin(admin.ModelAdmin):
         # prompts' text in both the count and the page (often in a parallel plan), or walks
         # every prediction newest first looking each prompt up. Given the ids, the count reads
         # the prompt_id index alone and the page walks created_at against a hashed list.
-        prompt_ids = list(Prompt.objects.filter(text__contains_text=term)
-                          .values_list("pk", flat=True)[:SEARCH_PROMPTS_LISTED + 1])
+        prompt_ids = list(
+            Prompt.objects.filter(text__contains_text=term).values_list("pk", flat=True)[: SEARCH_PROMPTS_LISTED + 1]
+        )
         if len(prompt_ids) > SEARCH_PROMPTS_LISTED:  # a common word: too long a list to send
             return queryset.filter(prompt__text__contains_text=term), False
         return queryset.filter(prompt__among=prompt_ids), False
+
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     list_per_page = 50
@@ -296,22 +314,52 @@ class PredictionAdmin(admin.ModelAdmin):
     actions = ["approve_selected", "reject_selected", "repoll_selected"]
     fieldsets = (
         (None, {"fields": ("owner", "prompt_text", "model_id", "inputs_sent", "status", "error")}),
-        (_("Review"), {"fields": ("review_state", "reviewed_by", "reviewed_at", "review_reason", "is_private",
-                                  "files_deleted_at")}),
+        (
+            _("Review"),
+            {
+                "fields": (
+                    "review_state",
+                    "reviewed_by",
+                    "reviewed_at",
+                    "review_reason",
+                    "is_private",
+                    "files_deleted_at",
+                )
+            },
+        ),
         (_("Cost"), {"fields": ("price", "estimated_cost", "actual_cost", "image_count")}),
-        (_("From DeerAPI"), {"fields": ("deerapi_id", "remote_output", "logs", "metrics", "seed", "submitted_at",
-                                        "started_at", "completed_at")}),
-        (_("Pipeline"), {"fields": ("created_at", "next_poll_at", "poll_count", "attempts", "source",
-                                    "compare_group")}),
+        (
+            _("From DeerAPI"),
+            {
+                "fields": (
+                    "deerapi_id",
+                    "remote_output",
+                    "logs",
+                    "metrics",
+                    "seed",
+                    "submitted_at",
+                    "started_at",
+                    "completed_at",
+                )
+            },
+        ),
+        (
+            _("Pipeline"),
+            {"fields": ("created_at", "next_poll_at", "poll_count", "attempts", "source", "compare_group")},
+        ),
     )
     readonly_fields = flatten_fieldsets(fieldsets)
     inlines = [PredictionOutputInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related(
-            Prefetch("outputs", queryset=PredictionOutput.objects.order_by("index").only(
-                "id", "prediction_id", "index"
-            ))
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(
+                Prefetch(
+                    "outputs", queryset=PredictionOutput.objects.order_by("index").only("id", "prediction_id", "index")
+                )
+            )
         )
 
     def get_changelist(self, request, **kwargs):
@@ -331,15 +379,23 @@ class PredictionAdmin(admin.ModelAdmin):
         return roles.is_admin(request.user)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False,
-                         "show_save_and_add_another": False}
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+        }
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def action_checkbox(self, obj: Prediction) -> SafeString:
         # The checkbox Django writes, without rendering a widget template for each row
         # (a fifth of the list's time).
-        return format_html('<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
-                           ACTION_CHECKBOX_NAME, obj.pk, _("Select this object for an action - {}").format(obj))
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            ACTION_CHECKBOX_NAME,
+            obj.pk,
+            _("Select this object for an action - {}").format(obj),
+        )
 
     @admin.display(description=_("image"))
     def thumbnail(self, obj: Prediction) -> str:
@@ -349,10 +405,14 @@ class PredictionAdmin(admin.ModelAdmin):
     @admin.display(description=_("input sent"))
     def inputs_sent(self, obj: Prediction) -> str:
         # As the prediction's page shows them: an uploaded image is a link that checks who asks.
-        return format_html_join(mark_safe("<br>"), "<code>{}</code>: {}", (  # noqa: S308 - a constant
-            (name, render_to_string("predictions/_input_values.html", {"items": items}))
-            for name, items in uploads.inputs_shown(obj)
-        ))
+        return format_html_join(
+            mark_safe("<br>"),
+            "<code>{}</code>: {}",
+            (  # noqa: S308 - a constant
+                (name, render_to_string("predictions/_input_values.html", {"items": items}))
+                for name, items in uploads.inputs_shown(obj)
+            ),
+        )
 
     @admin.display(description=_("prompt"))
     def prompt_text(self, obj: Prediction) -> str:
@@ -369,19 +429,26 @@ class PredictionAdmin(admin.ModelAdmin):
     def _report(self, request, ids: list[int], decided: list[int], done: str) -> None:
         self.message_user(request, done % {"n": len(decided)}, messages.SUCCESS if decided else messages.WARNING)
         if len(decided) < len(ids):
-            self.message_user(request, ngettext(
-                "%(n)d was not changed: only succeeded predictions can be reviewed, and a decision is made once "
-                "(or revised from the other decision).",
-                "%(n)d were not changed: only succeeded predictions can be reviewed, and a decision is made once "
-                "(or revised from the other decision).", len(ids) - len(decided),
-            ) % {"n": len(ids) - len(decided)}, messages.WARNING)
+            self.message_user(
+                request,
+                ngettext(
+                    "%(n)d was not changed: only succeeded predictions can be reviewed, and a decision is made once "
+                    "(or revised from the other decision).",
+                    "%(n)d were not changed: only succeeded predictions can be reviewed, and a decision is made once "
+                    "(or revised from the other decision).",
+                    len(ids) - len(decided),
+                )
+                % {"n": len(ids) - len(decided)},
+                messages.WARNING,
+            )
 
     @admin.action(description=_("Approve selected predictions"), permissions=["review"])
     def approve_selected(self, request, queryset):
         ids = self._ids(queryset)
         decided = reviews.review_approve_many(ids, by=request.user, revise=True)
-        self._report(request, ids, decided, ngettext("Approved %(n)d prediction.", "Approved %(n)d predictions.",
-                                                     len(decided)))
+        self._report(
+            request, ids, decided, ngettext("Approved %(n)d prediction.", "Approved %(n)d predictions.", len(decided))
+        )
 
     @admin.action(description=_("Reject selected predictions…"), permissions=["review"])
     def reject_selected(self, request, queryset):
@@ -389,10 +456,15 @@ class PredictionAdmin(admin.ModelAdmin):
         form = AdminRejectForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
             ids = self._ids(queryset)
-            decided = reviews.review_reject_many(ids, by=request.user, reason=form.cleaned_data["reason_text"],
-                                                 revise=True)
-            self._report(request, ids, decided, ngettext(
-                "Rejected %(n)d prediction.", "Rejected %(n)d predictions.", len(decided)))
+            decided = reviews.review_reject_many(
+                ids, by=request.user, reason=form.cleaned_data["reason_text"], revise=True
+            )
+            self._report(
+                request,
+                ids,
+                decided,
+                ngettext("Rejected %(n)d prediction.", "Rejected %(n)d predictions.", len(decided)),
+            )
             return None
         context = {
             **self.admin_site.each_context(request),
@@ -409,9 +481,16 @@ class PredictionAdmin(admin.ModelAdmin):
     @admin.action(description=_("Ask DeerAPI again now (re-poll)"), permissions=["repoll"])
     def repoll_selected(self, request, queryset):
         done = sum(services.prediction_repoll(p) for p in queryset.filter(status__in=REMOTE)[:ACTION_LIMIT])
-        self.message_user(request, ngettext(
-            "Asked DeerAPI about %(n)d running prediction.", "Asked DeerAPI about %(n)d running predictions.", done,
-        ) % {"n": done}, messages.SUCCESS if done else messages.WARNING)
+        self.message_user(
+            request,
+            ngettext(
+                "Asked DeerAPI about %(n)d running prediction.",
+                "Asked DeerAPI about %(n)d running predictions.",
+                done,
+            )
+            % {"n": done},
+            messages.SUCCESS if done else messages.WARNING,
+        )
 
 
 @admin.register(Prompt)
@@ -469,8 +548,9 @@ class ModelConfigAdmin(admin.ModelAdmin):
             raise PermissionDenied
         actor_id = request.user.pk
         transaction.on_commit(lambda: tasks.models_sync.delay(actor_id))
-        self.message_user(request, _("Asking DeerAPI for its model list; reload this page in a moment for the "
-                                     "report."), messages.INFO)
+        self.message_user(
+            request, _("Asking DeerAPI for its model list; reload this page in a moment for the report."), messages.INFO
+        )
         return redirect("admin:predictions_modelconfig_changelist")
 
     def changelist_view(self, request, extra_context=None):
@@ -479,8 +559,11 @@ class ModelConfigAdmin(admin.ModelAdmin):
             {"spec": spec, "config": configs.get(model_id), "price": spec.price}
             for model_id, spec in catalog.MODELS.items()
         ]
-        extra_context = {**(extra_context or {}), "sync_report": selectors.models_sync_latest(),
-                         "builtin_models": builtin}
+        extra_context = {
+            **(extra_context or {}),
+            "sync_report": selectors.models_sync_latest(),
+            "builtin_models": builtin,
+        }
         return super().changelist_view(request, extra_context)
 
     @admin.action(description=_("Enable selected models"), permissions=["change"])
@@ -536,9 +619,20 @@ class TeamSettingsAdmin(admin.ModelAdmin):
     fieldsets = (
         (_("Defaults for new members"), {"fields": ("default_budget", "default_period", "default_max_in_flight")}),
         (_("Team"), {"fields": ("team_monthly_budget",)}),
-        (_("DeerAPI"), {"fields": ("deerapi_balance_empty_since", "deerapi_key_rejected_since",
-                                   "deerapi_checked_at", "deerapi_balance", "deerapi_used", "deerapi_check_error",
-                                   "deerapi_check_failed_at")}),
+        (
+            _("DeerAPI"),
+            {
+                "fields": (
+                    "deerapi_balance_empty_since",
+                    "deerapi_key_rejected_since",
+                    "deerapi_checked_at",
+                    "deerapi_balance",
+                    "deerapi_used",
+                    "deerapi_check_error",
+                    "deerapi_check_failed_at",
+                )
+            },
+        ),
     )
     readonly_fields = flatten_fieldsets(fieldsets[2:])  # the DeerAPI section
 
@@ -601,13 +695,24 @@ class LedgerEntryAdmin(admin.ModelAdmin):
             except ValueError as exc:
                 form.add_error(None, str(exc))
             else:
-                self.message_user(request, _("Adjustment of %(amount)s for %(member)s recorded.") % {
-                    "amount": quotas.format_usd(data["amount"]), "member": data["user"].get_username()})
+                self.message_user(
+                    request,
+                    _("Adjustment of %(amount)s for %(member)s recorded.")
+                    % {"amount": quotas.format_usd(data["amount"]), "member": data["user"].get_username()},
+                )
                 return redirect("admin:predictions_ledgerentry_changelist")
-        context = {**self.admin_site.each_context(request), "title": _("Adjust a member's spending"),
-                   "opts": self.model._meta, "form": form}
-        return TemplateResponse(request, "admin/predictions/ledgerentry/adjust.html", context,
-                                status=400 if form.is_bound and form.errors else 200)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Adjust a member's spending"),
+            "opts": self.model._meta,
+            "form": form,
+        }
+        return TemplateResponse(
+            request,
+            "admin/predictions/ledgerentry/adjust.html",
+            context,
+            status=400 if form.is_bound and form.errors else 200,
+        )
 
 
 def _quota_action(modeladmin, request, queryset, change, done_message, skipped_message) -> None:
@@ -628,17 +733,21 @@ def _quota_action(modeladmin, request, queryset, change, done_message, skipped_m
 
 
 def _not_unknown(n: int) -> str:
-    return ngettext("%(n)d skipped: only a prediction whose outcome is unknown can be resolved.",
-                    "%(n)d skipped: only predictions whose outcome is unknown can be resolved.", n) % {"n": n}
+    return ngettext(
+        "%(n)d skipped: only a prediction whose outcome is unknown can be resolved.",
+        "%(n)d skipped: only predictions whose outcome is unknown can be resolved.",
+        n,
+    ) % {"n": n}
 
 
 @admin.action(description=_("Resolve outcome unknown: DeerAPI ran it, charge the member"))
 def resolve_unknown_charge(modeladmin, request, queryset):
     _quota_action(
-        modeladmin, request, queryset,
+        modeladmin,
+        request,
+        queryset,
         lambda p: quotas.prediction_resolve_unknown(p, charge=True, by=request.user),
-        lambda n: ngettext("%(n)d prediction resolved: charged.", "%(n)d predictions resolved: charged.", n)
-        % {"n": n},
+        lambda n: ngettext("%(n)d prediction resolved: charged.", "%(n)d predictions resolved: charged.", n) % {"n": n},
         _not_unknown,
     )
 
@@ -646,10 +755,13 @@ def resolve_unknown_charge(modeladmin, request, queryset):
 @admin.action(description=_("Resolve outcome unknown: DeerAPI never ran it, refund the member"))
 def resolve_unknown_refund(modeladmin, request, queryset):
     _quota_action(
-        modeladmin, request, queryset,
+        modeladmin,
+        request,
+        queryset,
         lambda p: quotas.prediction_resolve_unknown(p, charge=False, by=request.user),
-        lambda n: ngettext("%(n)d prediction resolved: refunded.", "%(n)d predictions resolved: refunded.", n)
-        % {"n": n},
+        lambda n: (
+            ngettext("%(n)d prediction resolved: refunded.", "%(n)d predictions resolved: refunded.", n) % {"n": n}
+        ),
         _not_unknown,
     )
 
@@ -657,11 +769,19 @@ def resolve_unknown_refund(modeladmin, request, queryset):
 @admin.action(description=_("Refund selected predictions to their members"))
 def refund_selected(modeladmin, request, queryset):
     _quota_action(
-        modeladmin, request, queryset,
+        modeladmin,
+        request,
+        queryset,
         lambda p: quotas.prediction_refund(p, by=request.user),
         lambda n: ngettext("%(n)d prediction refunded.", "%(n)d predictions refunded.", n) % {"n": n},
-        lambda n: ngettext("%(n)d skipped: not finished, or nothing left to refund.",
-                           "%(n)d skipped: not finished, or nothing left to refund.", n) % {"n": n},
+        lambda n: (
+            ngettext(
+                "%(n)d skipped: not finished, or nothing left to refund.",
+                "%(n)d skipped: not finished, or nothing left to refund.",
+                n,
+            )
+            % {"n": n}
+        ),
     )
 
 

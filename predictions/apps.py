@@ -6,8 +6,9 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 # Tasks whose first argument is a prediction's id.
-PREDICTION_TASKS = frozenset({"predictions.tasks.submit", "predictions.tasks.poll", "predictions.tasks.store",
-                              "predictions.tasks.cancel"})
+PREDICTION_TASKS = frozenset(
+    {"predictions.tasks.submit", "predictions.tasks.poll", "predictions.tasks.store", "predictions.tasks.cancel"}
+)
 
 
 def _task_failed(sender: Any = None, exception: BaseException | None = None, args: Any = None, **kwargs: Any) -> None:

@@ -89,16 +89,25 @@ class ModelSpec:
 
 PROMPT = InputField("prompt", "text", required=True, help=_("What to generate."))
 EDIT_PROMPT = InputField(
-    "prompt", "text", required=True,
+    "prompt",
+    "text",
+    required=True,
     help=_("What to generate, or how to change the input image."),
 )
 SEED = InputField(
-    "seed", "integer", minimum=0, maximum=2147483647,
+    "seed",
+    "integer",
+    minimum=0,
+    maximum=2147483647,
     help=_("Fix the seed to repeat a result; leave empty for a random one."),
 )
 OUTPUT_FORMAT = InputField("output_format", "enum", "webp", ("webp", "jpg", "png"), help=_("Image file format."))
 OUTPUT_QUALITY = InputField(
-    "output_quality", "integer", 80, minimum=0, maximum=100,
+    "output_quality",
+    "integer",
+    80,
+    minimum=0,
+    maximum=100,
     help=_("Compression quality for jpg and webp (ignored for png)."),
 )
 GO_FAST = InputField("go_fast", "boolean", True, help=_("Faster, not deterministic even with a seed."))
@@ -106,7 +115,8 @@ DISABLE_SAFETY_CHECKER = InputField("disable_safety_checker", "boolean", False, 
 PROMPT_UPSAMPLING = InputField("prompt_upsampling", "boolean", False, help=_("Let the model expand the prompt."))
 NEGATIVE_PROMPT = InputField("negative_prompt", "string", help=_("What the image should not show."))
 IMAGE_PROMPT = InputField(
-    "image_prompt", "uri",
+    "image_prompt",
+    "uri",
     help=_("A reference image (jpeg, png, gif or webp) that guides composition and style."),
 )
 PROMPT_STRENGTH_HELP = _("How far to move away from the input image: 1 ignores it.")
@@ -118,7 +128,11 @@ def _aspect_ratio(default: str, choices: tuple[str, ...]) -> InputField:
 
 def _safety_tolerance(minimum: int, maximum: int) -> InputField:
     return InputField(
-        "safety_tolerance", "integer", 2, minimum=minimum, maximum=maximum,
+        "safety_tolerance",
+        "integer",
+        2,
+        minimum=minimum,
+        maximum=maximum,
         help=_("Lowest is strictest, highest most permissive."),
     )
 
@@ -197,7 +211,11 @@ FLUX_ULTRA_FIELDS = (
     _safety_tolerance(1, 6),
     IMAGE_PROMPT,
     InputField(
-        "image_prompt_strength", "number", 0.1, minimum=0, maximum=1,
+        "image_prompt_strength",
+        "number",
+        0.1,
+        minimum=0,
+        maximum=1,
         help=_("How much the reference image counts against the prompt."),
     ),
     SEED,
@@ -208,17 +226,36 @@ FLUX_ULTRA_FIELDS = (
 KONTEXT_FIELDS = (
     EDIT_PROMPT,
     InputField(
-        "input_image", "uri",
+        "input_image",
+        "uri",
         help=_("The image to edit (jpeg, png, gif or webp); leave empty to make a new image."),
     ),
     _aspect_ratio(
         "match_input_image",
-        ("match_input_image", "1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "4:5", "5:4", "21:9", "9:21",
-         "2:1", "1:2"),
+        (
+            "match_input_image",
+            "1:1",
+            "16:9",
+            "9:16",
+            "4:3",
+            "3:4",
+            "3:2",
+            "2:3",
+            "4:5",
+            "5:4",
+            "21:9",
+            "9:21",
+            "2:1",
+            "1:2",
+        ),
     ),
     InputField("output_format", "enum", "png", ("jpg", "png"), help=_("Image file format.")),
     InputField(
-        "safety_tolerance", "integer", 2, minimum=0, maximum=6,
+        "safety_tolerance",
+        "integer",
+        2,
+        minimum=0,
+        maximum=6,
         help=_("0 is strictest, 6 most permissive; at most 2 with an input image."),
     ),
     PROMPT_UPSAMPLING,
@@ -242,7 +279,10 @@ def _input_images(max_items: int) -> InputField:
 FLUX2_AFTER_IMAGES = (
     _aspect_ratio("1:1", FLUX2_ASPECT_RATIOS),
     InputField(
-        "resolution", "enum", "1 MP", ("match_input_image", "0.5 MP", "1 MP", "2 MP", "4 MP"),
+        "resolution",
+        "enum",
+        "1 MP",
+        ("match_input_image", "0.5 MP", "1 MP", "2 MP", "4 MP"),
         help=_("Output size in megapixels (longest side at most 2048); not used with “custom”."),
     ),
     _size("width", 2048, 16),
@@ -278,32 +318,150 @@ FLUX2_PRICE_NOTE = _("Billed per megapixel (input images count too): the price s
 # --- Groups G and H: Ideogram ----------------------------------------------------------------
 
 IDEOGRAM_V2_RESOLUTIONS = (
-    "None", "512x1536", "576x1408", "576x1472", "576x1536", "640x1344", "640x1408", "640x1472", "640x1536",
-    "704x1152", "704x1216", "704x1280", "704x1344", "704x1408", "704x1472", "736x1312", "768x1088", "768x1216",
-    "768x1280", "768x1344", "832x960", "832x1024", "832x1088", "832x1152", "832x1216", "832x1248", "864x1152",
-    "896x960", "896x1024", "896x1088", "896x1120", "896x1152", "960x832", "960x896", "960x1024", "960x1088",
-    "1024x832", "1024x896", "1024x960", "1024x1024", "1088x768", "1088x832", "1088x896", "1088x960", "1120x896",
-    "1152x704", "1152x832", "1152x864", "1152x896", "1216x704", "1216x768", "1216x832", "1248x832", "1280x704",
-    "1280x768", "1280x800", "1312x736", "1344x640", "1344x704", "1344x768", "1408x576", "1408x640", "1408x704",
-    "1472x576", "1472x640", "1472x704", "1536x512", "1536x576", "1536x640",
+    "None",
+    "512x1536",
+    "576x1408",
+    "576x1472",
+    "576x1536",
+    "640x1344",
+    "640x1408",
+    "640x1472",
+    "640x1536",
+    "704x1152",
+    "704x1216",
+    "704x1280",
+    "704x1344",
+    "704x1408",
+    "704x1472",
+    "736x1312",
+    "768x1088",
+    "768x1216",
+    "768x1280",
+    "768x1344",
+    "832x960",
+    "832x1024",
+    "832x1088",
+    "832x1152",
+    "832x1216",
+    "832x1248",
+    "864x1152",
+    "896x960",
+    "896x1024",
+    "896x1088",
+    "896x1120",
+    "896x1152",
+    "960x832",
+    "960x896",
+    "960x1024",
+    "960x1088",
+    "1024x832",
+    "1024x896",
+    "1024x960",
+    "1024x1024",
+    "1088x768",
+    "1088x832",
+    "1088x896",
+    "1088x960",
+    "1120x896",
+    "1152x704",
+    "1152x832",
+    "1152x864",
+    "1152x896",
+    "1216x704",
+    "1216x768",
+    "1216x832",
+    "1248x832",
+    "1280x704",
+    "1280x768",
+    "1280x800",
+    "1312x736",
+    "1344x640",
+    "1344x704",
+    "1344x768",
+    "1408x576",
+    "1408x640",
+    "1408x704",
+    "1472x576",
+    "1472x640",
+    "1472x704",
+    "1536x512",
+    "1536x576",
+    "1536x640",
 )
 _V3_EXTRA = IDEOGRAM_V2_RESOLUTIONS.index("832x960")
 IDEOGRAM_V3_RESOLUTIONS = (*IDEOGRAM_V2_RESOLUTIONS[:_V3_EXTRA], "800x1280", *IDEOGRAM_V2_RESOLUTIONS[_V3_EXTRA:])
 IDEOGRAM_STYLE_PRESETS = (
-    "None", "80s Illustration", "90s Nostalgia", "Abstract Organic", "Analog Nostalgia", "Art Brut", "Art Deco",
-    "Art Poster", "Aura", "Avant Garde", "Bauhaus", "Blueprint", "Blurry Motion", "Bright Art", "C4D Cartoon",
-    "Children's Book", "Collage", "Coloring Book I", "Coloring Book II", "Cubism", "Dark Aura", "Doodle",
-    "Double Exposure", "Dramatic Cinema", "Editorial", "Emotional Minimal", "Ethereal Party", "Expired Film",
-    "Flat Art", "Flat Vector", "Forest Reverie", "Geo Minimalist", "Glass Prism", "Golden Hour", "Graffiti I",
-    "Graffiti II", "Halftone Print", "High Contrast", "Hippie Era", "Iconic", "Japandi Fusion", "Jazzy",
-    "Long Exposure", "Magazine Editorial", "Minimal Illustration", "Mixed Media", "Monochrome", "Nightlife",
-    "Oil Painting", "Old Cartoons", "Paint Gesture", "Pop Art", "Retro Etching", "Riviera Pop", "Spotlight 80s",
-    "Stylized Red", "Surreal Collage", "Travel Poster", "Vintage Geo", "Vintage Poster", "Watercolor", "Weird",
+    "None",
+    "80s Illustration",
+    "90s Nostalgia",
+    "Abstract Organic",
+    "Analog Nostalgia",
+    "Art Brut",
+    "Art Deco",
+    "Art Poster",
+    "Aura",
+    "Avant Garde",
+    "Bauhaus",
+    "Blueprint",
+    "Blurry Motion",
+    "Bright Art",
+    "C4D Cartoon",
+    "Children's Book",
+    "Collage",
+    "Coloring Book I",
+    "Coloring Book II",
+    "Cubism",
+    "Dark Aura",
+    "Doodle",
+    "Double Exposure",
+    "Dramatic Cinema",
+    "Editorial",
+    "Emotional Minimal",
+    "Ethereal Party",
+    "Expired Film",
+    "Flat Art",
+    "Flat Vector",
+    "Forest Reverie",
+    "Geo Minimalist",
+    "Glass Prism",
+    "Golden Hour",
+    "Graffiti I",
+    "Graffiti II",
+    "Halftone Print",
+    "High Contrast",
+    "Hippie Era",
+    "Iconic",
+    "Japandi Fusion",
+    "Jazzy",
+    "Long Exposure",
+    "Magazine Editorial",
+    "Minimal Illustration",
+    "Mixed Media",
+    "Monochrome",
+    "Nightlife",
+    "Oil Painting",
+    "Old Cartoons",
+    "Paint Gesture",
+    "Pop Art",
+    "Retro Etching",
+    "Riviera Pop",
+    "Spotlight 80s",
+    "Stylized Red",
+    "Surreal Collage",
+    "Travel Poster",
+    "Vintage Geo",
+    "Vintage Poster",
+    "Watercolor",
+    "Weird",
     "Woodblock Print",
 )
 IDEOGRAM_RESOLUTION_HELP = _("Exact size in pixels; overrides the aspect ratio. “None”: use the aspect ratio.")
 MAGIC_PROMPT = InputField(
-    "magic_prompt_option", "enum", "Auto", ("Auto", "On", "Off"), help=_("Let Ideogram rewrite the prompt."),
+    "magic_prompt_option",
+    "enum",
+    "Auto",
+    ("Auto", "On", "Off"),
+    help=_("Let Ideogram rewrite the prompt."),
 )
 IDEOGRAM_IMAGE = InputField("image", "uri", help=_("An image to inpaint; needs a mask."))
 IDEOGRAM_MASK = InputField("mask", "uri", help=_("The mask for inpainting: black is repainted, white is kept."))
@@ -311,13 +469,14 @@ IDEOGRAM_MASK = InputField("mask", "uri", help=_("The mask for inpainting: black
 IDEOGRAM_V3_FIELDS = (
     PROMPT,
     _aspect_ratio(
-        "1:1", ("1:3", "3:1", "1:2", "2:1", "9:16", "16:9", "10:16", "16:10", "2:3", "3:2", "3:4", "4:3", "4:5",
-                "5:4", "1:1"),
+        "1:1",
+        ("1:3", "3:1", "1:2", "2:1", "9:16", "16:9", "10:16", "16:10", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "1:1"),
     ),
     InputField("resolution", "enum", "None", IDEOGRAM_V3_RESOLUTIONS, help=IDEOGRAM_RESOLUTION_HELP),
     MAGIC_PROMPT,
-    InputField("style_type", "enum", "None", ("None", "Auto", "General", "Realistic", "Design"),
-               help=_("The kind of image.")),
+    InputField(
+        "style_type", "enum", "None", ("None", "Auto", "General", "Realistic", "Design"), help=_("The kind of image.")
+    ),
     InputField("style_preset", "enum", "None", IDEOGRAM_STYLE_PRESETS, help=_("A named visual style.")),
     InputField("style_reference_images", "uri_list", help=_("Images whose style to follow.")),
     IDEOGRAM_IMAGE,
@@ -325,14 +484,22 @@ IDEOGRAM_V3_FIELDS = (
     SEED,
 )
 IDEOGRAM_V2_ASPECT_RATIO = _aspect_ratio(
-    "1:1", ("1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "16:10", "10:16", "3:1", "1:3"),
+    "1:1",
+    ("1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "16:10", "10:16", "3:1", "1:3"),
 )
 IDEOGRAM_V2_STYLE_TYPE = InputField(
-    "style_type", "enum", "None", ("None", "Auto", "General", "Realistic", "Design", "Render 3D", "Anime"),
+    "style_type",
+    "enum",
+    "None",
+    ("None", "Auto", "General", "Realistic", "Design", "Render 3D", "Anime"),
     help=_("The kind of image."),
 )
 IDEOGRAM_V2_RESOLUTION = InputField(
-    "resolution", "enum", "None", IDEOGRAM_V2_RESOLUTIONS, help=IDEOGRAM_RESOLUTION_HELP,
+    "resolution",
+    "enum",
+    "None",
+    IDEOGRAM_V2_RESOLUTIONS,
+    help=IDEOGRAM_RESOLUTION_HELP,
 )
 IDEOGRAM_V2_FIELDS = (
     PROMPT,
@@ -358,37 +525,87 @@ IDEOGRAM_V2A_FIELDS = (
 
 RECRAFT_COMMON = (
     InputField(
-        "size", "enum", "1024x1024",
-        ("1024x1024", "1365x1024", "1024x1365", "1536x1024", "1024x1536", "1820x1024", "1024x1820", "1024x2048",
-         "2048x1024", "1434x1024", "1024x1434", "1024x1280", "1280x1024", "1024x1707", "1707x1024"),
+        "size",
+        "enum",
+        "1024x1024",
+        (
+            "1024x1024",
+            "1365x1024",
+            "1024x1365",
+            "1536x1024",
+            "1024x1536",
+            "1820x1024",
+            "1024x1820",
+            "1024x2048",
+            "2048x1024",
+            "1434x1024",
+            "1024x1434",
+            "1024x1280",
+            "1280x1024",
+            "1024x1707",
+            "1707x1024",
+        ),
         help=_("Width x height in pixels; ignored when an aspect ratio is set."),
     ),
     _aspect_ratio(
         "Not set",
-        ("Not set", "1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16", "1:2", "2:1", "7:5", "5:7", "4:5", "5:4",
-         "3:5", "5:3"),
+        (
+            "Not set",
+            "1:1",
+            "4:3",
+            "3:4",
+            "3:2",
+            "2:3",
+            "16:9",
+            "9:16",
+            "1:2",
+            "2:1",
+            "7:5",
+            "5:7",
+            "4:5",
+            "5:4",
+            "3:5",
+            "5:3",
+        ),
     ),
 )
 RECRAFT_V3_FIELDS = (
     PROMPT,
     *RECRAFT_COMMON,
     InputField(
-        "style", "enum", "any",
-        ("any", "realistic_image", "digital_illustration", "digital_illustration/pixel_art",
-         "digital_illustration/hand_drawn", "digital_illustration/grain", "digital_illustration/infantile_sketch",
-         "digital_illustration/2d_art_poster", "digital_illustration/handmade_3d",
-         "digital_illustration/hand_drawn_outline", "digital_illustration/engraving_color",
-         "digital_illustration/2d_art_poster_2", "realistic_image/b_and_w", "realistic_image/hard_flash",
-         "realistic_image/hdr", "realistic_image/natural_light", "realistic_image/studio_portrait",
-         "realistic_image/enterprise", "realistic_image/motion_blur"),
+        "style",
+        "enum",
+        "any",
+        (
+            "any",
+            "realistic_image",
+            "digital_illustration",
+            "digital_illustration/pixel_art",
+            "digital_illustration/hand_drawn",
+            "digital_illustration/grain",
+            "digital_illustration/infantile_sketch",
+            "digital_illustration/2d_art_poster",
+            "digital_illustration/handmade_3d",
+            "digital_illustration/hand_drawn_outline",
+            "digital_illustration/engraving_color",
+            "digital_illustration/2d_art_poster_2",
+            "realistic_image/b_and_w",
+            "realistic_image/hard_flash",
+            "realistic_image/hdr",
+            "realistic_image/natural_light",
+            "realistic_image/studio_portrait",
+            "realistic_image/enterprise",
+            "realistic_image/motion_blur",
+        ),
         help=_("The visual style."),
     ),
 )
 RECRAFT_V3_SVG_FIELDS = (
     PROMPT,
     *RECRAFT_COMMON,
-    InputField("style", "enum", "any", ("any", "engraving", "line_art", "line_circuit", "linocut"),
-               help=_("The visual style.")),
+    InputField(
+        "style", "enum", "any", ("any", "engraving", "line_art", "line_circuit", "linocut"), help=_("The visual style.")
+    ),
 )
 
 # --- Group J: SDXL (list output) --------------------------------------------------------------
@@ -400,19 +617,30 @@ SDXL_FIELDS = (
     InputField("height", "integer", 1024, minimum=1, help=_("Pixels.")),
     InputField("num_outputs", "integer", 1, minimum=1, maximum=4, help=_("How many images.")),
     InputField(
-        "scheduler", "enum", "K_EULER",
+        "scheduler",
+        "enum",
+        "K_EULER",
         ("DDIM", "DPMSolverMultistep", "HeunDiscrete", "KarrasDPM", "K_EULER_ANCESTRAL", "K_EULER", "PNDM"),
         help=_("The sampling scheduler."),
     ),
     InputField("num_inference_steps", "integer", 50, minimum=1, maximum=500, help=_("Denoising steps.")),
     InputField("guidance_scale", "number", 7.5, minimum=1, maximum=50, help=_("How closely to follow the prompt.")),
     InputField(
-        "refine", "enum", "no_refiner", ("no_refiner", "expert_ensemble_refiner", "base_image_refiner"),
+        "refine",
+        "enum",
+        "no_refiner",
+        ("no_refiner", "expert_ensemble_refiner", "base_image_refiner"),
         help=_("Which refiner to run."),
     ),
     InputField("refine_steps", "integer", minimum=1, help=_("Refiner steps (base_image_refiner only).")),
-    InputField("high_noise_frac", "number", 0.8, minimum=0, maximum=1,
-               help=_("Share of steps for the expert ensemble refiner.")),
+    InputField(
+        "high_noise_frac",
+        "number",
+        0.8,
+        minimum=0,
+        maximum=1,
+        help=_("Share of steps for the expert ensemble refiner."),
+    ),
     InputField("image", "uri", help=_("An input image for image-to-image or inpainting.")),
     InputField("mask", "uri", help=_("The mask for inpainting: white is repainted, black is kept.")),
     InputField("prompt_strength", "number", 0.8, minimum=0, maximum=1, help=PROMPT_STRENGTH_HELP),
@@ -437,10 +665,12 @@ SD35_AFTER_CFG = (
     SEED,
 )
 CFG_HELP = _("How closely to follow the prompt.")
-SD35_FIELDS = (*SD35_BEFORE_CFG, InputField("cfg", "number", 5, minimum=1, maximum=10, help=CFG_HELP),
-               *SD35_AFTER_CFG)
-SD35_TURBO_FIELDS = (*SD35_BEFORE_CFG, InputField("cfg", "number", 1, minimum=1, maximum=10, help=CFG_HELP),
-                     *SD35_AFTER_CFG)
+SD35_FIELDS = (*SD35_BEFORE_CFG, InputField("cfg", "number", 5, minimum=1, maximum=10, help=CFG_HELP), *SD35_AFTER_CFG)
+SD35_TURBO_FIELDS = (
+    *SD35_BEFORE_CFG,
+    InputField("cfg", "number", 1, minimum=1, maximum=10, help=CFG_HELP),
+    *SD35_AFTER_CFG,
+)
 
 # --- Undocumented models -------------------------------------------------------------------
 # DeerAPI lists these ids but documents no schema (deerapi-api.md §6.5). We offer
@@ -459,10 +689,27 @@ RECRAFT = "Recraft"
 STABILITY = "Stability AI"
 
 
-def _spec(model_id: str, name: str, vendor: str, fields: tuple[InputField, ...], output: OutputShape,
-          price: str, *, documented: bool = True, price_note: StrOrPromise = "") -> ModelSpec:
-    return ModelSpec(id=model_id, name=name, vendor=vendor, fields=fields, output=output, price=Decimal(price),
-                     documented=documented, price_note=price_note)
+def _spec(
+    model_id: str,
+    name: str,
+    vendor: str,
+    fields: tuple[InputField, ...],
+    output: OutputShape,
+    price: str,
+    *,
+    documented: bool = True,
+    price_note: StrOrPromise = "",
+) -> ModelSpec:
+    return ModelSpec(
+        id=model_id,
+        name=name,
+        vendor=vendor,
+        fields=fields,
+        output=output,
+        price=Decimal(price),
+        documented=documented,
+        price_note=price_note,
+    )
 
 
 _SPECS = (
@@ -475,43 +722,130 @@ _SPECS = (
     _spec("black-forest-labs/flux-kontext-max", "FLUX.1 Kontext [max]", BFL, KONTEXT_FIELDS, "single", "0.08"),
     # FLUX.2 is billed per megapixel; prices are for 1 MP out, no input images
     # (BFL's own first-MP prices; Replicate's per-MP figures are unconfirmed).
-    _spec("black-forest-labs/flux-2-pro", "FLUX.2 [pro]", BFL, FLUX2_FIELDS, "single", "0.03",
-          price_note=FLUX2_PRICE_NOTE),
-    _spec("black-forest-labs/flux-2-max", "FLUX.2 [max]", BFL, FLUX2_FIELDS, "single", "0.07",
-          price_note=FLUX2_PRICE_NOTE),
-    _spec("black-forest-labs/flux-2-flex", "FLUX.2 [flex]", BFL, FLUX2_FLEX_FIELDS, "single", "0.06",
-          price_note=FLUX2_PRICE_NOTE),
-    _spec("black-forest-labs/flux-2-dev", "FLUX.2 [dev]", BFL, FLUX2_DEV_FIELDS, "single", "0.012",
-          price_note=FLUX2_PRICE_NOTE),
+    _spec(
+        "black-forest-labs/flux-2-pro", "FLUX.2 [pro]", BFL, FLUX2_FIELDS, "single", "0.03", price_note=FLUX2_PRICE_NOTE
+    ),
+    _spec(
+        "black-forest-labs/flux-2-max", "FLUX.2 [max]", BFL, FLUX2_FIELDS, "single", "0.07", price_note=FLUX2_PRICE_NOTE
+    ),
+    _spec(
+        "black-forest-labs/flux-2-flex",
+        "FLUX.2 [flex]",
+        BFL,
+        FLUX2_FLEX_FIELDS,
+        "single",
+        "0.06",
+        price_note=FLUX2_PRICE_NOTE,
+    ),
+    _spec(
+        "black-forest-labs/flux-2-dev",
+        "FLUX.2 [dev]",
+        BFL,
+        FLUX2_DEV_FIELDS,
+        "single",
+        "0.012",
+        price_note=FLUX2_PRICE_NOTE,
+    ),
     _spec("ideogram-ai/ideogram-v3-turbo", "Ideogram 3.0 Turbo", IDEOGRAM, IDEOGRAM_V3_FIELDS, "single", "0.03"),
-    _spec("ideogram-ai/ideogram-v3-balanced", "Ideogram 3.0 Balanced", IDEOGRAM, IDEOGRAM_V3_FIELDS, "single",
-          "0.06"),
+    _spec("ideogram-ai/ideogram-v3-balanced", "Ideogram 3.0 Balanced", IDEOGRAM, IDEOGRAM_V3_FIELDS, "single", "0.06"),
     _spec("ideogram-ai/ideogram-v3-quality", "Ideogram 3.0 Quality", IDEOGRAM, IDEOGRAM_V3_FIELDS, "single", "0.09"),
     _spec("ideogram-ai/ideogram-v2", "Ideogram 2.0", IDEOGRAM, IDEOGRAM_V2_FIELDS, "single", "0.08"),
     _spec("ideogram-ai/ideogram-v2-turbo", "Ideogram 2.0 Turbo", IDEOGRAM, IDEOGRAM_V2_FIELDS, "single", "0.05"),
-    _spec("ideogram-ai/ideogram-v2a", "Ideogram 2a", IDEOGRAM, IDEOGRAM_V2A_FIELDS, "single", "0.04",
-          price_note=UNDOCUMENTED_PRICE_NOTE),
+    _spec(
+        "ideogram-ai/ideogram-v2a",
+        "Ideogram 2a",
+        IDEOGRAM,
+        IDEOGRAM_V2A_FIELDS,
+        "single",
+        "0.04",
+        price_note=UNDOCUMENTED_PRICE_NOTE,
+    ),
     _spec("recraft-ai/recraft-v3", "Recraft V3", RECRAFT, RECRAFT_V3_FIELDS, "single", "0.04"),
     _spec("recraft-ai/recraft-v3-svg", "Recraft V3 SVG", RECRAFT, RECRAFT_V3_SVG_FIELDS, "svg", "0.08"),
-    _spec("recraft-api", "Recraft (recraft-api)", RECRAFT, PROMPT_ONLY_FIELDS, "single", "0.04",
-          documented=False, price_note=UNDOCUMENTED_PRICE_NOTE),
-    _spec("recraftv3", "Recraft V3 (recraftv3)", RECRAFT, PROMPT_ONLY_FIELDS, "single", "0.04",
-          documented=False, price_note=UNDOCUMENTED_PRICE_NOTE),
-    _spec("stability-ai/sdxl", "SDXL", STABILITY, SDXL_FIELDS, "list", "0.0063",
-          price_note=_("Billed by GPU time: the price shown is a typical run; more steps or the refiner cost more.")),
-    _spec("stability-ai/stable-diffusion-3.5-large", "Stable Diffusion 3.5 Large", STABILITY, SD35_FIELDS,
-          "single", "0.065"),
-    _spec("stability-ai/stable-diffusion-3.5-large-turbo", "Stable Diffusion 3.5 Large Turbo", STABILITY,
-          SD35_TURBO_FIELDS, "single", "0.04"),
-    _spec("stability-ai/stable-diffusion-3.5-medium", "Stable Diffusion 3.5 Medium", STABILITY, SD35_FIELDS,
-          "single", "0.035", price_note=UNDOCUMENTED_PRICE_NOTE),
-    _spec("stability-ai/stable-diffusion-3", "Stable Diffusion 3", STABILITY, PROMPT_AND_SEED_FIELDS, "single",
-          "0.035", documented=False),
+    _spec(
+        "recraft-api",
+        "Recraft (recraft-api)",
+        RECRAFT,
+        PROMPT_ONLY_FIELDS,
+        "single",
+        "0.04",
+        documented=False,
+        price_note=UNDOCUMENTED_PRICE_NOTE,
+    ),
+    _spec(
+        "recraftv3",
+        "Recraft V3 (recraftv3)",
+        RECRAFT,
+        PROMPT_ONLY_FIELDS,
+        "single",
+        "0.04",
+        documented=False,
+        price_note=UNDOCUMENTED_PRICE_NOTE,
+    ),
+    _spec(
+        "stability-ai/sdxl",
+        "SDXL",
+        STABILITY,
+        SDXL_FIELDS,
+        "list",
+        "0.0063",
+        price_note=_("Billed by GPU time: the price shown is a typical run; more steps or the refiner cost more."),
+    ),
+    _spec(
+        "stability-ai/stable-diffusion-3.5-large",
+        "Stable Diffusion 3.5 Large",
+        STABILITY,
+        SD35_FIELDS,
+        "single",
+        "0.065",
+    ),
+    _spec(
+        "stability-ai/stable-diffusion-3.5-large-turbo",
+        "Stable Diffusion 3.5 Large Turbo",
+        STABILITY,
+        SD35_TURBO_FIELDS,
+        "single",
+        "0.04",
+    ),
+    _spec(
+        "stability-ai/stable-diffusion-3.5-medium",
+        "Stable Diffusion 3.5 Medium",
+        STABILITY,
+        SD35_FIELDS,
+        "single",
+        "0.035",
+        price_note=UNDOCUMENTED_PRICE_NOTE,
+    ),
+    _spec(
+        "stability-ai/stable-diffusion-3",
+        "Stable Diffusion 3",
+        STABILITY,
+        PROMPT_AND_SEED_FIELDS,
+        "single",
+        "0.035",
+        documented=False,
+    ),
     # Replicate's community Stable Diffusion answers with a list of URLs.
-    _spec("stability-ai/stable-diffusion", "Stable Diffusion", STABILITY, PROMPT_AND_SEED_FIELDS, "list", "0.01",
-          documented=False, price_note=UNDOCUMENTED_PRICE_NOTE),
-    _spec("dreamshaper-8-lcm", "DreamShaper 8 LCM", "DreamShaper", PROMPT_ONLY_FIELDS, "single", "0.01",
-          documented=False, price_note=UNDOCUMENTED_PRICE_NOTE),
+    _spec(
+        "stability-ai/stable-diffusion",
+        "Stable Diffusion",
+        STABILITY,
+        PROMPT_AND_SEED_FIELDS,
+        "list",
+        "0.01",
+        documented=False,
+        price_note=UNDOCUMENTED_PRICE_NOTE,
+    ),
+    _spec(
+        "dreamshaper-8-lcm",
+        "DreamShaper 8 LCM",
+        "DreamShaper",
+        PROMPT_ONLY_FIELDS,
+        "single",
+        "0.01",
+        documented=False,
+        price_note=UNDOCUMENTED_PRICE_NOTE,
+    ),
 )
 
 MODELS: dict[str, ModelSpec] = {spec.id: spec for spec in _SPECS}
@@ -558,6 +892,7 @@ def fields_from_json_schema(schema: object) -> tuple[InputField, ...]:
     for name in required:
         if name not in properties:
             errors.append(str(_("“%(name)s” is required but not in “properties”.") % {"name": name}))
+
     # PostgreSQL does not keep a JSON object's key order: prompt first, then `x-order`, then by name.
     def order(item: tuple[str, Any]) -> tuple[int, float, str]:
         name, prop = item
@@ -598,15 +933,15 @@ def _field_from_property(name: str, prop: object, required: bool) -> InputField:
         values = tuple(str(c) for c in choices)
         if default is not None and str(default) not in values:
             raise fail(str(_("the default is not one of the “enum” values.")))
-        return InputField(name, "enum", None if default is None else str(default), values, help=help_text,
-                          required=required)
+        return InputField(
+            name, "enum", None if default is None else str(default), values, help=help_text, required=required
+        )
     if kind_name == "string":
         if default is not None and not isinstance(default, str):
             raise fail(str(_("the default must be a string.")))
         if prop.get("format") == "uri":
             return InputField(name, "uri", help=help_text, required=required)
-        return InputField(name, "text" if name == "prompt" else "string", default, help=help_text,
-                          required=required)
+        return InputField(name, "text" if name == "prompt" else "string", default, help=help_text, required=required)
     if kind_name in ("integer", "number"):
         bounds: dict[str, float | None] = {}
         for key in ("minimum", "maximum"):
@@ -619,8 +954,9 @@ def _field_from_property(name: str, prop: object, required: bool) -> InputField:
         if kind_name == "integer" and isinstance(default, float) and not default.is_integer():
             raise fail(str(_("the default must be a whole number.")))
         kind: FieldKind = "integer" if kind_name == "integer" else "number"
-        return InputField(name, kind, default, minimum=bounds["minimum"], maximum=bounds["maximum"], help=help_text,
-                          required=required)
+        return InputField(
+            name, kind, default, minimum=bounds["minimum"], maximum=bounds["maximum"], help=help_text, required=required
+        )
     if kind_name == "boolean":
         if default is not None and not isinstance(default, bool):
             raise fail(str(_("the default must be true or false.")))
@@ -633,5 +969,6 @@ def _field_from_property(name: str, prop: object, required: bool) -> InputField:
         if max_items is not None and (isinstance(max_items, bool) or not isinstance(max_items, int) or max_items < 1):
             raise fail(str(_("“maxItems” must be a positive whole number.")))
         return InputField(name, "uri_list", max_items=max_items, help=help_text, required=required)
-    raise fail(str(_("unsupported type %(type)s; use string, integer, number, boolean or array.")
-                   % {"type": repr(kind_name)}))
+    raise fail(
+        str(_("unsupported type %(type)s; use string, integer, number, boolean or array.") % {"type": repr(kind_name)})
+    )

@@ -102,7 +102,13 @@ def _scale(values: list[Decimal], count: int = 4) -> tuple[Decimal, Decimal, lis
 
 
 def by_day(
-    points: list[tuple[date, Decimal]], since: date, until: date, *, id: str, title: str, description: str,
+    points: list[tuple[date, Decimal]],
+    since: date,
+    until: date,
+    *,
+    id: str,
+    title: str,
+    description: str,
     label_heading: str,
 ) -> Chart:
     """Vertical bars, one per day from `since` to `until` (days without entries are 0)."""
@@ -121,28 +127,50 @@ def by_day(
         if not value:
             continue
         top_y, base_y = sorted((y(value), y(Decimal(0))))
-        bars.append(Bar(
-            label=formats.date_format(day, "DATE_FORMAT"), text=format_usd(value),
-            x=round(left + i * slot + slot * 0.1, 1), y=top_y, width=round(max(slot * 0.8, 1.0), 1),
-            height=round(max(base_y - top_y, 1.0), 1), negative=value < 0,
-        ))
+        bars.append(
+            Bar(
+                label=formats.date_format(day, "DATE_FORMAT"),
+                text=format_usd(value),
+                x=round(left + i * slot + slot * 0.1, 1),
+                y=top_y,
+                width=round(max(slot * 0.8, 1.0), 1),
+                height=round(max(base_y - top_y, 1.0), 1),
+                negative=value < 0,
+            )
+        )
     every = max(1, math.ceil(len(days) / MAX_DATE_LABELS))
     labels = [
         Label(round(left + i * slot + slot / 2, 1), DAY_HEIGHT - 8, formats.date_format(day, "M j"))
-        for i, day in enumerate(days) if i % every == 0
+        for i, day in enumerate(days)
+        if i % every == 0
     ]
     return Chart(
-        id=id, title=title, description=description, label_heading=label_heading, width=WIDTH,
-        height=DAY_HEIGHT, horizontal=False, bars=bars,
-        ticks=[Tick(y(value), format_usd(value)) for value in tick_values], labels=labels,
-        zero=y(Decimal(0)), plot=(left, top, right, bottom),
-        rows=[(formats.date_format(day, "DATE_FORMAT"), format_usd(value)) for day, value in zip(days, values,
-                                                                                              strict=True)],
+        id=id,
+        title=title,
+        description=description,
+        label_heading=label_heading,
+        width=WIDTH,
+        height=DAY_HEIGHT,
+        horizontal=False,
+        bars=bars,
+        ticks=[Tick(y(value), format_usd(value)) for value in tick_values],
+        labels=labels,
+        zero=y(Decimal(0)),
+        plot=(left, top, right, bottom),
+        rows=[
+            (formats.date_format(day, "DATE_FORMAT"), format_usd(value))
+            for day, value in zip(days, values, strict=True)
+        ],
     )
 
 
 def by_name(
-    totals: list[tuple[str, Decimal]], *, id: str, title: str, description: str, label_heading: str,
+    totals: list[tuple[str, Decimal]],
+    *,
+    id: str,
+    title: str,
+    description: str,
+    label_heading: str,
 ) -> Chart:
     """Horizontal bars, one per name (a model, a member), in the order given."""
     values = [value for _name, value in totals]
@@ -158,14 +186,32 @@ def by_name(
         row_y = top + i * ROW_HEIGHT
         start, end = sorted((x(Decimal(0)), x(value)))
         shown = name if len(name) <= MAX_NAME else name[: MAX_NAME - 1] + "…"
-        bars.append(Bar(label=name, text=format_usd(value), x=start, y=round(row_y + 4, 1),
-                        width=round(max(end - start, 1.0), 1), height=ROW_HEIGHT - 8, negative=value < 0))
+        bars.append(
+            Bar(
+                label=name,
+                text=format_usd(value),
+                x=start,
+                y=round(row_y + 4, 1),
+                width=round(max(end - start, 1.0), 1),
+                height=ROW_HEIGHT - 8,
+                negative=value < 0,
+            )
+        )
         labels.append(Label(left - 8, round(row_y + ROW_HEIGHT / 2 + 4, 1), shown, "end"))
         labels.append(Label(round(end + 6, 1), round(row_y + ROW_HEIGHT / 2 + 4, 1), format_usd(value), "start"))
     bottom = top + ROW_HEIGHT * max(1, len(totals))
     return Chart(
-        id=id, title=title, description=description, label_heading=label_heading, width=WIDTH, height=height,
-        horizontal=True, bars=bars, ticks=[Tick(x(value), format_usd(value)) for value in tick_values],
-        labels=labels, zero=x(Decimal(0)), plot=(left, top, right, bottom),
+        id=id,
+        title=title,
+        description=description,
+        label_heading=label_heading,
+        width=WIDTH,
+        height=height,
+        horizontal=True,
+        bars=bars,
+        ticks=[Tick(x(value), format_usd(value)) for value in tick_values],
+        labels=labels,
+        zero=x(Decimal(0)),
+        plot=(left, top, right, bottom),
         rows=[(name, format_usd(value)) for name, value in totals],
     )

@@ -152,11 +152,13 @@ class AccountBalance:
         keys = []
         for item in data.get("keys") or []:
             if isinstance(item, dict):
-                keys.append({
-                    "name": redact(str(item.get("name") or "")),
-                    "remain_quota": str(_usd(item.get("remain_quota"), "remain_quota")),
-                    "used_quota": str(_usd(item.get("used_quota"), "used_quota")),
-                })
+                keys.append(
+                    {
+                        "name": redact(str(item.get("name") or "")),
+                        "remain_quota": str(_usd(item.get("remain_quota"), "remain_quota")),
+                        "used_quota": str(_usd(item.get("used_quota"), "used_quota")),
+                    }
+                )
         count = data.get("request_count")
         return cls(
             username=redact(str(data.get("username") or "")),
@@ -325,17 +327,13 @@ class DeerAPIClient:
         # leave us unable to tell whether DeerAPI took the request.
         try:
             with requests.Session() as session:
-                response = session.post(
-                    url, json={"input": input}, headers=self._headers(), timeout=self.timeout
-                )
+                response = session.post(url, json={"input": input}, headers=self._headers(), timeout=self.timeout)
         except requests.ConnectionError as exc:
             if _connection_error_sent_nothing(exc):
                 raise TransientError(
                     _("cannot connect to DeerAPI: %(error)s") % {"error": exc.__class__.__name__}
                 ) from _cause(exc)
-            raise UncertainSubmission(
-                _("the connection to DeerAPI broke after the request was sent")
-            ) from _cause(exc)
+            raise UncertainSubmission(_("the connection to DeerAPI broke after the request was sent")) from _cause(exc)
         except requests.Timeout as exc:
             raise UncertainSubmission(_("DeerAPI did not answer the create in time")) from _cause(exc)
         except requests.RequestException as exc:
@@ -402,9 +400,9 @@ class DeerAPIClient:
                 timeout=self.timeout,
             )
         except requests.RequestException as exc:
-            raise TransientError(
-                f"DeerAPI's balance endpoint did not answer: {exc.__class__.__name__}"
-            ) from _cause(exc)
+            raise TransientError(f"DeerAPI's balance endpoint did not answer: {exc.__class__.__name__}") from _cause(
+                exc
+            )
         _raise_for_status(response, creating=False)
         try:
             return AccountBalance.from_json(response.json())
@@ -425,8 +423,14 @@ _clients = threading.local()
 def get_client() -> DeerAPIClient:
     """This thread's client for the current settings: its session keeps connections to
     DeerAPI open between polls. A forked process (a worker's pool) starts its own."""
-    key = (os.getpid(), settings.DEERAPI_BASE_URL, settings.DEERAPI_QUERY_URL, settings.DEERAPI_KEY,
-           settings.DEERAPI_CONNECT_TIMEOUT, settings.DEERAPI_READ_TIMEOUT)
+    key = (
+        os.getpid(),
+        settings.DEERAPI_BASE_URL,
+        settings.DEERAPI_QUERY_URL,
+        settings.DEERAPI_KEY,
+        settings.DEERAPI_CONNECT_TIMEOUT,
+        settings.DEERAPI_READ_TIMEOUT,
+    )
     if getattr(_clients, "key", None) != key:
         _clients.client = DeerAPIClient()
         _clients.key = key

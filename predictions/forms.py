@@ -148,9 +148,7 @@ class PredictionForm(forms.Form):
     # The prediction "Edit and run" started from.
     source = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    def __init__(
-        self, *args: Any, spec: catalog.ModelSpec, models: list[catalog.ModelSpec], **kwargs: Any
-    ) -> None:
+    def __init__(self, *args: Any, spec: catalog.ModelSpec, models: list[catalog.ModelSpec], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.spec = spec
         choice_field(self, "model").choices = model_choices(models)
@@ -257,13 +255,18 @@ def input_form_field(item: catalog.InputField) -> forms.Field:
         return forms.CharField(max_length=2000, initial=item.default, **common)
     if item.kind == "integer":
         return forms.IntegerField(
-            min_value=_whole_bound(item.minimum, math.ceil), max_value=_whole_bound(item.maximum, math.floor),
-            initial=item.default, **common
+            min_value=_whole_bound(item.minimum, math.ceil),
+            max_value=_whole_bound(item.maximum, math.floor),
+            initial=item.default,
+            **common,
         )
     if item.kind == "number":
         return forms.FloatField(
-            min_value=item.minimum, max_value=item.maximum, initial=item.default,
-            widget=forms.NumberInput(attrs={"step": "any"}), **common,
+            min_value=item.minimum,
+            max_value=item.maximum,
+            initial=item.default,
+            widget=forms.NumberInput(attrs={"step": "any"}),
+            **common,
         )
     if item.kind == "boolean":
         common["required"] = False
@@ -335,7 +338,7 @@ class HistoryFilterForm(forms.Form):
 
     @property
     def layout(self) -> str:
-        """"list" or "grid"."""
+        """ "list" or "grid"."""
         return (self.cleaned_data.get("view") if self.is_valid() else "") or "list"
 
 
@@ -344,11 +347,13 @@ class HistoryFilterForm(forms.Form):
 
 class CompareForm(forms.Form):
     prompt = forms.CharField(
-        label=_("Prompt"), widget=PromptTextarea,
+        label=_("Prompt"),
+        widget=PromptTextarea,
         help_text=_("Every model gets this prompt and its own default options."),
     )
     models = forms.MultipleChoiceField(
-        label=_("Models"), widget=forms.CheckboxSelectMultiple,
+        label=_("Models"),
+        widget=forms.CheckboxSelectMultiple,
         help_text=_("Choose 2 to 4 models."),
     )
     prompt_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
@@ -362,8 +367,9 @@ class CompareForm(forms.Form):
         chosen = self.cleaned_data["models"]
         low, high = services.COMPARE_MIN_MODELS, services.COMPARE_MAX_MODELS
         if not low <= len(chosen) <= high:
-            raise ValidationError(_("Choose between %(min)d and %(max)d models."), code="count",
-                                  params={"min": low, "max": high})
+            raise ValidationError(
+                _("Choose between %(min)d and %(max)d models."), code="count", params={"min": low, "max": high}
+            )
         return chosen
 
 
@@ -424,9 +430,10 @@ class ModelConfigForm(forms.ModelForm):
         schema = data.get("input_schema")
         if catalog.get_model(model_id) is not None:
             if schema:
-                self.add_error("input_schema", _(
-                    "This model is in DeerWeb's catalog, which defines its inputs: leave the schema empty."
-                ))
+                self.add_error(
+                    "input_schema",
+                    _("This model is in DeerWeb's catalog, which defines its inputs: leave the schema empty."),
+                )
             return data
         if not schema:
             self.add_error("input_schema", _("A model that is not in the catalog needs its input schema."))
@@ -438,8 +445,10 @@ class ModelConfigForm(forms.ModelForm):
             else:
                 clashes = sorted(RESERVED_NAMES & {item.name for item in fields})
                 if clashes:
-                    self.add_error("input_schema", _("These input names are reserved by DeerWeb: %(names)s.")
-                                   % {"names": ", ".join(clashes)})
+                    self.add_error(
+                        "input_schema",
+                        _("These input names are reserved by DeerWeb: %(names)s.") % {"names": ", ".join(clashes)},
+                    )
         if data.get("price") is None:
             self.add_error("price", _("A model that is not in the catalog needs a price per image."))
         return data

@@ -31,8 +31,11 @@ def gallery(request: AuthedHttpRequest) -> HttpResponse:
 @require_GET
 def gallery_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     prediction = selectors.gallery_get(pk)
-    context = {"prediction": prediction, "outputs": list(prediction.outputs.all()),
-               "inputs": uploads.inputs_shown(prediction)}
+    context = {
+        "prediction": prediction,
+        "outputs": list(prediction.outputs.all()),
+        "inputs": uploads.inputs_shown(prediction),
+    }
     return render(request, "gallery/detail.html", context)
 
 
@@ -45,6 +48,10 @@ def prediction_private(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         raise Http404
     private = request.POST.get("private") == "1"
     if reviews.prediction_set_private(prediction, private, by=request.user):
-        messages.success(request, _("This prediction is private: it never appears in the team gallery.")
-                         if private else _("This prediction may appear in the team gallery once approved."))
+        messages.success(
+            request,
+            _("This prediction is private: it never appears in the team gallery.")
+            if private
+            else _("This prediction may appear in the team gallery once approved."),
+        )
     return redirect(prediction)

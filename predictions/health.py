@@ -52,7 +52,9 @@ def heartbeat_record(name: str, *, every: float = 0.0) -> bool:
     _written[name] = clock
     Heartbeat.objects.bulk_create(
         [Heartbeat(name=name, at=timezone.now())],
-        update_conflicts=True, unique_fields=["name"], update_fields=["at"],
+        update_conflicts=True,
+        unique_fields=["name"],
+        update_fields=["at"],
     )
     return True
 
@@ -88,9 +90,14 @@ def _broker_error() -> str | None:
     try:
         with current_app.connection_for_write(connect_timeout=BROKER_TIMEOUT) as connection:
             # kombu takes seconds as floats (its docstring says so); its stubs say int.
-            connection.ensure_connection(
-                max_retries=1, interval_start=0, interval_step=0.2, interval_max=0.2, timeout=BROKER_TIMEOUT  # type: ignore[arg-type]
-            )
+            retry: dict[str, Any] = {
+                "max_retries": 1,
+                "interval_start": 0,
+                "interval_step": 0.2,
+                "interval_max": 0.2,
+                "timeout": BROKER_TIMEOUT,
+            }
+            connection.ensure_connection(**retry)
     except Exception as exc:  # any failure means the broker does not answer
         return exc.__class__.__name__
     return None

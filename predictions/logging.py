@@ -118,9 +118,7 @@ class PredictionLogContextMiddleware:
             if token is not None:
                 _prediction_id.reset(token)
 
-    def process_view(
-        self, request: HttpRequest, view: Callable, args: tuple, kwargs: dict[str, Any]
-    ) -> None:
+    def process_view(self, request: HttpRequest, view: Callable, args: tuple, kwargs: dict[str, Any]) -> None:
         match = request.resolver_match
         if match is not None and match.app_name in PREDICTION_URL_NAMESPACES and isinstance(kwargs.get("pk"), int):
             request._prediction_log_token = _prediction_id.set(kwargs["pk"])  # type: ignore[attr-defined]

@@ -57,13 +57,12 @@ def models_sync(*, actor: User | None = None, client: DeerAPIClient | None = Non
         report = ModelsReport(error=_("DeerAPI's model list could not be read: %(msg)s") % {"msg": exc.message})
     else:
         report = models_compare(listed, known)
-    summary = (
-        report.error
-        or _("%(missing)d missing, %(new)d new of %(listed)d listed")
-        % {"missing": len(report.missing), "new": len(report.new), "listed": report.listed}
-    )
+    summary = report.error or _("%(missing)d missing, %(new)d new of %(listed)d listed") % {
+        "missing": len(report.missing),
+        "new": len(report.new),
+        "listed": report.listed,
+    }
     with transaction.atomic():
-        audit_record(actor=actor, action=ACTION, target=TeamSettings.load(), summary=summary,
-                     after=report.as_audit())
+        audit_record(actor=actor, action=ACTION, target=TeamSettings.load(), summary=summary, after=report.as_audit())
     logger.info("models sync: %s", summary)
     return report

@@ -62,8 +62,15 @@ class Status(models.TextChoices):
 TRANSITIONS: dict[str, frozenset[str]] = {
     Status.QUEUED: frozenset({Status.SUBMITTING, Status.FAILED, Status.CANCELED}),
     Status.SUBMITTING: frozenset(
-        {Status.QUEUED, Status.STARTING, Status.PROCESSING, Status.STORING, Status.FAILED,
-         Status.CANCELED, Status.UNKNOWN}
+        {
+            Status.QUEUED,
+            Status.STARTING,
+            Status.PROCESSING,
+            Status.STORING,
+            Status.FAILED,
+            Status.CANCELED,
+            Status.UNKNOWN,
+        }
     ),
     Status.STARTING: frozenset({Status.PROCESSING, Status.STORING, Status.FAILED, Status.CANCELED}),
     Status.PROCESSING: frozenset({Status.STORING, Status.FAILED, Status.CANCELED}),
@@ -91,9 +98,7 @@ class ReviewState(models.TextChoices):
 
 
 class Prediction(models.Model):
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="predictions"
-    )
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="predictions")
     prompt = models.ForeignKey(Prompt, on_delete=models.PROTECT, related_name="predictions")
     model_id = models.CharField(_("model"), max_length=200)
     input = models.JSONField(_("input sent"), default=dict)
@@ -116,9 +121,7 @@ class Prediction(models.Model):
     seed = models.BigIntegerField(null=True, blank=True)
     # "Run again" / "Edit and run" remember where a prediction came from;
     # predictions made together by "Compare" share a group.
-    source = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reruns"
-    )
+    source = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reruns")
     compare_group = models.UUIDField(null=True, blank=True)
 
     # Money (issue: quotas). The price per image is copied at submit so later
@@ -155,8 +158,9 @@ class Prediction(models.Model):
             models.Index(fields=["model_id", "-created_at"]),
             models.Index(fields=["status", "next_poll_at"]),
             models.Index(fields=["deerapi_id"]),
-            models.Index(fields=["compare_group"], condition=models.Q(compare_group__isnull=False),
-                         name="prediction_compare_idx"),
+            models.Index(
+                fields=["compare_group"], condition=models.Q(compare_group__isnull=False), name="prediction_compare_idx"
+            ),
             # The review queue: succeeded and not yet reviewed, oldest first.
             models.Index(fields=["status", "review_state", "created_at"]),
             # The team gallery: approved and not private, newest first.
@@ -262,15 +266,22 @@ class ModelConfig(models.Model):
     model_id = models.CharField(_("model id"), max_length=200, unique=True)
     enabled = models.BooleanField(_("enabled"), default=True)
     price = models.DecimalField(
-        _("price per image (USD)"), max_digits=10, decimal_places=4, null=True, blank=True,
+        _("price per image (USD)"),
+        max_digits=10,
+        decimal_places=4,
+        null=True,
+        blank=True,
         help_text=_("Empty: the catalog's list price."),
     )
     name = models.CharField(_("display name"), max_length=120, blank=True, default="")
     vendor = models.CharField(_("vendor"), max_length=120, blank=True, default="")
     input_schema = models.JSONField(
-        _("input schema"), default=dict, blank=True,
-        help_text=_("Only for models not in the built-in catalog: a JSON Schema object with "
-                    "'properties' and 'required'."),
+        _("input schema"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "Only for models not in the built-in catalog: a JSON Schema object with 'properties' and 'required'."
+        ),
     )
     output_shape = models.CharField(max_length=10, choices=OutputShape.choices, default=OutputShape.SINGLE)
     auto_approve = models.BooleanField(_("approve automatically"), default=False)
@@ -297,7 +308,11 @@ class MemberQuota(models.Model):
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quota")
     budget = models.DecimalField(
-        _("budget per period (USD)"), max_digits=12, decimal_places=4, null=True, blank=True,
+        _("budget per period (USD)"),
+        max_digits=12,
+        decimal_places=4,
+        null=True,
+        blank=True,
         help_text=_("Empty: unlimited."),
     )
     period = models.CharField(_("period"), max_length=10, choices=Period.choices, default=Period.MONTH)
@@ -322,13 +337,21 @@ class TeamSettings(models.Model):
     """One row (pk=1): team-wide defaults, limits and DeerAPI health flags."""
 
     default_budget = models.DecimalField(
-        _("default budget per period (USD)"), max_digits=12, decimal_places=4, null=True, blank=True,
+        _("default budget per period (USD)"),
+        max_digits=12,
+        decimal_places=4,
+        null=True,
+        blank=True,
         help_text=_("For members without their own quota. Empty: unlimited."),
     )
     default_period = models.CharField(max_length=10, choices=Period.choices, default=Period.MONTH)
     default_max_in_flight = models.PositiveIntegerField(null=True, blank=True)
     team_monthly_budget = models.DecimalField(
-        _("team budget per month (USD)"), max_digits=12, decimal_places=4, null=True, blank=True,
+        _("team budget per month (USD)"),
+        max_digits=12,
+        decimal_places=4,
+        null=True,
+        blank=True,
         help_text=_("Empty: unlimited."),
     )
     # Set when DeerAPI says its balance is exhausted or the key is rejected;
@@ -380,9 +403,7 @@ class LedgerEntry(models.Model):
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ledger")
-    prediction = models.ForeignKey(
-        Prediction, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger"
-    )
+    prediction = models.ForeignKey(Prediction, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger")
     kind = models.CharField(max_length=12, choices=LedgerKind.choices)
     amount = models.DecimalField(max_digits=12, decimal_places=4)
     model_id = models.CharField(max_length=200, blank=True, default="")
@@ -409,7 +430,11 @@ class AuditEntry(models.Model):
     """Who did what, when, with the state before and after. Never edited from the UI."""
 
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
         help_text=_("Empty: done automatically by DeerWeb."),
     )
     action = models.CharField(max_length=50)
@@ -468,4 +493,3 @@ class TaskFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} {self.error} {self.at.isoformat()}"
-

@@ -42,7 +42,7 @@ def prompt_list(request: AuthedHttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def prompt_save_from_prediction(request: AuthedHttpRequest) -> HttpResponse:
-    """"Save prompt" on a prediction's page."""
+    """ "Save prompt" on a prediction's page."""
     form = PromptSaveForm(request.POST)
     prediction_id = id_param(request.POST.get("prediction"))
     prediction = selectors.prediction_get(request.user, prediction_id) if prediction_id else None

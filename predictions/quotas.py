@@ -232,8 +232,14 @@ def _member_quota_locked(user_id: int, team: TeamSettings) -> MemberQuota:
     quota = MemberQuota.objects.select_for_update().filter(user_id=user_id).first()
     if quota is None:
         MemberQuota.objects.bulk_create(
-            [MemberQuota(user_id=user_id, budget=team.default_budget, period=team.default_period,
-                         max_in_flight=team.default_max_in_flight)],
+            [
+                MemberQuota(
+                    user_id=user_id,
+                    budget=team.default_budget,
+                    period=team.default_period,
+                    max_in_flight=team.default_max_in_flight,
+                )
+            ],
             ignore_conflicts=True,
         )
         quota = MemberQuota.objects.select_for_update().get(user_id=user_id)
@@ -276,7 +282,8 @@ def quota_reserve(prediction: Prediction, spec: catalog.ModelSpec) -> None:
                     "You already have %(n)d predictions in flight, the most your account may have at once "
                     "(%(max)d). Submit again when one has finished.",
                     running,
-                ) % {"n": running, "max": limits.max_in_flight},
+                )
+                % {"n": running, "max": limits.max_in_flight},
                 limit=Limit.IN_FLIGHT,
                 remaining=0,
             )
@@ -290,9 +297,13 @@ def quota_reserve(prediction: Prediction, spec: catalog.ModelSpec) -> None:
                 _(
                     "Over your budget: this prediction costs about %(cost)s, and %(left)s of your "
                     "%(budget)s %(period)s budget is left. It starts again on %(reset)s."
-                ) % {
-                    "cost": format_usd(cost), "left": format_usd(left), "budget": format_usd(limits.budget),
-                    "period": Period(limits.period).label.lower(), "reset": format_moment(bounds[1]),
+                )
+                % {
+                    "cost": format_usd(cost),
+                    "left": format_usd(left),
+                    "budget": format_usd(limits.budget),
+                    "period": Period(limits.period).label.lower(),
+                    "reset": format_moment(bounds[1]),
                 },
                 limit=Limit.BUDGET,
                 remaining=left,
@@ -309,9 +320,12 @@ def quota_reserve(prediction: Prediction, spec: catalog.ModelSpec) -> None:
                 _(
                     "Over the team's budget: this prediction costs about %(cost)s, and %(left)s of the "
                     "team's %(budget)s for this month is left. It starts again on %(reset)s."
-                ) % {
-                    "cost": format_usd(cost), "left": format_usd(left),
-                    "budget": format_usd(team.team_monthly_budget), "reset": format_moment(month[1]),
+                )
+                % {
+                    "cost": format_usd(cost),
+                    "left": format_usd(left),
+                    "budget": format_usd(team.team_monthly_budget),
+                    "reset": format_moment(month[1]),
                 },
                 limit=Limit.TEAM_BUDGET,
                 remaining=left,
@@ -423,13 +437,20 @@ def prediction_resolve_unknown(prediction: Prediction, *, charge: bool, by: User
             note = _("Resolved by %(admin)s: DeerAPI never ran it; %(cost)s was refunded.")
         note %= {"admin": by.get_username(), "cost": format_usd(locked.estimated_cost)}
         moved = services._transition(
-            locked.pk, Status.UNKNOWN, Status.FAILED,
-            error=f"{locked.error}\n\n{note}".strip(), completed_at=timezone.now(), next_poll_at=None,
-            actual_cost=final, image_count=None if charge else 0,
+            locked.pk,
+            Status.UNKNOWN,
+            Status.FAILED,
+            error=f"{locked.error}\n\n{note}".strip(),
+            completed_at=timezone.now(),
+            next_poll_at=None,
+            actual_cost=final,
+            image_count=None if charge else 0,
         )
         assert moved, "the row is locked, so it is still unknown"
         audit_record(
-            actor=by, action="prediction.resolve_unknown", target=locked,
+            actor=by,
+            action="prediction.resolve_unknown",
+            target=locked,
             summary=f"#{locked.pk}: {'charged' if charge else 'refunded'} {format_usd(locked.estimated_cost)}",
             before={"status": Status.UNKNOWN, "charged": net},
             after={"status": Status.FAILED, "charged": final, "resolution": "charge" if charge else "refund"},
@@ -453,12 +474,20 @@ def prediction_refund(prediction: Prediction, *, by: User) -> bool:
         if net <= 0:
             return False
         LedgerEntry.objects.create(
-            user_id=locked.owner_id, prediction=locked, kind=LedgerKind.REFUND, amount=-net,
-            model_id=locked.model_id, created_by=by,
+            user_id=locked.owner_id,
+            prediction=locked,
+            kind=LedgerKind.REFUND,
+            amount=-net,
+            model_id=locked.model_id,
+            created_by=by,
         )
         audit_record(
-            actor=by, action="prediction.refund", target=locked,
-            summary=f"#{locked.pk}: refunded {format_usd(net)}", before={"charged": net}, after={"charged": ZERO},
+            actor=by,
+            action="prediction.refund",
+            target=locked,
+            summary=f"#{locked.pk}: refunded {format_usd(net)}",
+            before={"charged": net},
+            after={"charged": ZERO},
         )
     return True
 
@@ -481,7 +510,9 @@ def ledger_adjust(user: User, amount: Decimal, reason: str, *, by: User) -> Ledg
             user=user, kind=LedgerKind.ADJUSTMENT, amount=amount, reason=reason[:300], created_by=by
         )
         audit_record(
-            actor=by, action="ledger.adjust", target=entry,
+            actor=by,
+            action="ledger.adjust",
+            target=entry,
             summary=f"{user.get_username()}: {format_usd(amount)} ({reason})"[:300],
             after={"user": user.get_username(), "amount": amount, "reason": reason},
         )
@@ -517,8 +548,12 @@ def quota_update(user: User, changes: Mapping[str, Any], *, by: User) -> MemberQ
                 setattr(quota, name, value)
             quota.save(update_fields=[*after, "updated_at"])
             audit_record(
-                actor=by, action="quota.change", target=quota,
-                summary=f"{user.get_username()}: {', '.join(after)}", before=before, after=after,
+                actor=by,
+                action="quota.change",
+                target=quota,
+                summary=f"{user.get_username()}: {', '.join(after)}",
+                before=before,
+                after=after,
             )
     return quota
 
@@ -534,8 +569,12 @@ def team_settings_update(changes: Mapping[str, Any], *, by: User) -> TeamSetting
                 setattr(team, name, value)
             team.save(update_fields=[*after, "updated_at"])
             audit_record(
-                actor=by, action="quota.change", target=team, summary=f"team: {', '.join(after)}",
-                before=before, after=after,
+                actor=by,
+                action="quota.change",
+                target=team,
+                summary=f"team: {', '.join(after)}",
+                before=before,
+                after=after,
             )
     return team
 
@@ -577,28 +616,37 @@ def budget_status(user: User, now: datetime | None = None) -> BudgetStatus:
     now = now or timezone.now()
     quota = MemberQuota.objects.filter(user_id=OuterRef("pk"))
     team = TeamSettings.objects.filter(pk=1)
-    row = User.objects.filter(pk=user.pk).values(
-        own=Exists(quota),
-        budget=Subquery(quota.values("budget")[:1]),
-        period=Subquery(quota.values("period")[:1]),
-        max_in_flight=Subquery(quota.values("max_in_flight")[:1]),
-        allowed_models=Subquery(quota.values("allowed_models")[:1]),
-        default_budget=Subquery(team.values("default_budget")[:1]),
-        default_period=Subquery(team.values("default_period")[:1]),
-        default_max_in_flight=Subquery(team.values("default_max_in_flight")[:1]),
-        balance_empty_since=Subquery(team.values("deerapi_balance_empty_since")[:1]),
-        key_rejected_since=Subquery(team.values("deerapi_key_rejected_since")[:1]),
-    ).get()
+    row = (
+        User.objects.filter(pk=user.pk)
+        .values(
+            own=Exists(quota),
+            budget=Subquery(quota.values("budget")[:1]),
+            period=Subquery(quota.values("period")[:1]),
+            max_in_flight=Subquery(quota.values("max_in_flight")[:1]),
+            allowed_models=Subquery(quota.values("allowed_models")[:1]),
+            default_budget=Subquery(team.values("default_budget")[:1]),
+            default_period=Subquery(team.values("default_period")[:1]),
+            default_max_in_flight=Subquery(team.values("default_max_in_flight")[:1]),
+            balance_empty_since=Subquery(team.values("deerapi_balance_empty_since")[:1]),
+            key_rejected_since=Subquery(team.values("deerapi_key_rejected_since")[:1]),
+        )
+        .get()
+    )
     if row["own"]:
         limits = Limits(row["budget"], row["period"], row["max_in_flight"], tuple(row["allowed_models"] or ()), True)
     else:
-        limits = Limits(row["default_budget"], row["default_period"] or Period.MONTH,
-                        row["default_max_in_flight"], (), False)
+        limits = Limits(
+            row["default_budget"], row["default_period"] or Period.MONTH, row["default_max_in_flight"], (), False
+        )
     bounds = period_bounds(limits.period, now)
     spent = spent_between(user.pk, *bounds) if bounds and limits.budget is not None else ZERO
     return BudgetStatus(
-        limits=limits, spent=spent, starts_at=bounds[0] if bounds else None, resets_at=bounds[1] if bounds else None,
-        balance_empty_since=row["balance_empty_since"], key_rejected_since=row["key_rejected_since"],
+        limits=limits,
+        spent=spent,
+        starts_at=bounds[0] if bounds else None,
+        resets_at=bounds[1] if bounds else None,
+        balance_empty_since=row["balance_empty_since"],
+        key_rejected_since=row["key_rejected_since"],
     )
 
 
@@ -615,9 +663,11 @@ class DeerAPIAlerts:
 
 def deerapi_alerts() -> DeerAPIAlerts:
     """The admins' banners without a member's budget: one query."""
-    row = TeamSettings.objects.filter(pk=1).values_list(
-        "deerapi_balance_empty_since", "deerapi_key_rejected_since"
-    ).first()
+    row = (
+        TeamSettings.objects.filter(pk=1)
+        .values_list("deerapi_balance_empty_since", "deerapi_key_rejected_since")
+        .first()
+    )
     return DeerAPIAlerts(*(row or (None, None)))
 
 
@@ -667,13 +717,20 @@ class BalanceReport:
 def balance_report(team: TeamSettings | None) -> BalanceReport | None:
     """The last snapshot of DeerAPI's account (None before the first good reading)."""
     if (
-        team is None or team.deerapi_checked_at is None or team.deerapi_baseline_at is None
-        or team.deerapi_balance is None or team.deerapi_used is None
+        team is None
+        or team.deerapi_checked_at is None
+        or team.deerapi_baseline_at is None
+        or team.deerapi_balance is None
+        or team.deerapi_used is None
     ):
         return None
     return BalanceReport(
-        checked_at=team.deerapi_checked_at, username=team.deerapi_username, balance=team.deerapi_balance,
-        used=team.deerapi_used, request_count=team.deerapi_request_count, keys=team.deerapi_keys or [],
+        checked_at=team.deerapi_checked_at,
+        username=team.deerapi_username,
+        balance=team.deerapi_balance,
+        used=team.deerapi_used,
+        request_count=team.deerapi_request_count,
+        keys=team.deerapi_keys or [],
         since=team.deerapi_baseline_at,
         used_since=team.deerapi_used - (team.deerapi_baseline_used or ZERO),
         recorded_since=(team.deerapi_recorded or ZERO) - (team.deerapi_baseline_recorded or ZERO),

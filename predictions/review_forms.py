@@ -19,14 +19,20 @@ MAX_IDS = 200
 
 def _member_field() -> forms.TypedChoiceField:
     return forms.TypedChoiceField(
-        label=_("Member"), required=False, coerce=int, empty_value=None,
-        choices=[("", _("Everyone")), *selectors.member_choices()], widget=PlainSelect,
+        label=_("Member"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", _("Everyone")), *selectors.member_choices()],
+        widget=PlainSelect,
     )
 
 
 def _model_field() -> forms.ChoiceField:
     return forms.ChoiceField(
-        label=_("Model"), required=False, choices=[("", _("Every model")), *catalog.model_choices()],
+        label=_("Model"),
+        required=False,
+        choices=[("", _("Every model")), *catalog.model_choices()],
         widget=PlainSelect,
     )
 
@@ -91,9 +97,7 @@ def reason_choices() -> list[tuple[str, StrOrPromise]]:
 class DecisionForm(forms.Form):
     """Approve or reject one prediction (`one` = "approve:12") or the selected ones (`ids`)."""
 
-    action = forms.ChoiceField(
-        required=False, choices=[("approve", _("Approve")), ("reject", _("Reject"))]
-    )
+    action = forms.ChoiceField(required=False, choices=[("approve", _("Approve")), ("reject", _("Reject"))])
     one = forms.RegexField(required=False, regex=r"^(approve|reject):\d{1,18}$")
     reason = forms.ChoiceField(label=_("Reason"), required=False)
     details = forms.CharField(label=_("Details"), required=False, max_length=reviews.REASON_MAX_LENGTH)
@@ -133,17 +137,33 @@ def target_type_choices() -> list[tuple[str, StrOrPromise]]:
 
 # Actions DeerWeb writes to the audit log; offered as suggestions in the filter.
 KNOWN_ACTIONS = (
-    "prediction.", "prediction.approve", "prediction.reject", "prediction.delete_files", "prediction.private",
-    "prediction.public", "prediction.refund", "prediction.resolve_unknown",
-    "user.", "user.create", "user.invite", "user.role", "user.deactivate", "user.reactivate", "user.password_link",
-    "quota.change", "ledger.adjust", "models.sync",
+    "prediction.",
+    "prediction.approve",
+    "prediction.reject",
+    "prediction.delete_files",
+    "prediction.private",
+    "prediction.public",
+    "prediction.refund",
+    "prediction.resolve_unknown",
+    "user.",
+    "user.create",
+    "user.invite",
+    "user.role",
+    "user.deactivate",
+    "user.reactivate",
+    "user.password_link",
+    "quota.change",
+    "ledger.adjust",
+    "models.sync",
 )
 
 
 class AuditFilterForm(DateRangeForm):
     actor = forms.CharField()
     action = forms.CharField(
-        label=_("Action"), required=False, max_length=50,
+        label=_("Action"),
+        required=False,
+        max_length=50,
         help_text=_("Exact, or a prefix ending in a dot: “prediction.”"),
         widget=forms.TextInput(attrs={"list": "audit-actions"}),
     )
@@ -155,9 +175,13 @@ class AuditFilterForm(DateRangeForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["actor"] = forms.ChoiceField(
-            label=_("Who"), required=False,
-            choices=[("", _("Anyone")), ("auto", _("DeerWeb (automatic)")),
-                     *((str(pk), name) for pk, name in selectors.member_choices())],
+            label=_("Who"),
+            required=False,
+            choices=[
+                ("", _("Anyone")),
+                ("auto", _("DeerWeb (automatic)")),
+                *((str(pk), name) for pk, name in selectors.member_choices()),
+            ],
         )
         choice_field(self, "target_type").choices = target_type_choices()
 
@@ -179,8 +203,12 @@ class AdminRejectForm(forms.Form):
     """The reason asked for by the Prediction admin's "reject" action."""
 
     reason = forms.ChoiceField(label=_("Reason"))
-    details = forms.CharField(label=_("Details"), required=False, max_length=reviews.REASON_MAX_LENGTH,
-                              widget=forms.TextInput(attrs={"size": 60}))
+    details = forms.CharField(
+        label=_("Details"),
+        required=False,
+        max_length=reviews.REASON_MAX_LENGTH,
+        widget=forms.TextInput(attrs={"size": 60}),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -58,10 +58,16 @@ def review_decide(request: AuthedHttpRequest) -> HttpResponse:
     skipped = [pk for pk in ids if pk not in set(decided)]
     text = done % {"n": len(decided)} if decided else ""
     if skipped:
-        text = (text + " " + ngettext(
-            "%(n)d was already reviewed or cannot be reviewed.",
-            "%(n)d were already reviewed or cannot be reviewed.", len(skipped),
-        ) % {"n": len(skipped)}).strip()
+        text = (
+            text
+            + " "
+            + ngettext(
+                "%(n)d was already reviewed or cannot be reviewed.",
+                "%(n)d were already reviewed or cannot be reviewed.",
+                len(skipped),
+            )
+            % {"n": len(skipped)}
+        ).strip()
     if wants_json:
         return JsonResponse({"decided": decided, "skipped": skipped, "message": text})
     (messages.success if decided else messages.warning)(request, text)

@@ -66,7 +66,7 @@ def reason_display(reason: str) -> str:
         if reason == text:
             return _(text)
         if reason.startswith(text + REASON_SEPARATOR):
-            return _(text) + reason[len(text):]
+            return _(text) + reason[len(text) :]
     return reason
 
 
@@ -103,7 +103,13 @@ def review_reject_many(ids: Iterable[int], *, by: User, reason: str, revise: boo
 
 
 def _decide(
-    ids: Iterable[int], new: str, olds: tuple[str, ...], *, by: User | None, reason: str, action: str,
+    ids: Iterable[int],
+    new: str,
+    olds: tuple[str, ...],
+    *,
+    by: User | None,
+    reason: str,
+    action: str,
     summary: str = "",
 ) -> list[int]:
     ids = sorted({int(pk) for pk in ids})
@@ -111,9 +117,7 @@ def _decide(
         return []
     now = timezone.now()
     with transaction.atomic():
-        rows = Prediction.objects.select_for_update().filter(
-            pk__in=ids, status=Status.SUCCEEDED, review_state__in=olds
-        )
+        rows = Prediction.objects.select_for_update().filter(pk__in=ids, status=Status.SUCCEEDED, review_state__in=olds)
         if new == ReviewState.APPROVED:
             rows = rows.filter(files_deleted_at__isnull=True)
         # Locked in id order, so two bulk decisions over overlapping ids cannot deadlock.
@@ -131,8 +135,9 @@ def _decide(
             after = {"review_state": new, "automatic": by is None}
             if reason:
                 after["review_reason"] = reason
-            audit_record(actor=by, action=action, target=Prediction(pk=pk), summary=summary or reason,
-                         before=before, after=after)
+            audit_record(
+                actor=by, action=action, target=Prediction(pk=pk), summary=summary or reason, before=before, after=after
+            )
     logger.info("review %s by=%s ids=%s", new, by.pk if by else "auto", decided)
     return decided
 
@@ -163,8 +168,15 @@ def prediction_auto_review(prediction: Prediction) -> None:
         summary = f"approved automatically: {prediction.model_id} is set to auto-approve"
     else:
         return
-    _decide([prediction.pk], ReviewState.APPROVED, (ReviewState.PENDING,), by=None, reason="",
-            action="prediction.approve", summary=summary)
+    _decide(
+        [prediction.pk],
+        ReviewState.APPROVED,
+        (ReviewState.PENDING,),
+        by=None,
+        reason="",
+        action="prediction.approve",
+        summary=summary,
+    )
 
 
 # --- Privacy and stored files ---------------------------------------------------------
@@ -173,13 +185,14 @@ def prediction_auto_review(prediction: Prediction) -> None:
 def prediction_set_private(prediction: Prediction, private: bool, *, by: User) -> bool:
     """Keep a prediction out of the team gallery (or let it in). False if already so."""
     with transaction.atomic():
-        changed = Prediction.objects.filter(pk=prediction.pk).exclude(is_private=private).update(
-            is_private=private
-        )
+        changed = Prediction.objects.filter(pk=prediction.pk).exclude(is_private=private).update(is_private=private)
         if changed:
             audit_record(
-                actor=by, action="prediction.private" if private else "prediction.public", target=prediction,
-                before={"is_private": not private}, after={"is_private": private},
+                actor=by,
+                action="prediction.private" if private else "prediction.public",
+                target=prediction,
+                before={"is_private": not private},
+                after={"is_private": private},
             )
     prediction.is_private = private
     return bool(changed)
@@ -203,10 +216,11 @@ def prediction_files_delete(prediction: Prediction, *, by: User) -> bool:
         names = [name for output in outputs for name in (output.file.name, output.thumbnail.name) if name]
         names += uploads.input_images_release(prediction)  # the uploaded images it was made with
         audit_record(
-            actor=by, action="prediction.delete_files", target=prediction,
+            actor=by,
+            action="prediction.delete_files",
+            target=prediction,
             summary=f"{len(names)} stored files deleted",
-            before={"files": [f"{o.file.name} {o.content_type} {o.size} bytes sha256:{o.checksum}"
-                              for o in outputs]},
+            before={"files": [f"{o.file.name} {o.content_type} {o.size} bytes sha256:{o.checksum}" for o in outputs]},
             after={"files_deleted_at": now.isoformat()},
         )
         prediction.outputs.all().delete()

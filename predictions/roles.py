@@ -109,9 +109,7 @@ def role_groups_ensure() -> dict[str, Group]:
             if role == ADMIN:
                 perms = Permission.objects.filter(content_type__app_label__in=["predictions", "auth"])
             else:
-                perms = Permission.objects.filter(
-                    content_type__app_label="predictions", codename__in=_ROLE_PERMS[role]
-                )
+                perms = Permission.objects.filter(content_type__app_label="predictions", codename__in=_ROLE_PERMS[role])
             group.permissions.set(perms)
         groups[role] = group
     return groups
@@ -163,9 +161,12 @@ def user_roles_audit(user: User, before: dict[str, object], *, by: User | None) 
     if after == before:
         return False
     audit_record(
-        actor=by, action="user.role", target=user,
+        actor=by,
+        action="user.role",
+        target=user,
         summary=f"{user.get_username()}: {before['role']} → {after['role']}",
-        before=before, after=after,
+        before=before,
+        after=after,
     )
     return True
 

@@ -45,11 +45,13 @@ def predictions_visible_to(user: User) -> QuerySet[Prediction]:
 
 def shared_with_team(prefix: str = "") -> Q:
     """In the team gallery: approved, not private, files kept. `prefix` reaches it across a relation."""
-    return Q(**{
-        f"{prefix}review_state": ReviewState.APPROVED,
-        f"{prefix}is_private": False,
-        f"{prefix}files_deleted_at__isnull": True,
-    })
+    return Q(
+        **{
+            f"{prefix}review_state": ReviewState.APPROVED,
+            f"{prefix}is_private": False,
+            f"{prefix}files_deleted_at__isnull": True,
+        }
+    )
 
 
 def prediction_history(
@@ -82,9 +84,12 @@ def prediction_history(
         _day_range(qs, since, until)
         .select_related("prompt")
         .prefetch_related(
-            Prefetch("outputs", queryset=PredictionOutput.objects.order_by("index").only(
-                "id", "prediction_id", "index", "thumbnail", "content_type", "width", "height"
-            ))
+            Prefetch(
+                "outputs",
+                queryset=PredictionOutput.objects.order_by("index").only(
+                    "id", "prediction_id", "index", "thumbnail", "content_type", "width", "height"
+                ),
+            )
         )
         .order_by("-created_at", "-pk")
     )
@@ -117,9 +122,12 @@ def output_get(user: User, pk: int, index: int) -> PredictionOutput:
 def _with_cards(qs: QuerySet[Prediction]) -> QuerySet[Prediction]:
     """What a grid card shows: prompt, member and the outputs' thumbnails, in three queries."""
     return qs.select_related("prompt", "owner").prefetch_related(
-        Prefetch("outputs", queryset=PredictionOutput.objects.order_by("index").only(
-            "id", "prediction_id", "index", "thumbnail", "content_type", "width", "height"
-        ))
+        Prefetch(
+            "outputs",
+            queryset=PredictionOutput.objects.order_by("index").only(
+                "id", "prediction_id", "index", "thumbnail", "content_type", "width", "height"
+            ),
+        )
     )
 
 
@@ -160,8 +168,14 @@ def gallery_get(pk: int) -> Prediction:
 
 
 def audit_entries(
-    *, actor_id: int | None = None, automatic: bool = False, action: str = "", target_type: str = "",
-    target_id: str = "", since: date | None = None, until: date | None = None,
+    *,
+    actor_id: int | None = None,
+    automatic: bool = False,
+    action: str = "",
+    target_type: str = "",
+    target_id: str = "",
+    since: date | None = None,
+    until: date | None = None,
 ) -> QuerySet[AuditEntry]:
     """The audit log, newest first, filtered; `automatic` picks what DeerWeb did by itself."""
     qs = AuditEntry.objects.select_related("actor")
@@ -230,7 +244,6 @@ class PromptTextContains(Lookup):
         if connection.vendor == "postgresql":
             return f"{lhs} ILIKE {rhs}", [*lhs_params, pattern]
         return f"{lhs} LIKE {rhs} ESCAPE '\\'", [*lhs_params, pattern]  # SQLite's LIKE ignores ASCII case
-
 
 
 class PromptIdAmong(Lookup):
@@ -344,11 +357,11 @@ def history_page(
         return HistoryPage(rows[:size], rows[size - 1].pk if len(rows) > size else None, None)
     if after:
         rows = list(qs.filter(Q(created_at__lt=anchor) | Q(created_at=anchor, pk__lt=after))[: size + 1])
-        return HistoryPage(rows[:size], rows[size - 1].pk if len(rows) > size else None,
-                           rows[0].pk if rows else None)
+        return HistoryPage(rows[:size], rows[size - 1].pk if len(rows) > size else None, rows[0].pk if rows else None)
     newer = list(
-        qs.filter(Q(created_at__gt=anchor) | Q(created_at=anchor, pk__gt=before))
-        .order_by("created_at", "pk")[: size + 1]
+        qs.filter(Q(created_at__gt=anchor) | Q(created_at=anchor, pk__gt=before)).order_by("created_at", "pk")[
+            : size + 1
+        ]
     )
     rows = list(reversed(newer[:size]))
     return HistoryPage(rows, rows[-1].pk if rows else None, rows[0].pk if len(newer) > size else None)
@@ -393,9 +406,7 @@ def input_image_for_deerapi(token: uuid.UUID) -> InputImage:
     may need it: uploaded less than INPUT_URL_TTL ago and used by a prediction DeerAPI may still
     fetch it for. Else 404, whoever asks."""
     since = timezone.now() - timedelta(seconds=settings.INPUT_URL_TTL)
-    image = InputImage.objects.filter(
-        token=token, created_at__gt=since, predictions__status__in=FETCHABLE
-    ).first()
+    image = InputImage.objects.filter(token=token, created_at__gt=since, predictions__status__in=FETCHABLE).first()
     if image is None:
         raise Http404
     return image
@@ -422,6 +433,7 @@ def input_images_visible_to(user: User) -> QuerySet[InputImage]:
 
 
 # --- Usage and cost (quotas) ------------------------------------------------------------
+
 
 def ledger_entries(
     *, user_id: int | None, start: datetime, end: datetime, kind: str = "", model_id: str = ""
@@ -492,8 +504,12 @@ def member_spending(
         since = min(bounds[0] for bounds in group.values())
         until = max(bounds[1] for bounds in group.values())
         totals = {name: Sum("amount", filter=Q(created_at__gte=a, created_at__lt=b)) for name, (a, b) in group.items()}
-        for row in (LedgerEntry.objects.filter(created_at__gte=since, created_at__lt=until)
-                    .order_by().values("user_id").annotate(**totals)):
+        for row in (
+            LedgerEntry.objects.filter(created_at__gte=since, created_at__lt=until)
+            .order_by()
+            .values("user_id")
+            .annotate(**totals)
+        ):
             sums.setdefault(row["user_id"], {}).update(row)
     zero = Decimal("0")
     rows = [

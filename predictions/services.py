@@ -101,7 +101,10 @@ def _enqueue(task: str, prediction_id: int, countdown: float = 0.0, *, lease: da
 
     def send() -> None:
         current_app.send_task(
-            f"predictions.tasks.{task}", args=[prediction_id], kwargs=kwargs, countdown=max(0.0, countdown),
+            f"predictions.tasks.{task}",
+            args=[prediction_id],
+            kwargs=kwargs,
+            countdown=max(0.0, countdown),
             priority=PRIORITY.get(task, 0),
         )
 
@@ -122,9 +125,7 @@ def _in_language(language: str):
     return translation.override(language or settings.LANGUAGE_CODE)
 
 
-def _transition(
-    prediction_id: int, old: str | tuple[str, ...], new: str, **fields: Any
-) -> bool:
+def _transition(prediction_id: int, old: str | tuple[str, ...], new: str, **fields: Any) -> bool:
     """Move a prediction from `old` to `new` if it is still in `old`.
 
     Returns False when another actor changed it first; never moves a row along
@@ -138,9 +139,7 @@ def _transition(
     # A prediction's end and its settlement commit together; no savepoint when called inside
     # a transaction (a failure here fails the caller's too). Other moves are one UPDATE.
     with transaction.atomic(savepoint=False) if finishing else nullcontext():
-        updated = Prediction.objects.filter(pk=prediction_id, status__in=allowed).update(
-            status=new, **fields
-        )
+        updated = Prediction.objects.filter(pk=prediction_id, status__in=allowed).update(status=new, **fields)
         if updated:
             logger.info("prediction=%s status=%s", prediction_id, new, extra={"prediction_id": prediction_id})
             if finishing:
@@ -205,9 +204,7 @@ def _clean_value(field: catalog.InputField, value: Any) -> Any:
         try:
             number = int(value) if kind == "integer" else float(value)
         except (TypeError, ValueError):
-            raise ValueError(
-                _("Enter a whole number.") if kind == "integer" else _("Enter a number.")
-            ) from None
+            raise ValueError(_("Enter a whole number.") if kind == "integer" else _("Enter a number.")) from None
         if kind == "integer" and isinstance(value, float) and not value.is_integer():
             raise ValueError(_("Enter a whole number."))
         if isinstance(number, float) and not math.isfinite(number):
@@ -281,8 +278,13 @@ def prediction_create(
         prediction.save()
         quotas.reservation_record(prediction)
         _enqueue("submit", prediction.pk)
-    logger.info("prediction=%s created model=%s owner=%s", prediction.pk, spec.id, owner.pk,
-                extra={"prediction_id": prediction.pk})
+    logger.info(
+        "prediction=%s created model=%s owner=%s",
+        prediction.pk,
+        spec.id,
+        owner.pk,
+        extra={"prediction_id": prediction.pk},
+    )
     return prediction
 
 
@@ -303,9 +305,7 @@ def prediction_rerun(*, owner: User, source: Prediction) -> Prediction:
     """
     spec = selectors.model_get(source.model_id)
     if spec is None:
-        raise PredictionInputError(
-            {"model": _("The model “%(id)s” is no longer available.") % {"id": source.model_id}}
-        )
+        raise PredictionInputError({"model": _("The model “%(id)s” is no longer available.") % {"id": source.model_id}})
     data = {name: value for name, value in source.input.items() if name in spec.input_names}
     copies: list[InputImage] = []
     try:
@@ -333,8 +333,12 @@ def predictions_compare(
     """
     chosen = list(dict.fromkeys(model_ids))
     if not COMPARE_MIN_MODELS <= len(chosen) <= COMPARE_MAX_MODELS:
-        raise PredictionInputError({"models": _("Choose between %(min)d and %(max)d models.") % {
-            "min": COMPARE_MIN_MODELS, "max": COMPARE_MAX_MODELS}})
+        raise PredictionInputError(
+            {
+                "models": _("Choose between %(min)d and %(max)d models.")
+                % {"min": COMPARE_MIN_MODELS, "max": COMPARE_MAX_MODELS}
+            }
+        )
     group = uuid.uuid4()
     with transaction.atomic():
         for model_id in chosen:
@@ -342,8 +346,11 @@ def predictions_compare(
             if spec is None:
                 raise PredictionInputError({"models": _("Unknown model “%(id)s”.") % {"id": model_id}})
             # Defaults are DeerAPI's own, so only required inputs that have one are sent.
-            data = {item.name: item.default for item in spec.fields
-                    if item.required and item.default is not None and item.name != "prompt"}
+            data = {
+                item.name: item.default
+                for item in spec.fields
+                if item.required and item.default is not None and item.name != "prompt"
+            }
             data["prompt"] = prompt_text
             try:
                 prediction = prediction_create(
@@ -375,9 +382,7 @@ def _jittered(delay: float, retry_after: float | None = None) -> float:
     return random.uniform(floor, floor + delay / 2)
 
 
-def prediction_submit(
-    prediction_id: int, *, lease: str | None = None, client: DeerAPIClient | None = None
-) -> None:
+def prediction_submit(prediction_id: int, *, lease: str | None = None, client: DeerAPIClient | None = None) -> None:
     """Send the create for a queued prediction, exactly once."""
     now = timezone.now()
     claimed = Prediction.objects.filter(_due(now, lease), pk=prediction_id, status=Status.QUEUED).update(
@@ -399,21 +404,29 @@ def _submit_claimed(prediction: Prediction, client: DeerAPIClient) -> None:
     except UncertainSubmission as exc:
         logger.warning("prediction=%s create outcome unknown: %s", prediction_id, exc.message)
         _transition(
-            prediction_id, Status.SUBMITTING, Status.UNKNOWN,
-            error=f"{UNKNOWN_EXPLANATION} ({exc.message})", next_poll_at=None,
+            prediction_id,
+            Status.SUBMITTING,
+            Status.UNKNOWN,
+            error=f"{UNKNOWN_EXPLANATION} ({exc.message})",
+            next_poll_at=None,
         )
         return
     except TransientError as exc:
         if prediction.attempts >= settings.SUBMIT_MAX_ATTEMPTS:
-            _fail(prediction_id, Status.SUBMITTING, _(
-                "DeerAPI stayed unavailable after %(n)d attempts: %(msg)s"
-            ) % {"n": prediction.attempts, "msg": exc.message})
+            _fail(
+                prediction_id,
+                Status.SUBMITTING,
+                _("DeerAPI stayed unavailable after %(n)d attempts: %(msg)s")
+                % {"n": prediction.attempts, "msg": exc.message},
+            )
             return
         delay = _jittered(_backoff(prediction.attempts), exc.retry_after)
         logger.info("prediction=%s create refused (%s); retry in %.1fs", prediction_id, exc.message, delay)
         with transaction.atomic():
             if _transition(
-                prediction_id, Status.SUBMITTING, Status.QUEUED,
+                prediction_id,
+                Status.SUBMITTING,
+                Status.QUEUED,
                 next_poll_at=timezone.now() + timedelta(seconds=delay),
                 error=_("DeerAPI is busy (%(msg)s); trying again.") % {"msg": exc.message},
             ):
@@ -423,10 +436,15 @@ def _submit_claimed(prediction: Prediction, client: DeerAPIClient) -> None:
         # (quotas) DeerAPI refused the team, not this prediction: it fails (and its
         # reservation is refunded) and admins see a banner until a create succeeds.
         empty = isinstance(exc, BalanceExhausted)
-        message = _(
-            "The team's DeerAPI balance is empty, so DeerAPI refused this prediction and it "
-            "costs nothing. An admin needs to top up the DeerAPI account. (DeerAPI said: %(msg)s)"
-        ) % {"msg": exc.message} if empty else exc.message
+        message = (
+            _(
+                "The team's DeerAPI balance is empty, so DeerAPI refused this prediction and it "
+                "costs nothing. An admin needs to top up the DeerAPI account. (DeerAPI said: %(msg)s)"
+            )
+            % {"msg": exc.message}
+            if empty
+            else exc.message
+        )
         with transaction.atomic():
             if _fail(prediction_id, Status.SUBMITTING, message):
                 (quotas.deerapi_balance_empty if empty else quotas.deerapi_key_rejected)()
@@ -449,8 +467,13 @@ def _submit_claimed(prediction: Prediction, client: DeerAPIClient) -> None:
 def _fail(prediction_id: int, old: str | tuple[str, ...], message: str, **fields: Any) -> bool:
     logger.info("prediction=%s failed: %s", prediction_id, message, extra={"prediction_id": prediction_id})
     return _transition(
-        prediction_id, old, Status.FAILED,
-        error=message, completed_at=timezone.now(), next_poll_at=None, **fields,
+        prediction_id,
+        old,
+        Status.FAILED,
+        error=message,
+        completed_at=timezone.now(),
+        next_poll_at=None,
+        **fields,
     )
 
 
@@ -493,9 +516,12 @@ def fastest_recent_run(model_id: str) -> float | None:
     if cached is not None and clock - cached[0] < (RUN_TIME_TTL if cached[1] is not None else RUN_TIME_TTL_NONE):
         return cached[1]
     times = [
-        value for value in Prediction.objects.filter(
+        value
+        for value in Prediction.objects.filter(
             model_id=model_id, status=Status.SUCCEEDED, metrics__total_time__isnull=False
-        ).order_by("-created_at").values_list("metrics__total_time", flat=True)[:RUN_TIME_SAMPLE]
+        )
+        .order_by("-created_at")
+        .values_list("metrics__total_time", flat=True)[:RUN_TIME_SAMPLE]
         if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 86400
     ]
     fastest = float(min(times)) if times else None
@@ -514,9 +540,7 @@ def poll_delay(prediction: Prediction, remote: RemotePrediction, now) -> float:
     backoff = poll_interval(prediction, now)
     remaining = progress.progress_remaining(remote.logs, remote.started_at, now)
     if remaining is None:
-        fastest = (
-            fastest_recent_run(prediction.model_id) if prediction.model_id and prediction.poll_count else None
-        )
+        fastest = fastest_recent_run(prediction.model_id) if prediction.model_id and prediction.poll_count else None
         if fastest is None:
             return backoff
         age = (now - (prediction.submitted_at or prediction.created_at)).total_seconds()
@@ -527,7 +551,11 @@ def poll_delay(prediction: Prediction, remote: RemotePrediction, now) -> float:
 
 
 def _apply_remote(
-    prediction: Prediction, old: str, remote: RemotePrediction, *, submitted: bool = False,
+    prediction: Prediction,
+    old: str,
+    remote: RemotePrediction,
+    *,
+    submitted: bool = False,
     store_now: bool = False,
 ) -> str | None:
     """Record what DeerAPI says about a prediction and schedule what comes next.
@@ -555,8 +583,12 @@ def _apply_remote(
                 if remote.data_removed
                 else _("DeerAPI reported success but returned no output.")
             )
-            return _moved(_transition(prediction_id, old, Status.FAILED, error=message,
-                                      completed_at=now, next_poll_at=None, **fields), Status.FAILED)
+            return _moved(
+                _transition(
+                    prediction_id, old, Status.FAILED, error=message, completed_at=now, next_poll_at=None, **fields
+                ),
+                Status.FAILED,
+            )
         if store_now:  # claimed for the caller's store, as prediction_store_outputs claims it
             fields.update(attempts=1, next_poll_at=now + STORE_LEASE)
         else:
@@ -564,28 +596,35 @@ def _apply_remote(
         if not _transition(prediction_id, old, Status.STORING, remote_output=remote.output, **fields):
             return None
         if store_now:
-            prediction.status, prediction.remote_output, prediction.attempts = (
-                Status.STORING, remote.output, 1
-            )
+            prediction.status, prediction.remote_output, prediction.attempts = (Status.STORING, remote.output, 1)
         else:
             _enqueue("store", prediction_id)
         return Status.STORING
     if status == "failed":
-        return _moved(_transition(
-            prediction_id, old, Status.FAILED,
-            error=remote.error or _("DeerAPI reported a failure without a message."),
-            completed_at=now, next_poll_at=None, **fields,
-        ), Status.FAILED)
+        return _moved(
+            _transition(
+                prediction_id,
+                old,
+                Status.FAILED,
+                error=remote.error or _("DeerAPI reported a failure without a message."),
+                completed_at=now,
+                next_poll_at=None,
+                **fields,
+            ),
+            Status.FAILED,
+        )
     if status in ("canceled", "aborted"):
         message = remote.error or (
             _("DeerAPI stopped the prediction before it started.") if status == "aborted" else ""
         )
-        return _moved(_transition(prediction_id, old, Status.CANCELED, error=message, completed_at=now,
-                                  next_poll_at=None, **fields), Status.CANCELED)
+        return _moved(
+            _transition(
+                prediction_id, old, Status.CANCELED, error=message, completed_at=now, next_poll_at=None, **fields
+            ),
+            Status.CANCELED,
+        )
     # starting, processing, or a status we do not know yet: keep polling.
-    new = Status.PROCESSING if status == "processing" else (
-        Status.STARTING if old == Status.SUBMITTING else old
-    )
+    new = Status.PROCESSING if status == "processing" else (Status.STARTING if old == Status.SUBMITTING else old)
     if new == Status.PROCESSING and "started_at" not in fields:
         fields["started_at"] = now
     if submitted:
@@ -605,9 +644,7 @@ def _moved(moved: bool, status: str) -> str | None:
     return status if moved else None
 
 
-def prediction_refresh(
-    prediction_id: int, *, lease: str | None = None, client: DeerAPIClient | None = None
-) -> None:
+def prediction_refresh(prediction_id: int, *, lease: str | None = None, client: DeerAPIClient | None = None) -> None:
     """Poll DeerAPI once for a running prediction; reschedules itself."""
     now = timezone.now()
     claimed = Prediction.objects.filter(_due(now, lease), pk=prediction_id, status__in=REMOTE).update(
@@ -635,8 +672,11 @@ def _refresh_claimed(prediction: Prediction, client: DeerAPIClient, now) -> None
                 _enqueue("poll", prediction_id, countdown=delay)
         return
     except PermanentError as exc:
-        _fail(prediction_id, prediction.status, _("DeerAPI could not report on this prediction: %(msg)s")
-              % {"msg": exc.message})
+        _fail(
+            prediction_id,
+            prediction.status,
+            _("DeerAPI could not report on this prediction: %(msg)s") % {"msg": exc.message},
+        )
         return
     health.heartbeat_record(health.POLL, every=health.POLL_HEARTBEAT_EVERY)  # for /healthz
     if _apply_remote(prediction, prediction.status, remote, store_now=True) == Status.STORING:
@@ -670,7 +710,9 @@ def _download(url: str) -> tuple[bytes, str]:
     limit = settings.OUTPUT_MAX_BYTES
     try:
         with requests.get(
-            url, stream=True, timeout=(settings.DEERAPI_CONNECT_TIMEOUT, settings.DEERAPI_READ_TIMEOUT),
+            url,
+            stream=True,
+            timeout=(settings.DEERAPI_CONNECT_TIMEOUT, settings.DEERAPI_READ_TIMEOUT),
             headers={"User-Agent": "DeerWeb/0.1"},
         ) as response:
             if response.status_code in (403, 404, 410):
@@ -687,15 +729,17 @@ def _download(url: str) -> tuple[bytes, str]:
                 )
             length = response.headers.get("Content-Length")
             if length and length.isdigit() and int(length) > limit:
-                raise DownloadError(_("The output file is larger than %(mb)d MB.")
-                                    % {"mb": limit // (1024 * 1024)}, permanent=True)
+                raise DownloadError(
+                    _("The output file is larger than %(mb)d MB.") % {"mb": limit // (1024 * 1024)}, permanent=True
+                )
             chunks: list[bytes] = []
             total = 0
             for chunk in response.iter_content(64 * 1024):
                 total += len(chunk)
                 if total > limit:
-                    raise DownloadError(_("The output file is larger than %(mb)d MB.")
-                                        % {"mb": limit // (1024 * 1024)}, permanent=True)
+                    raise DownloadError(
+                        _("The output file is larger than %(mb)d MB.") % {"mb": limit // (1024 * 1024)}, permanent=True
+                    )
                 chunks.append(chunk)
             return b"".join(chunks), declared
     except requests.RequestException as exc:
@@ -710,10 +754,13 @@ def _inspect(index: int, url: str, data: bytes, declared: str) -> StoredFile:
         except ElementTree.ParseError:
             raise DownloadError(_("The output is not a valid image."), permanent=True) from None
         except DefusedXmlException:
-            raise DownloadError(_(
-                "The output SVG declares XML entities, which DeerWeb refuses: they can make it "
-                "use up memory or read other files."
-            ), permanent=True) from None
+            raise DownloadError(
+                _(
+                    "The output SVG declares XML entities, which DeerWeb refuses: they can make it "
+                    "use up memory or read other files."
+                ),
+                permanent=True,
+            ) from None
         if not root.tag.endswith("svg"):
             raise DownloadError(_("The output is not a valid image."), permanent=True)
         return StoredFile(index, url, data, "image/svg+xml", None, None, None)
@@ -726,8 +773,10 @@ def _inspect(index: int, url: str, data: bytes, declared: str) -> StoredFile:
             if width * height > MAX_PIXELS:
                 raise DownloadError(_("The output image is too large."), permanent=True)
             image.load()
-            thumb = image if image.mode in ("RGB", "RGBA") else image.convert(
-                "RGBA" if image.mode in ("LA", "P", "PA") else "RGB"
+            thumb = (
+                image
+                if image.mode in ("RGB", "RGBA")
+                else image.convert("RGBA" if image.mode in ("LA", "P", "PA") else "RGB")
             )
             thumb.thumbnail(THUMBNAIL_SIZE)
             buffer = io.BytesIO()
@@ -778,8 +827,9 @@ def _store_claimed(prediction: Prediction, *, stored: set[int]) -> None:
                 except DownloadError as exc:
                     errors.append(exc)
     if not errors:
-        _transition(prediction_id, Status.STORING, Status.SUCCEEDED,
-                    completed_at=timezone.now(), next_poll_at=None, error="")
+        _transition(
+            prediction_id, Status.STORING, Status.SUCCEEDED, completed_at=timezone.now(), next_poll_at=None, error=""
+        )
         return
     permanent = [e for e in errors if e.permanent]
     if permanent or prediction.attempts >= settings.DOWNLOAD_MAX_ATTEMPTS:
@@ -795,8 +845,9 @@ def _store_claimed(prediction: Prediction, *, stored: set[int]) -> None:
 
 
 def _save_output(prediction: Prediction, stored: StoredFile) -> None:
-    ext = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif",
-           "image/svg+xml": "svg"}[stored.content_type]
+    ext = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif", "image/svg+xml": "svg"}[
+        stored.content_type
+    ]
     output = PredictionOutput(
         prediction=prediction,
         index=stored.index,
@@ -809,8 +860,7 @@ def _save_output(prediction: Prediction, stored: StoredFile) -> None:
     )
     output.file.save(f"{prediction.pk}-{stored.index}.{ext}", ContentFile(stored.data), save=False)
     if stored.thumbnail:
-        output.thumbnail.save(f"{prediction.pk}-{stored.index}.webp", ContentFile(stored.thumbnail),
-                              save=False)
+        output.thumbnail.save(f"{prediction.pk}-{stored.index}.webp", ContentFile(stored.thumbnail), save=False)
     try:
         # Inside a caller's transaction, a savepoint keeps a duplicate from breaking it.
         with transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext():
@@ -917,8 +967,12 @@ def predictions_sweep() -> dict[str, int]:
         if _transition(pk, Status.SUBMITTING, Status.UNKNOWN, next_poll_at=None, error=message):
             counts["unknown"] += 1
 
-    for status, task, lease in ((Status.QUEUED, "submit", SUBMIT_LEASE), (Status.STARTING, "poll", POLL_LEASE),
-                                (Status.PROCESSING, "poll", POLL_LEASE), (Status.STORING, "store", STORE_LEASE)):
+    for status, task, lease in (
+        (Status.QUEUED, "submit", SUBMIT_LEASE),
+        (Status.STARTING, "poll", POLL_LEASE),
+        (Status.PROCESSING, "poll", POLL_LEASE),
+        (Status.STORING, "store", STORE_LEASE),
+    ):
         lease_until = now + lease
         with transaction.atomic():
             ids = _late_rows_claim(status, late, lease_until)

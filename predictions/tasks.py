@@ -15,8 +15,11 @@ from .logging import about_prediction
 from .models import User
 
 
-@shared_task(name="predictions.tasks.submit", soft_time_limit=settings.DEERAPI_CALL_LIMIT - 5,
-             time_limit=settings.DEERAPI_CALL_LIMIT)
+@shared_task(
+    name="predictions.tasks.submit",
+    soft_time_limit=settings.DEERAPI_CALL_LIMIT - 5,
+    time_limit=settings.DEERAPI_CALL_LIMIT,
+)
 @about_prediction
 def submit(prediction_id: int, lease: str | None = None) -> None:
     services.prediction_submit(prediction_id, lease=lease)
@@ -33,15 +36,22 @@ def poll(prediction_id: int, lease: str | None = None) -> None:
     services.prediction_refresh(prediction_id, lease=lease)
 
 
-@shared_task(name="predictions.tasks.store", soft_time_limit=settings.STORE_TIME_LIMIT - 10,
-             time_limit=settings.STORE_TIME_LIMIT, acks_late=True)
+@shared_task(
+    name="predictions.tasks.store",
+    soft_time_limit=settings.STORE_TIME_LIMIT - 10,
+    time_limit=settings.STORE_TIME_LIMIT,
+    acks_late=True,
+)
 @about_prediction
 def store(prediction_id: int, lease: str | None = None) -> None:
     services.prediction_store_outputs(prediction_id, lease=lease)
 
 
-@shared_task(name="predictions.tasks.cancel", soft_time_limit=settings.DEERAPI_CALL_LIMIT - 5,
-             time_limit=settings.DEERAPI_CALL_LIMIT)
+@shared_task(
+    name="predictions.tasks.cancel",
+    soft_time_limit=settings.DEERAPI_CALL_LIMIT - 5,
+    time_limit=settings.DEERAPI_CALL_LIMIT,
+)
 @about_prediction
 def cancel(prediction_id: int) -> None:
     services.prediction_cancel_remote(prediction_id)

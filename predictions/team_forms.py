@@ -21,7 +21,9 @@ def role_choices() -> list[tuple[str, StrOrPromise]]:
 
 class InviteForm(forms.Form):
     username = forms.CharField(
-        label=_("Username"), max_length=150, validators=[UnicodeUsernameValidator()],
+        label=_("Username"),
+        max_length=150,
+        validators=[UnicodeUsernameValidator()],
         help_text=_("Letters, digits and @/./+/-/_ only."),
     )
     email = forms.EmailField(label=_("E-mail (optional)"), required=False)
@@ -30,8 +32,7 @@ class InviteForm(forms.Form):
     def clean_username(self) -> str:
         username = self.cleaned_data["username"]
         if User.objects.filter(username__iexact=username).exists():
-            raise forms.ValidationError(_("There is already an account named “%(name)s”."),
-                                        params={"name": username})
+            raise forms.ValidationError(_("There is already an account named “%(name)s”."), params={"name": username})
         return username
 
 

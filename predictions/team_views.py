@@ -32,8 +32,10 @@ def team_invite(request: AuthedHttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             user, path = accounts.user_invite(
-                username=form.cleaned_data["username"], email=form.cleaned_data["email"],
-                role=form.cleaned_data["role"], by=request.user,
+                username=form.cleaned_data["username"],
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                by=request.user,
             )
             return _link_page(request, user, path, invited=True)
         return render(request, "team/invite.html", {"form": form}, status=400)
@@ -66,8 +68,11 @@ def team_member_role(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     elif member.pk == request.user.pk:
         messages.error(request, _("You cannot change your own role; ask another admin."))
     elif roles.user_role_set(member, form.cleaned_data["role"], by=request.user):
-        messages.success(request, _("The role of %(name)s is now %(role)s.") % {
-            "name": member.get_username(), "role": roles.ROLE_LABELS[form.cleaned_data["role"]]})
+        messages.success(
+            request,
+            _("The role of %(name)s is now %(role)s.")
+            % {"name": member.get_username(), "role": roles.ROLE_LABELS[form.cleaned_data["role"]]},
+        )
     return redirect("team:member", pk=member.pk)
 
 
@@ -80,8 +85,11 @@ def team_member_active(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             if accounts.user_reactivate(member, by=request.user):
                 messages.success(request, _("%(name)s can log in again.") % {"name": member.get_username()})
         elif accounts.user_deactivate(member, by=request.user):
-            messages.success(request, _("%(name)s is deactivated: they can no longer log in or submit; "
-                                        "their history stays.") % {"name": member.get_username()})
+            messages.success(
+                request,
+                _("%(name)s is deactivated: they can no longer log in or submit; their history stays.")
+                % {"name": member.get_username()},
+            )
     except accounts.AccountError as exc:
         messages.error(request, exc.message)
     return redirect("team:member", pk=member.pk)
@@ -100,8 +108,14 @@ def team_member_password_link(request: AuthedHttpRequest, pk: int) -> HttpRespon
 
 
 def _link_page(request: HttpRequest, member: User, path: str, *, invited: bool) -> HttpResponse:
-    response = render(request, "team/link.html", {
-        "member": member, "link": request.build_absolute_uri(path), "invited": invited,
-    })
+    response = render(
+        request,
+        "team/link.html",
+        {
+            "member": member,
+            "link": request.build_absolute_uri(path),
+            "invited": invited,
+        },
+    )
     response["Cache-Control"] = "no-store"
     return response

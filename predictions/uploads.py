@@ -49,8 +49,12 @@ UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 INLINE_MAX_BYTES = 256 * 1024
 MAX_PIXELS = 64_000_000
 # What the image inputs of DeerAPI's models accept (deerapi-api.md §3, groups B and D).
-FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "GIF": ("image/gif", "gif"),
-           "WEBP": ("image/webp", "webp")}
+FORMATS = {
+    "JPEG": ("image/jpeg", "jpg"),
+    "PNG": ("image/png", "png"),
+    "GIF": ("image/gif", "gif"),
+    "WEBP": ("image/webp", "webp"),
+}
 EXTENSIONS = dict(FORMATS.values())
 # Uploads no prediction was made with are removed once this old.
 ORPHAN_AGE = timedelta(days=1)
@@ -114,8 +118,9 @@ def image_check(upload: UploadedFile) -> CheckedImage:
 
 def input_image_store(owner: User, image: CheckedImage) -> InputImage:
     """Save a checked upload and return its row (the file is written first)."""
-    stored = InputImage(owner=owner, content_type=image.content_type, size=image.size,
-                        width=image.width, height=image.height)
+    stored = InputImage(
+        owner=owner, content_type=image.content_type, size=image.size, width=image.width, height=image.height
+    )
     stored.file.save(f"{stored.token}.{image.extension}", ContentFile(image.data), save=False)
     stored.save()
     return stored
@@ -213,8 +218,9 @@ def _copy(owner: User, name: str, image: InputImage) -> tuple[InputImage, bytes]
             data = handle.read()
     except OSError:
         raise _gone(name) from None
-    checked = CheckedImage(data, image.content_type, EXTENSIONS.get(image.content_type, "bin"),
-                           image.width or 0, image.height or 0)
+    checked = CheckedImage(
+        data, image.content_type, EXTENSIONS.get(image.content_type, "bin"), image.width or 0, image.height or 0
+    )
     return input_image_store(owner, checked), data
 
 
@@ -314,8 +320,9 @@ def input_images_release(prediction: Prediction) -> list[str]:
     ids = set(prediction.input_images.values_list("pk", flat=True))
     if not ids:
         return []
-    kept = set(InputImage.objects.filter(pk__in=ids, predictions__files_deleted_at__isnull=True)
-               .values_list("pk", flat=True))
+    kept = set(
+        InputImage.objects.filter(pk__in=ids, predictions__files_deleted_at__isnull=True).values_list("pk", flat=True)
+    )
     doomed = InputImage.objects.filter(pk__in=ids - kept)
     names = [name for name in doomed.values_list("file", flat=True) if name]
     doomed.delete()

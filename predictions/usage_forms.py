@@ -23,8 +23,11 @@ def model_choices(
 ) -> list[tuple[str, str]]:
     """Enabled models (one query, unless `enabled` gives them), plus any id in `keep`
     (so a saved choice never silently disappears)."""
-    choices = enabled if enabled is not None else [
-        (spec.id, f"{spec.name} ({spec.id})") for spec in selectors.models_enabled()]
+    choices = (
+        enabled
+        if enabled is not None
+        else [(spec.id, f"{spec.name} ({spec.id})") for spec in selectors.models_enabled()]
+    )
     known = {model_id for model_id, _label in choices}
     return choices + [(model_id, model_id) for model_id in keep if model_id not in known]
 
@@ -53,11 +56,14 @@ class UsageFilterForm(forms.Form):
     until = IsoDateField(label=_("To"), required=False)
     kind = forms.ChoiceField(label=_("Kind"), required=False, widget=PlainSelect)
     model = forms.ChoiceField(label=_("Model"), required=False, widget=PlainSelect)
-    member = forms.TypedChoiceField(label=_("Member"), required=False, coerce=int, empty_value=None,
-                                    widget=PlainSelect)
+    member = forms.TypedChoiceField(label=_("Member"), required=False, coerce=int, empty_value=None, widget=PlainSelect)
 
     def __init__(
-        self, *args: Any, today: date, models: list[tuple[str, str]], members: list[tuple[int, str]] | None = None,
+        self,
+        *args: Any,
+        today: date,
+        models: list[tuple[str, str]],
+        members: list[tuple[int, str]] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -87,8 +93,9 @@ class UsageFilterForm(forms.Form):
         """The valid choice, or this month when the form has errors (they are shown beside it)."""
         if self.is_bound and self.is_valid():
             data = self.cleaned_data
-            return UsageChoice(data["since"], data["until"], data.get("kind") or "", data.get("model") or "",
-                               data.get("member"))
+            return UsageChoice(
+                data["since"], data["until"], data.get("kind") or "", data.get("model") or "", data.get("member")
+            )
         return UsageChoice(self.today.replace(day=1), self.today)
 
 
@@ -97,22 +104,32 @@ class MemberLimitsForm(forms.Form):
     team usage page (their allowed models stay as they are)."""
 
     budget = forms.DecimalField(
-        label=_("Budget per period (USD)"), required=False, min_value=0, max_digits=12, decimal_places=4,
+        label=_("Budget per period (USD)"),
+        required=False,
+        min_value=0,
+        max_digits=12,
+        decimal_places=4,
         help_text=_("Empty: unlimited."),
     )
     period = forms.ChoiceField(label=_("Period"), choices=Period.choices)
     max_in_flight = forms.IntegerField(
-        label=_("Predictions in flight at most"), required=False, min_value=1, max_value=1000,
+        label=_("Predictions in flight at most"),
+        required=False,
+        min_value=1,
+        max_value=1000,
         help_text=_("Empty: no limit."),
     )
 
     def __init__(self, *args: Any, limits: quotas.Limits, **kwargs: Any) -> None:
-        kwargs.setdefault("initial", {
-            "budget": quotas.format_usd(limits.budget)[1:].replace(",", "") if limits.budget is not None else None,
-            "period": limits.period,
-            "max_in_flight": limits.max_in_flight,
-            "allowed_models": list(limits.allowed_models),
-        })
+        kwargs.setdefault(
+            "initial",
+            {
+                "budget": quotas.format_usd(limits.budget)[1:].replace(",", "") if limits.budget is not None else None,
+                "period": limits.period,
+                "max_in_flight": limits.max_in_flight,
+                "allowed_models": list(limits.allowed_models),
+            },
+        )
         super().__init__(*args, **kwargs)
 
 
@@ -120,7 +137,9 @@ class MemberQuotaForm(MemberLimitsForm):
     """All of a member's limits, with the models they may use."""
 
     allowed_models = forms.MultipleChoiceField(
-        label=_("Allowed models"), required=False, widget=forms.CheckboxSelectMultiple,
+        label=_("Allowed models"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         help_text=_("None ticked: every enabled model."),
     )
 
@@ -131,7 +150,9 @@ class MemberQuotaForm(MemberLimitsForm):
 
 class MemberQuotaAdminForm(forms.ModelForm):
     allowed_models = forms.MultipleChoiceField(
-        label=_("Allowed models"), required=False, widget=forms.CheckboxSelectMultiple,
+        label=_("Allowed models"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         help_text=_("None ticked: every enabled model."),
     )
 
@@ -147,7 +168,9 @@ class MemberQuotaAdminForm(forms.ModelForm):
 class LedgerAdjustForm(forms.Form):
     user = forms.ModelChoiceField(label=_("Member"), queryset=User.objects.order_by("username"))
     amount = forms.DecimalField(
-        label=_("Amount (USD)"), max_digits=12, decimal_places=4,
+        label=_("Amount (USD)"),
+        max_digits=12,
+        decimal_places=4,
         help_text=_("Positive charges the member; negative gives back."),
     )
     reason = forms.CharField(label=_("Reason"), max_length=300, help_text=_("The member sees it in their ledger."))

@@ -62,36 +62,56 @@ def _charts(
     total = sum((value for _day, value in days), Decimal(0))
     span = {
         "since": formats.date_format(choice.since, "DATE_FORMAT"),
-        "until": formats.date_format(choice.until, "DATE_FORMAT"), "total": quotas.format_usd(total),
+        "until": formats.date_format(choice.until, "DATE_FORMAT"),
+        "total": quotas.format_usd(total),
     }
     if days:
         top_day, top_value = max(days, key=lambda item: item[1])
-        day_summary = _("Net spending per day from %(since)s to %(until)s: %(total)s in total; "
-                        "most on %(day)s (%(value)s).") % {
-            **span, "day": formats.date_format(top_day, "DATE_FORMAT"), "value": quotas.format_usd(top_value)}
+        day_summary = _(
+            "Net spending per day from %(since)s to %(until)s: %(total)s in total; most on %(day)s (%(value)s)."
+        ) % {**span, "day": formats.date_format(top_day, "DATE_FORMAT"), "value": quotas.format_usd(top_value)}
     else:
         day_summary = _("Net spending per day from %(since)s to %(until)s: nothing.") % span
-    model_rows = [(names.get(model_id, model_id) if model_id else _("Admin adjustments"), value)
-                  for model_id, value in by_model]
+    model_rows = [
+        (names.get(model_id, model_id) if model_id else _("Admin adjustments"), value) for model_id, value in by_model
+    ]
     if model_rows:
-        model_summary = _("Net spending per model from %(since)s to %(until)s: %(total)s in total; "
-                          "most on %(model)s (%(value)s).") % {
-            **span, "model": model_rows[0][0], "value": quotas.format_usd(model_rows[0][1])}
+        model_summary = _(
+            "Net spending per model from %(since)s to %(until)s: %(total)s in total; most on %(model)s (%(value)s)."
+        ) % {**span, "model": model_rows[0][0], "value": quotas.format_usd(model_rows[0][1])}
     else:
         model_summary = _("Net spending per model from %(since)s to %(until)s: nothing.") % span
     return (
-        charts.by_day(days, choice.since, choice.until, id="chart-days", title=_("Spending by day"),
-                      description=day_summary, label_heading=_("Day")),
-        charts.by_name(model_rows, id="chart-models", title=_("Spending by model"),
-                       description=model_summary, label_heading=_("Model")),
+        charts.by_day(
+            days,
+            choice.since,
+            choice.until,
+            id="chart-days",
+            title=_("Spending by day"),
+            description=day_summary,
+            label_heading=_("Day"),
+        ),
+        charts.by_name(
+            model_rows,
+            id="chart-models",
+            title=_("Spending by model"),
+            description=model_summary,
+            label_heading=_("Model"),
+        ),
         total,
     )
 
 
 def _ledger_page(request: HttpRequest, entries: QuerySet[LedgerEntry]) -> Page[LedgerEntry]:
     rows = entries.select_related("user", "created_by").only(
-        "created_at", "kind", "amount", "model_id", "reason", "prediction_id",
-        "user__username", "created_by__username",
+        "created_at",
+        "kind",
+        "amount",
+        "model_id",
+        "reason",
+        "prediction_id",
+        "user__username",
+        "created_by__username",
     )
     return Paginator(rows, LEDGER_PAGE).get_page(request.GET.get("page"))
 
@@ -112,7 +132,13 @@ def _cell(value: object) -> str:
 def _csv(entries: QuerySet[LedgerEntry], filename: str) -> StreamingHttpResponse:
     """The ledger as CSV, streamed in chunks: fine for 100,000 rows. Times in UTC, ISO 8601."""
     rows = entries.values_list(
-        "created_at", "user__username", "kind", "amount", "model_id", "prediction_id", "reason",
+        "created_at",
+        "user__username",
+        "kind",
+        "amount",
+        "model_id",
+        "prediction_id",
+        "reason",
         "created_by__username",
     ).iterator(chunk_size=2000)
     writer = csv.writer(_Echo())
@@ -120,10 +146,18 @@ def _csv(entries: QuerySet[LedgerEntry], filename: str) -> StreamingHttpResponse
     def lines() -> Iterator[str]:
         yield writer.writerow(CSV_COLUMNS)
         for created_at, member, kind, amount, model_id, prediction_id, reason, by in rows:
-            yield writer.writerow([
-                created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"), _cell(member), kind,
-                f"{amount:f}", _cell(model_id), prediction_id or "", _cell(reason), _cell(by),
-            ])
+            yield writer.writerow(
+                [
+                    created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+                    _cell(member),
+                    kind,
+                    f"{amount:f}",
+                    _cell(model_id),
+                    prediction_id or "",
+                    _cell(reason),
+                    _cell(by),
+                ]
+            )
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

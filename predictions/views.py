@@ -219,7 +219,7 @@ def prediction_cancel(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def prediction_rerun(request: AuthedHttpRequest, pk: int) -> HttpResponse:
-    """"Run again": the same inputs as a new prediction of the member's own."""
+    """ "Run again": the same inputs as a new prediction of the member's own."""
     source = selectors.prediction_get(request.user, pk)
     try:
         prediction = services.prediction_rerun(owner=request.user, source=source)
@@ -277,8 +277,11 @@ def compare_detail(request: AuthedHttpRequest, group: uuid.UUID) -> HttpResponse
         {"prediction": p, "outputs": list(p.outputs.all()), "model_name": names.get(p.model_id, p.model_id)}
         for p in predictions
     ]
-    return render(request, "predictions/compare_detail.html",
-                  {"columns": columns, "prompt": predictions[0].prompt, "group": group})
+    return render(
+        request,
+        "predictions/compare_detail.html",
+        {"columns": columns, "prompt": predictions[0].prompt, "group": group},
+    )
 
 
 # --- Files --------------------------------------------------------------------------------------------

@@ -31,12 +31,14 @@ class PlainSelect(forms.Select):
         widget = self.get_context(name, value, attrs)["widget"]
         parts = []
         for group_name, options, _index in widget["optgroups"]:
-            items = format_html_join("", "<option value=\"{}\"{}>{}</option>", (
-                (str(option["value"]), flatatt(option["attrs"]), option["label"]) for option in options
-            ))
+            items = format_html_join(
+                "",
+                '<option value="{}"{}>{}</option>',
+                ((str(option["value"]), flatatt(option["attrs"]), option["label"]) for option in options),
+            )
             parts.append(format_html('<optgroup label="{}">{}</optgroup>', group_name, items) if group_name else items)
-        return format_html('<select name="{}"{}>{}</select>', widget["name"], flatatt(widget["attrs"]),
-                           mark_safe("".join(parts)))  # noqa: S308 - every part went through format_html
+        options = mark_safe("".join(parts))  # noqa: S308 - every part went through format_html
+        return format_html('<select name="{}"{}>{}</select>', widget["name"], flatatt(widget["attrs"]), options)
 
 
 ISO_DATE = "%Y-%m-%d"
@@ -72,10 +74,12 @@ class PromptTextarea(forms.Textarea):
         context = super().get_context(name, value, attrs)
         limit = settings.PROMPT_MAX_LENGTH
         # app.js puts the count (and how many too many) in place of {count} and {over}.
-        context["widget"]["attrs"].update({
-            "data-max-chars": limit,
-            "data-count-text": _("%(count)s of %(max)s characters") % {"count": "{count}", "max": limit},
-            "data-over-text": _("%(count)s of %(max)s characters: %(over)s too many")
-            % {"count": "{count}", "max": limit, "over": "{over}"},
-        })
+        context["widget"]["attrs"].update(
+            {
+                "data-max-chars": limit,
+                "data-count-text": _("%(count)s of %(max)s characters") % {"count": "{count}", "max": limit},
+                "data-over-text": _("%(count)s of %(max)s characters: %(over)s too many")
+                % {"count": "{count}", "max": limit, "over": "{over}"},
+            }
+        )
         return context

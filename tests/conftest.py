@@ -140,10 +140,29 @@ class Worker:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "deerweb", "worker", "--beat",
-             "--loglevel", "INFO", "--concurrency", "4", "--without-gossip", "--without-mingle",
-             "--schedule", str(self.log_path.with_suffix(".beat")), "-n", f"test-{os.getpid()}@%h"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "deerweb",
+                "worker",
+                "--beat",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "4",
+                "--without-gossip",
+                "--without-mingle",
+                "--schedule",
+                str(self.log_path.with_suffix(".beat")),
+                "-n",
+                f"test-{os.getpid()}@%h",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         deadline = time.monotonic() + timeout
@@ -212,9 +231,7 @@ def worker(worker_session: Worker, simulator: Simulator, transactional_db) -> Wo
     return worker_session
 
 
-def wait_for(
-    prediction: Prediction, statuses: set[str] | str, timeout: float = 30.0
-) -> Prediction:
+def wait_for(prediction: Prediction, statuses: set[str] | str, timeout: float = 30.0) -> Prediction:
     """Wait until the prediction reaches one of `statuses`; fail with its story if not."""
     wanted = {statuses} if isinstance(statuses, str) else set(statuses)
     deadline = time.monotonic() + timeout
@@ -250,8 +267,14 @@ def public_uploads(settings, monkeypatch) -> str:
 # --- The two configurations ---------------------------------------------------------
 
 # Fixtures through which a test reaches the database: such a test is marked `database`.
-DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback",
-                     "live_server", "real_services"}
+DATABASE_FIXTURES = {
+    "db",
+    "transactional_db",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+    "live_server",
+    "real_services",
+}
 
 
 def configuration() -> dict[str, str]:

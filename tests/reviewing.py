@@ -45,8 +45,14 @@ def finished_prediction(
     for index in range(outputs):
         data = png()
         output = PredictionOutput(
-            prediction=prediction, index=index, source_url=f"https://files.example/{prediction.pk}-{index}.png",
-            content_type="image/png", size=len(data), width=16, height=16, checksum="0" * 64,
+            prediction=prediction,
+            index=index,
+            source_url=f"https://files.example/{prediction.pk}-{index}.png",
+            content_type="image/png",
+            size=len(data),
+            width=16,
+            height=16,
+            checksum="0" * 64,
         )
         output.file.save(f"r-{prediction.pk}-{index}.png", ContentFile(data), save=False)
         output.thumbnail.save(f"r-{prediction.pk}-{index}.webp", ContentFile(data), save=False)

@@ -20,9 +20,15 @@ NEW = "a-much-longer-new-passphrase"
 def test_a_member_changes_their_own_password_and_stays_logged_in(client, member):
     client.force_login(member)
 
-    response = client.post(reverse("accounts:password_change"), {
-        "old_password": PASSWORD, "new_password1": NEW, "new_password2": NEW,
-    }, follow=True)
+    response = client.post(
+        reverse("accounts:password_change"),
+        {
+            "old_password": PASSWORD,
+            "new_password1": NEW,
+            "new_password2": NEW,
+        },
+        follow=True,
+    )
 
     assert response.redirect_chain[-1][0] == reverse("accounts:password_changed")
     assert "Password changed" in response.content.decode()
@@ -32,12 +38,22 @@ def test_a_member_changes_their_own_password_and_stays_logged_in(client, member)
 
 def test_a_wrong_old_password_or_a_weak_new_one_gets_messages_on_the_form(client, member):
     client.force_login(member)
-    wrong = client.post(reverse("accounts:password_change"), {
-        "old_password": "nope", "new_password1": NEW, "new_password2": NEW,
-    })
-    weak = client.post(reverse("accounts:password_change"), {
-        "old_password": PASSWORD, "new_password1": "123", "new_password2": "123",
-    })
+    wrong = client.post(
+        reverse("accounts:password_change"),
+        {
+            "old_password": "nope",
+            "new_password1": NEW,
+            "new_password2": NEW,
+        },
+    )
+    weak = client.post(
+        reverse("accounts:password_change"),
+        {
+            "old_password": PASSWORD,
+            "new_password1": "123",
+            "new_password2": "123",
+        },
+    )
     assert wrong.status_code == 200 and "Your old password was entered incorrectly" in wrong.content.decode()
     assert "This password is too short" in weak.content.decode()
     assert User.objects.get(pk=member.pk).check_password(PASSWORD)

@@ -12,8 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_an_invite_creates_an_account_without_a_password_in_the_role_with_a_link(admin_user):
-    user, path = accounts.user_invite(username="frank", email="frank@example.com", role=roles.REVIEWER,
-                                      by=admin_user)
+    user, path = accounts.user_invite(username="frank", email="frank@example.com", role=roles.REVIEWER, by=admin_user)
 
     assert not user.has_usable_password()
     assert roles.role_of(User.objects.get(pk=user.pk)) == "Reviewer"
@@ -21,7 +20,9 @@ def test_an_invite_creates_an_account_without_a_password_in_the_role_with_a_link
     assert path.startswith("/accounts/set-password/")
     assert default_token_generator.check_token(user, token)
     assert set(AuditEntry.objects.filter(target_id=str(user.pk)).values_list("action", flat=True)) == {
-        "user.invite", "user.role"}
+        "user.invite",
+        "user.role",
+    }
 
 
 def test_deactivating_keeps_the_history_and_is_audited_once(admin_user, member):

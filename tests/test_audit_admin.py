@@ -16,8 +16,14 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def entry(admin_user, member) -> AuditEntry:
-    return audit_record(actor=admin_user, action="user.deactivate", target=member, summary="alice",
-                        before={"is_active": True}, after={"is_active": False})
+    return audit_record(
+        actor=admin_user,
+        action="user.deactivate",
+        target=member,
+        summary="alice",
+        before={"is_active": True},
+        after={"is_active": False},
+    )
 
 
 def test_a_superuser_can_read_an_entry_but_not_add_change_or_delete_it(client, admin_user, entry):

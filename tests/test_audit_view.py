@@ -47,8 +47,15 @@ def test_the_log_lists_who_did_what_to_what_newest_first_with_before_and_after(
 
 def test_automatic_decisions_are_shown_as_deerweb(admin_client, member):
     prediction = finished_prediction(member)
-    reviews._decide([prediction.pk], "approved", ("pending",), by=None, reason="", action="prediction.approve",
-                    summary="approved automatically: the member is set to auto-approve")
+    reviews._decide(
+        [prediction.pk],
+        "approved",
+        ("pending",),
+        by=None,
+        reason="",
+        action="prediction.approve",
+        summary="approved automatically: the member is set to auto-approve",
+    )
     html = admin_client.get(reverse("audit:list"), {"actor": "auto"}).content.decode()
     assert rows(html) == ["prediction.approve"]
     assert "DeerWeb (automatic)" in html
@@ -66,17 +73,26 @@ def test_the_log_filters_by_actor_action_target_and_date(admin_client, admin_use
 
     assert rows(admin_client.get(audit, {"actor": reviewer.pk}).content.decode()) == ["prediction.approve"]
     assert rows(admin_client.get(audit, {"action": "prediction."}).content.decode()) == [
-        "prediction.reject", "prediction.approve"]
+        "prediction.reject",
+        "prediction.approve",
+    ]
     assert rows(admin_client.get(audit, {"action": "user.deactivate"}).content.decode()) == ["user.deactivate"]
-    assert rows(admin_client.get(audit, {"target_type": "predictions.prediction",
-                                         "target_id": second.pk}).content.decode()) == ["prediction.reject"]
+    assert rows(
+        admin_client.get(audit, {"target_type": "predictions.prediction", "target_id": second.pk}).content.decode()
+    ) == ["prediction.reject"]
     today = timezone.localdate().isoformat()
-    assert rows(admin_client.get(audit, {"since": today}).content.decode()) == [
-        "user.deactivate", "prediction.reject"]
+    assert rows(admin_client.get(audit, {"since": today}).content.decode()) == ["user.deactivate", "prediction.reject"]
 
 
-@pytest.mark.parametrize("query", [{"since": "yesterday"}, {"actor": "nobody"}, {"target_type": "auth.group"},
-                                   {"since": "2026-02-02", "until": "2026-02-01"}])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"since": "yesterday"},
+        {"actor": "nobody"},
+        {"target_type": "auth.group"},
+        {"since": "2026-02-02", "until": "2026-02-01"},
+    ],
+)
 def test_a_bad_filter_gets_a_message_not_an_error_page(admin_client, query):
     response = admin_client.get(reverse("audit:list"), query)
     assert response.status_code == 400

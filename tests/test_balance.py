@@ -19,8 +19,13 @@ from .conftest import ROOT, wait_for
 
 SCHNELL = "black-forest-labs/flux-schnell"  # $0.003 per image
 PRO = "black-forest-labs/flux-1.1-pro"  # $0.04
-INSUFFICIENT = {"error": {"message": "用户额度不足 (insufficient user quota)", "type": "new_api_error",
-                          "code": "insufficient_user_quota"}}
+INSUFFICIENT = {
+    "error": {
+        "message": "用户额度不足 (insufficient user quota)",
+        "type": "new_api_error",
+        "code": "insufficient_user_quota",
+    }
+}
 
 
 @pytest.fixture
@@ -64,14 +69,24 @@ def test_the_task_keeps_a_snapshot_and_compares_it_with_what_deerweb_recorded(qu
 
     prediction = submit(member, model_id=PRO)
     Prediction.objects.filter(pk=prediction.pk).update(actual_cost=Decimal("0.04"), status=Status.SUCCEEDED)
-    query_host.inject("quota", status=200, body={
-        "username": "sandbox", "total_quota": 99.9, "total_used_quota": 0.1, "request_count": 3,
-        "keys": [{"name": "deerweb", "remain_quota": -1, "used_quota": 0.1}],
-    })
+    query_host.inject(
+        "quota",
+        status=200,
+        body={
+            "username": "sandbox",
+            "total_quota": 99.9,
+            "total_used_quota": 0.1,
+            "request_count": 3,
+            "keys": [{"name": "deerweb", "remain_quota": -1, "used_quota": 0.1}],
+        },
+    )
     assert quotas.deerapi_balance_refresh()
     report = quotas.balance_report(TeamSettings.objects.get(pk=1))
     assert (report.balance, report.used_since, report.recorded_since) == (
-        Decimal("99.9"), Decimal("0.1"), Decimal("0.04"))
+        Decimal("99.9"),
+        Decimal("0.1"),
+        Decimal("0.04"),
+    )
     assert report.difference == Decimal("0.06")
     assert report.request_count == 3
     assert report.keys == [{"name": "deerweb", "remain_quota": "-1", "used_quota": "0.1"}]
@@ -116,7 +131,9 @@ def test_an_exhausted_deerapi_balance_fails_refunds_and_warns_admins_until_a_cre
     prediction = wait_for(submit(member, num_outputs=2), Status.FAILED)
     assert prediction.error.startswith("The team's DeerAPI balance is empty, so DeerAPI refused this prediction")
     assert list(prediction.ledger.values_list("kind", "amount").order_by("pk")) == [
-        (LedgerKind.RESERVE, Decimal("0.006")), (LedgerKind.REFUND, Decimal("-0.006"))]
+        (LedgerKind.RESERVE, Decimal("0.006")),
+        (LedgerKind.REFUND, Decimal("-0.006")),
+    ]
     assert TeamSettings.objects.get(pk=1).deerapi_balance_empty_since is not None
 
     client.force_login(admin_user)
@@ -175,5 +192,9 @@ def _settings_value(name: str, env: dict[str, str]) -> subprocess.CompletedProce
     clean.update(DJANGO_SECRET_KEY="k" * 50, **env)
     return subprocess.run(
         [sys.executable, "-c", f"import deerweb.settings as s; print(s.{name})"],
-        cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )

@@ -30,9 +30,22 @@ def _bench(name: str, *options: str) -> str:
     server = f"{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
     database_url = f"postgres://{auth}@{server}/{db['NAME']}_bench_smoke_{name}"
     result = subprocess.run(
-        [sys.executable, "-m", "bench", name, *options, "--database-url", database_url,
-         "--redis-url", settings.CELERY_BROKER_URL],
-        cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            name,
+            *options,
+            "--database-url",
+            database_url,
+            "--redis-url",
+            settings.CELERY_BROKER_URL,
+        ],
+        cwd=ROOT,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, f"python -m bench {name} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return result.stdout
@@ -43,7 +56,7 @@ def _rows(output: str, first: str) -> dict[str, list[str]]:
     lines = output.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith(f"| {first} "))
     rows = {}
-    for line in lines[start + 2:]:
+    for line in lines[start + 2 :]:
         if not line.startswith("|"):
             break
         cells = [cell.strip() for cell in line.strip("|").split("|")]
@@ -52,8 +65,21 @@ def _rows(output: str, first: str) -> dict[str, list[str]]:
 
 
 def test_the_pages_benchmark_prints_time_and_query_counts_of_every_page_on_a_tiny_seed(real_services):
-    output = _bench("pages", "--predictions", "600", "--outputs", "1200", "--members", "5", "--first-stage", "0.25",
-                    "--requests", "3", "--warmup", "1")
+    output = _bench(
+        "pages",
+        "--predictions",
+        "600",
+        "--outputs",
+        "1200",
+        "--members",
+        "5",
+        "--first-stage",
+        "0.25",
+        "--requests",
+        "3",
+        "--warmup",
+        "1",
+    )
 
     assert "Command: python -m bench pages --predictions 600" in output
     assert re.search(r"^Machine: \d+ CPUs", output, re.MULTILINE)
@@ -82,5 +108,8 @@ def test_the_submit_benchmark_prints_latency_and_throughput_and_never_overspends
     assert all(re.fullmatch(MS, value) for value in rows["All"][2:5]), rows["All"]
     assert re.search(r"^Throughput: 24 submissions in [\d.]+ s = [\d.]+ per second", output, re.MULTILINE)
     assert "  PASS  the quota is never overspent" in output
-    assert re.search(r"^  PASS  every accepted submission is one prediction, one reserve entry and one queued task",
-                     output, re.MULTILINE)
+    assert re.search(
+        r"^  PASS  every accepted submission is one prediction, one reserve entry and one queued task",
+        output,
+        re.MULTILINE,
+    )

@@ -46,9 +46,23 @@ def run_bench(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.redis
 def test_the_pipeline_benchmark_runs_a_tiny_workload_and_prints_every_figure(bench_database_url):
     result = run_bench(
-        "pipeline", "--predictions", "10", "--peer-predictions", "4", "--run-seconds", "0.5",
-        "--members", "3", "--threads", "2", "--concurrency", "2",
-        "--database-url", bench_database_url, "--redis-url", settings.CELERY_BROKER_URL,
+        "pipeline",
+        "--predictions",
+        "10",
+        "--peer-predictions",
+        "4",
+        "--run-seconds",
+        "0.5",
+        "--members",
+        "3",
+        "--threads",
+        "2",
+        "--concurrency",
+        "2",
+        "--database-url",
+        bench_database_url,
+        "--redis-url",
+        settings.CELERY_BROKER_URL,
     )
     output = result.stdout
     assert result.returncode == 0, f"{output[-3000:]}\n{result.stderr[-3000:]}"
@@ -57,9 +71,15 @@ def test_the_pipeline_benchmark_runs_a_tiny_workload_and_prints_every_figure(ben
     assert "| Outcome " in output
     assert "10 of 10 succeeded" in output, output
     assert "4 of 4 succeeded" in output, output
-    for figure in ("Wall time until all stored", "In flight at the peak", "DeerAPI requests per prediction",
-                   "creates / polls per prediction", "Lag, DeerAPI done → shown succeeded",
-                   "Worker RSS at the peak", "Worker CPU time"):
+    for figure in (
+        "Wall time until all stored",
+        "In flight at the peak",
+        "DeerAPI requests per prediction",
+        "creates / polls per prediction",
+        "Lag, DeerAPI done → shown succeeded",
+        "Worker RSS at the peak",
+        "Worker CPU time",
+    ):
         assert figure in output, f"{figure!r} missing from:\n{output}"
     assert "TIMED OUT" not in output
     # One create per prediction on each side, and every figure a number.

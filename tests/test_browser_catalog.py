@@ -92,8 +92,12 @@ def test_compare_shows_each_models_status_live_until_all_succeed(page, worker, s
 def test_run_again_opens_the_new_prediction_which_then_succeeds(page, worker, simulator, member):  # noqa: F811
     from predictions import services
 
-    source = wait_for(services.prediction_create(
-        owner=member, model_id="black-forest-labs/flux-schnell", input={"prompt": "a deer in snow"}), Status.SUCCEEDED)
+    source = wait_for(
+        services.prediction_create(
+            owner=member, model_id="black-forest-labs/flux-schnell", input={"prompt": "a deer in snow"}
+        ),
+        Status.SUCCEEDED,
+    )
     log_in(page, member)
     page.goto(source.get_absolute_url())
     with page.expect_navigation():

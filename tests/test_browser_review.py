@@ -26,8 +26,7 @@ def focused_card(tab) -> int | None:
 
 
 def cards(tab) -> list[int]:
-    return [int(v) for v in tab.locator("[data-review-id]").evaluate_all(
-        "els => els.map(e => e.dataset.reviewId)")]
+    return [int(v) for v in tab.locator("[data-review-id]").evaluate_all("els => els.map(e => e.dataset.reviewId)")]
 
 
 def state(prediction: Prediction) -> tuple[str, str]:

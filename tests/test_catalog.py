@@ -18,22 +18,63 @@ from .conftest import ROOT
 
 # The 28 ids DeerAPI lists for its Replicate-style endpoint (deerapi-api.md §1.2).
 DEERAPI_IDS = [
-    *(f"black-forest-labs/{name}" for name in (
-        "flux-1.1-pro", "flux-1.1-pro-ultra", "flux-2-dev", "flux-2-flex", "flux-2-max", "flux-2-pro", "flux-dev",
-        "flux-kontext-max", "flux-kontext-pro", "flux-pro", "flux-schnell")),
+    *(
+        f"black-forest-labs/{name}"
+        for name in (
+            "flux-1.1-pro",
+            "flux-1.1-pro-ultra",
+            "flux-2-dev",
+            "flux-2-flex",
+            "flux-2-max",
+            "flux-2-pro",
+            "flux-dev",
+            "flux-kontext-max",
+            "flux-kontext-pro",
+            "flux-pro",
+            "flux-schnell",
+        )
+    ),
     "dreamshaper-8-lcm",
-    *(f"ideogram-ai/{name}" for name in (
-        "ideogram-v2", "ideogram-v2-turbo", "ideogram-v2a", "ideogram-v3-balanced", "ideogram-v3-quality",
-        "ideogram-v3-turbo")),
-    "recraft-ai/recraft-v3", "recraft-ai/recraft-v3-svg", "recraft-api", "recraftv3",
-    *(f"stability-ai/{name}" for name in (
-        "sdxl", "stable-diffusion", "stable-diffusion-3", "stable-diffusion-3.5-large",
-        "stable-diffusion-3.5-large-turbo", "stable-diffusion-3.5-medium")),
+    *(
+        f"ideogram-ai/{name}"
+        for name in (
+            "ideogram-v2",
+            "ideogram-v2-turbo",
+            "ideogram-v2a",
+            "ideogram-v3-balanced",
+            "ideogram-v3-quality",
+            "ideogram-v3-turbo",
+        )
+    ),
+    "recraft-ai/recraft-v3",
+    "recraft-ai/recraft-v3-svg",
+    "recraft-api",
+    "recraftv3",
+    *(
+        f"stability-ai/{name}"
+        for name in (
+            "sdxl",
+            "stable-diffusion",
+            "stable-diffusion-3",
+            "stable-diffusion-3.5-large",
+            "stable-diffusion-3.5-large-turbo",
+            "stable-diffusion-3.5-medium",
+        )
+    ),
 ]
-LIST_MODELS = {"black-forest-labs/flux-schnell", "black-forest-labs/flux-dev", "stability-ai/sdxl",
-               "stability-ai/stable-diffusion"}
-UNDOCUMENTED = {"dreamshaper-8-lcm", "recraft-api", "recraftv3", "stability-ai/stable-diffusion",
-                "stability-ai/stable-diffusion-3"}
+LIST_MODELS = {
+    "black-forest-labs/flux-schnell",
+    "black-forest-labs/flux-dev",
+    "stability-ai/sdxl",
+    "stability-ai/stable-diffusion",
+}
+UNDOCUMENTED = {
+    "dreamshaper-8-lcm",
+    "recraft-api",
+    "recraftv3",
+    "stability-ai/stable-diffusion",
+    "stability-ai/stable-diffusion-3",
+}
 
 
 def test_the_catalog_holds_exactly_the_28_models_deerapi_lists():
@@ -59,7 +100,8 @@ def test_every_model_has_a_name_vendor_prompt_price_and_output_shape(model_id):
             assert item.minimum <= item.maximum
         if item.default is not None and item.kind in ("integer", "number"):
             assert (item.minimum is None or item.default >= item.minimum) and (
-                item.maximum is None or item.default <= item.maximum), item.name
+                item.maximum is None or item.default <= item.maximum
+            ), item.name
         assert str(item.help), f"{model_id} {item.name} has no help text"
 
 
@@ -95,7 +137,12 @@ def test_the_documented_details_that_differ_within_a_family_are_kept():
     assert get("ideogram-ai/ideogram-v2a").field("negative_prompt") is None
     assert get("recraft-ai/recraft-v3").field("seed") is None
     assert get("recraft-ai/recraft-v3-svg").field("style").choices == (
-        "any", "engraving", "line_art", "line_circuit", "linocut")
+        "any",
+        "engraving",
+        "line_art",
+        "line_circuit",
+        "linocut",
+    )
     assert get("black-forest-labs/flux-1.1-pro-ultra").field("output_format").default == "jpg"
 
 
@@ -115,8 +162,15 @@ def test_undocumented_models_offer_only_the_prompt_and_a_justified_seed():
 
 def test_the_catalog_imports_without_django_settings():
     code = "import predictions.catalog as c; assert len(c.MODELS) == 28; print('ok')"
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                            env={"PATH": "/usr/bin:/bin"}, check=False, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+        check=False,
+        timeout=60,
+    )
     assert result.stdout.strip() == "ok", result.stderr
 
 
@@ -132,8 +186,11 @@ def test_the_simulator_answers_every_model_in_its_output_shape(simulator, settin
     while len(raw) < len(created) and time.monotonic() < deadline:
         for model_id, prediction_id in created.items():
             if model_id not in raw:
-                data = requests.get(f"{simulator.url}/replicate/v1/predictions/{prediction_id}",
-                                    headers={"Authorization": f"Bearer {settings.DEERAPI_KEY}"}, timeout=5).json()
+                data = requests.get(
+                    f"{simulator.url}/replicate/v1/predictions/{prediction_id}",
+                    headers={"Authorization": f"Bearer {settings.DEERAPI_KEY}"},
+                    timeout=5,
+                ).json()
                 if data["status"] == "succeeded":
                     raw[model_id] = data
         time.sleep(0.1)
@@ -182,8 +239,14 @@ SCHEMA = {
 def test_a_json_schema_becomes_fields_of_every_kind_prompt_first_then_in_x_order():
     fields = catalog.fields_from_json_schema(SCHEMA)
     assert [(f.name, f.kind) for f in fields] == [
-        ("prompt", "text"), ("style", "enum"), ("strength", "number"), ("hdr", "boolean"), ("reference", "uri"),
-        ("seed", "integer"), ("caption", "string"), ("references", "uri_list"),
+        ("prompt", "text"),
+        ("style", "enum"),
+        ("strength", "number"),
+        ("hdr", "boolean"),
+        ("reference", "uri"),
+        ("seed", "integer"),
+        ("caption", "string"),
+        ("references", "uri_list"),
     ]
     by_name = {f.name: f for f in fields}
     assert by_name["prompt"].required and by_name["prompt"].help == "What to draw"
@@ -204,10 +267,11 @@ def test_a_json_schema_becomes_fields_of_every_kind_prompt_first_then_in_x_order
         ({"properties": {"prompt": {"type": "string"}}, "required": ["prompt", "ghost"]}, "ghost"),
         ({"properties": {"prompt": {"type": "string"}, "n": {"type": "object"}}}, "n: unsupported type"),
         ({"properties": {"prompt": {"type": "string"}, "n": {"type": "integer", "minimum": "low"}}}, "minimum"),
-        ({"properties": {"prompt": {"type": "string"}, "s": {"type": "string", "enum": ["a"], "default": "b"}}},
-         "default"),
-        ({"properties": {"prompt": {"type": "string"}, "l": {"type": "array", "items": {"type": "integer"}}}},
-         "URI"),
+        (
+            {"properties": {"prompt": {"type": "string"}, "s": {"type": "string", "enum": ["a"], "default": "b"}}},
+            "default",
+        ),
+        ({"properties": {"prompt": {"type": "string"}, "l": {"type": "array", "items": {"type": "integer"}}}}, "URI"),
         ({"properties": {"prompt": {"type": "string"}, "bad name": {"type": "string"}}}, "letters"),
     ],
 )

@@ -47,7 +47,8 @@ def test_deerapis_error_envelope_gives_its_message():
 
 def test_replicates_problem_json_gives_title_detail_and_fields():
     body = {
-        "title": "Input validation failed", "status": 422,
+        "title": "Input validation failed",
+        "status": 422,
         "detail": "- input.output_format: must be one of jpg, png\n",
         "invalid_fields": [{"type": "enum", "field": "input.output_format", "description": "must be jpg or png"}],
     }
@@ -91,8 +92,7 @@ def test_retry_after_in_seconds_is_read():
 
 
 def test_the_client_never_shows_its_key():
-    api = client.DeerAPIClient(base_url="http://127.0.0.1:9", key="sk-secret-value", connect_timeout=1,
-                               read_timeout=1)
+    api = client.DeerAPIClient(base_url="http://127.0.0.1:9", key="sk-secret-value", connect_timeout=1, read_timeout=1)
     assert "sk-secret-value" not in repr(api)
 
 

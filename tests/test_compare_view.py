@@ -66,10 +66,14 @@ def test_a_library_prompt_used_for_a_compare_links_every_prediction(member_clien
 
 @pytest.mark.django_db
 def test_a_compare_is_all_or_nothing(member):
-    ModelConfig.objects.create(model_id="acme/strict", price=Decimal("0.01"), input_schema={
-        "required": ["prompt", "size"],
-        "properties": {"prompt": {"type": "string"}, "size": {"type": "integer"}},
-    })
+    ModelConfig.objects.create(
+        model_id="acme/strict",
+        price=Decimal("0.01"),
+        input_schema={
+            "required": ["prompt", "size"],
+            "properties": {"prompt": {"type": "string"}, "size": {"type": "integer"}},
+        },
+    )
     with pytest.raises(services.PredictionInputError) as exc:
         services.predictions_compare(owner=member, prompt_text="a stag", model_ids=[SCHNELL, PRO, "acme/strict"])
     assert exc.value.errors == {"models": "acme/strict: This field is required."}

@@ -27,10 +27,16 @@ def test_when_deerapi_lists_every_model_nothing_is_missing_or_new(simulator):
 
 
 def test_missing_and_new_models_are_reported_and_recorded_in_the_audit_log(simulator):
-    ModelConfig.objects.create(model_id="acme/painter", price=Decimal("0.02"),
-                               input_schema={"properties": {"prompt": {"type": "string"}}})
+    ModelConfig.objects.create(
+        model_id="acme/painter", price=Decimal("0.02"), input_schema={"properties": {"prompt": {"type": "string"}}}
+    )
     listed = [m for m in catalog.MODELS if m != "recraftv3"] + [
-        "black-forest-labs/flux-3-pro", "acme/painter-2", "gpt-4o", "someone/else", "claude-sonnet"]
+        "black-forest-labs/flux-3-pro",
+        "acme/painter-2",
+        "gpt-4o",
+        "someone/else",
+        "claude-sonnet",
+    ]
     simulator.inject("models", status=200, body={"object": "list", "data": [{"id": m} for m in listed]})
     out = run()
     assert "  - acme/painter\n" in out and "  - recraftv3\n" in out

@@ -83,7 +83,10 @@ def test_a_model_deerapi_does_not_know_fails_with_its_message(worker, simulator,
     # A model DeerWeb still offers but DeerAPI has retired.
     prompt = Prompt.objects.create(owner=member, text="x")
     prediction = Prediction.objects.create(
-        owner=member, prompt=prompt, model_id="black-forest-labs/flux-retired", input={"prompt": "x"},
+        owner=member,
+        prompt=prompt,
+        model_id="black-forest-labs/flux-retired",
+        input={"prompt": "x"},
         next_poll_at=timezone.now(),
     )
     services._enqueue("submit", prediction.pk)

@@ -68,7 +68,8 @@ def _free_port() -> int:
 def _redis(port: int) -> subprocess.Popen:
     process = subprocess.Popen(
         ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     wait_until(lambda: _answers(port), timeout=10, what="redis answering")
     return process
@@ -86,8 +87,9 @@ def _queued_without_message(owner, count: int) -> list[Prediction]:
     """Predictions saved but whose submit message is nowhere: only the sweep can find them."""
     prompt = Prompt.objects.create(owner=owner, text="a herd of reindeer")
     return [
-        Prediction.objects.create(owner=owner, prompt=prompt, model_id=SCHNELL, input={"prompt": prompt.text},
-                                  next_poll_at=timezone.now())
+        Prediction.objects.create(
+            owner=owner, prompt=prompt, model_id=SCHNELL, input={"prompt": prompt.text}, next_poll_at=timezone.now()
+        )
         for _ in range(count)
     ]
 
@@ -107,8 +109,11 @@ def test_redis_restarted_while_predictions_are_in_flight_loses_nothing(
         worker_session.stop()  # only the worker on the private Redis works on this
         worker.start()
         predictions = _queued_without_message(member, 6)
-        wait_until(lambda: Prediction.objects.filter(status=Status.PROCESSING).count() >= 3, timeout=30,
-                   what="predictions processing")
+        wait_until(
+            lambda: Prediction.objects.filter(status=Status.PROCESSING).count() >= 3,
+            timeout=30,
+            what="predictions processing",
+        )
         redis.kill()
         redis.wait(10)
         time.sleep(2)

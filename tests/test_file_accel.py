@@ -116,4 +116,3 @@ def test_a_prefix_that_is_not_a_path_stops_start_up(value):
     result = load_settings(DJANGO_SECRET_KEY="k" * 50, DEERWEB_FILE_ACCEL_PREFIX=value)
     assert result.returncode != 0
     assert "DEERWEB_FILE_ACCEL_PREFIX" in result.stderr
-

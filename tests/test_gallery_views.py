@@ -92,9 +92,7 @@ def test_a_gallery_item_shows_its_inputs_and_links_to_edit_and_run(member_client
     assert f'src="/predictions/{prediction.pk}/outputs/1/"' in html
 
 
-def test_a_teammate_reads_a_shared_prediction_and_its_images_but_cannot_act_on_it(
-    member_client, other_member
-):
+def test_a_teammate_reads_a_shared_prediction_and_its_images_but_cannot_act_on_it(member_client, other_member):
     prediction = finished_prediction(other_member, **APPROVED)
 
     detail = member_client.get(prediction.get_absolute_url())

@@ -134,8 +134,9 @@ def test_it_costs_five_queries_however_many_predictions_and_failures_there_are(
 
 def test_it_fails_when_a_prediction_sits_in_a_working_state_past_its_lease(client, member):
     beat(health.SWEEP, 1)
-    stuck = make_prediction(member, status=Status.STORING,
-                            next_poll_at=timezone.now() - timedelta(seconds=health.overdue_after() + 5))
+    stuck = make_prediction(
+        member, status=Status.STORING, next_poll_at=timezone.now() - timedelta(seconds=health.overdue_after() + 5)
+    )
 
     response = client.get("/healthz")
 
@@ -155,8 +156,12 @@ def test_a_prediction_due_a_moment_ago_is_not_past_its_lease(client, member):
 
 
 def fail(task: str = "predictions.tasks.poll", *, prediction_id=None, seconds_ago: float = 0) -> None:
-    TaskFailure.objects.create(task=task, error="DatabaseError", prediction_id=prediction_id,
-                               at=timezone.now() - timedelta(seconds=seconds_ago))
+    TaskFailure.objects.create(
+        task=task,
+        error="DatabaseError",
+        prediction_id=prediction_id,
+        at=timezone.now() - timedelta(seconds=seconds_ago),
+    )
 
 
 def test_it_fails_when_background_tasks_keep_raising(client, settings):
@@ -219,8 +224,9 @@ def test_the_sweep_forgets_failures_older_than_a_day():
     assert TaskFailure.objects.count() == 1
 
 
-@pytest.mark.parametrize("flag", ["deerapi_key_rejected_since", "deerapi_balance_empty_since",
-                                  "deerapi_check_failed_at"])
+@pytest.mark.parametrize(
+    "flag", ["deerapi_key_rejected_since", "deerapi_balance_empty_since", "deerapi_check_failed_at"]
+)
 def test_a_deerapi_outage_is_a_warning_not_a_failure(client, flag):
     beat(health.SWEEP, 1)
     TeamSettings.objects.create(pk=1, **{flag: timezone.now()})

@@ -23,16 +23,24 @@ NOON = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 def make(owner, text="a red deer", *, model=SCHNELL, status=Status.SUCCEEDED, when=NOON) -> Prediction:
     prompt = Prompt.objects.create(owner=owner, text=text, created_at=when)
-    return Prediction.objects.create(owner=owner, prompt=prompt, model_id=model, input={"prompt": text},
-                                     status=status, created_at=when)
+    return Prediction.objects.create(
+        owner=owner, prompt=prompt, model_id=model, input={"prompt": text}, status=status, created_at=when
+    )
 
 
 def add_output(prediction, index=0) -> PredictionOutput:
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8), "red").save(buffer, "PNG")
-    output = PredictionOutput(prediction=prediction, index=index, source_url="https://files.example/o.png",
-                              content_type="image/png", size=len(buffer.getvalue()), width=8, height=8,
-                              checksum="0" * 64)
+    output = PredictionOutput(
+        prediction=prediction,
+        index=index,
+        source_url="https://files.example/o.png",
+        content_type="image/png",
+        size=len(buffer.getvalue()),
+        width=8,
+        height=8,
+        checksum="0" * 64,
+    )
     output.file.save(f"h-{prediction.pk}-{index}.png", ContentFile(buffer.getvalue()), save=False)
     output.thumbnail.save(f"h-{prediction.pk}-{index}.webp", ContentFile(buffer.getvalue()), save=False)
     output.save()
@@ -109,8 +117,9 @@ def test_the_grid_shows_every_output_and_a_tile_for_predictions_without_one(memb
 
 
 @pytest.mark.parametrize("view", ["list", "grid"])
-def test_the_history_costs_the_same_queries_for_few_or_many_rows(member_client, member, view,
-                                                                 django_assert_max_num_queries):
+def test_the_history_costs_the_same_queries_for_few_or_many_rows(
+    member_client, member, view, django_assert_max_num_queries
+):
     for _ in range(3):
         add_output(make(member))
     with django_assert_max_num_queries(12) as few:

@@ -203,7 +203,10 @@ def test_the_compiled_catalogue_matches_the_po():
 def test_msgfmt_accepts_the_catalogue():
     result = subprocess.run(
         [shutil.which("msgfmt"), "--check", "--statistics", "-o", os.devnull, str(PO)],
-        capture_output=True, text=True, check=False, env={**os.environ, "LC_ALL": "C"},
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "LC_ALL": "C"},
     )
     assert result.returncode == 0, result.stderr
     assert re.fullmatch(r"\d+ translated messages\.\s*", result.stderr), result.stderr

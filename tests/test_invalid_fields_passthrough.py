@@ -14,7 +14,7 @@ PROBLEM = {
     "title": "Input validation failed",
     "status": 422,
     "detail": "- input.safety_tolerance: Must be less than or equal to 5\n"
-              "- input.input_images.0: Does not match format",
+    "- input.input_images.0: Does not match format",
     "invalid_fields": [
         {"type": "number_lte", "field": "input.safety_tolerance", "description": "Must be less than or equal to 5"},
         {"type": "format", "field": "input.input_images.0", "description": "Does not match format 'uri'"},
@@ -25,12 +25,15 @@ PROBLEM = {
 def test_deerapis_field_messages_reach_the_prediction_and_the_edit_form(worker, simulator, member_client, member):
     simulator.inject("create", status=422, body=PROBLEM)
     prediction = services.prediction_create(
-        owner=member, model_id="black-forest-labs/flux-2-pro",
+        owner=member,
+        model_id="black-forest-labs/flux-2-pro",
         input={"prompt": "a deer", "safety_tolerance": 5, "input_images": ["https://example.com/a.png"]},
     )
     prediction = wait_for(prediction, Status.FAILED)
     assert prediction.metrics["invalid_fields"] == {
-        "safety_tolerance": "Must be less than or equal to 5", "input_images.0": "Does not match format 'uri'"}
+        "safety_tolerance": "Must be less than or equal to 5",
+        "input_images.0": "Does not match format 'uri'",
+    }
     assert "Input validation failed" in prediction.error
 
     html = member_client.get(prediction.get_absolute_url()).content.decode()
@@ -39,9 +42,11 @@ def test_deerapis_field_messages_reach_the_prediction_and_the_edit_form(worker, 
     assert f'href="/predictions/new/?from={prediction.pk}"' in html
 
     form = member_client.get(reverse("predictions:new"), {"from": prediction.pk}).content.decode()
-    for name, message in (("safety_tolerance", "Must be less than or equal to 5"),
-                          ("input_images", "Does not match format &#x27;uri&#x27;")):
-        box = form[form.rindex('<div class="field', 0, form.index(f'<label for="id_{name}">')):]
+    for name, message in (
+        ("safety_tolerance", "Must be less than or equal to 5"),
+        ("input_images", "Does not match format &#x27;uri&#x27;"),
+    ):
+        box = form[form.rindex('<div class="field', 0, form.index(f'<label for="id_{name}">')) :]
         box = box[: box.index("</div>\n", box.index('class="error"'))]
         assert box.startswith('<div class="field has-error') and message in box, name
     assert "https://example.com/a.png</textarea>" in form, "the inputs are filled in to be corrected"

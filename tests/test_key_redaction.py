@@ -21,8 +21,9 @@ KEY = settings.DEERAPI_KEY
 @pytest.fixture
 def console() -> io.StringIO:
     """What the configured console handler (its filters and formatter) writes."""
-    handler = next(h for h in logging.getLogger().handlers
-                   if any(isinstance(f, RedactSecretsFilter) for f in h.filters))
+    handler = next(
+        h for h in logging.getLogger().handlers if any(isinstance(f, RedactSecretsFilter) for f in h.filters)
+    )
     stream = io.StringIO()
     previous = handler.setStream(stream)
     try:
@@ -80,8 +81,9 @@ def test_an_exception_passed_as_exc_info_is_redacted(console):
 
 
 def test_json_lines_are_redacted_too(console):
-    handler = next(h for h in logging.getLogger().handlers
-                   if any(isinstance(f, RedactSecretsFilter) for f in h.filters))
+    handler = next(
+        h for h in logging.getLogger().handlers if any(isinstance(f, RedactSecretsFilter) for f in h.filters)
+    )
     previous = handler.formatter
     handler.setFormatter(JsonFormatter())
     try:
@@ -140,10 +142,21 @@ def test_the_debug_500_page_hides_the_key(client, member, settings, monkeypatch)
 def test_no_page_shows_the_key_to_a_member_or_an_admin(client, member, admin_user):
     prediction = make_prediction(member)
     add_output(prediction)
-    pages = ["/predictions/", "/predictions/new/", f"/predictions/{prediction.pk}/",
-             f"/predictions/{prediction.pk}/live/", "/usage/", "/healthz"]
-    admin_pages = ["/usage/team/", "/admin/", "/admin/predictions/prediction/",
-                   f"/admin/predictions/prediction/{prediction.pk}/change/", "/admin/predictions/teamsettings/"]
+    pages = [
+        "/predictions/",
+        "/predictions/new/",
+        f"/predictions/{prediction.pk}/",
+        f"/predictions/{prediction.pk}/live/",
+        "/usage/",
+        "/healthz",
+    ]
+    admin_pages = [
+        "/usage/team/",
+        "/admin/",
+        "/admin/predictions/prediction/",
+        f"/admin/predictions/prediction/{prediction.pk}/change/",
+        "/admin/predictions/teamsettings/",
+    ]
     for user, urls in ((member, pages), (admin_user, pages + admin_pages)):
         client.force_login(user)
         for url in urls:

@@ -147,10 +147,18 @@ def test_without_proxies_a_forwarded_header_is_ignored(rf):
 
 def test_behind_a_proxy_a_client_cannot_dodge_the_lockout_by_forging_the_header(client, member, settings, one_proxy):
     for forged in range(settings.AXES_FAILURE_LIMIT):
-        client.post(LOGIN, {"username": f"user{forged}", "password": "x"},
-                    REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=f"192.0.2.{forged}, {HERE}")
-    response = client.post(LOGIN, {"username": "alice", "password": PASSWORD},
-                           REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=f"192.0.2.99, {HERE}")
+        client.post(
+            LOGIN,
+            {"username": f"user{forged}", "password": "x"},
+            REMOTE_ADDR="10.0.0.2",
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{forged}, {HERE}",
+        )
+    response = client.post(
+        LOGIN,
+        {"username": "alice", "password": PASSWORD},
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR=f"192.0.2.99, {HERE}",
+    )
     assert response.status_code == 429
 
 

@@ -16,8 +16,10 @@ from predictions.models import AuditEntry, ModelConfig
 CHANGELIST = reverse("admin:predictions_modelconfig_changelist")
 ADD = reverse("admin:predictions_modelconfig_add")
 CHECK = reverse("admin:predictions_modelconfig_check")
-SCHEMA = '{"required": ["prompt"], "properties": {"prompt": {"type": "string"}, ' \
-         '"steps": {"type": "integer", "minimum": 1, "maximum": 8, "default": 4}}}'
+SCHEMA = (
+    '{"required": ["prompt"], "properties": {"prompt": {"type": "string"}, '
+    '"steps": {"type": "integer", "minimum": 1, "maximum": 8, "default": 4}}}'
+)
 
 
 @pytest.fixture
@@ -29,8 +31,16 @@ def admin_client(admin_user) -> Client:
 
 
 def add(admin_client, **data):
-    form = {"model_id": "", "enabled": "on", "price": "", "name": "", "vendor": "", "output_shape": "single",
-            "input_schema": "{}", **data}
+    form = {
+        "model_id": "",
+        "enabled": "on",
+        "price": "",
+        "name": "",
+        "vendor": "",
+        "output_shape": "single",
+        "input_schema": "{}",
+        **data,
+    }
     return admin_client.post(ADD, form)
 
 
@@ -45,8 +55,9 @@ def test_the_model_list_shows_the_built_in_catalog_and_that_no_check_ran_yet(adm
 
 @pytest.mark.django_db
 def test_an_admin_adds_a_model_by_id_and_members_can_use_it(admin_client, member_client):
-    response = add(admin_client, model_id="acme/painter", name="Painter", vendor="Acme", price="0.02",
-                   input_schema=SCHEMA)
+    response = add(
+        admin_client, model_id="acme/painter", name="Painter", vendor="Acme", price="0.02", input_schema=SCHEMA
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     config = ModelConfig.objects.get(model_id="acme/painter")
     assert config.price == Decimal("0.0200")
@@ -59,16 +70,27 @@ def test_an_admin_adds_a_model_by_id_and_members_can_use_it(admin_client, member
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"model_id": "acme/painter", "price": "0.02", "input_schema": '{"properties": {"text": {"type": "string"}}}'},
-         "needs a string property “prompt”"),
+        (
+            {
+                "model_id": "acme/painter",
+                "price": "0.02",
+                "input_schema": '{"properties": {"text": {"type": "string"}}}',
+            },
+            "needs a string property “prompt”",
+        ),
         ({"model_id": "acme/painter", "price": "0.02", "input_schema": "{}"}, "needs its input schema"),
         ({"model_id": "acme/painter", "input_schema": SCHEMA}, "needs a price per image"),
         ({"model_id": "black-forest-labs/flux-schnell", "input_schema": SCHEMA}, "leave the schema empty"),
         ({"model_id": "acme/painter", "price": "-1", "input_schema": SCHEMA}, "cannot be negative"),
         ({"model_id": "acme painter", "price": "0.02", "input_schema": SCHEMA}, "Enter DeerAPI&#x27;s model id"),
-        ({"model_id": "acme/painter", "price": "0.02",
-          "input_schema": '{"properties": {"prompt": {"type": "string"}, "model": {"type": "string"}}}'},
-         "reserved by DeerWeb: model"),
+        (
+            {
+                "model_id": "acme/painter",
+                "price": "0.02",
+                "input_schema": '{"properties": {"prompt": {"type": "string"}, "model": {"type": "string"}}}',
+            },
+            "reserved by DeerWeb: model",
+        ),
     ],
 )
 def test_a_model_the_admin_gets_wrong_is_refused_with_a_clear_message(admin_client, data, message):
@@ -115,8 +137,15 @@ def test_the_check_is_a_post_for_admins_only(admin_client, member_client):
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_the_report_of_the_queued_check_appears_on_the_model_list(worker, simulator, admin_client, admin_user):
-    listed = [{"id": model_id} for model_id in ("black-forest-labs/flux-schnell", "black-forest-labs/flux-3-pro",
-                                                 "gpt-4o", "ideogram-ai/ideogram-v3-turbo")]
+    listed = [
+        {"id": model_id}
+        for model_id in (
+            "black-forest-labs/flux-schnell",
+            "black-forest-labs/flux-3-pro",
+            "gpt-4o",
+            "ideogram-ai/ideogram-v3-turbo",
+        )
+    ]
     simulator.inject("models", status=200, body={"object": "list", "data": listed})
     admin_client.post(CHECK)
     deadline = time.monotonic() + 20

@@ -38,8 +38,14 @@ def test_the_admins_price_and_name_replace_the_list_price_and_name():
 
 
 def test_a_model_added_by_id_is_built_from_its_json_schema():
-    ModelConfig.objects.create(model_id="acme/painter", name="Painter", vendor="Acme", price=Decimal("0.02"),
-                               input_schema=ADDED_SCHEMA, output_shape="list")
+    ModelConfig.objects.create(
+        model_id="acme/painter",
+        name="Painter",
+        vendor="Acme",
+        price=Decimal("0.02"),
+        input_schema=ADDED_SCHEMA,
+        output_shape="list",
+    )
     spec = selectors.model_get("acme/painter")
     assert (spec.name, spec.vendor, spec.output, spec.price) == ("Painter", "Acme", "list", Decimal("0.02"))
     assert [(f.name, f.kind, f.default) for f in spec.fields] == [("prompt", "text", None), ("steps", "integer", 4)]

@@ -39,13 +39,28 @@ def everyone(anonymous, member, other_member, reviewer, admin, deactivated="logi
 CASES = [
     # Review queue and decisions: reviewers and admins only.
     Case("review queue", "GET", "/review/", everyone("login", 403, 403, 200, 200)),
-    Case("approve", "POST", "/review/decide/", everyone("login", 403, 403, "done", "done"),
-         (("one", "approve:{pending}"),)),
-    Case("reject", "POST", "/review/decide/", everyone("login", 403, 403, "done", "done"),
-         (("one", "reject:{pending}"), ("reason", "quality"))),
+    Case(
+        "approve",
+        "POST",
+        "/review/decide/",
+        everyone("login", 403, 403, "done", "done"),
+        (("one", "approve:{pending}"),),
+    ),
+    Case(
+        "reject",
+        "POST",
+        "/review/decide/",
+        everyone("login", 403, 403, "done", "done"),
+        (("one", "reject:{pending}"), ("reason", "quality")),
+    ),
     # Deleting a rejected prediction's files: admins only.
-    Case("delete files", "POST", "/review/{rejected}/delete-files/", everyone("login", 403, 403, 403, "done"),
-         (("confirm", "yes"),)),
+    Case(
+        "delete files",
+        "POST",
+        "/review/{rejected}/delete-files/",
+        everyone("login", 403, 403, 403, "done"),
+        (("confirm", "yes"),),
+    ),
     # The gallery: every active member.
     Case("gallery", "GET", "/gallery/", everyone("login", 200, 200, 200, 200)),
     Case("gallery item", "GET", "/gallery/{shared}/", everyone("login", 200, 200, 200, 200)),
@@ -53,45 +68,91 @@ CASES = [
     Case("gallery item rejected", "GET", "/gallery/{rejected}/", everyone("login", 404, 404, 404, 404)),
     # A member's predictions: the owner, reviewers and admins; teammates only once shared.
     Case("pending prediction", "GET", "/predictions/{pending}/", everyone("login", 200, 404, 200, 200)),
-    Case("pending prediction's image", "GET", "/predictions/{pending}/outputs/0/",
-         everyone("login", 200, 404, 200, 200)),
-    Case("pending prediction's thumbnail", "GET", "/predictions/{pending}/outputs/0/thumbnail/",
-         everyone("login", 200, 404, 200, 200)),
+    Case(
+        "pending prediction's image", "GET", "/predictions/{pending}/outputs/0/", everyone("login", 200, 404, 200, 200)
+    ),
+    Case(
+        "pending prediction's thumbnail",
+        "GET",
+        "/predictions/{pending}/outputs/0/thumbnail/",
+        everyone("login", 200, 404, 200, 200),
+    ),
     Case("rejected prediction", "GET", "/predictions/{rejected}/", everyone("login", 200, 404, 200, 200)),
-    Case("rejected prediction's image", "GET", "/predictions/{rejected}/outputs/0/",
-         everyone("login", 200, 404, 200, 200)),
+    Case(
+        "rejected prediction's image",
+        "GET",
+        "/predictions/{rejected}/outputs/0/",
+        everyone("login", 200, 404, 200, 200),
+    ),
     Case("shared prediction", "GET", "/predictions/{shared}/", everyone("login", 200, 200, 200, 200)),
-    Case("shared prediction's image", "GET", "/predictions/{shared}/outputs/0/",
-         everyone("login", 200, 200, 200, 200)),
-    Case("private prediction's image", "GET", "/predictions/{private}/outputs/0/",
-         everyone("login", 200, 404, 200, 200)),
-    Case("cancel a teammate's shared prediction", "POST", "/predictions/{shared}/cancel/",
-         everyone("login", "done", 404, 404, "done")),
+    Case("shared prediction's image", "GET", "/predictions/{shared}/outputs/0/", everyone("login", 200, 200, 200, 200)),
+    Case(
+        "private prediction's image", "GET", "/predictions/{private}/outputs/0/", everyone("login", 200, 404, 200, 200)
+    ),
+    Case(
+        "cancel a teammate's shared prediction",
+        "POST",
+        "/predictions/{shared}/cancel/",
+        everyone("login", "done", 404, 404, "done"),
+    ),
     # Privacy: the owner only.
-    Case("make private", "POST", "/gallery/{pending}/private/", everyone("login", "done", 404, 404, 404),
-         (("private", "1"),)),
+    Case(
+        "make private",
+        "POST",
+        "/gallery/{pending}/private/",
+        everyone("login", "done", 404, 404, 404),
+        (("private", "1"),),
+    ),
     # Audit log and team: admins only.
     Case("audit log", "GET", "/audit/", everyone("login", 403, 403, 403, 200)),
     Case("team", "GET", "/team/", everyone("login", 403, 403, 403, 200)),
     Case("team member", "GET", "/team/{member_id}/", everyone("login", 403, 403, 403, 200)),
-    Case("invite", "POST", "/team/invite/", everyone("login", 403, 403, 403, 200),
-         (("username", "frank"), ("role", "Member"))),
-    Case("deactivate", "POST", "/team/{other_member_id}/active/", everyone("login", 403, 403, 403, "done"),
-         (("active", "0"),)),
-    Case("change role", "POST", "/team/{other_member_id}/role/", everyone("login", 403, 403, 403, "done"),
-         (("role", "Reviewer"),)),
+    Case(
+        "invite",
+        "POST",
+        "/team/invite/",
+        everyone("login", 403, 403, 403, 200),
+        (("username", "frank"), ("role", "Member")),
+    ),
+    Case(
+        "deactivate",
+        "POST",
+        "/team/{other_member_id}/active/",
+        everyone("login", 403, 403, 403, "done"),
+        (("active", "0"),),
+    ),
+    Case(
+        "change role",
+        "POST",
+        "/team/{other_member_id}/role/",
+        everyone("login", 403, 403, 403, "done"),
+        (("role", "Reviewer"),),
+    ),
     Case("password link", "POST", "/team/{other_member_id}/password-link/", everyone("login", 403, 403, 403, 200)),
     # The Django admin site: admins only (a reviewer is not staff).
     Case("admin site", "GET", "/admin/", everyone("login", "login", "login", "login", 200)),
-    Case("prediction admin", "GET", "/admin/predictions/prediction/",
-         everyone("login", "login", "login", "login", 200)),
+    Case(
+        "prediction admin", "GET", "/admin/predictions/prediction/", everyone("login", "login", "login", "login", 200)
+    ),
     Case("audit admin", "GET", "/admin/predictions/auditentry/", everyone("login", "login", "login", "login", 200)),
     # Everyone's own account.
     Case("change own password", "GET", "/accounts/password/", everyone("login", 200, 200, 200, 200)),
-    Case("submit a prediction", "POST", "/predictions/new/", everyone("login", "done", "done", "done", "done"),
-         (("model", "black-forest-labs/flux-schnell"), ("prompt", "a deer"), ("aspect_ratio", "1:1"),
-          ("num_outputs", "1"), ("megapixels", "1"), ("output_format", "png"), ("output_quality", "80"),
-          ("num_inference_steps", "4"))),
+    Case(
+        "submit a prediction",
+        "POST",
+        "/predictions/new/",
+        everyone("login", "done", "done", "done", "done"),
+        (
+            ("model", "black-forest-labs/flux-schnell"),
+            ("prompt", "a deer"),
+            ("aspect_ratio", "1:1"),
+            ("num_outputs", "1"),
+            ("megapixels", "1"),
+            ("output_format", "png"),
+            ("output_quality", "80"),
+            ("num_inference_steps", "4"),
+        ),
+    ),
 ]
 
 
@@ -100,8 +161,13 @@ def world(member, other_member, reviewer, admin_user) -> dict[str, object]:
     deactivated = User.objects.create_user("erin", "erin@example.com", PASSWORD)
     pending = finished_prediction(member)
     return {
-        "users": {"member": member, "other_member": other_member, "reviewer": reviewer, "admin": admin_user,
-                  "deactivated": deactivated},
+        "users": {
+            "member": member,
+            "other_member": other_member,
+            "reviewer": reviewer,
+            "admin": admin_user,
+            "deactivated": deactivated,
+        },
         "ids": {
             "pending": pending.pk,
             "shared": finished_prediction(member, review_state=ReviewState.APPROVED).pk,

@@ -89,11 +89,16 @@ def test_a_create_whose_answer_never_came_is_marked_unknown_and_not_sent_twice(w
 
 
 def test_a_permanent_error_fails_the_prediction_with_the_reason(worker, simulator, member):
-    simulator.inject("create", status=422, body={
-        "title": "Input validation failed", "status": 422,
-        "detail": "- input.aspect_ratio: aspect_ratio must be one of ...",
-        "invalid_fields": [{"type": "enum", "field": "input.aspect_ratio", "description": "must be one of 1:1"}],
-    })
+    simulator.inject(
+        "create",
+        status=422,
+        body={
+            "title": "Input validation failed",
+            "status": 422,
+            "detail": "- input.aspect_ratio: aspect_ratio must be one of ...",
+            "invalid_fields": [{"type": "enum", "field": "input.aspect_ratio", "description": "must be one of 1:1"}],
+        },
+    )
     prediction = wait_for(submit(member), Status.FAILED)
     assert "Input validation failed" in prediction.error
     assert "aspect_ratio" in prediction.error

@@ -51,8 +51,13 @@ def run_times(member):
     def make(*seconds: float) -> None:
         prompt = Prompt.objects.create(owner=member, text="a deer")
         for value in seconds:
-            Prediction.objects.create(owner=member, prompt=prompt, model_id=SCHNELL, status=Status.SUCCEEDED,
-                                      metrics={"predict_time": value / 2, "total_time": value})
+            Prediction.objects.create(
+                owner=member,
+                prompt=prompt,
+                model_id=SCHNELL,
+                status=Status.SUCCEEDED,
+                metrics={"predict_time": value / 2, "total_time": value},
+            )
 
     yield make
     services._fastest_runs.clear()

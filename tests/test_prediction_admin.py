@@ -37,8 +37,9 @@ def act(client, action: str, predictions, **extra):
 
 
 def test_the_list_shows_thumbnail_status_review_member_model_cost_and_times(admin_client, member):
-    prediction = finished_prediction(member, model_id=PRO, estimated_cost=Decimal("0.04"),
-                                     actual_cost=Decimal("0.0400"), deerapi_id="dpi-123")
+    prediction = finished_prediction(
+        member, model_id=PRO, estimated_cost=Decimal("0.04"), actual_cost=Decimal("0.0400"), deerapi_id="dpi-123"
+    )
 
     html = admin_client.get(CHANGELIST).content.decode()
 
@@ -64,10 +65,11 @@ def test_pages_past_the_middle_list_the_right_rows_in_order(admin_client, member
     """They are read from the oldest end (see NearerEndPaginator) and must still read newest first."""
     monkeypatch.setattr(PredictionAdmin, "list_per_page", 2)
     start = timezone.now() - timedelta(days=1)
-    newest_first = [finished_prediction(member, created_at=start + timedelta(minutes=n), outputs=0)
-                    for n in range(5)][::-1]
+    newest_first = [finished_prediction(member, created_at=start + timedelta(minutes=n), outputs=0) for n in range(5)][
+        ::-1
+    ]
     pages = [listed(admin_client.get(CHANGELIST, {"p": p}).content.decode()) for p in (1, 2, 3)]
-    assert pages == [[p.pk for p in newest_first[i:i + 2]] for i in (0, 2, 4)]
+    assert pages == [[p.pk for p in newest_first[i : i + 2]] for i in (0, 2, 4)]
     oldest_first = listed(admin_client.get(CHANGELIST, {"p": 3, "o": "9"}).content.decode())
     assert oldest_first == [newest_first[0].pk], "a sorted column is reversed the same way"
 
@@ -81,10 +83,12 @@ def test_each_filter_narrows_the_list(admin_client, member, other_member):
 
     assert listed(admin_client.get(CHANGELIST, {"status__exact": "failed"}).content.decode()) == [failed.pk]
     assert listed(admin_client.get(CHANGELIST, {"review_state__exact": "approved"}).content.decode()) == [
-        pro_approved.pk]
+        pro_approved.pk
+    ]
     assert listed(admin_client.get(CHANGELIST, {"model": PRO}).content.decode()) == [pro_approved.pk]
     assert listed(admin_client.get(CHANGELIST, {"owner__id__exact": other_member.pk}).content.decode()) == [
-        pro_approved.pk]
+        pro_approved.pk
+    ]
     assert listed(admin_client.get(CHANGELIST, {"is_private__exact": "1"}).content.decode()) == [private.pk]
     since = admin_client.get(CHANGELIST, {"created_at__gte": str(midnight)}).content.decode()
     assert set(listed(since)) == {schnell.pk, pro_approved.pk, failed.pk, private.pk}

@@ -43,7 +43,7 @@ def field_block(html: str, name: str) -> str:
     label = html.index(f'<label for="id_{name}">')
     start = html.rindex('<div class="field', 0, label)
     ends = [i for i in (html.find('<div class="field', label), html.find("</fieldset>", label)) if i != -1]
-    return html[start:min(ends)] if ends else html[start:]
+    return html[start : min(ends)] if ends else html[start:]
 
 
 def page(client, **params) -> str:
@@ -61,7 +61,7 @@ def test_the_picker_groups_models_by_vendor_with_their_price(member_client):
         assert f'<optgroup label="{vendor}">' in html
     assert "FLUX.1 [schnell] · $0.003 per image" in html
     assert "Stable Diffusion 3.5 Large · $0.065 per image" in html
-    picker = html[html.index('<select name="model"'):]
+    picker = html[html.index('<select name="model"') :]
     assert picker[: picker.index("</select>")].count("<option value=") == 28
     assert re.search(r'<option value="black-forest-labs/flux-schnell"[^>]*selected', html)
 
@@ -93,10 +93,15 @@ def test_an_added_models_whole_number_input_with_fractional_bounds_offers_the_wh
     member_client,
 ):
     ModelConfig.objects.create(
-        model_id="someone/steps", price=Decimal("0.01"),
-        input_schema={"required": ["prompt"], "properties": {
-            "prompt": {"type": "string"}, "steps": {"type": "integer", "minimum": 0.5, "maximum": 8.5},
-        }},
+        model_id="someone/steps",
+        price=Decimal("0.01"),
+        input_schema={
+            "required": ["prompt"],
+            "properties": {
+                "prompt": {"type": "string"},
+                "steps": {"type": "integer", "minimum": 0.5, "maximum": 8.5},
+            },
+        },
     )
     html = page(member_client, model="someone/steps")
     assert re.search(r'<input type="number" name="steps"[^>]*min="1"[^>]*max="8"', html)
@@ -122,7 +127,7 @@ def test_an_undocumented_model_says_so_and_offers_only_the_prompt(member_client)
     html = page(member_client, model="recraftv3")
     assert "DeerAPI publishes no input schema for this model" in html
     assert 'name="prompt"' in html
-    assert "<fieldset class=\"options\">" not in html
+    assert '<fieldset class="options">' not in html
 
 
 def test_the_fields_endpoint_returns_only_that_models_part_of_the_form(member_client):
@@ -147,17 +152,32 @@ def test_the_no_js_switch_keeps_the_prompt_and_saves_nothing(member_client):
 
 
 def test_only_the_models_inputs_are_saved_with_their_types(member_client):
-    response = member_client.post(NEW, {
-        "model": IDEOGRAM, "prompt": "a poster of a deer", "aspect_ratio": "16:9", "resolution": "None",
-        "magic_prompt_option": "Off", "style_type": "Design", "style_preset": "Art Deco", "seed": "42",
-        "num_outputs": "3", "go_fast": "on",
-    })
+    response = member_client.post(
+        NEW,
+        {
+            "model": IDEOGRAM,
+            "prompt": "a poster of a deer",
+            "aspect_ratio": "16:9",
+            "resolution": "None",
+            "magic_prompt_option": "Off",
+            "style_type": "Design",
+            "style_preset": "Art Deco",
+            "seed": "42",
+            "num_outputs": "3",
+            "go_fast": "on",
+        },
+    )
     prediction = Prediction.objects.get()
     assert response.status_code == 302
     assert prediction.model_id == IDEOGRAM
     assert prediction.input == {
-        "prompt": "a poster of a deer", "aspect_ratio": "16:9", "resolution": "None", "magic_prompt_option": "Off",
-        "style_type": "Design", "style_preset": "Art Deco", "seed": 42,
+        "prompt": "a poster of a deer",
+        "aspect_ratio": "16:9",
+        "resolution": "None",
+        "magic_prompt_option": "Off",
+        "style_type": "Design",
+        "style_preset": "Art Deco",
+        "seed": 42,
     }
 
 
@@ -169,8 +189,12 @@ def test_only_the_models_inputs_are_saved_with_their_types(member_client):
         ("black-forest-labs/flux-dev", {"guidance": "11.5"}, "guidance", "less than or equal to 10"),
         (SDXL, {"num_inference_steps": "two"}, "num_inference_steps", "Enter a whole number."),
         (KONTEXT, {"input_image": "ftp://example.com/deer.png"}, "input_image", "Enter an http(s) URL of an image"),
-        (FLUX2, {"input_images": "\n".join(f"https://example.com/{n}.png" for n in range(9))}, "input_images",
-         "At most 8 images."),
+        (
+            FLUX2,
+            {"input_images": "\n".join(f"https://example.com/{n}.png" for n in range(9))},
+            "input_images",
+            "At most 8 images.",
+        ),
         (SCHNELL, {"prompt": ""}, "prompt", "This field is required."),
     ],
 )
@@ -187,8 +211,17 @@ def test_bad_input_gets_one_message_on_its_field_and_saves_nothing(member_client
 
 def test_a_small_upload_is_stored_and_sent_inline(member_client, member):
     data = png()
-    response = member_client.post(NEW, {"model": KONTEXT, "prompt": "make it blue", "aspect_ratio": "1:1",
-                                        "output_format": "png", "safety_tolerance": "2", "input_image": upload(data)})
+    response = member_client.post(
+        NEW,
+        {
+            "model": KONTEXT,
+            "prompt": "make it blue",
+            "aspect_ratio": "1:1",
+            "output_format": "png",
+            "safety_tolerance": "2",
+            "input_image": upload(data),
+        },
+    )
     assert response.status_code == 302
     stored = InputImage.objects.get()
     assert (stored.owner, stored.content_type, stored.size, stored.width) == (member, "image/png", len(data), 8)
@@ -199,9 +232,18 @@ def test_a_large_upload_is_sent_as_a_public_url_when_deerweb_has_one(member_clie
     settings.PUBLIC_URL = "https://deerweb.example.com"
     data = png((400, 400), noise=True)
     assert len(data) > 256 * 1024
-    response = member_client.post(NEW, {"model": FLUX2, "prompt": "these two", "aspect_ratio": "1:1",
-                                        "resolution": "1 MP", "safety_tolerance": "2", "output_format": "webp",
-                                        "input_images": [upload(data), upload(png(), "b.png")]})
+    response = member_client.post(
+        NEW,
+        {
+            "model": FLUX2,
+            "prompt": "these two",
+            "aspect_ratio": "1:1",
+            "resolution": "1 MP",
+            "safety_tolerance": "2",
+            "output_format": "webp",
+            "input_images": [upload(data), upload(png(), "b.png")],
+        },
+    )
     assert response.status_code == 302
     big = InputImage.objects.get(size=len(data))
     sent = Prediction.objects.get().input["input_images"]
@@ -211,9 +253,17 @@ def test_a_large_upload_is_sent_as_a_public_url_when_deerweb_has_one(member_clie
 
 def test_a_large_upload_without_a_public_url_is_refused_with_a_message(member_client, settings):
     settings.PUBLIC_URL = ""
-    response = member_client.post(NEW, {"model": KONTEXT, "prompt": "edit", "aspect_ratio": "1:1",
-                                        "output_format": "png", "safety_tolerance": "2",
-                                        "input_image": upload(png((400, 400), noise=True))})
+    response = member_client.post(
+        NEW,
+        {
+            "model": KONTEXT,
+            "prompt": "edit",
+            "aspect_ratio": "1:1",
+            "output_format": "png",
+            "safety_tolerance": "2",
+            "input_image": upload(png((400, 400), noise=True)),
+        },
+    )
     assert response.status_code == 400
     assert "too large to send to DeerAPI without a public address" in response.content.decode()
     assert not InputImage.objects.exists() and not Prediction.objects.exists()
@@ -228,9 +278,17 @@ def test_a_large_upload_without_a_public_url_is_refused_with_a_message(member_cl
     ],
 )
 def test_an_upload_that_is_not_an_allowed_image_is_refused(member_client, data, message):
-    response = member_client.post(NEW, {"model": KONTEXT, "prompt": "edit", "aspect_ratio": "1:1",
-                                        "output_format": "png", "safety_tolerance": "2",
-                                        "input_image": upload(data, "x.png")})
+    response = member_client.post(
+        NEW,
+        {
+            "model": KONTEXT,
+            "prompt": "edit",
+            "aspect_ratio": "1:1",
+            "output_format": "png",
+            "safety_tolerance": "2",
+            "input_image": upload(data, "x.png"),
+        },
+    )
     assert response.status_code == 400
     assert message in response.content.decode()
     assert not InputImage.objects.exists()
@@ -239,17 +297,34 @@ def test_an_upload_that_is_not_an_allowed_image_is_refused(member_client, data, 
 def test_an_image_in_a_format_deerapi_does_not_take_is_refused(member_client):
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8)).save(buffer, "BMP")
-    response = member_client.post(NEW, {"model": KONTEXT, "prompt": "edit", "aspect_ratio": "1:1",
-                                        "output_format": "png", "safety_tolerance": "2",
-                                        "input_image": upload(buffer.getvalue(), "x.bmp", "image/bmp")})
+    response = member_client.post(
+        NEW,
+        {
+            "model": KONTEXT,
+            "prompt": "edit",
+            "aspect_ratio": "1:1",
+            "output_format": "png",
+            "safety_tolerance": "2",
+            "input_image": upload(buffer.getvalue(), "x.bmp", "image/bmp"),
+        },
+    )
     assert response.status_code == 400
     assert "Upload a JPEG, PNG, GIF or WebP image." in response.content.decode()
 
 
 def test_an_upload_is_discarded_when_the_prediction_is_refused(member_client, member, settings):
     settings.PROMPT_MAX_LENGTH = 20
-    response = member_client.post(NEW, {"model": KONTEXT, "prompt": "x" * 19 + " and more", "aspect_ratio": "1:1",
-                                        "output_format": "png", "safety_tolerance": "2", "input_image": upload(png())})
+    response = member_client.post(
+        NEW,
+        {
+            "model": KONTEXT,
+            "prompt": "x" * 19 + " and more",
+            "aspect_ratio": "1:1",
+            "output_format": "png",
+            "safety_tolerance": "2",
+            "input_image": upload(png()),
+        },
+    )
     assert response.status_code == 400
     assert not InputImage.objects.exists()
 
@@ -274,8 +349,11 @@ def test_another_members_prompt_id_is_ignored(member_client, other_member):
 
 
 def test_edit_and_run_fills_the_form_with_the_inputs_and_keeps_a_fixed_seed(member_client, member):
-    source = services.prediction_create(owner=member, model_id=SCHNELL, input={
-        "prompt": "a deer", "aspect_ratio": "21:9", "num_outputs": 3, "go_fast": False, "seed": 77})
+    source = services.prediction_create(
+        owner=member,
+        model_id=SCHNELL,
+        input={"prompt": "a deer", "aspect_ratio": "21:9", "num_outputs": 3, "go_fast": False, "seed": 77},
+    )
     html = page(member_client, **{"from": source.pk})
     assert f"Starting from prediction {source.pk}" in html
     assert '<option value="21:9" selected>' in html
@@ -287,8 +365,9 @@ def test_edit_and_run_fills_the_form_with_the_inputs_and_keeps_a_fixed_seed(memb
 
 def test_edit_and_run_creates_a_prediction_linked_to_its_source_and_prompt(member_client, member):
     source = services.prediction_create(owner=member, model_id="recraftv3", input={"prompt": "a deer"})
-    member_client.post(NEW, {"model": "recraftv3", "prompt": "a deer", "source": source.pk,
-                             "prompt_id": source.prompt_id})
+    member_client.post(
+        NEW, {"model": "recraftv3", "prompt": "a deer", "source": source.pk, "prompt_id": source.prompt_id}
+    )
     made = Prediction.objects.exclude(pk=source.pk).get()
     assert made.source == source
     assert made.prompt == source.prompt
@@ -297,7 +376,8 @@ def test_edit_and_run_creates_a_prediction_linked_to_its_source_and_prompt(membe
 def test_edit_and_run_shows_deerapis_field_messages_next_to_the_fields(member_client, member):
     source = services.prediction_create(owner=member, model_id=SCHNELL, input={"prompt": "a deer"})
     Prediction.objects.filter(pk=source.pk).update(
-        status=Status.FAILED, metrics={"invalid_fields": {"aspect_ratio": "must be one of 1:1", "ghost": "gone"}})
+        status=Status.FAILED, metrics={"invalid_fields": {"aspect_ratio": "must be one of 1:1", "ghost": "gone"}}
+    )
     html = page(member_client, **{"from": source.pk})
     block = field_block(html, "aspect_ratio")
     assert block.startswith('<div class="field has-error') and "must be one of 1:1" in block
@@ -324,17 +404,34 @@ def test_with_every_model_disabled_the_form_says_so(member_client):
 
 
 def test_a_url_posted_with_the_empty_file_picker_is_sent(member_client):
-    response = member_client.post(NEW, {"model": KONTEXT, "prompt": "make it snow", "aspect_ratio": "1:1",
-                                        "output_format": "png", "safety_tolerance": "2",
-                                        "input_image": ["https://example.com/deer.png", ""]})
+    response = member_client.post(
+        NEW,
+        {
+            "model": KONTEXT,
+            "prompt": "make it snow",
+            "aspect_ratio": "1:1",
+            "output_format": "png",
+            "safety_tolerance": "2",
+            "input_image": ["https://example.com/deer.png", ""],
+        },
+    )
     assert response.status_code == 302
     assert Prediction.objects.get().input["input_image"] == "https://example.com/deer.png"
 
 
 def test_urls_posted_with_the_empty_file_picker_are_all_sent(member_client):
-    response = member_client.post(NEW, {"model": FLUX2, "prompt": "these two", "aspect_ratio": "1:1",
-                                        "resolution": "1 MP", "safety_tolerance": "2", "output_format": "webp",
-                                        "input_images": ["https://example.com/a.png\r\nhttps://example.com/b.png", ""]})
+    response = member_client.post(
+        NEW,
+        {
+            "model": FLUX2,
+            "prompt": "these two",
+            "aspect_ratio": "1:1",
+            "resolution": "1 MP",
+            "safety_tolerance": "2",
+            "output_format": "webp",
+            "input_images": ["https://example.com/a.png\r\nhttps://example.com/b.png", ""],
+        },
+    )
     assert response.status_code == 302
     assert Prediction.objects.get().input["input_images"] == ["https://example.com/a.png", "https://example.com/b.png"]
 
@@ -349,8 +446,10 @@ def test_an_invalid_url_posted_with_the_empty_file_picker_gets_a_message_and_sta
 
 
 def test_a_url_and_an_upload_for_one_image_get_a_message_and_store_nothing(member_client):
-    response = member_client.post(NEW, {"model": KONTEXT, "prompt": "make it snow",
-                                        "input_image": ["https://example.com/deer.png", upload(png())]})
+    response = member_client.post(
+        NEW,
+        {"model": KONTEXT, "prompt": "make it snow", "input_image": ["https://example.com/deer.png", upload(png())]},
+    )
     assert response.status_code == 400
     block = field_block(response.content.decode(), "input_image")
     assert "Give either an image URL or an upload, not both." in block

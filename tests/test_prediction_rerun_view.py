@@ -82,8 +82,9 @@ def test_the_detail_page_offers_run_again_and_edit_and_run(member_client, member
 
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
-def test_run_again_through_the_pipeline_gets_a_new_seed_and_shows_the_one_used(worker, simulator, member_client,
-                                                                                 member):
+def test_run_again_through_the_pipeline_gets_a_new_seed_and_shows_the_one_used(
+    worker, simulator, member_client, member
+):
     source = wait_for(create(member), Status.SUCCEEDED)
     assert source.seed is not None, "the seed is read from DeerAPI's logs"
     assert f"Using seed: {source.seed}" in source.logs

@@ -59,9 +59,13 @@ def test_a_reviewer_can_decide_from_the_page_and_a_member_cannot(client, member,
     assert approve not in page(client, member, prediction)
 
     client.force_login(reviewer)
-    response = client.post(reverse("review:decide"), {
-        "one": f"approve:{prediction.pk}", "next": prediction.get_absolute_url(),
-    })
+    response = client.post(
+        reverse("review:decide"),
+        {
+            "one": f"approve:{prediction.pk}",
+            "next": prediction.get_absolute_url(),
+        },
+    )
     assert response["Location"] == prediction.get_absolute_url()
     assert approve not in page(client, reviewer, prediction), "decided: the buttons go"
 

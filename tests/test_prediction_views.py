@@ -27,8 +27,14 @@ def add_output(prediction, index=0) -> PredictionOutput:
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8), "red").save(buffer, "PNG")
     output = PredictionOutput(
-        prediction=prediction, index=index, source_url="https://files.example/out.png",
-        content_type="image/png", size=len(buffer.getvalue()), width=8, height=8, checksum="0" * 64,
+        prediction=prediction,
+        index=index,
+        source_url="https://files.example/out.png",
+        content_type="image/png",
+        size=len(buffer.getvalue()),
+        width=8,
+        height=8,
+        checksum="0" * 64,
     )
     output.file.save(f"t-{prediction.pk}-{index}.png", ContentFile(buffer.getvalue()), save=False)
     output.thumbnail.save(f"t-{prediction.pk}-{index}.webp", ContentFile(buffer.getvalue()), save=False)
@@ -75,8 +81,17 @@ def test_choosing_another_model_shows_its_fields_and_keeps_the_prompt(member_cli
 def test_a_valid_submission_saves_a_queued_prediction_and_redirects_to_it(member_client, member):
     response = member_client.post(
         reverse("predictions:new"),
-        {"model": SCHNELL, "prompt": "a deer", "aspect_ratio": "1:1", "num_outputs": "1", "megapixels": "1",
-         "output_format": "png", "output_quality": "80", "num_inference_steps": "4", "go_fast": "on"},
+        {
+            "model": SCHNELL,
+            "prompt": "a deer",
+            "aspect_ratio": "1:1",
+            "num_outputs": "1",
+            "megapixels": "1",
+            "output_format": "png",
+            "output_quality": "80",
+            "num_inference_steps": "4",
+            "go_fast": "on",
+        },
     )
     prediction = Prediction.objects.get()
     assert response.status_code == 302
@@ -91,8 +106,14 @@ def test_a_valid_submission_saves_a_queued_prediction_and_redirects_to_it(member
 def test_bad_input_shows_messages_on_the_form_and_saves_nothing(member_client):
     response = member_client.post(
         reverse("predictions:new"),
-        {"model": SCHNELL, "prompt": "", "aspect_ratio": "7:1", "num_outputs": "12", "megapixels": "1",
-         "output_format": "png"},
+        {
+            "model": SCHNELL,
+            "prompt": "",
+            "aspect_ratio": "7:1",
+            "num_outputs": "12",
+            "megapixels": "1",
+            "output_format": "png",
+        },
     )
     html = response.content.decode()
     assert response.status_code == 400
@@ -118,8 +139,9 @@ def test_history_lists_only_the_members_own_predictions_newest_first(member_clie
     assert f"/predictions/{theirs.pk}/" not in html
 
 
-def test_history_costs_the_same_number_of_queries_for_one_or_many_rows(member_client, member,
-                                                                       django_assert_max_num_queries):
+def test_history_costs_the_same_number_of_queries_for_one_or_many_rows(
+    member_client, member, django_assert_max_num_queries
+):
     for _ in range(3):
         add_output(make_prediction(member, status=Status.SUCCEEDED))
     with django_assert_max_num_queries(8) as few:
@@ -210,10 +232,15 @@ def test_every_page_shows_the_sandbox_banner_without_a_key(member_client, settin
     assert "data-sandbox" not in member_client.get(reverse("predictions:list")).content.decode()
 
 
-@pytest.mark.parametrize(("size", "language", "shown"), [
-    (924, "en", "an uploaded image (924\xa0bytes)"), (1000, "en", "an uploaded image (1000\xa0bytes)"),
-    (3000, "en", "an uploaded image (2.9\xa0KB)"), (924, "zh-hans", "一张上传的图片（924\xa0字节）"),
-])
+@pytest.mark.parametrize(
+    ("size", "language", "shown"),
+    [
+        (924, "en", "an uploaded image (924\xa0bytes)"),
+        (1000, "en", "an uploaded image (1000\xa0bytes)"),
+        (3000, "en", "an uploaded image (2.9\xa0KB)"),
+        (924, "zh-hans", "一张上传的图片（924\xa0字节）"),
+    ],
+)
 def test_an_uploaded_input_image_is_shown_with_its_size(member_client, member, size, language, shown):
     # 1000 bytes end in base64 padding ("=="), 924 and 3000 do not.
     data_url = "data:image/png;base64," + base64.b64encode(b"\x89" * size).decode("ascii")

@@ -30,12 +30,15 @@ def test_the_simulators_fractional_seconds_are_read():
     assert (progress.done, progress.total, progress.elapsed) == (1, 4, 0.38)
 
 
-@pytest.mark.parametrize("logs", [
-    "",
-    "Using seed: 1\nRunning prediction\n",
-    "  0%|          | 0/28 [00:00<?, ?it/s]\n",  # no speed yet
-    "Downloading weights 5/3 [00:01<00:00, 3.00it/s]\n",  # more steps done than there are
-])
+@pytest.mark.parametrize(
+    "logs",
+    [
+        "",
+        "Using seed: 1\nRunning prediction\n",
+        "  0%|          | 0/28 [00:00<?, ?it/s]\n",  # no speed yet
+        "Downloading weights 5/3 [00:01<00:00, 3.00it/s]\n",  # more steps done than there are
+    ],
+)
 def test_logs_without_a_usable_bar_give_no_estimate(logs):
     assert progress_parse(logs) is None
     assert progress_remaining(logs, START, START) is None

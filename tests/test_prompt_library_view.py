@@ -26,12 +26,15 @@ def test_a_member_saves_a_new_prompt_and_sees_it_in_the_library(member_client, m
     assert f'href="/predictions/new/?prompt_id={saved.pk}"' in html
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    ({"name": "", "text": "x"}, "This field is required."),
-    ({"name": "   ", "text": "x"}, "This field is required."),
-    ({"name": "Lake", "text": ""}, "This field is required."),
-    ({"name": "n" * 121, "text": "x"}, "at most 120 characters"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"name": "", "text": "x"}, "This field is required."),
+        ({"name": "   ", "text": "x"}, "This field is required."),
+        ({"name": "Lake", "text": ""}, "This field is required."),
+        ({"name": "n" * 121, "text": "x"}, "at most 120 characters"),
+    ],
+)
 def test_a_prompt_without_a_name_or_text_is_refused_with_a_message(member_client, data, message):
     response = member_client.post(LIBRARY, data)
     assert response.status_code == 400
@@ -48,8 +51,9 @@ def test_two_prompts_cannot_share_a_name(member_client, member):
 
 def test_saving_from_a_prediction_names_its_prompt_so_its_predictions_stay_linked(member_client, member):
     prediction = predict(member)
-    again = services.prediction_create(owner=member, model_id="recraftv3", input={"prompt": prediction.prompt.text},
-                                       prompt=prediction.prompt)
+    again = services.prediction_create(
+        owner=member, model_id="recraftv3", input={"prompt": prediction.prompt.text}, prompt=prediction.prompt
+    )
     response = member_client.post(SAVE_FROM_PREDICTION, {"prediction": prediction.pk, "name": "Lake"})
     assert response.status_code == 302 and response["Location"] == prediction.get_absolute_url()
     prompt = Prompt.objects.get(pk=prediction.prompt_id)
@@ -113,8 +117,9 @@ def test_another_members_prompts_are_404(member_client, other_member):
     assert "Theirs" not in member_client.get(LIBRARY).content.decode()
 
 
-def test_the_library_costs_the_same_queries_for_few_or_many_prompts(member_client, member,
-                                                                      django_assert_max_num_queries):
+def test_the_library_costs_the_same_queries_for_few_or_many_prompts(
+    member_client, member, django_assert_max_num_queries
+):
     Prompt.objects.create(owner=member, text="one", name="One")
     with django_assert_max_num_queries(10) as few:
         member_client.get(LIBRARY)

@@ -36,9 +36,15 @@ def submit(owner, **input) -> Prediction:
 
 def test_changing_a_members_limits_in_the_admin_is_audited(admin_client, admin_user, member):
     quota = MemberQuota.objects.create(user=member, budget=Decimal("1"))
-    response = admin_client.post(reverse("admin:predictions_memberquota_change", args=[quota.pk]), {
-        "budget": "2.5", "period": "day", "max_in_flight": "4", "allowed_models": [SCHNELL, PRO],
-    })
+    response = admin_client.post(
+        reverse("admin:predictions_memberquota_change", args=[quota.pk]),
+        {
+            "budget": "2.5",
+            "period": "day",
+            "max_in_flight": "4",
+            "allowed_models": [SCHNELL, PRO],
+        },
+    )
     assert response.status_code == 302, response.content.decode()[-2000:]
     quota.refresh_from_db()
     assert (quota.budget, quota.period, quota.max_in_flight) == (Decimal("2.5"), Period.DAY, 4)
@@ -48,9 +54,15 @@ def test_changing_a_members_limits_in_the_admin_is_audited(admin_client, admin_u
 
 
 def test_limits_for_a_member_are_added_in_the_admin(admin_client, member):
-    response = admin_client.post(reverse("admin:predictions_memberquota_add"), {
-        "user": member.pk, "budget": "", "period": "month", "max_in_flight": "1",
-    })
+    response = admin_client.post(
+        reverse("admin:predictions_memberquota_add"),
+        {
+            "user": member.pk,
+            "budget": "",
+            "period": "month",
+            "max_in_flight": "1",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[-2000:]
     assert MemberQuota.objects.get(user=member).max_in_flight == 1
     assert AuditEntry.objects.filter(action="quota.change").count() == 1
@@ -60,13 +72,22 @@ def test_the_team_settings_list_opens_the_one_row_and_saving_it_is_audited(admin
     response = admin_client.get(reverse("admin:predictions_teamsettings_changelist"))
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:predictions_teamsettings_change", args=[1])
-    response = admin_client.post(response["Location"], {
-        "default_budget": "5", "default_period": "week", "default_max_in_flight": "", "team_monthly_budget": "200",
-    })
+    response = admin_client.post(
+        response["Location"],
+        {
+            "default_budget": "5",
+            "default_period": "week",
+            "default_max_in_flight": "",
+            "team_monthly_budget": "200",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[-2000:]
     team = TeamSettings.objects.get(pk=1)
     assert (team.default_budget, team.default_period, team.team_monthly_budget) == (
-        Decimal("5"), Period.WEEK, Decimal("200"))
+        Decimal("5"),
+        Period.WEEK,
+        Decimal("200"),
+    )
     assert AuditEntry.objects.get(action="quota.change").target_type == "predictions.teamsettings"
 
 
@@ -74,8 +95,7 @@ def test_the_ledger_is_read_only_in_the_admin(admin_client, member):
     entry = submit(member).ledger.get()
     assert admin_client.get(reverse("admin:predictions_ledgerentry_changelist")).status_code == 200
     assert admin_client.get(reverse("admin:predictions_ledgerentry_add")).status_code == 403
-    response = admin_client.post(reverse("admin:predictions_ledgerentry_change", args=[entry.pk]),
-                                 {"amount": "-100"})
+    response = admin_client.post(reverse("admin:predictions_ledgerentry_change", args=[entry.pk]), {"amount": "-100"})
     assert response.status_code == 403
     entry.refresh_from_db()
     assert entry.amount == Decimal("0.003")
@@ -91,14 +111,23 @@ def test_an_admin_adjusts_a_members_spending_with_a_reason(admin_client, admin_u
     assert response.status_code == 302
     entry = LedgerEntry.objects.get(kind=LedgerKind.ADJUSTMENT)
     assert (entry.user, entry.amount, entry.created_by, entry.reason) == (
-        member, Decimal("-1.25"), admin_user, "refund for a broken run")
+        member,
+        Decimal("-1.25"),
+        admin_user,
+        "refund for a broken run",
+    )
     assert AuditEntry.objects.filter(action="ledger.adjust").count() == 1
 
 
 def run_action(admin_client, action: str, *predictions):
-    return admin_client.post(reverse("admin:predictions_prediction_changelist"), {
-        "action": action, ACTION_CHECKBOX_NAME: [p.pk for p in predictions],
-    }, follow=True)
+    return admin_client.post(
+        reverse("admin:predictions_prediction_changelist"),
+        {
+            "action": action,
+            ACTION_CHECKBOX_NAME: [p.pk for p in predictions],
+        },
+        follow=True,
+    )
 
 
 def unknown(prediction) -> Prediction:
@@ -114,8 +143,10 @@ def test_admin_actions_resolve_unknown_outcomes_by_charging_or_refunding(admin_c
     html = response.content.decode()
     assert "1 prediction resolved: charged." in html
     assert "1 skipped: only a prediction whose outcome is unknown can be resolved." in html
-    assert "1 prediction resolved: refunded." in run_action(admin_client, "resolve_unknown_refund",
-                                                            refunded).content.decode()
+    assert (
+        "1 prediction resolved: refunded."
+        in run_action(admin_client, "resolve_unknown_refund", refunded).content.decode()
+    )
     charged.refresh_from_db()
     refunded.refresh_from_db()
     assert (charged.status, charged.actual_cost) == (Status.FAILED, Decimal("0.006"))
@@ -128,8 +159,11 @@ def test_the_refund_action_gives_a_finished_prediction_back_once(admin_client, m
     prediction = submit(member)
     services.prediction_cancel(prediction)  # refunded automatically: nothing left
     done = submit(member, num_outputs=3)
-    for old, new in ((Status.QUEUED, Status.SUBMITTING), (Status.SUBMITTING, Status.STORING),
-                     (Status.STORING, Status.SUCCEEDED)):
+    for old, new in (
+        (Status.QUEUED, Status.SUBMITTING),
+        (Status.SUBMITTING, Status.STORING),
+        (Status.STORING, Status.SUCCEEDED),
+    ):
         services._transition(done.pk, old, new, metrics={"image_count": 3})
     html = run_action(admin_client, "refund_selected", prediction, done).content.decode()
     assert "1 prediction refunded." in html

@@ -53,9 +53,7 @@ def submit_all_at_once(owners: list[User]) -> list[tuple[str, str | int]]:
 
 
 @pytest.mark.parametrize("own_quota", [True, False], ids=["own-quota", "team-default-copied-on-first-use"])
-def test_fifty_simultaneous_submissions_against_a_budget_for_ten_create_exactly_ten(
-    enqueued, member, own_quota
-):
+def test_fifty_simultaneous_submissions_against_a_budget_for_ten_create_exactly_ten(enqueued, member, own_quota):
     if own_quota:
         MemberQuota.objects.create(user=member, budget=Decimal("0.03"), period=Period.MONTH)
     else:
@@ -72,8 +70,10 @@ def test_fifty_simultaneous_submissions_against_a_budget_for_ten_create_exactly_
     assert spent == Decimal("0.03"), "not a cent over, not a cent lost"
     assert MemberQuota.objects.filter(user=member).count() == 1
     for message in refused:
-        assert message.startswith("Over your budget: this prediction costs about $0.003, and $0.00 of your $0.03 "
-                                  "monthly budget is left. It starts again on ")
+        assert message.startswith(
+            "Over your budget: this prediction costs about $0.003, and $0.00 of your $0.03 "
+            "monthly budget is left. It starts again on "
+        )
 
 
 def test_the_team_budget_holds_when_many_members_submit_at_once(enqueued):

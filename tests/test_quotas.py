@@ -79,8 +79,7 @@ def test_a_model_without_num_outputs_is_priced_for_one_image(member):
 
 
 def test_a_member_without_limits_of_their_own_gets_the_team_defaults_at_their_first_submission(member):
-    TeamSettings.objects.create(pk=1, default_budget=Decimal("2"), default_period=Period.WEEK,
-                                default_max_in_flight=3)
+    TeamSettings.objects.create(pk=1, default_budget=Decimal("2"), default_period=Period.WEEK, default_max_in_flight=3)
     submit(member)
     quota = MemberQuota.objects.get(user=member)
     assert (quota.budget, quota.period, quota.max_in_flight) == (Decimal("2"), Period.WEEK, 3)
@@ -199,8 +198,9 @@ def test_a_success_as_estimated_writes_no_settle_entry(member):
 
 def test_without_an_image_count_from_deerapi_the_stored_outputs_are_counted(member):
     prediction = submit(member, num_outputs=2)
-    prediction.outputs.create(index=0, source_url="https://x/0.png", content_type="image/png", size=1,
-                              checksum="0" * 64)
+    prediction.outputs.create(
+        index=0, source_url="https://x/0.png", content_type="image/png", size=1, checksum="0" * 64
+    )
     prediction = finish(prediction, Status.SUCCEEDED)
     assert prediction.image_count == 1
     assert ledger(prediction)[-1] == (LedgerKind.SETTLE, Decimal("-0.003"))
@@ -305,8 +305,11 @@ def test_an_admin_adjustment_counts_in_the_current_period(member, admin_user):
     with pytest.raises(quotas.QuotaExceeded):
         submit(member, model_id=PRO)
     entry = quotas.ledger_adjust(member, Decimal("-0.04"), "a broken image last week", by=admin_user)
-    assert (entry.kind, entry.created_by, entry.reason) == (LedgerKind.ADJUSTMENT, admin_user,
-                                                            "a broken image last week")
+    assert (entry.kind, entry.created_by, entry.reason) == (
+        LedgerKind.ADJUSTMENT,
+        admin_user,
+        "a broken image last week",
+    )
     submit(member, model_id=PRO)
     assert AuditEntry.objects.filter(action="ledger.adjust").count() == 1
     with pytest.raises(ValueError, match="other than zero"):
@@ -319,8 +322,9 @@ def test_an_admin_adjustment_counts_in_the_current_period(member, admin_user):
 
 
 def test_a_quota_change_is_audited_with_before_and_after_and_a_no_op_is_not(member, admin_user):
-    quotas.quota_update(member, {"budget": Decimal("5"), "period": Period.WEEK, "allowed_models": [PRO, SCHNELL]},
-                        by=admin_user)
+    quotas.quota_update(
+        member, {"budget": Decimal("5"), "period": Period.WEEK, "allowed_models": [PRO, SCHNELL]}, by=admin_user
+    )
     quota = MemberQuota.objects.get(user=member)
     assert (quota.budget, quota.period, quota.allowed_models) == (Decimal("5"), Period.WEEK, sorted([PRO, SCHNELL]))
     audit = AuditEntry.objects.get(action="quota.change")
@@ -332,8 +336,7 @@ def test_a_quota_change_is_audited_with_before_and_after_and_a_no_op_is_not(memb
 
 
 def test_team_settings_changes_are_audited(admin_user):
-    quotas.team_settings_update({"team_monthly_budget": Decimal("100"), "default_budget": Decimal("5")},
-                                by=admin_user)
+    quotas.team_settings_update({"team_monthly_budget": Decimal("100"), "default_budget": Decimal("5")}, by=admin_user)
     team = TeamSettings.objects.get(pk=1)
     assert (team.team_monthly_budget, team.default_budget) == (Decimal("100"), Decimal("5"))
     audit = AuditEntry.objects.get(action="quota.change", target_type="predictions.teamsettings")
@@ -353,4 +356,9 @@ def test_the_budget_status_says_what_is_left_this_period_in_two_queries(member, 
 
 def test_money_is_shown_with_two_to_four_decimals():
     assert [quotas.format_usd(Decimal(v)) for v in ("0.003", "1.5", "12", "-0.04", "1234.56789")] == [
-        "$0.003", "$1.50", "$12.00", "-$0.04", "$1,234.5679"]
+        "$0.003",
+        "$1.50",
+        "$12.00",
+        "-$0.04",
+        "$1,234.5679",
+    ]

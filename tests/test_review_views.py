@@ -59,8 +59,15 @@ def test_the_queue_filters_by_member_model_and_date(reviewer_client, member, oth
     assert card_ids(reviewer_client.get(queue, {"since": day, "until": day}).content.decode()) == [last_week.pk]
 
 
-@pytest.mark.parametrize("query", [{"since": "last tuesday"}, {"since": "2026-05-02", "until": "2026-05-01"},
-                                   {"member": "999999"}, {"model": "acme/nope"}])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"since": "last tuesday"},
+        {"since": "2026-05-02", "until": "2026-05-01"},
+        {"member": "999999"},
+        {"model": "acme/nope"},
+    ],
+)
 def test_a_bad_filter_gets_a_message_on_the_form_not_an_error_page(reviewer_client, member, query):
     finished_prediction(member)
     response = reviewer_client.get(reverse("review:queue"), query)
@@ -116,9 +123,16 @@ def test_approving_through_json_answers_what_was_decided(reviewer_client, review
 def test_a_bulk_rejection_uses_the_listed_reason_and_the_details(reviewer_client, member, other_member):
     predictions = [finished_prediction(member), finished_prediction(other_member)]
 
-    response = reviewer_client.post(reverse("review:decide"), {
-        "action": "reject", "ids": [p.pk for p in predictions], "reason": "prompt", "details": "no antlers",
-    }, **JSON)
+    response = reviewer_client.post(
+        reverse("review:decide"),
+        {
+            "action": "reject",
+            "ids": [p.pk for p in predictions],
+            "reason": "prompt",
+            "details": "no antlers",
+        },
+        **JSON,
+    )
 
     assert response.json()["decided"] == sorted(p.pk for p in predictions)
     assert set(Prediction.objects.values_list("review_state", "review_reason")) == {
@@ -131,9 +145,16 @@ def test_a_prediction_someone_else_decided_first_comes_back_as_skipped(reviewer_
     taken = finished_prediction(member, review_state=ReviewState.APPROVED, reviewed_by=admin_user)
     open_one = finished_prediction(member)
 
-    body = reviewer_client.post(reverse("review:decide"), {
-        "action": "reject", "ids": [taken.pk, open_one.pk], "reason": "other", "details": "Watermark",
-    }, **JSON).json()
+    body = reviewer_client.post(
+        reverse("review:decide"),
+        {
+            "action": "reject",
+            "ids": [taken.pk, open_one.pk],
+            "reason": "other",
+            "details": "Watermark",
+        },
+        **JSON,
+    ).json()
 
     assert body["decided"] == [open_one.pk]
     assert body["skipped"] == [taken.pk]
@@ -142,15 +163,18 @@ def test_a_prediction_someone_else_decided_first_comes_back_as_skipped(reviewer_
     assert taken.review_state == ReviewState.APPROVED
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"action": "reject", "ids": ["1"]}, "Give a reason"),
-    ({"action": "reject", "ids": ["1"], "reason": "other"}, "Give a reason"),
-    ({"action": "approve"}, "Select at least one prediction"),
-    ({"ids": ["1"]}, "Choose approve or reject"),
-    ({"action": "approve", "ids": ["1; DROP"]}, "numbers"),
-    ({"action": "approve", "ids": [str(i) for i in range(201)]}, "at most 200"),
-    ({"action": "reject", "ids": ["1"], "reason": "made-up"}, "Select a valid choice"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"action": "reject", "ids": ["1"]}, "Give a reason"),
+        ({"action": "reject", "ids": ["1"], "reason": "other"}, "Give a reason"),
+        ({"action": "approve"}, "Select at least one prediction"),
+        ({"ids": ["1"]}, "Choose approve or reject"),
+        ({"action": "approve", "ids": ["1; DROP"]}, "numbers"),
+        ({"action": "approve", "ids": [str(i) for i in range(201)]}, "at most 200"),
+        ({"action": "reject", "ids": ["1"], "reason": "made-up"}, "Select a valid choice"),
+    ],
+)
 def test_a_bad_decision_request_gets_a_clear_json_error(reviewer_client, data, message):
     response = reviewer_client.post(reverse("review:decide"), data, **JSON)
     assert response.status_code == 400
@@ -161,9 +185,16 @@ def test_without_javascript_a_decision_redirects_back_with_a_message(reviewer_cl
     prediction = finished_prediction(member)
     back = reverse("review:queue") + f"?member={member.pk}"
 
-    response = reviewer_client.post(reverse("review:decide"), {
-        "one": f"reject:{prediction.pk}", "reason": "quality", "details": "", "next": back,
-    }, follow=True)
+    response = reviewer_client.post(
+        reverse("review:decide"),
+        {
+            "one": f"reject:{prediction.pk}",
+            "reason": "quality",
+            "details": "",
+            "next": back,
+        },
+        follow=True,
+    )
 
     assert response.redirect_chain == [(back, 302)]
     assert "Rejected 1 prediction." in response.content.decode()
@@ -173,9 +204,13 @@ def test_without_javascript_a_decision_redirects_back_with_a_message(reviewer_cl
 
 def test_a_redirect_never_leaves_deerweb(reviewer_client, member):
     prediction = finished_prediction(member)
-    response = reviewer_client.post(reverse("review:decide"), {
-        "one": f"approve:{prediction.pk}", "next": "https://evil.example/",
-    })
+    response = reviewer_client.post(
+        reverse("review:decide"),
+        {
+            "one": f"approve:{prediction.pk}",
+            "next": "https://evil.example/",
+        },
+    )
     assert response["Location"] == reverse("review:queue")
 
 
@@ -188,8 +223,7 @@ def test_an_admin_deletes_the_files_of_a_rejected_prediction_and_its_urls_then_4
     assert client.get(reverse("predictions:output", args=[prediction.pk, 0])).status_code == 200
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("review:delete_files", args=[prediction.pk]), {"confirm": "yes"},
-                               follow=True)
+        response = client.post(reverse("review:delete_files", args=[prediction.pk]), {"confirm": "yes"}, follow=True)
 
     assert "The stored files were deleted" in response.content.decode()
     assert not stored.file.storage.exists(stored.file.name)

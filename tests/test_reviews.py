@@ -26,9 +26,9 @@ pytestmark = pytest.mark.django_db
 
 
 def audit_of(prediction: Prediction, action: str) -> list[AuditEntry]:
-    return list(AuditEntry.objects.filter(
-        target_type="predictions.prediction", target_id=str(prediction.pk), action=action
-    ))
+    return list(
+        AuditEntry.objects.filter(target_type="predictions.prediction", target_id=str(prediction.pk), action=action)
+    )
 
 
 # --- Approve and reject -------------------------------------------------------------
@@ -156,8 +156,9 @@ def test_two_reviewers_deciding_at_the_same_moment_cannot_both_win(member, revie
 
         threads = [
             threading.Thread(target=decide, args=("approve", lambda p: reviews.review_approve(p, by=reviewer))),
-            threading.Thread(target=decide, args=("reject", lambda p: reviews.review_reject(
-                p, by=admin_user, reason="no"))),
+            threading.Thread(
+                target=decide, args=("reject", lambda p: reviews.review_reject(p, by=admin_user, reason="no"))
+            ),
         ]
         for thread in threads:
             thread.start()
@@ -301,8 +302,9 @@ def test_deleting_the_files_of_a_rejected_prediction_empties_storage_and_keeps_t
     assert entry.after["files_deleted_at"]
 
 
-def test_files_leave_storage_only_if_the_deletion_commits(member, reviewer, admin_user,
-                                                        django_capture_on_commit_callbacks):
+def test_files_leave_storage_only_if_the_deletion_commits(
+    member, reviewer, admin_user, django_capture_on_commit_callbacks
+):
     prediction = finished_prediction(member)
     reviews.review_reject(prediction, by=reviewer, reason="no")
     name = prediction.outputs.get().file.name

@@ -75,7 +75,9 @@ def test_missing_role_groups_are_recreated_with_their_permissions(member):
 
     assert set(groups) == set(roles.ROLES)
     assert set(groups["Reviewer"].permissions.values_list("codename", flat=True)) >= {
-        "view_team_predictions", "review_prediction"}
+        "view_team_predictions",
+        "review_prediction",
+    }
     assert groups["Admin"].permissions.filter(codename="manage_team").exists()
     assert not groups["Member"].permissions.filter(codename="review_prediction").exists()
 
@@ -85,6 +87,11 @@ def test_the_migration_created_the_groups_with_the_same_permissions(db):
     reviewer = Group.objects.get(name="Reviewer")
     assert set(Group.objects.filter(name__in=roles.ROLES).values_list("name", flat=True)) == set(roles.ROLES)
     assert set(reviewer.permissions.values_list("codename", flat=True)) == {
-        "add_prediction", "view_prediction", "add_prompt", "change_prompt", "view_prompt",
-        "view_team_predictions", "review_prediction",
+        "add_prediction",
+        "view_prediction",
+        "add_prompt",
+        "change_prompt",
+        "view_prompt",
+        "view_team_predictions",
+        "review_prediction",
     }

@@ -58,8 +58,15 @@ def test_the_login_page_has_the_policy_nosniff_and_no_framing(client):
 @pytest.mark.django_db
 def test_a_members_pages_have_the_policy_nosniff_and_no_framing(member_client, member):
     prediction = succeeded_with_output(member)
-    for url in ("/predictions/", "/predictions/new/", f"/predictions/{prediction.pk}/",
-                f"/predictions/{prediction.pk}/live/", "/usage/", "/prompts/", "/accounts/password/"):
+    for url in (
+        "/predictions/",
+        "/predictions/new/",
+        f"/predictions/{prediction.pk}/",
+        f"/predictions/{prediction.pk}/live/",
+        "/usage/",
+        "/prompts/",
+        "/accounts/password/",
+    ):
         response = member_client.get(url)
         assert response.status_code == 200, url
         assert_page_headers(response)
@@ -131,13 +138,28 @@ def test_no_template_or_python_made_html_has_inline_script_or_style():
 @pytest.mark.services
 def test_chromium_reports_no_policy_violation_on_the_pages_a_member_and_an_admin_use(page, admin_user):  # noqa: F811
     violations: list[str] = []
-    page.on("console", lambda message: violations.append(f"{page.url}: {message.text}")
-            if "Content Security Policy" in message.text else None)
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(f"{page.url}: {message.text}") if "Content Security Policy" in message.text else None
+        ),
+    )
     prediction = succeeded_with_output(admin_user)
     log_in(page, admin_user)
-    for url in ("/predictions/", "/predictions/new/", f"/predictions/{prediction.pk}/", "/predictions/compare/",
-                "/prompts/", "/usage/", "/gallery/", "/review/", "/accounts/password/", "/admin/",
-                "/admin/predictions/prediction/", f"/admin/predictions/prediction/{prediction.pk}/change/"):
+    for url in (
+        "/predictions/",
+        "/predictions/new/",
+        f"/predictions/{prediction.pk}/",
+        "/predictions/compare/",
+        "/prompts/",
+        "/usage/",
+        "/gallery/",
+        "/review/",
+        "/accounts/password/",
+        "/admin/",
+        "/admin/predictions/prediction/",
+        f"/admin/predictions/prediction/{prediction.pk}/change/",
+    ):
         response = page.goto(url)
         assert response is not None and response.status == 200, url
         page.wait_for_load_state("load")
@@ -145,4 +167,3 @@ def test_chromium_reports_no_policy_violation_on_the_pages_a_member_and_an_admin
     page.get_by_label("Model", exact=True).select_option(index=1)
     page.wait_for_load_state("networkidle")
     assert violations == []
-

@@ -21,7 +21,11 @@ def load_settings(code: str = SHOW, **env: str) -> subprocess.CompletedProcess:
     clean.update(env)
     return subprocess.run(
         [sys.executable, "-c", code],
-        cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -83,8 +87,10 @@ def test_deerweb_makes_the_filesystem_brokers_folders_when_it_starts(settings, t
 
     settings.CELERY_BROKER_URL = "filesystem://localhost//"
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(tmp_path / "in"), "data_folder_out": str(tmp_path / "in"),
-        "processed_folder": str(tmp_path / "processed"), "control_folder": str(tmp_path / "control"),
+        "data_folder_in": str(tmp_path / "in"),
+        "data_folder_out": str(tmp_path / "in"),
+        "processed_folder": str(tmp_path / "processed"),
+        "control_folder": str(tmp_path / "control"),
     }
 
     broker_folders_ensure()

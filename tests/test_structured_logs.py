@@ -44,8 +44,9 @@ def record(message: str, *args, exc_info=None) -> logging.LogRecord:
 def console(caplog) -> io.StringIO:
     """What the configured console handler writes, INFO and up."""
     caplog.set_level(logging.INFO)
-    handler = next(h for h in logging.getLogger().handlers
-                   if any(isinstance(f, RedactSecretsFilter) for f in h.filters))
+    handler = next(
+        h for h in logging.getLogger().handlers if any(isinstance(f, RedactSecretsFilter) for f in h.filters)
+    )
     stream = io.StringIO()
     previous = handler.setStream(stream)
     try:
@@ -124,9 +125,15 @@ def test_json_lines_outside_a_prediction_have_no_prediction_id():
 
 def test_deerweb_log_format_json_makes_the_console_write_json():
     result = subprocess.run(
-        [sys.executable, "-c", "import django, logging; django.setup(); "
-         "logging.getLogger('predictions').warning('hello')"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            "import django, logging; django.setup(); logging.getLogger('predictions').warning('hello')",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={**load_settings_env(), "DJANGO_SETTINGS_MODULE": "deerweb.settings", "DEERWEB_LOG_FORMAT": "json"},
     )
     assert result.returncode == 0, result.stderr

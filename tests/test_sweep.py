@@ -36,8 +36,15 @@ def late_rows(owner, status: str, count: int, *, late_by: float = 60.0) -> list[
     due = timezone.now() - timedelta(seconds=late_by)
     prompt = Prompt.objects.create(owner=owner, text="a deer")
     Prediction.objects.bulk_create(
-        Prediction(owner=owner, prompt=prompt, model_id=SCHNELL, input={"prompt": "a deer"}, status=status,
-                   deerapi_id=f"remote-{i}", next_poll_at=due)
+        Prediction(
+            owner=owner,
+            prompt=prompt,
+            model_id=SCHNELL,
+            input={"prompt": "a deer"},
+            status=status,
+            deerapi_id=f"remote-{i}",
+            next_poll_at=due,
+        )
         for i in range(count)
     )
     return list(Prediction.objects.filter(owner=owner).values_list("pk", flat=True))

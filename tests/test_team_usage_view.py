@@ -33,8 +33,13 @@ def admin_client(client, admin_user):
 
 
 def entry(user, amount, day=10, kind=LedgerKind.RESERVE, model_id=SCHNELL) -> LedgerEntry:
-    return LedgerEntry.objects.create(user=user, kind=kind, amount=Decimal(amount), model_id=model_id,
-                                      created_at=datetime(2025, 6, day, 10, tzinfo=UTC))
+    return LedgerEntry.objects.create(
+        user=user,
+        kind=kind,
+        amount=Decimal(amount),
+        model_id=model_id,
+        created_at=datetime(2025, 6, day, 10, tzinfo=UTC),
+    )
 
 
 def test_members_and_reviewers_may_not_see_it(client, member, reviewer):
@@ -55,17 +60,18 @@ def test_a_member_with_the_manage_team_permission_may(client, member):
 
 def test_members_are_ranked_by_spending_with_their_budget_and_what_is_left(admin_client, member, other_member):
     MemberQuota.objects.create(user=member, budget=Decimal("1"), period=Period.MONTH)
-    TeamSettings.objects.create(pk=1, default_budget=Decimal("2"), default_period=Period.WEEK,
-                                team_monthly_budget=Decimal("50"))
+    TeamSettings.objects.create(
+        pk=1, default_budget=Decimal("2"), default_period=Period.WEEK, team_monthly_budget=Decimal("50")
+    )
     entry(member, "0.04", model_id=PRO)
     entry(other_member, "0.5")
     entry(other_member, "-0.1", kind=LedgerKind.ADJUSTMENT, model_id="")
     html = admin_client.get(reverse("usage:team")).content.decode()
     assert html.index('data-member="bob"') < html.index('data-member="alice"') < html.index('data-member="dora"')
-    bob = html[html.index('data-member="bob"'):html.index('data-member="alice"')]
+    bob = html[html.index('data-member="bob"') : html.index('data-member="alice"')]
     assert '<td class="num" data-spent>$0.40</td>' in bob
     assert "$2.00 (Weekly)" in bob and "team default" in bob
-    alice = html[html.index('data-member="alice"'):html.index('data-member="dora"')]
+    alice = html[html.index('data-member="alice"') : html.index('data-member="dora"')]
     assert "$1.00 (Monthly)" in alice and "$0.96" in alice
     assert "<dd data-team-spent-month>$0.44</dd>" in html
     assert "Admin adjustments" in html, "the by-model chart shows adjustments apart"
@@ -73,23 +79,39 @@ def test_members_are_ranked_by_spending_with_their_budget_and_what_is_left(admin
 
 
 def test_an_admin_sets_a_members_limits_from_the_page_and_it_is_audited(admin_client, admin_user, member):
-    response = admin_client.post(reverse("usage:member_quota", args=[member.pk]), {
-        "budget": "3.50", "period": "week", "max_in_flight": "2", "allowed_models": [PRO],
-    })
+    response = admin_client.post(
+        reverse("usage:member_quota", args=[member.pk]),
+        {
+            "budget": "3.50",
+            "period": "week",
+            "max_in_flight": "2",
+            "allowed_models": [PRO],
+        },
+    )
     assert response.status_code == 302
     assert response["Location"] == reverse("usage:team")
     quota = MemberQuota.objects.get(user=member)
     assert (quota.budget, quota.period, quota.max_in_flight, quota.allowed_models) == (
-        Decimal("3.5"), Period.WEEK, 2, [PRO])
+        Decimal("3.5"),
+        Period.WEEK,
+        2,
+        [PRO],
+    )
     audit = AuditEntry.objects.get(action="quota.change")
     assert (audit.actor, audit.target_id) == (admin_user, str(quota.pk))
     assert audit.after == {"budget": "3.50", "period": "week", "max_in_flight": 2, "allowed_models": [PRO]}
 
 
 def test_bad_limits_get_messages_on_the_form(admin_client, member):
-    response = admin_client.post(reverse("usage:member_quota", args=[member.pk]), {
-        "budget": "-1", "period": "fortnight", "max_in_flight": "0", "allowed_models": ["acme/nothing"],
-    })
+    response = admin_client.post(
+        reverse("usage:member_quota", args=[member.pk]),
+        {
+            "budget": "-1",
+            "period": "fortnight",
+            "max_in_flight": "0",
+            "allowed_models": ["acme/nothing"],
+        },
+    )
     html = response.content.decode()
     assert response.status_code == 400
     assert "Ensure this value is greater than or equal to 0." in html
@@ -99,8 +121,9 @@ def test_bad_limits_get_messages_on_the_form(admin_client, member):
     assert not MemberQuota.objects.exists()
 
 
-def test_refresh_now_asks_a_worker_and_never_deerapi_from_the_request(admin_client, django_capture_on_commit_callbacks,
-                                                                      monkeypatch):
+def test_refresh_now_asks_a_worker_and_never_deerapi_from_the_request(
+    admin_client, django_capture_on_commit_callbacks, monkeypatch
+):
     sent = []
     monkeypatch.setattr("celery.app.base.Celery.send_task", lambda app, name, *a, **kw: sent.append(name))
     with django_capture_on_commit_callbacks(execute=True):
@@ -111,11 +134,17 @@ def test_refresh_now_asks_a_worker_and_never_deerapi_from_the_request(admin_clie
 
 def test_deerapis_balance_is_shown_against_what_deerweb_recorded(admin_client):
     TeamSettings.objects.create(
-        pk=1, deerapi_checked_at=NOW, deerapi_username="team-account", deerapi_balance=Decimal("12.5"),
-        deerapi_used=Decimal("7.5"), deerapi_request_count=42, deerapi_recorded=Decimal("3.1"),
-        deerapi_baseline_at=datetime(2025, 6, 1, tzinfo=UTC), deerapi_baseline_used=Decimal("5"),
-        deerapi_baseline_recorded=Decimal("1"), deerapi_keys=[{"name": "deerweb", "remain_quota": "-1",
-                                                               "used_quota": "7.5"}],
+        pk=1,
+        deerapi_checked_at=NOW,
+        deerapi_username="team-account",
+        deerapi_balance=Decimal("12.5"),
+        deerapi_used=Decimal("7.5"),
+        deerapi_request_count=42,
+        deerapi_recorded=Decimal("3.1"),
+        deerapi_baseline_at=datetime(2025, 6, 1, tzinfo=UTC),
+        deerapi_baseline_used=Decimal("5"),
+        deerapi_baseline_recorded=Decimal("1"),
+        deerapi_keys=[{"name": "deerweb", "remain_quota": "-1", "used_quota": "7.5"}],
         deerapi_check_error="DeerAPI's balance endpoint did not answer: ConnectTimeout",
         deerapi_check_failed_at=NOW,
     )
@@ -136,8 +165,11 @@ def test_before_the_first_reading_the_page_says_so(admin_client):
 def test_the_team_csv_has_every_members_entries_or_one_members(admin_client, member, other_member):
     entry(member, "0.04", model_id=PRO)
     entry(other_member, "0.003")
-    rows = list(csv.reader(io.StringIO(b"".join(
-        admin_client.get(reverse("usage:team"), {"format": "csv"}).streaming_content).decode())))
+    rows = list(
+        csv.reader(
+            io.StringIO(b"".join(admin_client.get(reverse("usage:team"), {"format": "csv"}).streaming_content).decode())
+        )
+    )
     assert sorted(row[1] for row in rows[1:]) == ["alice", "bob"]
     only_bob = admin_client.get(reverse("usage:team"), {"format": "csv", "member": other_member.pk})
     assert only_bob["Content-Disposition"].startswith(f'attachment; filename="deerweb-ledger-{other_member.pk}-')
@@ -153,16 +185,23 @@ def test_the_page_costs_the_same_number_of_queries_for_few_or_many_members_and_e
         admin_client.get(reverse("usage:team"))
     users = User.objects.bulk_create([User(username=f"m{i}") for i in range(30)])
     MemberQuota.objects.bulk_create([MemberQuota(user=u, budget=Decimal("1")) for u in users[:15]])
-    LedgerEntry.objects.bulk_create([
-        LedgerEntry(user=users[i % 30], kind=LedgerKind.RESERVE, amount=Decimal("0.003"), model_id=SCHNELL,
-                    created_at=datetime(2025, 6, 1 + i % 19, tzinfo=UTC)) for i in range(500)
-    ])
+    LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(
+                user=users[i % 30],
+                kind=LedgerKind.RESERVE,
+                amount=Decimal("0.003"),
+                model_id=SCHNELL,
+                created_at=datetime(2025, 6, 1 + i % 19, tzinfo=UTC),
+            )
+            for i in range(500)
+        ]
+    )
     with django_assert_max_num_queries(len(few.captured_queries)):
         admin_client.get(reverse("usage:team"))
 
 
-def test_each_member_has_a_link_to_their_limits_and_no_form_until_it_is_followed(admin_client, member,
-                                                                                 other_member):
+def test_each_member_has_a_link_to_their_limits_and_no_form_until_it_is_followed(admin_client, member, other_member):
     html = admin_client.get(reverse("usage:team")).content.decode()
     limits = reverse("usage:member_quota", args=[member.pk])
     assert f'<a href="{limits}" data-inline-form="{limits}?part=limits">Edit limits of alice</a>' in html
@@ -187,8 +226,10 @@ def test_the_small_form_beside_a_member_leaves_their_allowed_models_alone(admin_
     MemberQuota.objects.create(user=member, allowed_models=[PRO])
     html = admin_client.get(reverse("usage:member_quota", args=[member.pk]), {"part": "limits"}).content.decode()
     assert f'action="{reverse("usage:member_quota", args=[member.pk])}?part=limits"' in html
-    response = admin_client.post(f'{reverse("usage:member_quota", args=[member.pk])}?part=limits',
-                                 {"budget": "1", "period": "day", "max_in_flight": ""})
+    response = admin_client.post(
+        f"{reverse('usage:member_quota', args=[member.pk])}?part=limits",
+        {"budget": "1", "period": "day", "max_in_flight": ""},
+    )
     assert response.status_code == 302
     quota = MemberQuota.objects.get(user=member)
     assert (quota.budget, quota.period, quota.allowed_models) == (Decimal("1"), Period.DAY, [PRO])

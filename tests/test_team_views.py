@@ -53,12 +53,15 @@ def test_inviting_creates_the_account_and_shows_a_one_time_link(admin_client, ad
     assert AuditEntry.objects.filter(action="user.invite", actor=admin_user).exists()
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"username": "ALICE", "role": "Member"}, "already an account"),
-    ({"username": "bad name!", "role": "Member"}, "Enter a valid username"),
-    ({"username": "gina", "role": "Owner"}, "Select a valid choice"),
-    ({"username": "gina", "role": "Member", "email": "not-an-address"}, "Enter a valid email address"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"username": "ALICE", "role": "Member"}, "already an account"),
+        ({"username": "bad name!", "role": "Member"}, "Enter a valid username"),
+        ({"username": "gina", "role": "Owner"}, "Select a valid choice"),
+        ({"username": "gina", "role": "Member", "email": "not-an-address"}, "Enter a valid email address"),
+    ],
+)
 def test_a_bad_invite_gets_a_message_on_the_form(admin_client, member, data, message):
     response = admin_client.post(reverse("team:invite"), data)
     assert response.status_code == 400

@@ -27,8 +27,12 @@ def frozen_clock():
 
 def entry(user, amount, day, kind=LedgerKind.RESERVE, model_id=SCHNELL, **fields) -> LedgerEntry:
     return LedgerEntry.objects.create(
-        user=user, kind=kind, amount=Decimal(amount), model_id=model_id,
-        created_at=datetime(2025, 6, day, 10, tzinfo=UTC), **fields,
+        user=user,
+        kind=kind,
+        amount=Decimal(amount),
+        model_id=model_id,
+        created_at=datetime(2025, 6, day, 10, tzinfo=UTC),
+        **fields,
     )
 
 
@@ -47,7 +51,7 @@ def test_the_page_shows_the_budget_what_is_left_and_when_it_starts_again(member_
     services.prediction_create(owner=member, model_id=PRO, input={"prompt": "a moose"})
     html = member_client.get(reverse("usage:mine")).content.decode()
     assert "$5.00 (Monthly)" in html
-    assert '<dd data-budget-remaining><strong>$4.96</strong></dd>' in html
+    assert "<dd data-budget-remaining><strong>$4.96</strong></dd>" in html
     assert "July 1, 2025, midnight UTC" in html
     assert "1 of at most 3" in html
 
@@ -60,10 +64,12 @@ def test_the_charts_are_svg_with_a_title_a_description_and_a_table_of_the_number
     html = member_client.get(reverse("usage:mine")).content.decode()
     assert html.count('<svg class="chart-svg"') == 2
     assert '<title id="chart-days-title">Spending by day</title>' in html
-    assert ("Net spending per day from June 1, 2025 to June 20, 2025: $0.046 in total; "
-            "most on June 3, 2025 ($0.04).") in html
-    assert ("Net spending per model from June 1, 2025 to June 20, 2025: $0.046 in total; "
-            "most on FLUX1.1 [pro] ($0.04).") in html
+    assert (
+        "Net spending per day from June 1, 2025 to June 20, 2025: $0.046 in total; most on June 3, 2025 ($0.04)."
+    ) in html
+    assert (
+        "Net spending per model from June 1, 2025 to June 20, 2025: $0.046 in total; most on FLUX1.1 [pro] ($0.04)."
+    ) in html
     assert '<tr><th scope="row">June 5, 2025</th><td class="num">$0.006</td></tr>' in html
     assert '<tr><th scope="row">June 4, 2025</th><td class="num">$0.00</td></tr>' in html
     assert "$9.99" not in html, "another member's spending is not shown"
@@ -98,8 +104,7 @@ def test_bad_dates_get_a_message_on_the_form_not_an_error_page(member_client):
 
 def test_the_csv_export_holds_the_members_filtered_ledger_exactly(member_client, member, other_member, admin_user):
     prediction = services.prediction_create(owner=member, model_id=SCHNELL, input={"prompt": "x", "num_outputs": 2})
-    entry(member, "-0.5", 2, kind=LedgerKind.ADJUSTMENT, model_id="", reason="=HYPERLINK(\"x\")",
-          created_by=admin_user)
+    entry(member, "-0.5", 2, kind=LedgerKind.ADJUSTMENT, model_id="", reason='=HYPERLINK("x")', created_by=admin_user)
     entry(other_member, "1", 2)
     response = member_client.get(reverse("usage:mine"), {"format": "csv", "since": "2025-06-01"})
     assert response["Content-Type"] == "text/csv; charset=utf-8"
@@ -107,7 +112,7 @@ def test_the_csv_export_holds_the_members_filtered_ledger_exactly(member_client,
     assert csv_rows(response) == [
         ["created_at", "member", "kind", "amount_usd", "model", "prediction", "reason", "by"],
         ["2025-06-20T12:00:00Z", "alice", "reserve", "0.0060", SCHNELL, str(prediction.pk), "", ""],
-        ["2025-06-02T10:00:00Z", "alice", "adjustment", "-0.5000", "", "", "'=HYPERLINK(\"x\")", "dora"],
+        ["2025-06-02T10:00:00Z", "alice", "adjustment", "-0.5000", "", "", '\'=HYPERLINK("x")', "dora"],
     ]
     only_refunds = member_client.get(reverse("usage:mine"), {"format": "csv", "kind": "refund"})
     assert len(csv_rows(only_refunds)) == 1
@@ -120,11 +125,18 @@ def test_the_page_costs_the_same_number_of_queries_for_few_or_many_entries(
         entry(member, "0.003", day)
     with django_assert_max_num_queries(12) as few:
         member_client.get(reverse("usage:mine"))
-    LedgerEntry.objects.bulk_create([
-        LedgerEntry(user=member, kind=LedgerKind.RESERVE, amount=Decimal("0.003"), model_id=SCHNELL,
-                    created_at=datetime(2025, 6, 1 + i % 19, i % 24, tzinfo=UTC))
-        for i in range(300)
-    ])
+    LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(
+                user=member,
+                kind=LedgerKind.RESERVE,
+                amount=Decimal("0.003"),
+                model_id=SCHNELL,
+                created_at=datetime(2025, 6, 1 + i % 19, i % 24, tzinfo=UTC),
+            )
+            for i in range(300)
+        ]
+    )
     with django_assert_max_num_queries(len(few.captured_queries)):
         html = member_client.get(reverse("usage:mine")).content.decode()
     assert "Page 1 of 7" in html
@@ -133,8 +145,12 @@ def test_the_page_costs_the_same_number_of_queries_for_few_or_many_entries(
 def test_every_page_shows_the_budget_left_in_the_header(member_client, member):
     MemberQuota.objects.create(user=member, budget=Decimal("1"), period=Period.DAY)
     prediction = services.prediction_create(owner=member, model_id=PRO, input={"prompt": "x"})
-    for url in (reverse("predictions:list"), reverse("predictions:new"), prediction.get_absolute_url(),
-                reverse("usage:mine")):
+    for url in (
+        reverse("predictions:list"),
+        reverse("predictions:new"),
+        prediction.get_absolute_url(),
+        reverse("usage:mine"),
+    ):
         html = member_client.get(url).content.decode()
         assert "Left today:" in html, url
         assert "<strong>$0.96</strong>" in html, url

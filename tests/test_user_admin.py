@@ -17,9 +17,16 @@ pytestmark = pytest.mark.django_db
 
 def change_form(user: User, **changes) -> dict:
     data = {
-        "username": user.username, "first_name": "", "last_name": "", "email": user.email,
-        "is_active": "on" if user.is_active else "", "groups": [g.pk for g in user.groups.all()],
-        "last_login_0": "", "last_login_1": "", "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00",
+        "username": user.username,
+        "first_name": "",
+        "last_name": "",
+        "email": user.email,
+        "is_active": "on" if user.is_active else "",
+        "groups": [g.pk for g in user.groups.all()],
+        "last_login_0": "",
+        "last_login_1": "",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
     }
     data.update(changes)
     return {key: value for key, value in data.items() if value != ""}
@@ -72,9 +79,14 @@ def test_deactivating_in_the_admin_form_is_audited(admin_client, admin_user, mem
 
 
 def test_the_deactivate_action_deactivates_and_audits_but_not_the_admin_themselves(admin_client, admin_user, member):
-    response = admin_client.post(reverse("admin:predictions_user_changelist"), {
-        "action": "deactivate_selected", ACTION_CHECKBOX_NAME: [member.pk, admin_user.pk],
-    }, follow=True)
+    response = admin_client.post(
+        reverse("admin:predictions_user_changelist"),
+        {
+            "action": "deactivate_selected",
+            ACTION_CHECKBOX_NAME: [member.pk, admin_user.pk],
+        },
+        follow=True,
+    )
     member.refresh_from_db()
     admin_user.refresh_from_db()
     assert not member.is_active and admin_user.is_active
@@ -83,9 +95,15 @@ def test_the_deactivate_action_deactivates_and_audits_but_not_the_admin_themselv
 
 
 def test_a_new_account_from_the_admin_site_is_a_member(admin_client, admin_user):
-    response = admin_client.post(reverse("admin:predictions_user_add"), {
-        "username": "gina", "usable_password": "true", "password1": PASSWORD, "password2": PASSWORD,
-    })
+    response = admin_client.post(
+        reverse("admin:predictions_user_add"),
+        {
+            "username": "gina",
+            "usable_password": "true",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        },
+    )
     assert response.status_code == 302
     gina = User.objects.get(username="gina")
     assert list(gina.groups.values_list("name", flat=True)) == [roles.MEMBER]
@@ -102,8 +120,7 @@ def test_a_non_superuser_admin_cannot_make_superusers_or_edit_one(client, member
     superuser_page = client.get(reverse("admin:predictions_user_change", args=[admin_user.pk]))
     assert superuser_page.status_code == 200
     assert 'name="username"' not in superuser_page.content.decode(), "a superuser is shown read-only"
-    client.post(reverse("admin:predictions_user_change", args=[admin_user.pk]),
-                change_form(admin_user, is_active=""))
+    client.post(reverse("admin:predictions_user_change", args=[admin_user.pk]), change_form(admin_user, is_active=""))
     admin_user.refresh_from_db()
     assert admin_user.is_active
 

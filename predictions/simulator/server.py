@@ -161,10 +161,13 @@ class Fault:
                 value = int(value)
             headers = (("Retry-After", str(value)),)
         if self.echo_key:
-            message = (f"Incorrect API key provided: {received_key}. You can find your API key at "
-                       f"https://api.deerapi.com/token. ({_fault_message(status)})")
-            return Reply.json(status, deerapi_error(message, type="invalid_request_error", code="invalid_api_key"),
-                              headers=headers)
+            message = (
+                f"Incorrect API key provided: {received_key}. You can find your API key at "
+                f"https://api.deerapi.com/token. ({_fault_message(status)})"
+            )
+            return Reply.json(
+                status, deerapi_error(message, type="invalid_request_error", code="invalid_api_key"), headers=headers
+            )
         if self.body is None:
             data = deerapi_error(_fault_message(status), type="upstream_error", code="simulated")
             return Reply.json(status, data, headers=headers)
@@ -725,13 +728,16 @@ class Simulator:
             done = [(p.model, p.output_count) for p in self._predictions.values() if p.status_at(now) == "succeeded"]
         used = sum((spec.price * count for model, count in done if (spec := get_model(model))), Decimal(0))
         left = STARTING_BALANCE - used
-        return Reply.json(200, {
-            "username": "sandbox",
-            "total_quota": float(left),
-            "total_used_quota": float(used),
-            "request_count": self._stats.create_requests,
-            "keys": [{"name": "deerweb", "remain_quota": float(left), "used_quota": float(used)}],
-        })
+        return Reply.json(
+            200,
+            {
+                "username": "sandbox",
+                "total_quota": float(left),
+                "total_used_quota": float(used),
+                "request_count": self._stats.create_requests,
+                "keys": [{"name": "deerweb", "remain_quota": float(left), "used_quota": float(used)}],
+            },
+        )
 
     def _models(self) -> Reply:
         created = int(time.time())
