@@ -15,7 +15,7 @@ request under CaptureQueriesContext gives the query count: at the first stage an
 and for paged lists on page 2 and on a short last page, for the detail page with one output and
 with four. Neither the table's size, nor the depth, nor the rows on the page may change it.
 
-Targets (issue 6): p95 ≤ 50 ms, and a query count that grows with neither page size nor table
+Targets: p95 ≤ 50 ms, and a query count that grows with neither page size nor table
 size. A page that misses one is profiled: EXPLAIN ANALYZE of its slowest query, its share of SQL
 time, and the cProfile functions with the most cumulative time (`--profile`: every page).
 """

@@ -56,7 +56,7 @@ PEER_COUNTS = (
     "SELECT count(*) FILTER (WHERE started_at IS NOT NULL AND stored_at IS NULL AND error IS NULL), "
     "count(*) FILTER (WHERE stored_at IS NOT NULL OR error IS NOT NULL) FROM bench_peer_job"
 )
-# Targets (issue 6).
+# Targets.
 LAG_P95_TARGET = 2.0
 REQUEST_RATIO_TARGET = 1 / 3
 RSS_TARGET_MB = 300

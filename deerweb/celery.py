@@ -13,7 +13,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-# (benchmarks) Around every task, as Django does around every request: drop a database
+# Around every task, as Django does around every request: drop a database
 # connection that broke or outlived CONN_MAX_AGE, so a reused one (CELERY_DB_REUSE_MAX)
 # recovers from a dropped connection. Eager tasks run inside their caller's transaction.
 @task_prerun.connect

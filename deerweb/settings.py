@@ -114,8 +114,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
-    "csp",  # security and operations: Content-Security-Policy
-    "axes",  # security and operations: login throttling
+    "csp",  # Content-Security-Policy
+    "axes",  # login throttling
     "predictions",
 ]
 
@@ -129,7 +129,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Security and operations: CSP on every page (a response's own CSP is kept); log
+    # CSP on every page (a response's own CSP is kept); log
     # lines carry the prediction a page is about; login lockouts (axes: keep it last).
     "csp.middleware.CSPMiddleware",
     "predictions.logging.PredictionLogContextMiddleware",
@@ -233,7 +233,7 @@ if HTTPS:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
-# Security and operations (issue 6) ------------------------------------------------
+# --- Security and operations ------------------------------------------------
 # Load balancers and monitors may check /healthz and /livez over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^livez$"]
 # Sessions end SESSION_COOKIE_AGE after login, browser closed or not: browsers that
@@ -290,7 +290,6 @@ if PROXY_COUNT:
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # Failures are kept (until they expire); successful logins are not logged to the database.
 AXES_DISABLE_ACCESS_LOG = True
-# End of security and operations ------------------------------------------------------
 
 # --- DeerAPI ----------------------------------------------------------------
 
@@ -382,7 +381,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # A pool process reserves one message at a time: a poll that falls due waits behind at most
 # one reserved create per process, not four (p95 lag in bench/ 2.5 s -> 1.0 s at 20 s).
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# (benchmarks) A worker process keeps its database connection between tasks, as the web
+# A worker process keeps its database connection between tasks, as the web
 # does between requests: Celery's Django fixup would close it around every task, and
 # opening a PostgreSQL connection was a sixth of a pipeline task's time (bench/, README).
 # deerweb/celery.py closes a connection that broke or is older than CONN_MAX_AGE instead.

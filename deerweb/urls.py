@@ -22,7 +22,6 @@ urlpatterns = [
     path("audit/", include("predictions.audit_urls")),
     path("team/", include("predictions.team_urls")),
     path("accounts/", include("predictions.account_urls")),
-    # End of roles and review.
     # Operations: the health report for monitoring and the liveness check (no login).
     path("healthz", health_views.healthz, name="healthz"),
     path("livez", health_views.livez, name="livez"),

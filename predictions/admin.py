@@ -51,7 +51,7 @@ from .usage_forms import LedgerAdjustForm, MemberQuotaAdminForm  # quotas
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
-# --- Users with roles (roles and review) ----------------------------------------------
+# --- Users with roles ----------------------------------------------
 
 
 @admin.register(User)
@@ -501,7 +501,7 @@ class PromptAdmin(admin.ModelAdmin):
     raw_id_fields = ("owner",)
 
 
-# --- Models: enable, price, add by id; check DeerAPI's list (catalog and history) ----------------
+# --- Models: enable, price, add by id; check DeerAPI's list ----------------
 
 
 @admin.register(ModelConfig)
@@ -577,7 +577,7 @@ class ModelConfigAdmin(admin.ModelAdmin):
         self.message_user(request, ngettext("%(n)d model disabled.", "%(n)d models disabled.", done) % {"n": done})
 
 
-# --- Quotas and cost: limits, team settings, the ledger, unknown outcomes (quotas) ---------------
+# --- Quotas and cost: limits, team settings, the ledger, unknown outcomes ---------------
 
 
 @admin.register(MemberQuota)

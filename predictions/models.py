@@ -124,14 +124,14 @@ class Prediction(models.Model):
     source = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reruns")
     compare_group = models.UUIDField(null=True, blank=True)
 
-    # Money (issue: quotas). The price per image is copied at submit so later
+    # Money. The price per image is copied at submit so later
     # price changes never rewrite history.
     price = models.DecimalField(_("price per image"), max_digits=10, decimal_places=4, default=Decimal("0"))
     estimated_cost = models.DecimalField(max_digits=12, decimal_places=4, default=Decimal("0"))
     actual_cost = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
     image_count = models.PositiveIntegerField(null=True, blank=True)
 
-    # Review (issue: roles and review).
+    # Review.
     review_state = models.CharField(
         _("review"), max_length=10, choices=ReviewState.choices, default=ReviewState.PENDING
     )
@@ -358,7 +358,7 @@ class TeamSettings(models.Model):
     # cleared by the next prediction DeerAPI accepts. Admins see a banner meanwhile.
     deerapi_balance_empty_since = models.DateTimeField(null=True, blank=True)
     deerapi_key_rejected_since = models.DateTimeField(null=True, blank=True)
-    # --- DeerAPI's own account (quotas): a snapshot of GET /user/quota, taken by a
+    # --- DeerAPI's own account: a snapshot of GET /user/quota, taken by a
     # beat task so no page ever waits on DeerAPI. `deerapi_recorded` is DeerWeb's
     # recorded cost at the same moment; the baseline is the first snapshot, so use
     # of the account before DeerWeb is left out of the comparison.
@@ -459,7 +459,7 @@ class AuditEntry(models.Model):
         return f"{self.action} {self.target_type}:{self.target_id}"
 
 
-# --- Operations (security and operations): heartbeats for /healthz ----------------------------
+# --- Operations: heartbeats and task failures for /healthz ----------------------------
 
 
 class Heartbeat(models.Model):

@@ -75,7 +75,7 @@ def prediction_history(
     if model_id:
         qs = qs.filter(model_id=model_id)
     if search:
-        # (benchmarks) Also by the prompt's owner, always the prediction's (prediction_create never
+        # Also by the prompt's owner, always the prediction's (prediction_create never
         # links another member's prompt): PostgreSQL then ANDs the trigram index with the prompts'
         # owner index, instead of walking the member's history newest first, prompt by prompt
         # (bench/pages.py at 100,000 predictions: 18–72 ms down to 3–6 ms for that query).
@@ -116,7 +116,7 @@ def output_get(user: User, pk: int, index: int) -> PredictionOutput:
     return get_object_or_404(qs, prediction_id=pk, index=index)
 
 
-# --- Review queue, team gallery, audit log, team (roles and review) -----------------
+# --- Review queue, team gallery, audit log, team -----------------
 
 
 def _with_cards(qs: QuerySet[Prediction]) -> QuerySet[Prediction]:
@@ -224,7 +224,7 @@ def team_members() -> QuerySet[User]:
     return User.objects.prefetch_related("groups").order_by("-is_active", "username")
 
 
-# --- Models, history pages, compare and the prompt library (catalog and history) ----------------
+# --- Models, history pages, compare and the prompt library ----------------
 
 
 class PromptTextContains(Lookup):
@@ -432,7 +432,7 @@ def input_images_visible_to(user: User) -> QuerySet[InputImage]:
     return qs.filter(Q(owner=user) | Q(predictions__owner=user) | shared_with_team("predictions__")).distinct()
 
 
-# --- Usage and cost (quotas) ------------------------------------------------------------
+# --- Usage and cost ------------------------------------------------------------
 
 
 def ledger_entries(

@@ -288,7 +288,7 @@ def prediction_create(
     return prediction
 
 
-# --- Run again and Compare (catalog and history) ---------------------------------
+# --- Run again and Compare ---------------------------------
 
 COMPARE_MIN_MODELS = 2
 COMPARE_MAX_MODELS = 4
@@ -433,7 +433,7 @@ def _submit_claimed(prediction: Prediction, client: DeerAPIClient) -> None:
                 _enqueue("submit", prediction_id, countdown=delay)
         return
     except (BalanceExhausted, AuthError) as exc:
-        # (quotas) DeerAPI refused the team, not this prediction: it fails (and its
+        # DeerAPI refused the team, not this prediction: it fails (and its
         # reservation is refunded) and admins see a banner until a create succeeds.
         empty = isinstance(exc, BalanceExhausted)
         message = (
