@@ -135,9 +135,13 @@ class Worker:
         self.env = env
         self.log_path = log_path
         self.process: subprocess.Popen | None = None
+        self.restarts = 0
 
     def start(self, timeout: float = 60.0) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        if self.log_path.exists():  # the previous run's log stays beside it, for a failure's story
+            self.restarts += 1
+            self.log_path.rename(self.log_path.with_name(f"{self.log_path.stem}.{self.restarts}.log"))
         log = self.log_path.open("w")
         self.process = subprocess.Popen(
             [
