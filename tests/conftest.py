@@ -324,3 +324,33 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
         if settings.CELERY_BROKER_URL.startswith("filesystem://"):
             shutil.rmtree(settings.BROKER_DIR, ignore_errors=True)
+
+
+# --- The flush between transactional tests -------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def flush_waits_out_a_deadlock() -> Iterator[None]:
+    """The flush after a transactional test empties every table while a worker task (the sweep,
+    say) or the live server's last page request may still be reading two of them: PostgreSQL
+    then breaks the deadlock by failing the flush, and SQLite reports the database locked.
+    Try the flush again, a moment later, a few times; anything else still fails the test."""
+    from django.core.management.base import CommandError
+    from django.db import OperationalError
+    from django.test import TransactionTestCase
+
+    original = TransactionTestCase._fixture_teardown
+
+    def teardown(self: TransactionTestCase) -> None:
+        for attempt in range(4):
+            try:
+                return original(self)
+            except (OperationalError, CommandError) as exc:
+                cause = f"{exc} {exc.__cause__}"
+                if attempt == 3 or not ("deadlock detected" in cause or "database is locked" in cause):
+                    raise
+                time.sleep(0.5)
+
+    TransactionTestCase._fixture_teardown = teardown  # type: ignore[method-assign]
+    yield
+    TransactionTestCase._fixture_teardown = original  # type: ignore[method-assign]
