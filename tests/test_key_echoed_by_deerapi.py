@@ -184,11 +184,12 @@ def test_a_worker_meeting_a_key_echoing_deerapi_stores_and_logs_no_key(worker, s
     simulator.inject("create", echo_key=True)
     rejected = services.prediction_create(owner=member, model_id=SCHNELL, input={"prompt": "a deer, rejected"})
     wait(rejected, Status.FAILED)
-    simulator.inject("create", echo_key=True, status=503)
-    busy = services.prediction_create(owner=member, model_id=SCHNELL, input={"prompt": "a deer, retried"})
+    # One at a time: the next prediction the simulator makes is the one that fails.
     simulator.fail_next(error=f"Incorrect API key provided: {KEY}")
     failing = services.prediction_create(owner=member, model_id=SCHNELL, input={"prompt": "a deer, failed"})
     wait(failing, Status.FAILED)
+    simulator.inject("create", echo_key=True, status=503)
+    busy = services.prediction_create(owner=member, model_id=SCHNELL, input={"prompt": "a deer, retried"})
     wait(busy, Status.SUCCEEDED, timeout=40)
     assert "Incorrect API key provided: [redacted]" in rejected.error
     assert "Incorrect API key provided: [redacted]" in failing.error
