@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 
-from .conftest import ROOT
+from .world import ROOT
 
 SHOW = (
     "import json, os; from django.conf import settings as s; "
