@@ -252,8 +252,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytes
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """This test process's stored files and broker folders go with it."""
-    if hasattr(session.config, "workerinput") or not session.config.getoption("numprocesses", None):
-        shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
-        if settings.CELERY_BROKER_URL.startswith("filesystem://"):
-            shutil.rmtree(settings.BROKER_DIR, ignore_errors=True)
+    """This test process's media and broker folders (tests/settings.py) go with it: each xdist
+    process's, and the main process's, which made its broker folders when it read the settings."""
+    shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        shutil.rmtree(settings.BROKER_DIR, ignore_errors=True)
