@@ -1,36 +1,29 @@
-"""The shared test world: members, a reviewer, an admin; the simulator; a real worker."""
+"""The shared test world's fixtures: members, a reviewer, an admin; the simulator; a real worker;
+Chromium. Its plain parts (models, helpers, the worker process) are in tests/world.py."""
 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.db import connection
+from django.test import Client
 
 from predictions import roles
-from predictions.models import Prediction, Status, User
+from predictions.models import Prediction, User
 from predictions.simulator import Simulator
 
-ROOT = Path(__file__).resolve().parent.parent
-REQUIRE_SERVICES = os.environ.get("DEERWEB_REQUIRE_SERVICES") == "1"
-CHROMIUM = os.environ.get("DEERWEB_CHROMIUM", "/usr/bin/chromium")
-PASSWORD = "correct-horse-battery-staple"
+pytest.register_assert_rewrite("tests.world", "tests.browser")
 
-
-def unavailable(reason: str) -> None:
-    """Skip a test that needs a missing service; in CI, fail it instead."""
-    if REQUIRE_SERVICES:
-        pytest.fail(f"required service missing: {reason}", pytrace=False)
-    pytest.skip(reason)
-
+from .browser import launch, new_context  # noqa: E402
+from .world import FROZEN_NOW, PASSWORD, REQUIRE_SERVICES, Worker, unavailable, wait_for  # noqa: E402
 
 # --- The world ----------------------------------------------------------------
 
@@ -65,6 +58,21 @@ def admin_user(db) -> User:
 def member_client(client, member):
     client.force_login(member)
     return client
+
+
+@pytest.fixture
+def admin_client(admin_user) -> Client:
+    """The admin's own browser, beside `client` and `member_client`."""
+    client = Client()
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
+def frozen_clock() -> Iterator[None]:
+    """The clock stopped at world.FROZEN_NOW."""
+    with time_machine.travel(FROZEN_NOW, tick=False):
+        yield
 
 
 # --- Simulator ------------------------------------------------------------------
@@ -128,78 +136,6 @@ def _database_url() -> str:
     return f"postgres://{auth}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
 
 
-class Worker:
-    """A `celery -A deerweb worker` process (with embedded beat) on the test database."""
-
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.env = env
-        self.log_path = log_path
-        self.process: subprocess.Popen | None = None
-        self.restarts = 0
-
-    def start(self, timeout: float = 60.0) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        if self.log_path.exists():  # the previous run's log stays beside it, for a failure's story
-            self.restarts += 1
-            self.log_path.rename(self.log_path.with_name(f"{self.log_path.stem}.{self.restarts}.log"))
-        log = self.log_path.open("w")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "deerweb",
-                "worker",
-                "--beat",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                "4",
-                "--without-gossip",
-                "--without-mingle",
-                "--schedule",
-                str(self.log_path.with_suffix(".beat")),
-                "-n",
-                f"test-{os.getpid()}@%h",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"worker exited:\n{self.log_path.read_text()[-3000:]}")
-            if " ready." in self.log_path.read_text():
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"worker did not start:\n{self.log_path.read_text()[-3000:]}")
-
-    def kill(self) -> None:
-        """SIGKILL the whole worker process group, as a crash would."""
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)  # a warm shutdown: the worker stops its pool
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    def log(self) -> str:
-        return self.log_path.read_text() if self.log_path.exists() else ""
-
-
 @pytest.fixture(scope="session")
 def worker_session(
     real_services, django_db_setup, django_db_blocker, simulator_session, tmp_path_factory
@@ -235,27 +171,9 @@ def worker(worker_session: Worker, simulator: Simulator, transactional_db) -> Wo
     return worker_session
 
 
-def wait_for(prediction: Prediction, statuses: set[str] | str, timeout: float = 30.0) -> Prediction:
-    """Wait until the prediction reaches one of `statuses`; fail with its story if not."""
-    wanted = {statuses} if isinstance(statuses, str) else set(statuses)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        prediction.refresh_from_db()
-        if prediction.status in wanted:
-            return prediction
-        time.sleep(0.1)
-    raise AssertionError(
-        f"prediction {prediction.pk} is {prediction.status!r}, not {wanted} after {timeout}s "
-        f"(error={prediction.error!r})"
-    )
-
-
 @pytest.fixture
 def wait() -> Callable[..., Prediction]:
     return wait_for
-
-
-TERMINAL = {Status.SUCCEEDED, Status.FAILED, Status.CANCELED, Status.UNKNOWN}
 
 
 @pytest.fixture
@@ -266,6 +184,24 @@ def public_uploads(settings, monkeypatch) -> str:
     settings.PUBLIC_URL = "https://deerweb.example.com"
     monkeypatch.setattr(uploads, "INLINE_MAX_BYTES", 0)
     return settings.PUBLIC_URL
+
+
+# --- Chromium ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    """The session's one Chromium (Playwright's sync API allows one per thread)."""
+    with launch() as chromium:
+        yield chromium
+
+
+@pytest.fixture
+def page(browser, live_server) -> Iterator:
+    """A tab at the live server, in a browser profile of its own."""
+    context = new_context(browser, live_server.url)
+    yield context.new_page()
+    context.close()
 
 
 # --- The two configurations ---------------------------------------------------------
@@ -317,13 +253,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytes
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """This test process's stored files and broker folders go with it."""
-    import shutil
-
-    if hasattr(session.config, "workerinput") or not session.config.getoption("numprocesses", None):
-        shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
-        if settings.CELERY_BROKER_URL.startswith("filesystem://"):
-            shutil.rmtree(settings.BROKER_DIR, ignore_errors=True)
+    """This test process's media and broker folders (tests/settings.py) go with it: each xdist
+    process's, and the main process's, which made its broker folders when it read the settings."""
+    shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        shutil.rmtree(settings.BROKER_DIR, ignore_errors=True)
 
 
 # --- The flush between transactional tests -------------------------------------------------

@@ -10,8 +10,7 @@ from django.urls import reverse
 from predictions import accounts
 from predictions.models import User
 
-from .conftest import PASSWORD
-from .reviewing import finished_prediction
+from .world import PASSWORD, SCHNELL, finished_prediction
 
 pytestmark = pytest.mark.django_db
 NEW = "a-much-longer-new-passphrase"
@@ -88,7 +87,7 @@ def test_a_deactivated_members_session_stops_working_and_they_cannot_log_in_or_s
     accounts.user_deactivate(member, by=admin_user)
 
     assert client.get(reverse("predictions:list"))["Location"].startswith("/accounts/login/")
-    submit = client.post(reverse("predictions:new"), {"model": "black-forest-labs/flux-schnell", "prompt": "x"})
+    submit = client.post(reverse("predictions:new"), {"model": SCHNELL, "prompt": "x"})
     assert submit["Location"].startswith("/accounts/login/")
     login = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
     assert login.status_code == 200 and re.search(r'role="alert"', login.content.decode())

@@ -13,15 +13,9 @@ from predictions import accounts, reviews
 from predictions.audit import audit_record
 from predictions.models import AuditEntry
 
-from .reviewing import finished_prediction
+from .world import finished_prediction
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
 
 
 def rows(html: str) -> list[str]:

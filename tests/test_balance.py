@@ -2,23 +2,19 @@
 happens when DeerAPI says it is exhausted or rejects the key (failed, refunded, admin banner
 until a later create succeeds)."""
 
-import os
-import subprocess
-import sys
 from decimal import Decimal
 
 import pytest
 from django.conf import settings as django_settings
 from django.urls import reverse
 
-from predictions import quotas, services, tasks
+from predictions import quotas, tasks
 from predictions.client import AuthError, DeerAPIClient
 from predictions.models import LedgerKind, Prediction, Status, TeamSettings
 
-from .conftest import ROOT, wait_for
+from .world import PRO, ledger, load_settings, submit, wait_for
 
-SCHNELL = "black-forest-labs/flux-schnell"  # $0.003 per image
-PRO = "black-forest-labs/flux-1.1-pro"  # $0.04
+SHOW_QUERY_URL = "import deerweb.settings as s; print(s.DEERAPI_QUERY_URL)"
 INSUFFICIENT = {
     "error": {
         "message": "用户额度不足 (insufficient user quota)",
@@ -32,11 +28,6 @@ INSUFFICIENT = {
 def query_host(simulator, settings):
     settings.DEERAPI_QUERY_URL = simulator.url
     return simulator
-
-
-def submit(owner, model_id=SCHNELL, **input) -> Prediction:
-    input.setdefault("prompt", "a herd of reindeer")
-    return services.prediction_create(owner=owner, model_id=model_id, input=input)
 
 
 # --- Reading the balance -----------------------------------------------------------------
@@ -130,7 +121,7 @@ def test_an_exhausted_deerapi_balance_fails_refunds_and_warns_admins_until_a_cre
     simulator.inject("create", status=status, body=body)
     prediction = wait_for(submit(member, num_outputs=2), Status.FAILED)
     assert prediction.error.startswith("The team's DeerAPI balance is empty, so DeerAPI refused this prediction")
-    assert list(prediction.ledger.values_list("kind", "amount").order_by("pk")) == [
+    assert ledger(prediction) == [
         (LedgerKind.RESERVE, Decimal("0.006")),
         (LedgerKind.REFUND, Decimal("-0.006")),
     ]
@@ -175,26 +166,11 @@ def test_a_rejected_key_fails_the_prediction_and_warns_admins_until_a_create_suc
     ids=["sandbox", "sandbox-in-compose", "with-a-key", "configured"],
 )
 def test_the_balance_host_is_configurable_and_the_simulator_in_sandbox_mode(env, expected):
-    result = _settings_value("DEERAPI_QUERY_URL", env)
+    result = load_settings(SHOW_QUERY_URL, DJANGO_SECRET_KEY="k" * 50, **env)
     assert (result.returncode, result.stdout.strip()) == (0, expected), result.stderr
 
 
 def test_a_bad_balance_host_stops_start_up_naming_the_variable():
-    result = _settings_value("DEERAPI_QUERY_URL", {"DEERAPI_QUERY_URL": "ftp://query.deerapi.com"})
+    result = load_settings(SHOW_QUERY_URL, DJANGO_SECRET_KEY="k" * 50, DEERAPI_QUERY_URL="ftp://query.deerapi.com")
     assert result.returncode != 0
     assert "DEERAPI_QUERY_URL" in result.stderr
-
-
-def _settings_value(name: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DEERAPI_", "DEERWEB_"))}
-    clean.pop("DATABASE_URL", None)
-    clean.pop("CELERY_BROKER_URL", None)
-    clean.update(DJANGO_SECRET_KEY="k" * 50, **env)
-    return subprocess.run(
-        [sys.executable, "-c", f"import deerweb.settings as s; print(s.{name})"],
-        cwd=ROOT,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )

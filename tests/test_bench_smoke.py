@@ -19,7 +19,7 @@ from django.conf import settings
 
 from bench import harness
 
-from .conftest import ROOT
+from .world import ROOT
 
 
 @pytest.fixture

@@ -7,33 +7,14 @@ PostgreSQL test database talking to the in-process DeerAPI simulator.
 
 from __future__ import annotations
 
-import os
-import re
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from django.utils import translation
-from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-from playwright.sync_api import sync_playwright
 
-from .conftest import CHROMIUM, PASSWORD, ROOT, unavailable
+from .browser import generate, log_in, open_new_prediction, screenshot, submit_prompt
+from .world import PRO, ROOT, SCHNELL
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
-
-SCHNELL = "black-forest-labs/flux-schnell"
-PRO = "black-forest-labs/flux-1.1-pro"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOTS = ROOT / "var" / "screenshots"
-TIMEOUT_MS = 10_000
-DETAIL_PATH = re.compile(r"/predictions/(\d+)/$")
 
 # In-page recorder: every 100 ms, note the status shown if it differs from the last one.
 RECORD_STATUSES = """() => {
@@ -52,78 +33,6 @@ RECORD_STATUSES = """() => {
   read();
   window.setInterval(read, 100);
 }"""
-
-
-# --- Fixtures -------------------------------------------------------------------
-
-
-_RUNNING: list = []  # the session's one Chromium, however many test modules import this fixture
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator:
-    if _RUNNING:
-        # Imported by another browser test module: each import is its own fixture, but
-        # Playwright's sync API allows one instance per thread, so share the running one.
-        yield _RUNNING[0]
-        return
-    if not Path(CHROMIUM).exists():
-        unavailable(f"Chromium is not installed at {CHROMIUM}")
-    # Playwright's sync API keeps an event loop running in this thread; Django would
-    # then refuse the test body's (and pytest-django's) synchronous DB access.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            try:
-                chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
-            except PlaywrightError as exc:
-                unavailable(f"Chromium at {CHROMIUM} did not start: {exc.message.splitlines()[0]}")
-            _RUNNING.append(chromium)
-            try:
-                yield chromium
-            finally:
-                _RUNNING.clear()
-                chromium.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-@pytest.fixture
-def page(browser, live_server) -> Iterator:
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900}, locale="en-US")
-    context.set_default_timeout(TIMEOUT_MS)
-    tab = context.new_page()
-    yield tab
-    context.close()
-
-
-# --- Steps a person takes ---------------------------------------------------------
-
-
-def log_in(page, user) -> None:
-    """Through the login form, by its labels, as a person would."""
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(user.get_username())
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r"/predictions/$"))
-
-
-def open_new_prediction(page) -> None:
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="New prediction").click()
-    page.wait_for_url(re.compile(r"/predictions/new/$"))
-
-
-def submit_prompt(page, prompt: str) -> int:
-    """Fill the prompt, press Generate, land on the detail page; returns the prediction id."""
-    page.get_by_role("textbox", name="Prompt", exact=True).fill(prompt)
-    page.get_by_role("button", name="Generate").click()
-    page.wait_for_url(DETAIL_PATH)
-    return int(DETAIL_PATH.search(page.url).group(1))
 
 
 def wait_for_status(page, status: str, timeout_ms: int = 20_000) -> list[str]:
@@ -184,8 +93,7 @@ def test_a_member_logs_in_submits_a_prompt_watches_the_status_change_and_sees_th
         assert simulator.url not in page.content()
         assert still_the_same_page(page)
 
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / "prediction-detail.png"), full_page=True)
+        screenshot(page, "prediction-detail.png", full_page=True)
     finally:
         simulator.processing_seconds = 0.6
 
@@ -194,8 +102,7 @@ def test_a_validation_message_appears_on_the_form(page, member):
     log_in(page, member)
     open_new_prediction(page)
 
-    with page.expect_navigation():
-        page.get_by_role("button", name="Generate").click()
+    generate(page)
 
     prompt_field = page.locator(".field").filter(has=page.get_by_role("textbox", name="Prompt", exact=True))
     message = prompt_field.locator(".error")

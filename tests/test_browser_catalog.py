@@ -1,7 +1,7 @@
 """In a real browser: switching models swaps the fields in place, a field's message after a
 swap, Compare with a live status per model, and "Run again".
 
-Chromium through Playwright (fixtures from test_browser.py) against `live_server`, with a
+Chromium through Playwright (tests/browser.py) against `live_server`, with a
 real worker for the pipeline.
 """
 
@@ -13,13 +13,10 @@ import pytest
 
 from predictions.models import Prediction, Status
 
-from .conftest import wait_for
-from .test_browser import browser, log_in, page  # noqa: F401 - fixtures and a step shared with test_browser
+from .browser import generate, log_in, shown_prediction_id
+from .world import FLUX_DEV, IDEOGRAM, submit, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
-DETAIL_PATH = re.compile(r"/predictions/(\d+)/$")
-IDEOGRAM = "ideogram-ai/ideogram-v3-turbo"
-FLUX_DEV = "black-forest-labs/flux-dev"
 
 
 def mark_page(tab) -> None:
@@ -30,7 +27,7 @@ def same_page(tab) -> bool:
     return tab.evaluate("window.__samePage === true")
 
 
-def test_switching_the_model_swaps_its_fields_in_place_and_keeps_the_prompt(page, member):  # noqa: F811
+def test_switching_the_model_swaps_its_fields_in_place_and_keeps_the_prompt(page, member):
     log_in(page, member)
     page.goto("/predictions/new/")
     mark_page(page)
@@ -47,15 +44,14 @@ def test_switching_the_model_swaps_its_fields_in_place_and_keeps_the_prompt(page
     assert page.get_by_label("Style preset").evaluate("el => el.tagName") == "SELECT"
 
 
-def test_a_field_swapped_in_shows_its_message_after_submitting(page, member):  # noqa: F811
+def test_a_field_swapped_in_shows_its_message_after_submitting(page, member):
     log_in(page, member)
     page.goto("/predictions/new/")
     page.get_by_role("textbox", name="Prompt", exact=True).fill("a deer")
     page.get_by_label("Model", exact=True).select_option(FLUX_DEV)
     guidance = page.get_by_label("Guidance", exact=True)
     guidance.fill("11")
-    with page.expect_navigation():
-        page.get_by_role("button", name="Generate").click()
+    generate(page)
 
     box = page.locator(".field").filter(has=page.get_by_label("Guidance", exact=True))
     box.locator(".error").wait_for(state="visible")
@@ -64,7 +60,7 @@ def test_a_field_swapped_in_shows_its_message_after_submitting(page, member):  #
     assert not Prediction.objects.exists()
 
 
-def test_compare_shows_each_models_status_live_until_all_succeed(page, worker, simulator, member):  # noqa: F811
+def test_compare_shows_each_models_status_live_until_all_succeed(page, worker, simulator, member):
     simulator.processing_seconds = 1.5
     try:
         log_in(page, member)
@@ -89,20 +85,13 @@ def test_compare_shows_each_models_status_live_until_all_succeed(page, worker, s
         simulator.processing_seconds = 0.6
 
 
-def test_run_again_opens_the_new_prediction_which_then_succeeds(page, worker, simulator, member):  # noqa: F811
-    from predictions import services
-
-    source = wait_for(
-        services.prediction_create(
-            owner=member, model_id="black-forest-labs/flux-schnell", input={"prompt": "a deer in snow"}
-        ),
-        Status.SUCCEEDED,
-    )
+def test_run_again_opens_the_new_prediction_which_then_succeeds(page, worker, simulator, member):
+    source = wait_for(submit(member, prompt="a deer in snow"), Status.SUCCEEDED)
     log_in(page, member)
     page.goto(source.get_absolute_url())
     with page.expect_navigation():
         page.get_by_role("button", name="Run again").click()
-    new_id = int(DETAIL_PATH.search(page.url).group(1))
+    new_id = shown_prediction_id(page)
     assert new_id != source.pk
     assert page.get_by_role("link", name=f"Prediction {source.pk}").is_visible()
     page.locator('#live [data-prediction-status="succeeded"]').wait_for(timeout=20_000)

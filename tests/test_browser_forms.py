@@ -2,69 +2,44 @@
 of input in the catalog (image URL, uploaded image, choice, number, switch, seed, free text), the
 prompt's character count, and the date filters in Simplified Chinese.
 
-Chromium through Playwright (fixtures from test_browser.py) against `live_server`, with a real
+Chromium through Playwright (tests/browser.py) against `live_server`, with a real
 worker sending each prediction to the simulator, which keeps the input it received.
 """
 
 from __future__ import annotations
 
 import base64
-import io
-import re
 from datetime import date
 from typing import Any
 
 import pytest
 from django.utils import timezone
-from PIL import Image
 
 from predictions.models import Prediction, Status
 
-from .conftest import TERMINAL, wait_for
-from .test_browser import browser, log_in, page  # noqa: F401 - fixtures and a step shared with test_browser
+from .browser import DETAIL_PATH, generate, log_in, open_form, shown_prediction_id
+from .world import FLUX2, FLUX_DEV, KONTEXT, SCHNELL, SDXL, TERMINAL, png, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
-DETAIL_PATH = re.compile(r"/predictions/(\d+)/$")
-SCHNELL = "black-forest-labs/flux-schnell"
-FLUX_DEV = "black-forest-labs/flux-dev"
-KONTEXT = "black-forest-labs/flux-kontext-pro"
-FLUX2 = "black-forest-labs/flux-2-pro"
-SDXL = "stability-ai/sdxl"
 
 
-def png_bytes() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (8, 8), "red").save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def open_form(page, model: str, prompt: str = "a deer") -> None:  # noqa: F811
-    page.goto(f"/predictions/new/?model={model}")
-    page.get_by_role("textbox", name="Prompt", exact=True).fill(prompt)
-
-
-def generate(page) -> None:  # noqa: F811
-    with page.expect_navigation():
-        page.get_by_role("button", name="Generate").click()
-
-
-def received_by_deerapi(page, simulator) -> dict[str, Any]:  # noqa: F811
+def received_by_deerapi(page, simulator) -> dict[str, Any]:
     """After Generate: wait for the detail page and the worker, then the input the simulator received."""
     page.wait_for_url(DETAIL_PATH)
-    prediction = Prediction.objects.get(pk=int(DETAIL_PATH.search(page.url).group(1)))
+    prediction = Prediction.objects.get(pk=shown_prediction_id(page))
     prediction = wait_for(prediction, TERMINAL)
     assert prediction.status == Status.SUCCEEDED, prediction.error
     return simulator.predictions[prediction.deerapi_id].input
 
 
-def field_box(page, field):  # noqa: F811
+def field_box(page, field):
     return page.locator(".field").filter(has=field)
 
 
 # --- Image inputs ------------------------------------------------------------------------------
 
 
-def test_a_url_typed_into_an_image_field_reaches_deerapi(page, worker, simulator, member):  # noqa: F811
+def test_a_url_typed_into_an_image_field_reaches_deerapi(page, worker, simulator, member):
     log_in(page, member)
     open_form(page, KONTEXT, "make it snow")
     page.get_by_label("Input image", exact=True).fill("https://example.com/deer.png")
@@ -73,7 +48,7 @@ def test_a_url_typed_into_an_image_field_reaches_deerapi(page, worker, simulator
     assert received_by_deerapi(page, simulator)["input_image"] == "https://example.com/deer.png"
 
 
-def test_urls_typed_into_a_several_images_field_reach_deerapi(page, worker, simulator, member):  # noqa: F811
+def test_urls_typed_into_a_several_images_field_reach_deerapi(page, worker, simulator, member):
     log_in(page, member)
     open_form(page, FLUX2, "the deer from the first image in the style of the second")
     page.get_by_label("Input images", exact=True).fill("https://example.com/a.png\nhttps://example.com/b.png")
@@ -85,8 +60,8 @@ def test_urls_typed_into_a_several_images_field_reach_deerapi(page, worker, simu
     ]
 
 
-def test_an_uploaded_image_reaches_deerapi_as_a_data_url(page, worker, simulator, member):  # noqa: F811
-    data = png_bytes()
+def test_an_uploaded_image_reaches_deerapi_as_a_data_url(page, worker, simulator, member):
+    data = png()
     log_in(page, member)
     open_form(page, KONTEXT, "make it snow")
     page.locator("#id_input_image_file").set_input_files({"name": "deer.png", "mimeType": "image/png", "buffer": data})
@@ -96,8 +71,8 @@ def test_an_uploaded_image_reaches_deerapi_as_a_data_url(page, worker, simulator
     assert sent == "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
-def test_an_uploaded_image_follows_typed_urls_in_a_several_images_field(page, worker, simulator, member):  # noqa: F811
-    data = png_bytes()
+def test_an_uploaded_image_follows_typed_urls_in_a_several_images_field(page, worker, simulator, member):
+    data = png()
     log_in(page, member)
     open_form(page, FLUX2, "these two deer together")
     page.get_by_label("Input images", exact=True).fill("https://example.com/a.png")
@@ -108,7 +83,7 @@ def test_an_uploaded_image_follows_typed_urls_in_a_several_images_field(page, wo
     assert sent == ["https://example.com/a.png", "data:image/png;base64," + base64.b64encode(data).decode("ascii")]
 
 
-def test_an_invalid_url_shows_an_error_on_its_field_and_stays_in_the_box(page, member):  # noqa: F811
+def test_an_invalid_url_shows_an_error_on_its_field_and_stays_in_the_box(page, member):
     log_in(page, member)
     open_form(page, KONTEXT, "make it snow")
     page.get_by_label("Input image", exact=True).fill("not a url")
@@ -122,13 +97,11 @@ def test_an_invalid_url_shows_an_error_on_its_field_and_stays_in_the_box(page, m
     assert not Prediction.objects.exists()
 
 
-def test_a_url_and_an_upload_in_one_image_field_get_a_message_not_a_guess(page, member):  # noqa: F811
+def test_a_url_and_an_upload_in_one_image_field_get_a_message_not_a_guess(page, member):
     log_in(page, member)
     open_form(page, KONTEXT, "make it snow")
     page.get_by_label("Input image", exact=True).fill("https://example.com/deer.png")
-    page.locator("#id_input_image_file").set_input_files(
-        {"name": "deer.png", "mimeType": "image/png", "buffer": png_bytes()}
-    )
+    page.locator("#id_input_image_file").set_input_files({"name": "deer.png", "mimeType": "image/png", "buffer": png()})
     generate(page)
 
     error = field_box(page, page.get_by_label("Input image", exact=True)).locator(".error")
@@ -141,7 +114,7 @@ def test_a_url_and_an_upload_in_one_image_field_get_a_message_not_a_guess(page, 
 # --- The other kinds of input --------------------------------------------------------------------
 
 
-def test_a_choice_reaches_deerapi(page, worker, simulator, member):  # noqa: F811
+def test_a_choice_reaches_deerapi(page, worker, simulator, member):
     log_in(page, member)
     open_form(page, KONTEXT)
     page.get_by_label("Aspect ratio", exact=True).select_option("16:9")
@@ -152,7 +125,7 @@ def test_a_choice_reaches_deerapi(page, worker, simulator, member):  # noqa: F81
     assert (sent["aspect_ratio"], sent["output_format"]) == ("16:9", "jpg")
 
 
-def test_numbers_reach_deerapi_as_numbers(page, worker, simulator, member):  # noqa: F811
+def test_numbers_reach_deerapi_as_numbers(page, worker, simulator, member):
     log_in(page, member)
     open_form(page, FLUX_DEV)
     page.get_by_label("Guidance", exact=True).fill("2.5")
@@ -164,7 +137,7 @@ def test_numbers_reach_deerapi_as_numbers(page, worker, simulator, member):  # n
     assert isinstance(sent["num_inference_steps"], int)
 
 
-def test_switches_reach_deerapi_on_and_off(page, worker, simulator, member):  # noqa: F811
+def test_switches_reach_deerapi_on_and_off(page, worker, simulator, member):
     log_in(page, member)
     open_form(page, SCHNELL)
     page.get_by_label("Go fast", exact=True).uncheck()
@@ -175,7 +148,7 @@ def test_switches_reach_deerapi_on_and_off(page, worker, simulator, member):  # 
     assert (sent["go_fast"], sent["disable_safety_checker"]) == (False, True)
 
 
-def test_a_seed_reaches_deerapi_and_an_empty_one_is_left_to_deerapi(page, worker, simulator, member):  # noqa: F811
+def test_a_seed_reaches_deerapi_and_an_empty_one_is_left_to_deerapi(page, worker, simulator, member):
     log_in(page, member)
     open_form(page, SCHNELL)
     page.get_by_label("Seed", exact=True).fill("1234")
@@ -187,7 +160,7 @@ def test_a_seed_reaches_deerapi_and_an_empty_one_is_left_to_deerapi(page, worker
     assert "seed" not in received_by_deerapi(page, simulator)
 
 
-def test_free_text_reaches_deerapi_as_typed(page, worker, simulator, member):  # noqa: F811
+def test_free_text_reaches_deerapi_as_typed(page, worker, simulator, member):
     log_in(page, member)
     open_form(page, SDXL, "一只鹿 in the snow, “quoted” & <b>")
     page.get_by_label("Negative prompt", exact=True).fill("blurry, 模糊")
@@ -200,7 +173,7 @@ def test_free_text_reaches_deerapi_as_typed(page, worker, simulator, member):  #
 # --- The prompt's length -------------------------------------------------------------------------
 
 
-def test_an_over_long_prompt_is_counted_refused_with_a_message_and_kept(page, member, settings):  # noqa: F811
+def test_an_over_long_prompt_is_counted_refused_with_a_message_and_kept(page, member, settings):
     settings.PROMPT_MAX_LENGTH = 40
     log_in(page, member)
     page.goto(f"/predictions/new/?model={SCHNELL}")
@@ -225,7 +198,7 @@ def test_an_over_long_prompt_is_counted_refused_with_a_message_and_kept(page, me
 # --- Dates in Simplified Chinese ------------------------------------------------------------------
 
 
-def test_the_date_filters_show_their_dates_in_simplified_chinese(page, member):  # noqa: F811
+def test_the_date_filters_show_their_dates_in_simplified_chinese(page, member):
     log_in(page, member)
     with page.expect_navigation():
         page.get_by_label("Language").select_option(label="简体中文")

@@ -1,7 +1,7 @@
 """The header in a real browser: one row at 1366 px for an admin (the most links), in English
 and in Chinese; a Menu button on a 390 px phone that opens onto every link.
 
-Chromium through Playwright (fixtures from test_browser.py) against `live_server`. Screenshots
+Chromium through Playwright (tests/browser.py) against `live_server`. Screenshots
 of both widths go to var/test-artifacts/screenshots/ (header-*.png).
 """
 
@@ -14,14 +14,10 @@ import pytest
 
 from predictions.models import MemberQuota, Period
 
-from .conftest import ROOT
-from .test_browser import browser, log_in, page  # noqa: F401 - fixtures and a step shared with test_browser
+from .browser import PHONE, WIDE, log_in, new_context, screenshot
 
 pytestmark = [pytest.mark.browser]
 
-ARTIFACTS = ROOT / "var" / "test-artifacts" / "screenshots"
-WIDE = {"width": 1366, "height": 768}
-PHONE = {"width": 390, "height": 844}
 ADMIN_LINKS = [
     "New prediction",
     "History",
@@ -50,11 +46,6 @@ def admin(admin_user):
     return admin_user
 
 
-def screenshot(tab, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    tab.screenshot(path=str(ARTIFACTS / name))
-
-
 def on_one_row(tab) -> bool:
     """Every item of the header crosses one horizontal line."""
     boxes = tab.evaluate(HEADER_ITEMS)
@@ -71,7 +62,7 @@ def page_width(tab) -> int:
 
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
-def test_an_admins_header_fits_on_one_row_at_1366_pixels(page, live_server, admin, language):  # noqa: F811
+def test_an_admins_header_fits_on_one_row_at_1366_pixels(page, live_server, admin, language):
     failed: list[str] = []
     page.on(
         "response",
@@ -95,7 +86,7 @@ def test_an_admins_header_fits_on_one_row_at_1366_pixels(page, live_server, admi
     assert failed == [], "every request of the page (the icon too) is answered"
 
 
-def test_the_account_menu_drops_down_under_the_name_at_1366_pixels(page, admin):  # noqa: F811
+def test_the_account_menu_drops_down_under_the_name_at_1366_pixels(page, admin):
     page.set_viewport_size(WIDE)
     log_in(page, admin)
     password = page.get_by_role("link", name="Password")
@@ -112,7 +103,7 @@ def test_the_account_menu_drops_down_under_the_name_at_1366_pixels(page, admin):
     page.wait_for_url(re.compile(r"/accounts/password/$"))
 
 
-def test_on_a_phone_the_menu_opens_onto_every_link(page, admin):  # noqa: F811
+def test_on_a_phone_the_menu_opens_onto_every_link(page, admin):
     page.set_viewport_size(PHONE)
     log_in(page, admin)
     menu = page.locator("summary", has_text="Menu")  # a disclosure button, by the browser's own role
@@ -143,8 +134,8 @@ def test_on_a_phone_the_menu_opens_onto_every_link(page, admin):  # noqa: F811
     page.wait_for_url(re.compile(r"/accounts/login/"))
 
 
-def test_on_a_phone_without_javascript_the_links_show_and_the_menu_still_folds(browser, live_server, admin):  # noqa: F811
-    context = browser.new_context(base_url=live_server.url, viewport=PHONE, java_script_enabled=False, locale="en-US")
+def test_on_a_phone_without_javascript_the_links_show_and_the_menu_still_folds(browser, live_server, admin):
+    context = new_context(browser, live_server.url, viewport=PHONE, java_script_enabled=False)
     try:
         tab = context.new_page()
         log_in(tab, admin)

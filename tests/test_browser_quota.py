@@ -2,7 +2,7 @@
 form why the next prediction is refused; then finds the spending on their usage page. An admin
 opens a member's limits in place on the team usage page and changes them.
 
-Chromium through Playwright (fixtures from test_browser.py) against `live_server`, with a
+Chromium through Playwright (tests/browser.py) against `live_server`, with a
 real worker and the simulator for the prediction that goes through.
 """
 
@@ -15,11 +15,10 @@ import pytest
 
 from predictions.models import MemberQuota, Period, Prediction, Status
 
-from .conftest import wait_for
-from .test_browser import SCREENSHOTS, browser, log_in, open_new_prediction, page, submit_prompt  # noqa: F401
+from .browser import log_in, open_new_prediction, screenshot, submit_prompt
+from .world import PRO, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
-PRO = "black-forest-labs/flux-1.1-pro"  # $0.04 per image
 
 
 def choose_pro(tab) -> None:
@@ -28,7 +27,7 @@ def choose_pro(tab) -> None:
     tab.locator("[name=safety_tolerance]").wait_for(state="visible")
 
 
-def test_a_member_who_spent_their_budget_reads_why_on_the_form(page, worker, simulator, member):  # noqa: F811
+def test_a_member_who_spent_their_budget_reads_why_on_the_form(page, worker, simulator, member):
     MemberQuota.objects.create(user=member, budget=Decimal("0.05"), period=Period.MONTH)
     log_in(page, member)
     budget = page.locator("[data-budget-left]")
@@ -62,11 +61,10 @@ def test_a_member_who_spent_their_budget_reads_why_on_the_form(page, worker, sim
     page.wait_for_url(re.compile(r"/usage/$"))
     assert page.get_by_role("img", name="Spending by day").is_visible()
     assert page.locator("[data-budget-remaining]").inner_text() == "$0.01"
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "usage.png"), full_page=True)
+    screenshot(page, "usage.png", full_page=True)
 
 
-def test_an_admin_opens_a_members_limits_in_place_and_changes_them(page, admin_user, member):  # noqa: F811
+def test_an_admin_opens_a_members_limits_in_place_and_changes_them(page, admin_user, member):
     MemberQuota.objects.create(user=member, budget=Decimal("1"), period=Period.MONTH)
     log_in(page, admin_user)
     page.goto("/usage/team/")

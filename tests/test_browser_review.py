@@ -1,6 +1,6 @@
 """A reviewer working through the queue with the keyboard, and a member reading why an image was rejected.
 
-Chromium through Playwright against `live_server`, with the browser fixtures of test_browser.py.
+Chromium through Playwright against `live_server`, with the browser fixtures and steps of tests/browser.py.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from django.utils import timezone
 from predictions import reviews
 from predictions.models import AuditEntry, Prediction, ReviewState
 
-from .reviewing import finished_prediction
-from .test_browser import SCREENSHOTS, browser, log_in, page  # noqa: F401 - fixtures shared with the other browser tests
+from .browser import log_in, screenshot
+from .world import finished_prediction
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
 
@@ -34,7 +34,7 @@ def state(prediction: Prediction) -> tuple[str, str]:
     return prediction.review_state, prediction.review_reason
 
 
-def test_a_reviewer_works_through_the_queue_with_the_keyboard(page, member, other_member, reviewer):  # noqa: F811
+def test_a_reviewer_works_through_the_queue_with_the_keyboard(page, member, other_member, reviewer):
     start = timezone.now() - timedelta(hours=1)
     first, second, third, fourth, fifth = (
         finished_prediction(owner, prompt=f"deer number {i}", created_at=start + timedelta(minutes=i))
@@ -46,8 +46,7 @@ def test_a_reviewer_works_through_the_queue_with_the_keyboard(page, member, othe
     page.evaluate("() => { window.__noReload = true; }")
     assert cards(page) == [first.pk, second.pk, third.pk, fourth.pk, fifth.pk], "oldest first"
     assert page.locator("[data-review-waiting]").inner_text() == "5"
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "review-queue.png"), full_page=True)
+    screenshot(page, "review-queue.png", full_page=True)
 
     # a: approve the card in focus (the first one has focus on arrival).
     page.wait_for_function("() => document.activeElement.dataset.reviewId !== undefined")
@@ -110,7 +109,7 @@ def test_a_reviewer_works_through_the_queue_with_the_keyboard(page, member, othe
     assert AuditEntry.objects.filter(actor=reviewer).count() == 5
 
 
-def test_a_member_reads_why_their_prediction_was_rejected(page, member, other_member, reviewer):  # noqa: F811
+def test_a_member_reads_why_their_prediction_was_rejected(page, member, other_member, reviewer):
     rejected = finished_prediction(member, prompt="a deer with three antlers")
     reviews.review_reject(rejected, by=reviewer, reason=reviews.reject_reason("guidelines", "no weapons"))
     shared = finished_prediction(other_member, prompt="a heron at dawn", review_state=ReviewState.APPROVED)
@@ -124,7 +123,7 @@ def test_a_member_reads_why_their_prediction_was_rejected(page, member, other_me
     assert page.locator("[data-review-state]").inner_text() == "Rejected"
     assert page.locator("[data-rejection-reason]").inner_text() == "Against the team's guidelines — no weapons"
     assert "not shown in the team gallery" in notice.inner_text()
-    page.screenshot(path=str(SCREENSHOTS / "rejected-prediction.png"), full_page=True)
+    screenshot(page, "rejected-prediction.png", full_page=True)
     image = page.locator("#live img").first
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
 

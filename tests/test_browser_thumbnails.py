@@ -1,7 +1,7 @@
 """Grid tiles in a real browser: on a high-DPI screen (deviceScaleFactor 2) Chromium takes the
 stored image from the srcset, on a 1x screen the thumbnail; a small image is not stretched.
 
-Chromium through Playwright (the browser fixture of test_browser.py) against `live_server`.
+Chromium through Playwright (tests/browser.py) against `live_server`.
 Screenshots go to var/test-artifacts/screenshots/ (tiles-*.png).
 """
 
@@ -11,9 +11,8 @@ import pytest
 
 from predictions.models import ReviewState
 
-from .test_browser import browser, log_in  # noqa: F401 - the browser fixture and a step shared with test_browser
-from .test_browser_header import ARTIFACTS, PHONE, WIDE
-from .test_thumbnails import sized_prediction
+from .browser import PHONE, WIDE, log_in, new_context, screenshot
+from .world import finished_prediction
 
 pytestmark = [pytest.mark.browser]
 APPROVED = {"review_state": ReviewState.APPROVED}
@@ -25,15 +24,12 @@ CHOSEN = """img => new Promise(resolve => {
 
 
 @pytest.fixture
-def open_as(browser, live_server):  # noqa: F811
+def open_as(browser, live_server):
     """A tab at a viewport and a device scale factor, logged in as `user`."""
     contexts = []
 
     def opener(user, viewport: dict, scale: float):
-        context = browser.new_context(
-            base_url=live_server.url, viewport=viewport, device_scale_factor=scale, locale="en-US"
-        )
-        context.set_default_timeout(10_000)
+        context = new_context(browser, live_server.url, viewport=viewport, device_scale_factor=scale)
         contexts.append(context)
         tab = context.new_page()
         log_in(tab, user)
@@ -51,7 +47,7 @@ def chosen(tab, selector: str) -> dict:
 def test_the_gallery_takes_the_stored_image_on_a_high_dpi_screen_and_the_thumbnail_on_a_1x_one(
     open_as, member, other_member
 ):
-    prediction = sized_prediction(other_member, 1024, 1024, **APPROVED)
+    prediction = finished_prediction(other_member, size=(1024, 1024), **APPROVED)
     image = f"/predictions/{prediction.pk}/outputs/0/"
 
     sharp = open_as(member, WIDE, 2)
@@ -59,8 +55,7 @@ def test_the_gallery_takes_the_stored_image_on_a_high_dpi_screen_and_the_thumbna
     tile = chosen(sharp, ".gallery-card img")
     assert tile["src"] == image, "the 384 px thumbnail is too small for the tile at 2x"
     assert 300 < tile["width"] <= 1024
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    sharp.screenshot(path=str(ARTIFACTS / "tiles-gallery-1366-2x.png"))
+    screenshot(sharp, "tiles-gallery-1366-2x.png")
 
     plain = open_as(member, WIDE, 1)
     plain.goto("/gallery/")
@@ -68,7 +63,7 @@ def test_the_gallery_takes_the_stored_image_on_a_high_dpi_screen_and_the_thumbna
 
 
 def test_the_history_grid_takes_the_stored_image_on_a_high_dpi_phone(open_as, member):
-    prediction = sized_prediction(member, 1024, 1024)
+    prediction = finished_prediction(member, size=(1024, 1024))
 
     phone = open_as(member, PHONE, 2)
     phone.goto("/predictions/?view=grid")
@@ -80,8 +75,8 @@ def test_the_history_grid_takes_the_stored_image_on_a_high_dpi_phone(open_as, me
 
 
 def test_a_small_image_is_not_stretched_to_the_tile(open_as, member, other_member):
-    sized_prediction(other_member, 200, 200, **APPROVED)
-    sized_prediction(member, 200, 200)
+    finished_prediction(other_member, size=(200, 200), **APPROVED)
+    finished_prediction(member, size=(200, 200))
 
     tab = open_as(member, WIDE, 2)
     tab.goto("/gallery/")

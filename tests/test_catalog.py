@@ -14,7 +14,7 @@ import requests
 from predictions import catalog
 from predictions.client import DeerAPIClient
 
-from .conftest import ROOT
+from .world import ROOT
 
 # The 28 ids DeerAPI lists for its Replicate-style endpoint (deerapi-api.md §1.2).
 DEERAPI_IDS = [

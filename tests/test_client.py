@@ -16,6 +16,8 @@ from predictions.client import (
     normalise_output,
 )
 
+from .world import SCHNELL
+
 
 def response(status: int, body, *, content_type="application/json", headers=None) -> requests.Response:
     r = requests.Response()
@@ -99,4 +101,4 @@ def test_the_client_never_shows_its_key():
 def test_a_refused_connection_is_transient_because_nothing_was_sent():
     api = client.DeerAPIClient(base_url="http://127.0.0.1:9", key="k", connect_timeout=1, read_timeout=1)
     with pytest.raises(TransientError):
-        api.create_prediction("black-forest-labs/flux-schnell", {"prompt": "x"})
+        api.create_prediction(SCHNELL, {"prompt": "x"})

@@ -11,28 +11,24 @@ from django.urls import reverse
 from predictions import services
 from predictions.models import ModelConfig, Prediction, Prompt, Status
 
-from .conftest import wait_for
+from .world import IDEOGRAM, PRO, RECRAFT_SVG, SCHNELL, SDXL, wait_for
 
 COMPARE = reverse("predictions:compare")
-SCHNELL = "black-forest-labs/flux-schnell"
-PRO = "black-forest-labs/flux-1.1-pro"
-SVG = "recraft-ai/recraft-v3-svg"
-IDEOGRAM = "ideogram-ai/ideogram-v3-turbo"
 
 
 @pytest.mark.django_db
 def test_the_form_offers_every_model_as_a_checkbox_grouped_by_vendor(member_client):
-    html = member_client.get(COMPARE, {"prompt": "a stag", "models": [SCHNELL, SVG]}).content.decode()
+    html = member_client.get(COMPARE, {"prompt": "a stag", "models": [SCHNELL, RECRAFT_SVG]}).content.decode()
     assert html.count('type="checkbox" name="models"') == 28
     assert "<legend>Black Forest Labs</legend>" in html and "<legend>Recraft</legend>" in html
-    assert f'value="{SCHNELL}" checked' in html and f'value="{SVG}" checked' in html
+    assert f'value="{SCHNELL}" checked' in html and f'value="{RECRAFT_SVG}" checked' in html
     assert "a stag</textarea>" in html
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("count", [1, 5])
 def test_fewer_than_two_or_more_than_four_models_are_refused(member_client, count):
-    models = [SCHNELL, PRO, SVG, IDEOGRAM, "stability-ai/sdxl"][:count]
+    models = [SCHNELL, PRO, RECRAFT_SVG, IDEOGRAM, SDXL][:count]
     response = member_client.post(COMPARE, {"prompt": "a stag", "models": models})
     assert response.status_code == 400
     assert "Choose between 2 and 4 models." in response.content.decode()
@@ -41,9 +37,9 @@ def test_fewer_than_two_or_more_than_four_models_are_refused(member_client, coun
 
 @pytest.mark.django_db
 def test_a_compare_creates_one_prediction_per_model_sharing_a_group_and_a_prompt(member_client, member):
-    response = member_client.post(COMPARE, {"prompt": "a stag at dawn", "models": [SCHNELL, PRO, SVG]})
+    response = member_client.post(COMPARE, {"prompt": "a stag at dawn", "models": [SCHNELL, PRO, RECRAFT_SVG]})
     predictions = list(Prediction.objects.order_by("pk"))
-    assert [p.model_id for p in predictions] == [SCHNELL, PRO, SVG]
+    assert [p.model_id for p in predictions] == [SCHNELL, PRO, RECRAFT_SVG]
     group = predictions[0].compare_group
     assert group and all(p.compare_group == group for p in predictions)
     assert len({p.prompt_id for p in predictions}) == 1
@@ -97,7 +93,7 @@ def test_another_members_compare_is_404(member_client, other_member):
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_a_compare_runs_through_the_pipeline_and_shows_each_result(worker, simulator, member_client, member):
-    member_client.post(COMPARE, {"prompt": "a stag at dawn", "models": [SCHNELL, PRO, SVG]})
+    member_client.post(COMPARE, {"prompt": "a stag at dawn", "models": [SCHNELL, PRO, RECRAFT_SVG]})
     predictions = [wait_for(p, Status.SUCCEEDED) for p in Prediction.objects.order_by("pk")]
     assert simulator.stats.creates == 3
     page = reverse("predictions:compare_detail", args=[predictions[0].compare_group])

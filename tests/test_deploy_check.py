@@ -9,7 +9,7 @@ import secrets
 import subprocess
 import sys
 
-from .conftest import ROOT
+from .world import ROOT
 
 PRODUCTION = {
     "DJANGO_SETTINGS_MODULE": "deerweb.settings",

@@ -12,16 +12,10 @@ from django.utils import timezone
 from predictions import services
 from predictions.models import Prediction, Prompt, Status
 
-from .conftest import wait_for
+from .world import submit, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
-SCHNELL = "black-forest-labs/flux-schnell"
 DEERAPI_ERROR = {"error": {"message": "upstream saturated", "type": "new_api_error"}}
-
-
-def submit(owner, **input) -> Prediction:
-    input.setdefault("prompt", "a roe deer at dusk")
-    return services.prediction_create(owner=owner, model_id=SCHNELL, input=input)
 
 
 def test_429_with_retry_after_on_polls_is_waited_out(worker, simulator, member):

@@ -12,27 +12,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from predictions import services
 from predictions.models import Prediction, Prompt, Status
 
-from .conftest import Worker, unavailable, wait_for
+from .world import SCHNELL, Worker, submit, unavailable, wait_for, wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
-SCHNELL = "black-forest-labs/flux-schnell"
-
-
-def submit(owner, **input) -> Prediction:
-    input.setdefault("prompt", "a fallow deer in fog")
-    return services.prediction_create(owner=owner, model_id=SCHNELL, input=input)
-
-
-def wait_until(condition, timeout: float = 20.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not met after {timeout}s")
 
 
 def test_a_worker_killed_while_sending_a_create_leaves_it_unknown_not_duplicated(worker, simulator, member):

@@ -3,14 +3,11 @@ and hands the sending to nginx with X-Accel-Redirect, keeping its own headers.""
 
 import pytest
 
-from .test_input_image_view import stored_image
-from .test_prediction_views import add_output, make_prediction
-from .test_settings import load_settings
+from .world import FILE_POLICY, add_output, load_settings, make_prediction, stored_image
 
 pytestmark = pytest.mark.django_db
 
 PREFIX = "/protected-media/"
-FILE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
 
 @pytest.fixture

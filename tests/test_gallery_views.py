@@ -12,7 +12,7 @@ from django.utils import timezone
 from predictions import reviews
 from predictions.models import ReviewState
 
-from .reviewing import PRO, SCHNELL, finished_prediction
+from .world import PRO, SCHNELL, finished_prediction
 
 pytestmark = pytest.mark.django_db
 APPROVED = {"review_state": ReviewState.APPROVED}

@@ -1,6 +1,5 @@
 """/healthz: database, broker, worker heartbeat and last poll, as JSON for load balancers."""
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -11,8 +10,7 @@ from django.utils import timezone
 from predictions import health, services, tasks
 from predictions.models import Heartbeat, Prediction, Status, TaskFailure, TeamSettings
 
-from .conftest import wait_for
-from .test_prediction_views import make_prediction
+from .world import make_prediction, submitted, wait_for, wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -280,9 +278,7 @@ def test_the_sweep_task_records_its_heartbeat():
 
 
 def test_a_successful_poll_records_the_poll_heartbeat_at_most_every_five_seconds(simulator, member):
-    prediction = make_prediction(member)
-    services.prediction_submit(prediction.pk)
-    prediction.refresh_from_db()
+    prediction = submitted(member)
     assert prediction.status in (Status.STARTING, Status.PROCESSING)
     Prediction.objects.filter(pk=prediction.pk).update(next_poll_at=timezone.now())
     services.prediction_refresh(prediction.pk)
@@ -294,8 +290,7 @@ def test_a_successful_poll_records_the_poll_heartbeat_at_most_every_five_seconds
 
 
 def test_a_failed_poll_records_no_heartbeat(simulator, member):
-    prediction = make_prediction(member)
-    services.prediction_submit(prediction.pk)
+    prediction = submitted(member)
     Prediction.objects.filter(pk=prediction.pk).update(next_poll_at=timezone.now())
     simulator.inject("get", status=503)
     services.prediction_refresh(prediction.pk)
@@ -309,9 +304,7 @@ def test_a_failed_poll_records_no_heartbeat(simulator, member):
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_it_turns_ok_with_a_running_worker_and_shows_its_last_poll(worker, client, member):
-    deadline = time.monotonic() + 15
-    while not Heartbeat.objects.filter(name=health.SWEEP).exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_until(Heartbeat.objects.filter(name=health.SWEEP).exists, timeout=15, what="the sweep's heartbeat")
     response = client.get("/healthz")
     assert response.status_code == 200, response.content
     assert response.json()["checks"]["worker"]["age_seconds"] < 5

@@ -2,49 +2,25 @@
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.core.files.base import ContentFile
 from django.db import connection
 from django.urls import reverse
-from PIL import Image
 
-from predictions.models import Prediction, PredictionOutput, Prompt, Status
+from predictions.models import Prediction, Prompt, Status
+
+from .world import PRO, SCHNELL, add_output, finished_prediction
 
 pytestmark = pytest.mark.django_db
 LIST = reverse("predictions:list")
-SCHNELL = "black-forest-labs/flux-schnell"
-PRO = "black-forest-labs/flux-1.1-pro"
 NOON = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 
 def make(owner, text="a red deer", *, model=SCHNELL, status=Status.SUCCEEDED, when=NOON) -> Prediction:
-    prompt = Prompt.objects.create(owner=owner, text=text, created_at=when)
-    return Prediction.objects.create(
-        owner=owner, prompt=prompt, model_id=model, input={"prompt": text}, status=status, created_at=when
-    )
-
-
-def add_output(prediction, index=0) -> PredictionOutput:
-    buffer = io.BytesIO()
-    Image.new("RGB", (8, 8), "red").save(buffer, "PNG")
-    output = PredictionOutput(
-        prediction=prediction,
-        index=index,
-        source_url="https://files.example/o.png",
-        content_type="image/png",
-        size=len(buffer.getvalue()),
-        width=8,
-        height=8,
-        checksum="0" * 64,
-    )
-    output.file.save(f"h-{prediction.pk}-{index}.png", ContentFile(buffer.getvalue()), save=False)
-    output.thumbnail.save(f"h-{prediction.pk}-{index}.webp", ContentFile(buffer.getvalue()), save=False)
-    output.save()
-    return output
+    """A prediction of `owner`'s made at `when`, without outputs."""
+    return finished_prediction(owner, prompt=text, model_id=model, status=status, created_at=when, outputs=0)
 
 
 def shown(client, **params) -> set[int]:

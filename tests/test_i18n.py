@@ -15,14 +15,15 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from predictions.models import Prediction, Prompt, Status
+from predictions.models import Status
+
+from .world import SCHNELL, make_prediction
 
 CATALOGUE = Path(settings.BASE_DIR) / "locale" / "zh_Hans" / "LC_MESSAGES"
 PO = CATALOGUE / "django.po"
 MO = CATALOGUE / "django.mo"
 CHINESE = {"HTTP_ACCEPT_LANGUAGE": "zh-CN,zh;q=0.9"}
 ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en-US,en;q=0.9"}
-SCHNELL = "black-forest-labs/flux-schnell"
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -30,13 +31,6 @@ def visible_text(html: str) -> str:
     """The page without its tags, so the language switcher's "简体中文" option can be told apart."""
     html = re.sub(r"<select.*?</select>", "", html, flags=re.S)
     return re.sub(r"<[^>]+>", " ", html)
-
-
-def make_prediction(owner, status: str = Status.SUCCEEDED) -> Prediction:
-    prompt = Prompt.objects.create(owner=owner, text="a red deer in the snow")
-    return Prediction.objects.create(
-        owner=owner, prompt=prompt, model_id=SCHNELL, input={"prompt": prompt.text}, status=status
-    )
 
 
 # --- Pages ------------------------------------------------------------------------
@@ -56,8 +50,8 @@ def test_the_login_page_follows_a_chinese_browser(client, settings):
 
 
 def test_the_history_page_follows_a_chinese_browser(member_client, member):
-    make_prediction(member, Status.SUCCEEDED)
-    make_prediction(member, Status.PROCESSING)
+    make_prediction(member, status=Status.SUCCEEDED)
+    make_prediction(member, status=Status.PROCESSING)
     response = member_client.get(reverse("predictions:list"), **CHINESE)
     html = response.content.decode()
     assert response.status_code == 200

@@ -10,22 +10,17 @@ from html import unescape
 import pytest
 from django.apps import apps
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils import timezone
 
-from predictions import reviews, services, tasks, uploads
+from predictions import reviews, tasks, uploads
 from predictions.models import InputImage, Prediction, ReviewState
 
-from .test_input_image_view import KONTEXT, ended, jpeg, made_with_upload, stored_image
+from .world import KONTEXT, ended, made_with_upload, stored_image, submit
 
 pytestmark = pytest.mark.django_db
 NEW = reverse("predictions:new")
-
-
-def orphan(owner) -> InputImage:
-    return uploads.input_image_store(owner, uploads.image_check(ContentFile(jpeg(), name="deer.jpg")))
 
 
 def edit_and_run(client, user, source: Prediction) -> tuple[str, dict[str, str]]:
@@ -144,7 +139,7 @@ def test_an_image_another_prediction_still_shows_is_kept_when_one_deletes_its_fi
     image, _data = stored_image(member)
     kept = Prediction.objects.get(input_images=image)
     rejected = ended(
-        services.prediction_create(owner=member, model_id=KONTEXT, input={"prompt": "again"}),
+        submit(member, KONTEXT, prompt="again"),
         review_state=ReviewState.REJECTED,
     )
     uploads.input_images_link(rejected, [image])
@@ -157,8 +152,8 @@ def test_an_image_another_prediction_still_shows_is_kept_when_one_deletes_its_fi
 
 
 def test_uploads_no_prediction_was_made_with_are_removed_after_a_day(member, django_capture_on_commit_callbacks):
-    old_orphan = orphan(member)
-    new_orphan = orphan(member)
+    old_orphan, _data = stored_image(member, used=False)
+    new_orphan, _data = stored_image(member, used=False)
     used, _data = stored_image(member)
     InputImage.objects.filter(pk__in=[old_orphan.pk, used.pk]).update(created_at=timezone.now() - timedelta(days=2))
 
@@ -177,11 +172,11 @@ def test_beat_removes_orphan_uploads_every_hour():
 
 
 def test_the_migration_links_existing_uploads_to_the_predictions_whose_input_names_them(member):
-    image = orphan(member)
-    other = orphan(member)
+    image, _data = stored_image(member, used=False)
+    other, _data = stored_image(member, used=False)
     url = f"https://deerweb.example.com/inputs/{image.token}/"
-    using = services.prediction_create(owner=member, model_id=KONTEXT, input={"prompt": "x", "input_image": url})
-    services.prediction_create(owner=member, model_id=KONTEXT, input={"prompt": "y"})
+    using = submit(member, KONTEXT, prompt="x", input_image=url)
+    submit(member, KONTEXT, prompt="y")
     migration = importlib.import_module("predictions.migrations.0007_input_image_predictions")
 
     migration.link_by_token(apps, None)

@@ -2,65 +2,20 @@
 need the image; people see it at /predictions/<id>/inputs/<image>/ under the prediction's
 permissions, and no page shows the public URL."""
 
-import io
 import uuid
 from datetime import timedelta
 
 import pytest
 import time_machine
-from django.core.files.base import ContentFile
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
-from PIL import Image
 
-from predictions import services, uploads
-from predictions.models import InputImage, Prediction, ReviewState, Status
+from predictions import uploads
+from predictions.models import Prediction, ReviewState, Status
 
-from .test_settings import load_settings
+from .world import KONTEXT, ended, load_settings, made_with_upload, stored_image, submit
 
 pytestmark = pytest.mark.django_db
-KONTEXT = "black-forest-labs/flux-kontext-pro"
-
-
-def jpeg() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (16, 9), "blue").save(buffer, "JPEG")
-    return buffer.getvalue()
-
-
-def stored_image(owner, prediction: Prediction | None = None) -> tuple[InputImage, bytes]:
-    """An upload of `owner`'s, used by `prediction` (a new queued one of `owner`'s by default)."""
-    data = jpeg()
-    image = uploads.input_image_store(owner, uploads.image_check(ContentFile(data, name="deer.jpg")))
-    if prediction is None:
-        prediction = services.prediction_create(owner=owner, model_id=KONTEXT, input={"prompt": "make it blue"})
-    uploads.input_images_link(prediction, [image])
-    return image, data
-
-
-def made_with_upload(client, owner) -> Prediction:
-    """A Kontext prediction `owner` made through the form with an uploaded image."""
-    client.force_login(owner)
-    response = client.post(
-        reverse("predictions:new"),
-        {
-            "model": KONTEXT,
-            "prompt": "make it blue",
-            "aspect_ratio": "1:1",
-            "output_format": "png",
-            "safety_tolerance": "2",
-            "input_image": SimpleUploadedFile("deer.jpg", jpeg(), "image/jpeg"),
-        },
-    )
-    assert response.status_code == 302, response.content.decode()
-    return Prediction.objects.filter(owner=owner).latest("pk")
-
-
-def ended(prediction: Prediction, **fields) -> Prediction:
-    Prediction.objects.filter(pk=prediction.pk).update(**{"status": Status.SUCCEEDED, **fields})
-    prediction.refresh_from_db()
-    return prediction
 
 
 # --- The public URL ------------------------------------------------------------------------------
@@ -109,7 +64,7 @@ def test_a_private_or_rejected_prediction_that_ended_no_longer_serves_its_image(
 
 
 def test_an_upload_no_prediction_was_made_with_has_no_public_url(client, member):
-    image = uploads.input_image_store(member, uploads.image_check(ContentFile(jpeg(), name="deer.jpg")))
+    image, _data = stored_image(member, used=False)
     assert client.get(f"/inputs/{image.token}/").status_code == 404
 
 
@@ -168,7 +123,7 @@ def test_a_teammate_sees_the_image_of_a_shared_prediction_but_not_once_it_is_pri
 def test_the_link_needs_the_prediction_that_used_the_image(client, member, other_member):
     image, _data = stored_image(member)
     shared = ended(
-        services.prediction_create(owner=member, model_id=KONTEXT, input={"prompt": "another"}),
+        submit(member, KONTEXT, prompt="another"),
         review_state=ReviewState.APPROVED,
     )
     client.force_login(other_member)

@@ -4,10 +4,9 @@ for each input, shown on the prediction and next to the fields of "Edit and run"
 import pytest
 from django.urls import reverse
 
-from predictions import services
 from predictions.models import Status
 
-from .conftest import wait_for
+from .world import FLUX2, submit, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 PROBLEM = {
@@ -24,11 +23,7 @@ PROBLEM = {
 
 def test_deerapis_field_messages_reach_the_prediction_and_the_edit_form(worker, simulator, member_client, member):
     simulator.inject("create", status=422, body=PROBLEM)
-    prediction = services.prediction_create(
-        owner=member,
-        model_id="black-forest-labs/flux-2-pro",
-        input={"prompt": "a deer", "safety_tolerance": 5, "input_images": ["https://example.com/a.png"]},
-    )
+    prediction = submit(member, FLUX2, prompt="a deer", safety_tolerance=5, input_images=["https://example.com/a.png"])
     prediction = wait_for(prediction, Status.FAILED)
     assert prediction.metrics["invalid_fields"] == {
         "safety_tolerance": "Must be less than or equal to 5",

@@ -17,9 +17,10 @@ from predictions.client import DeerAPIClient, TransientError
 from predictions.models import REMOTE, Prediction, Status, TeamSettings
 from predictions.redaction import redact
 
+from .world import SCHNELL, submit, submitted
+
 pytestmark = pytest.mark.django_db
 KEY = settings.DEERAPI_KEY
-SCHNELL = "black-forest-labs/flux-schnell"
 
 
 @pytest.fixture
@@ -28,13 +29,6 @@ def echoing(simulator, settings, caplog):
     settings.DEERAPI_QUERY_URL = simulator.url
     caplog.set_level(logging.DEBUG)
     return simulator
-
-
-def submitted(owner, prompt: str = "a deer that repeats what it hears") -> Prediction:
-    prediction = services.prediction_create(owner=owner, model_id=SCHNELL, input={"prompt": prompt})
-    services.prediction_submit(prediction.pk)
-    prediction.refresh_from_db()
-    return prediction
 
 
 def polled(prediction: Prediction, times: int = 1) -> Prediction:
@@ -182,14 +176,14 @@ def test_a_bearer_token_an_sk_key_and_a_key_parameter_are_redacted_whatever_the_
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_meeting_a_key_echoing_deerapi_stores_and_logs_no_key(worker, simulator, member, wait):
     simulator.inject("create", echo_key=True)
-    rejected = services.prediction_create(owner=member, model_id=SCHNELL, input={"prompt": "a deer, rejected"})
+    rejected = submit(member, prompt="a deer, rejected")
     wait(rejected, Status.FAILED)
     # One at a time: the next prediction the simulator makes is the one that fails.
     simulator.fail_next(error=f"Incorrect API key provided: {KEY}")
-    failing = services.prediction_create(owner=member, model_id=SCHNELL, input={"prompt": "a deer, failed"})
+    failing = submit(member, prompt="a deer, failed")
     wait(failing, Status.FAILED)
     simulator.inject("create", echo_key=True, status=503)
-    busy = services.prediction_create(owner=member, model_id=SCHNELL, input={"prompt": "a deer, retried"})
+    busy = submit(member, prompt="a deer, retried")
     wait(busy, Status.SUCCEEDED, timeout=40)
     assert "Incorrect API key provided: [redacted]" in rejected.error
     assert "Incorrect API key provided: [redacted]" in failing.error

@@ -13,7 +13,7 @@ from django.views.debug import get_default_exception_reporter_filter, get_except
 
 from predictions.logging import JsonFormatter, RedactSecretsFilter
 
-from .test_prediction_views import add_output, make_prediction
+from .world import add_output, make_prediction
 
 KEY = settings.DEERAPI_KEY
 

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.utils import timezone
 
-from .conftest import PASSWORD
+from .world import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

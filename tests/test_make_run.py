@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
-from .test_browser import browser, submit_prompt  # noqa: F401 - the session's Chromium and a step shared with it
+from .browser import log_in, submit_prompt
+from .world import ROOT, SCHNELL
 
 pytestmark = [pytest.mark.make_run, pytest.mark.browser]
 
@@ -135,10 +135,7 @@ def make_run(tmp_path: Path) -> Iterator[MakeRun]:
         process.wait(10)
 
 
-def test_make_run_from_a_clean_clone_serves_a_prediction_in_the_browser_and_stops_on_ctrl_c(
-    make_run,
-    browser,  # noqa: F811
-):
+def test_make_run_from_a_clean_clone_serves_a_prediction_in_the_browser_and_stops_on_ctrl_c(make_run, browser):
     make_run.wait_until_serving()
     password = re.search(r"^\s*password: (\S+)$", make_run.output(), re.MULTILINE)
     assert password, f"no admin password printed:\n{make_run.output()[-5000:]}"
@@ -150,14 +147,10 @@ def test_make_run_from_a_clean_clone_serves_a_prediction_in_the_browser_and_stop
     context.set_default_timeout(15_000)
     try:
         page = context.new_page()
-        page.goto("/accounts/login/")
-        page.get_by_label("Username").fill("admin")
-        page.get_by_label("Password").fill(password.group(1))
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(re.compile(r"/predictions/$"))
+        log_in(page, "admin", password.group(1))
 
         page.goto("/predictions/new/")
-        assert page.get_by_label("Model", exact=True).input_value() == "black-forest-labs/flux-schnell"
+        assert page.get_by_label("Model", exact=True).input_value() == SCHNELL
         pk = submit_prompt(page, "a red deer on a misty hill")
         page.locator('#live [data-prediction-status="succeeded"]').wait_for(timeout=60_000)
         image = page.locator("#live img").first

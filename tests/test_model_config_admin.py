@@ -3,15 +3,15 @@
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from predictions import tasks
 from predictions.models import AuditEntry, ModelConfig
+
+from .world import IDEOGRAM, SCHNELL, wait_until
 
 CHANGELIST = reverse("admin:predictions_modelconfig_changelist")
 ADD = reverse("admin:predictions_modelconfig_add")
@@ -20,14 +20,6 @@ SCHEMA = (
     '{"required": ["prompt"], "properties": {"prompt": {"type": "string"}, '
     '"steps": {"type": "integer", "minimum": 1, "maximum": 8, "default": 4}}}'
 )
-
-
-@pytest.fixture
-def admin_client(admin_user) -> Client:
-    """The admin's own browser (`member_client` is another one)."""
-    client = Client()
-    client.force_login(admin_user)
-    return client
 
 
 def add(admin_client, **data):
@@ -80,7 +72,7 @@ def test_an_admin_adds_a_model_by_id_and_members_can_use_it(admin_client, member
         ),
         ({"model_id": "acme/painter", "price": "0.02", "input_schema": "{}"}, "needs its input schema"),
         ({"model_id": "acme/painter", "input_schema": SCHEMA}, "needs a price per image"),
-        ({"model_id": "black-forest-labs/flux-schnell", "input_schema": SCHEMA}, "leave the schema empty"),
+        ({"model_id": SCHNELL, "input_schema": SCHEMA}, "leave the schema empty"),
         ({"model_id": "acme/painter", "price": "-1", "input_schema": SCHEMA}, "cannot be negative"),
         ({"model_id": "acme painter", "price": "0.02", "input_schema": SCHEMA}, "Enter DeerAPI&#x27;s model id"),
         (
@@ -140,17 +132,15 @@ def test_the_report_of_the_queued_check_appears_on_the_model_list(worker, simula
     listed = [
         {"id": model_id}
         for model_id in (
-            "black-forest-labs/flux-schnell",
+            SCHNELL,
             "black-forest-labs/flux-3-pro",
             "gpt-4o",
-            "ideogram-ai/ideogram-v3-turbo",
+            IDEOGRAM,
         )
     ]
     simulator.inject("models", status=200, body={"object": "list", "data": listed})
     admin_client.post(CHECK)
-    deadline = time.monotonic() + 20
-    while not AuditEntry.objects.filter(action="models.sync").exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_until(AuditEntry.objects.filter(action="models.sync").exists, what="the check's audit entry")
     entry = AuditEntry.objects.get(action="models.sync")
     assert entry.actor == admin_user
     assert entry.after["new"] == ["black-forest-labs/flux-3-pro"]

@@ -7,8 +7,9 @@ import pytest
 from predictions import catalog, selectors, services
 from predictions.models import ModelConfig, Prediction
 
+from .world import SCHNELL
+
 pytestmark = pytest.mark.django_db
-SCHNELL = "black-forest-labs/flux-schnell"
 ADDED_SCHEMA = {
     "required": ["prompt"],
     "properties": {

@@ -9,17 +9,15 @@ import re
 import pytest
 from django.urls import reverse
 
-from predictions import services
 from predictions.models import Prediction, Status
 
-from .conftest import wait_for
+from .world import RECRAFT_SVG, SCHNELL, submit, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
 def run(owner, model_id, **input) -> Prediction:
-    prediction = services.prediction_create(owner=owner, model_id=model_id, input={"prompt": "a deer", **input})
-    return wait_for(prediction, Status.SUCCEEDED)
+    return wait_for(submit(owner, model_id, **input), Status.SUCCEEDED)
 
 
 def download(client, prediction, index=0):
@@ -27,7 +25,7 @@ def download(client, prediction, index=0):
 
 
 def test_a_list_model_stores_every_output_and_shows_them_as_a_gallery(worker, simulator, member_client, member):
-    prediction = run(member, "black-forest-labs/flux-schnell", num_outputs=3, output_format="jpg")
+    prediction = run(member, SCHNELL, num_outputs=3, output_format="jpg")
     outputs = list(prediction.outputs.order_by("index"))
     assert [(o.index, o.content_type) for o in outputs] == [(0, "image/jpeg"), (1, "image/jpeg"), (2, "image/jpeg")]
     html = member_client.get(prediction.get_absolute_url()).content.decode()
@@ -51,7 +49,7 @@ def test_a_single_url_model_keeps_its_chosen_format(worker, simulator, member_cl
 def test_an_svg_is_stored_as_svg_shown_only_through_img_and_served_so_it_cannot_run(
     worker, simulator, member_client, member
 ):
-    prediction = run(member, "recraft-ai/recraft-v3-svg", style="line_art")
+    prediction = run(member, RECRAFT_SVG, style="line_art")
     output = prediction.outputs.get()
     assert output.content_type == "image/svg+xml"
     assert output.file.name.endswith(".svg")

@@ -15,8 +15,7 @@ from django.test import Client
 
 from predictions.models import ReviewState, User
 
-from .conftest import PASSWORD
-from .reviewing import finished_prediction
+from .world import PASSWORD, SCHNELL, finished_prediction
 
 pytestmark = pytest.mark.django_db
 
@@ -143,7 +142,7 @@ CASES = [
         "/predictions/new/",
         everyone("login", "done", "done", "done", "done"),
         (
-            ("model", "black-forest-labs/flux-schnell"),
+            ("model", SCHNELL),
             ("prompt", "a deer"),
             ("aspect_ratio", "1:1"),
             ("num_outputs", "1"),

@@ -11,19 +11,11 @@ import time
 import pytest
 from PIL import Image
 
-from predictions import services
-from predictions.models import Prediction, Status
+from predictions.models import Status
 
-from .conftest import wait_for
+from .world import PRO, submit, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
-SCHNELL = "black-forest-labs/flux-schnell"
-PRO = "black-forest-labs/flux-1.1-pro"
-
-
-def submit(owner, model_id=SCHNELL, **input) -> Prediction:
-    input.setdefault("prompt", "a deer in a snowy forest")
-    return services.prediction_create(owner=owner, model_id=model_id, input=input)
 
 
 def test_a_prediction_goes_from_queued_to_succeeded_with_its_images_stored(worker, simulator, member):

@@ -9,6 +9,8 @@ from predictions import services
 from predictions.client import RemotePrediction
 from predictions.models import Prediction, Prompt, Status
 
+from .world import IDEOGRAM, SCHNELL
+
 
 def running(logs: str = "", started_seconds_ago: float | None = None) -> tuple[Prediction, RemotePrediction]:
     now = timezone.now()
@@ -40,9 +42,6 @@ def test_once_every_step_is_done_it_is_polled_again_soon():
     assert services.poll_delay(prediction, remote, timezone.now()) == services.FINISHING_POLL
 
 
-SCHNELL = "black-forest-labs/flux-schnell"
-
-
 @pytest.fixture
 def run_times(member):
     """Succeeded flux-schnell predictions of `member` that took these seconds at DeerAPI."""
@@ -67,7 +66,7 @@ def run_times(member):
 def test_the_fastest_recent_run_of_the_model_is_known(run_times):
     run_times(9.5, 6.2, 7.0)
     assert services.fastest_recent_run(SCHNELL) == 6.2
-    assert services.fastest_recent_run("ideogram-ai/ideogram-v3-turbo") is None
+    assert services.fastest_recent_run(IDEOGRAM) is None
 
 
 @pytest.mark.django_db

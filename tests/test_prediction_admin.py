@@ -15,16 +15,10 @@ from django.utils import timezone
 from predictions.admin import PredictionAdmin
 from predictions.models import AuditEntry, Prediction, ReviewState, Status
 
-from .reviewing import PRO, SCHNELL, finished_prediction
+from .world import PRO, SCHNELL, finished_prediction
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/predictions/prediction/"
-
-
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
 
 
 def listed(html: str) -> list[int]:

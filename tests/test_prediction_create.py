@@ -5,6 +5,8 @@ import pytest
 from predictions import services
 from predictions.models import Prediction, Status
 
+from .world import SCHNELL
+
 pytestmark = pytest.mark.django_db
 
 
@@ -12,7 +14,7 @@ def test_a_valid_input_is_saved_as_queued_with_only_the_models_keys(member, djan
     with django_capture_on_commit_callbacks() as callbacks:
         prediction = services.prediction_create(
             owner=member,
-            model_id="black-forest-labs/flux-schnell",
+            model_id=SCHNELL,
             input={"prompt": "  a deer in snow ", "aspect_ratio": "16:9", "num_outputs": 2, "seed": None},
         )
     assert prediction.status == Status.QUEUED
@@ -44,6 +46,6 @@ def test_an_unknown_model_is_refused_and_nothing_is_saved(member):
 )
 def test_bad_input_gets_a_message_for_its_field(member, data, field, message):
     with pytest.raises(services.PredictionInputError) as exc:
-        services.prediction_create(owner=member, model_id="black-forest-labs/flux-schnell", input=data)
+        services.prediction_create(owner=member, model_id=SCHNELL, input=data)
     assert message in exc.value.errors[field]
     assert not Prediction.objects.exists()

@@ -4,7 +4,6 @@ from a prompt or from another prediction ("Edit and run")."""
 from __future__ import annotations
 
 import io
-import os
 import re
 from decimal import Decimal
 
@@ -13,25 +12,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
-from predictions import services
 from predictions.models import InputImage, ModelConfig, Prediction, Prompt, Status
+
+from .world import FLUX2, FLUX_DEV, IDEOGRAM, KONTEXT, RECRAFT_SVG, SCHNELL, SDXL, png, submit
 
 pytestmark = pytest.mark.django_db
 NEW = reverse("predictions:new")
 FIELDS = reverse("predictions:new_fields")
-SCHNELL = "black-forest-labs/flux-schnell"
-KONTEXT = "black-forest-labs/flux-kontext-pro"
-FLUX2 = "black-forest-labs/flux-2-pro"
-IDEOGRAM = "ideogram-ai/ideogram-v3-turbo"
-RECRAFT_SVG = "recraft-ai/recraft-v3-svg"
-SDXL = "stability-ai/sdxl"
-
-
-def png(size=(8, 8), *, noise=False) -> bytes:
-    image = Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3)) if noise else Image.new("RGB", size, "red")
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def upload(data: bytes, name="deer.png", content_type="image/png") -> SimpleUploadedFile:
@@ -63,7 +50,7 @@ def test_the_picker_groups_models_by_vendor_with_their_price(member_client):
     assert "Stable Diffusion 3.5 Large · $0.065 per image" in html
     picker = html[html.index('<select name="model"') :]
     assert picker[: picker.index("</select>")].count("<option value=") == 28
-    assert re.search(r'<option value="black-forest-labs/flux-schnell"[^>]*selected', html)
+    assert re.search(rf'<option value="{SCHNELL}"[^>]*selected', html)
 
 
 def test_the_picker_shows_the_admins_price_and_hides_a_disabled_model(member_client):
@@ -85,7 +72,7 @@ def test_enums_are_selects_ranges_are_numbers_with_bounds_and_booleans_are_check
 
 
 def test_a_number_input_allows_fractions(member_client):
-    html = page(member_client, model="black-forest-labs/flux-dev")
+    html = page(member_client, model=FLUX_DEV)
     assert re.search(r'<input type="number" name="guidance" value="3"[^>]*step="any"[^>]*min="0"[^>]*max="10"', html)
 
 
@@ -186,7 +173,7 @@ def test_only_the_models_inputs_are_saved_with_their_types(member_client):
     [
         (SCHNELL, {"num_outputs": "5"}, "num_outputs", "Ensure this value is less than or equal to 4."),
         (IDEOGRAM, {"resolution": "1x1"}, "resolution", "Select a valid choice."),
-        ("black-forest-labs/flux-dev", {"guidance": "11.5"}, "guidance", "less than or equal to 10"),
+        (FLUX_DEV, {"guidance": "11.5"}, "guidance", "less than or equal to 10"),
         (SDXL, {"num_inference_steps": "two"}, "num_inference_steps", "Enter a whole number."),
         (KONTEXT, {"input_image": "ftp://example.com/deer.png"}, "input_image", "Enter an http(s) URL of an image"),
         (
@@ -349,11 +336,7 @@ def test_another_members_prompt_id_is_ignored(member_client, other_member):
 
 
 def test_edit_and_run_fills_the_form_with_the_inputs_and_keeps_a_fixed_seed(member_client, member):
-    source = services.prediction_create(
-        owner=member,
-        model_id=SCHNELL,
-        input={"prompt": "a deer", "aspect_ratio": "21:9", "num_outputs": 3, "go_fast": False, "seed": 77},
-    )
+    source = submit(member, prompt="a deer", aspect_ratio="21:9", num_outputs=3, go_fast=False, seed=77)
     html = page(member_client, **{"from": source.pk})
     assert f"Starting from prediction {source.pk}" in html
     assert '<option value="21:9" selected>' in html
@@ -364,7 +347,7 @@ def test_edit_and_run_fills_the_form_with_the_inputs_and_keeps_a_fixed_seed(memb
 
 
 def test_edit_and_run_creates_a_prediction_linked_to_its_source_and_prompt(member_client, member):
-    source = services.prediction_create(owner=member, model_id="recraftv3", input={"prompt": "a deer"})
+    source = submit(member, "recraftv3", prompt="a deer")
     member_client.post(
         NEW, {"model": "recraftv3", "prompt": "a deer", "source": source.pk, "prompt_id": source.prompt_id}
     )
@@ -374,7 +357,7 @@ def test_edit_and_run_creates_a_prediction_linked_to_its_source_and_prompt(membe
 
 
 def test_edit_and_run_shows_deerapis_field_messages_next_to_the_fields(member_client, member):
-    source = services.prediction_create(owner=member, model_id=SCHNELL, input={"prompt": "a deer"})
+    source = submit(member, prompt="a deer")
     Prediction.objects.filter(pk=source.pk).update(
         status=Status.FAILED, metrics={"invalid_fields": {"aspect_ratio": "must be one of 1:1", "ghost": "gone"}}
     )
@@ -385,7 +368,7 @@ def test_edit_and_run_shows_deerapis_field_messages_next_to_the_fields(member_cl
 
 
 def test_edit_and_run_of_a_prediction_the_member_cannot_see_is_404(member_client, other_member):
-    theirs = services.prediction_create(owner=other_member, model_id=SCHNELL, input={"prompt": "theirs"})
+    theirs = submit(other_member, prompt="theirs")
     assert member_client.get(NEW, {"from": theirs.pk}).status_code == 404
 
 

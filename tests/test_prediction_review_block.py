@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from predictions import reviews
 
-from .reviewing import finished_prediction
+from .world import finished_prediction
 
 pytestmark = pytest.mark.django_db
 

@@ -1,45 +1,16 @@
 """The prediction pages: the form, history, detail, live part, files, and who sees what."""
 
 import base64
-import io
 
 import pytest
-from django.core.files.base import ContentFile
 from django.urls import reverse
-from PIL import Image
 
 from predictions import services
-from predictions.models import Prediction, PredictionOutput, Status
+from predictions.models import Prediction, Status
+
+from .world import PRO, PROMPT, SCHNELL, add_output, make_prediction
 
 pytestmark = pytest.mark.django_db
-SCHNELL = "black-forest-labs/flux-schnell"
-
-
-def make_prediction(owner, **fields) -> Prediction:
-    prediction = services.prediction_create(owner=owner, model_id=SCHNELL, input={"prompt": "a red deer"})
-    if fields:
-        Prediction.objects.filter(pk=prediction.pk).update(**fields)
-        prediction.refresh_from_db()
-    return prediction
-
-
-def add_output(prediction, index=0) -> PredictionOutput:
-    buffer = io.BytesIO()
-    Image.new("RGB", (8, 8), "red").save(buffer, "PNG")
-    output = PredictionOutput(
-        prediction=prediction,
-        index=index,
-        source_url="https://files.example/out.png",
-        content_type="image/png",
-        size=len(buffer.getvalue()),
-        width=8,
-        height=8,
-        checksum="0" * 64,
-    )
-    output.file.save(f"t-{prediction.pk}-{index}.png", ContentFile(buffer.getvalue()), save=False)
-    output.thumbnail.save(f"t-{prediction.pk}-{index}.webp", ContentFile(buffer.getvalue()), save=False)
-    output.save()
-    return output
 
 
 def test_anonymous_visitors_are_sent_to_the_login_page(client):
@@ -59,7 +30,7 @@ def test_the_form_offers_the_models_and_fields_named_as_the_models_inputs(member
     response = member_client.get(reverse("predictions:new"))
     html = response.content.decode()
     assert response.status_code == 200
-    for model_id in (SCHNELL, "black-forest-labs/flux-1.1-pro"):
+    for model_id in (SCHNELL, PRO):
         assert f'value="{model_id}"' in html
     for name in ("prompt", "aspect_ratio", "output_format", "seed", "num_outputs"):
         assert f'name="{name}"' in html
@@ -68,7 +39,7 @@ def test_the_form_offers_the_models_and_fields_named_as_the_models_inputs(member
 def test_choosing_another_model_shows_its_fields_and_keeps_the_prompt(member_client):
     response = member_client.post(
         reverse("predictions:new"),
-        {"model": "black-forest-labs/flux-1.1-pro", "prompt": "a stag at dawn", "switch": "1"},
+        {"model": PRO, "prompt": "a stag at dawn", "switch": "1"},
     )
     html = response.content.decode()
     assert response.status_code == 200
@@ -157,7 +128,7 @@ def test_the_detail_page_shows_status_inputs_and_stored_outputs(member_client, m
     add_output(prediction)
     html = member_client.get(prediction.get_absolute_url()).content.decode()
     assert 'data-prediction-status="succeeded"' in html
-    assert "a red deer" in html
+    assert PROMPT in html
     assert "abc123" in html
     assert f'src="/predictions/{prediction.pk}/outputs/0/"' in html
     assert "files.example" not in html, "the provider URL is never shown"
@@ -244,7 +215,7 @@ def test_every_page_shows_the_sandbox_banner_without_a_key(member_client, settin
 def test_an_uploaded_input_image_is_shown_with_its_size(member_client, member, size, language, shown):
     # 1000 bytes end in base64 padding ("=="), 924 and 3000 do not.
     data_url = "data:image/png;base64," + base64.b64encode(b"\x89" * size).decode("ascii")
-    prediction = make_prediction(member, input={"prompt": "a red deer", "input_image": data_url})
+    prediction = make_prediction(member, input={"prompt": PROMPT, "input_image": data_url})
     html = member_client.get(prediction.get_absolute_url(), HTTP_ACCEPT_LANGUAGE=language).content.decode()
     assert shown in html
     assert "base64" not in html

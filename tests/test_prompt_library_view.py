@@ -6,14 +6,11 @@ from django.urls import reverse
 from predictions import services
 from predictions.models import Prediction, Prompt, ReviewState, Status
 
+from .world import submit
+
 pytestmark = pytest.mark.django_db
 LIBRARY = reverse("prompts:list")
 SAVE_FROM_PREDICTION = reverse("prompts:save_from_prediction")
-SCHNELL = "black-forest-labs/flux-schnell"
-
-
-def predict(owner, text="a deer by the lake") -> Prediction:
-    return services.prediction_create(owner=owner, model_id=SCHNELL, input={"prompt": text})
 
 
 def test_a_member_saves_a_new_prompt_and_sees_it_in_the_library(member_client, member):
@@ -50,7 +47,7 @@ def test_two_prompts_cannot_share_a_name(member_client, member):
 
 
 def test_saving_from_a_prediction_names_its_prompt_so_its_predictions_stay_linked(member_client, member):
-    prediction = predict(member)
+    prediction = submit(member)
     again = services.prediction_create(
         owner=member, model_id="recraftv3", input={"prompt": prediction.prompt.text}, prompt=prediction.prompt
     )
@@ -64,7 +61,7 @@ def test_saving_from_a_prediction_names_its_prompt_so_its_predictions_stay_linke
 
 
 def test_the_prediction_page_offers_saving_and_then_shows_the_library_entry(member_client, member):
-    prediction = predict(member)
+    prediction = submit(member)
     html = member_client.get(prediction.get_absolute_url()).content.decode()
     assert f'action="{SAVE_FROM_PREDICTION}"' in html
     member_client.post(SAVE_FROM_PREDICTION, {"prediction": prediction.pk, "name": "Lake"})
@@ -74,7 +71,7 @@ def test_the_prediction_page_offers_saving_and_then_shows_the_library_entry(memb
 
 
 def test_saving_a_teammates_gallery_prediction_copies_its_prompt(member_client, member, other_member):
-    theirs = predict(other_member, "their words")
+    theirs = submit(other_member, prompt="their words")
     Prediction.objects.filter(pk=theirs.pk).update(status=Status.SUCCEEDED, review_state=ReviewState.APPROVED)
     member_client.post(SAVE_FROM_PREDICTION, {"prediction": theirs.pk, "name": "Borrowed"})
     copy = Prompt.objects.get(owner=member)
@@ -83,7 +80,7 @@ def test_saving_a_teammates_gallery_prediction_copies_its_prompt(member_client, 
 
 
 def test_a_prediction_the_member_cannot_see_cannot_be_saved(member_client, other_member):
-    theirs = predict(other_member)
+    theirs = submit(other_member)
     assert member_client.post(SAVE_FROM_PREDICTION, {"prediction": theirs.pk, "name": "x"}).status_code == 404
 
 
@@ -96,7 +93,7 @@ def test_using_a_library_prompt_links_the_new_prediction_to_it(member_client, me
 
 
 def test_a_prompt_can_be_renamed_and_removed_from_the_library_keeping_its_predictions(member_client, member):
-    prediction = predict(member)
+    prediction = submit(member)
     prompt = prediction.prompt
     member_client.post(SAVE_FROM_PREDICTION, {"prediction": prediction.pk, "name": "Lake"})
     member_client.post(reverse("prompts:rename", args=[prompt.pk]), {"name": "Lakeside"})

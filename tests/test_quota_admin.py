@@ -19,19 +19,9 @@ from predictions.models import (
     TeamSettings,
 )
 
+from .world import PRO, SCHNELL, submit
+
 pytestmark = pytest.mark.django_db
-SCHNELL = "black-forest-labs/flux-schnell"
-PRO = "black-forest-labs/flux-1.1-pro"
-
-
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
-def submit(owner, **input) -> Prediction:
-    return services.prediction_create(owner=owner, model_id=SCHNELL, input={"prompt": "an elk", **input})
 
 
 def test_changing_a_members_limits_in_the_admin_is_audited(admin_client, admin_user, member):

@@ -11,9 +11,10 @@ from django.db import OperationalError, connection, connections, transaction
 from predictions import quotas, services
 from predictions.models import LedgerEntry, MemberQuota, Period, Prediction, TeamSettings, User
 
+from .world import submit
+
 # Row locks are what these tests are about; SQLite takes one lock for the whole database.
 pytestmark = [pytest.mark.services, pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
-SCHNELL = "black-forest-labs/flux-schnell"  # $0.003 per image
 THREADS = 50
 
 
@@ -39,9 +40,7 @@ def submit_all_at_once(owners: list[User]) -> list[tuple[str, str | int]]:
         try:
             start.wait(timeout=30)
             try:
-                prediction = services.prediction_create(
-                    owner=owners[index], model_id=SCHNELL, input={"prompt": f"deer number {index}"}
-                )
+                prediction = submit(owners[index], prompt=f"deer number {index}")
             except quotas.QuotaExceeded as exc:
                 return ("refused", exc.message)
             return ("created", prediction.pk)
@@ -112,7 +111,7 @@ def submit_while_the_team_row_is_locked(owner: User) -> str:
             with transaction.atomic():
                 with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL lock_timeout = '1s'")
-                services.prediction_create(owner=owner, model_id=SCHNELL, input={"prompt": "a deer"})
+                submit(owner, prompt="a deer")
         except OperationalError:
             return "waited"
         return "created"

@@ -6,24 +6,15 @@ from decimal import Decimal
 import pytest
 
 from predictions import quotas, services
-from predictions.models import LedgerKind, Prediction, Status
+from predictions.models import LedgerKind, Status
 
-from .conftest import wait_for
+from .world import ledger, submit, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
-SCHNELL = "black-forest-labs/flux-schnell"  # $0.003 per image
-
-
-def submit(owner, prompt="a red deer in the heather", **input) -> Prediction:
-    return services.prediction_create(owner=owner, model_id=SCHNELL, input={"prompt": prompt, **input})
-
-
-def ledger(prediction) -> list[tuple[str, Decimal]]:
-    return list(prediction.ledger.order_by("pk").values_list("kind", "amount"))
 
 
 def test_a_success_with_fewer_images_than_requested_is_charged_for_the_images_made(worker, simulator, member):
-    prediction = wait_for(submit(member, "[[unsafe]] a stag", num_outputs=3), Status.SUCCEEDED)
+    prediction = wait_for(submit(member, prompt="[[unsafe]] a stag", num_outputs=3), Status.SUCCEEDED)
     assert prediction.metrics["image_count"] == 2
     assert prediction.outputs.count() == 2
     assert (prediction.image_count, prediction.actual_cost) == (2, Decimal("0.006"))
@@ -44,7 +35,7 @@ def test_a_failure_reported_by_deerapi_is_refunded(worker, simulator, member):
 
 
 def test_a_cancel_while_deerapi_is_processing_is_refunded(worker, simulator, member):
-    prediction = wait_for(submit(member, "[[slow]] a doe"), Status.PROCESSING)
+    prediction = wait_for(submit(member, prompt="[[slow]] a doe"), Status.PROCESSING)
     assert services.prediction_cancel(prediction)
     prediction = wait_for(prediction, Status.CANCELED)
     assert ledger(prediction) == [(LedgerKind.RESERVE, Decimal("0.003")), (LedgerKind.REFUND, Decimal("-0.003"))]

@@ -22,18 +22,9 @@ from predictions.models import (
     TeamSettings,
 )
 
+from .world import PRO, SCHNELL, ledger, submit
+
 pytestmark = pytest.mark.django_db
-SCHNELL = "black-forest-labs/flux-schnell"  # $0.003 per image, up to 4 images
-PRO = "black-forest-labs/flux-1.1-pro"  # $0.04, one image
-
-
-def submit(owner, model_id=SCHNELL, **input) -> Prediction:
-    input.setdefault("prompt", "a roe deer at dusk")
-    return services.prediction_create(owner=owner, model_id=model_id, input=input)
-
-
-def ledger(prediction) -> list[tuple[str, Decimal]]:
-    return list(prediction.ledger.order_by("pk").values_list("kind", "amount"))
 
 
 def net(user) -> Decimal:

@@ -13,7 +13,7 @@ from predictions import services
 from predictions.client import AuthError, TransientError
 from predictions.models import Status
 
-from .reviewing import finished_prediction
+from .world import finished_prediction
 
 pytestmark = pytest.mark.django_db
 TOGETHER = 8  # predictions refused at the same moment, each at its first attempt

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from predictions.models import AuditEntry, Prediction, ReviewState, Status
 
-from .reviewing import PRO, SCHNELL, finished_prediction
+from .world import PRO, SCHNELL, finished_prediction
 
 pytestmark = pytest.mark.django_db
 JSON = {"HTTP_ACCEPT": "application/json"}

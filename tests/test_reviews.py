@@ -19,8 +19,7 @@ from predictions.models import (
     Status,
 )
 
-from .conftest import wait_for
-from .reviewing import PRO, SCHNELL, finished_prediction
+from .world import PRO, SCHNELL, finished_prediction, submit, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -251,7 +250,7 @@ def test_auto_approval_happens_in_the_transition_that_makes_a_prediction_succeed
 @pytest.mark.django_db(transaction=True)
 def test_the_worker_approves_an_auto_approved_members_prediction_when_it_succeeds(worker, simulator, member):
     MemberQuota.objects.create(user=member, auto_approve=True)
-    prediction = services.prediction_create(owner=member, model_id=SCHNELL, input={"prompt": "a deer at dusk"})
+    prediction = submit(member, prompt="a deer at dusk")
 
     prediction = wait_for(prediction, Status.SUCCEEDED)
 

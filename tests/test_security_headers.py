@@ -7,12 +7,8 @@ import re
 
 import pytest
 
-from predictions.models import Status
-
-from .conftest import ROOT
-from .test_browser import browser, log_in, page  # noqa: F401 - fixtures and a step shared with test_browser
-from .test_input_image_view import stored_image
-from .test_prediction_views import add_output, make_prediction
+from .browser import log_in
+from .world import FILE_POLICY, ROOT, finished_prediction, stored_image
 
 POLICY = {
     "default-src": "'self'",
@@ -24,19 +20,11 @@ POLICY = {
     "base-uri": "'none'",
     "object-src": "'none'",
 }
-FILE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
 
 def directives(header: str) -> dict[str, str]:
     parts = (part.strip().split(None, 1) for part in header.split(";") if part.strip())
     return {part[0]: part[1] if len(part) > 1 else "" for part in parts}
-
-
-def succeeded_with_output(owner):
-    prediction = make_prediction(owner)
-    add_output(prediction)
-    type(prediction).objects.filter(pk=prediction.pk).update(status=Status.SUCCEEDED)
-    return prediction
 
 
 def assert_page_headers(response) -> None:
@@ -57,7 +45,7 @@ def test_the_login_page_has_the_policy_nosniff_and_no_framing(client):
 
 @pytest.mark.django_db
 def test_a_members_pages_have_the_policy_nosniff_and_no_framing(member_client, member):
-    prediction = succeeded_with_output(member)
+    prediction = finished_prediction(member)
     for url in (
         "/predictions/",
         "/predictions/new/",
@@ -90,7 +78,7 @@ def test_error_pages_have_the_policy_too(member_client):
 
 @pytest.mark.django_db
 def test_a_stored_output_keeps_its_sandbox_policy(member_client, member):
-    prediction = succeeded_with_output(member)
+    prediction = finished_prediction(member)
     for url in (f"/predictions/{prediction.pk}/outputs/0/", f"/predictions/{prediction.pk}/outputs/0/thumbnail/"):
         response = member_client.get(url)
         assert response.status_code == 200
@@ -136,7 +124,7 @@ def test_no_template_or_python_made_html_has_inline_script_or_style():
 
 @pytest.mark.browser
 @pytest.mark.services
-def test_chromium_reports_no_policy_violation_on_the_pages_a_member_and_an_admin_use(page, admin_user):  # noqa: F811
+def test_chromium_reports_no_policy_violation_on_the_pages_a_member_and_an_admin_use(page, admin_user):
     violations: list[str] = []
     page.on(
         "console",
@@ -144,7 +132,7 @@ def test_chromium_reports_no_policy_violation_on_the_pages_a_member_and_an_admin
             violations.append(f"{page.url}: {message.text}") if "Content Security Policy" in message.text else None
         ),
     )
-    prediction = succeeded_with_output(admin_user)
+    prediction = finished_prediction(admin_user)
     log_in(page, admin_user)
     for url in (
         "/predictions/",

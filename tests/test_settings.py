@@ -1,32 +1,9 @@
 """deerweb/settings.py: a bad value stops start-up with a message naming the variable; the
 environment decides what DeerWeb does (DeerAPI or the simulator, the address a login counts against)."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-SHOW = "import deerweb.settings as s; print(s.DEERAPI_BASE_URL, s.SANDBOX, s.DEBUG)"
-
-
-def load_settings(code: str = SHOW, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DEERAPI_", "DEERWEB_"))}
-    clean.pop("DATABASE_URL", None)
-    clean.pop("CELERY_BROKER_URL", None)
-    clean.update(env)
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+from .world import load_settings
 
 
 @pytest.mark.parametrize(

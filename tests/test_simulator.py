@@ -13,7 +13,6 @@ import sys
 import threading
 import time
 from decimal import Decimal
-from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
@@ -32,12 +31,11 @@ from predictions.client import (
 from predictions.simulator import SIMULATED_FAILURE, Simulator
 from predictions.simulator.validation import validate_input
 
+from .world import PRO, ROOT, SCHNELL
+
 KEY = "sandbox-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
-SCHNELL = "black-forest-labs/flux-schnell"
-PRO = "black-forest-labs/flux-1.1-pro"
 STARTING, PROCESSING = 0.05, 0.1
-PROJECT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -664,7 +662,7 @@ def test_the_simulator_needs_no_django_settings():
         "assert not django.conf.settings.configured\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, env=env, capture_output=True, timeout=30)
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, timeout=30)
     assert result.returncode == 0, result.stderr.decode()
 
 
@@ -678,7 +676,7 @@ def test_the_simulator_commands_serve_in_the_foreground_until_ctrl_c(command):
     env.update(DJANGO_DEBUG="true", DEERAPI_KEY="")
     process = subprocess.Popen(
         [sys.executable, *command, "--port", "0", "--key", "k1", "--processing-seconds", "0.1"],
-        cwd=PROJECT,
+        cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

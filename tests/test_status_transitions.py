@@ -5,6 +5,8 @@ import pytest
 from predictions import services
 from predictions.models import TERMINAL, TRANSITIONS, Prediction, Status, can_transition
 
+from .world import submit
+
 
 def test_terminal_statuses_have_no_way_out():
     for status in TERMINAL:
@@ -23,9 +25,7 @@ def test_unknown_is_left_only_for_a_final_answer():
 
 @pytest.mark.django_db
 def test_a_transition_from_a_status_the_row_has_left_does_nothing(member):
-    prediction = services.prediction_create(
-        owner=member, model_id="black-forest-labs/flux-schnell", input={"prompt": "x"}
-    )
+    prediction = submit(member, prompt="x")
     Prediction.objects.filter(pk=prediction.pk).update(status=Status.SUCCEEDED)
     assert services._transition(prediction.pk, Status.QUEUED, Status.FAILED) is False
     prediction.refresh_from_db()

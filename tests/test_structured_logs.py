@@ -6,16 +6,14 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import re
-import subprocess
 import sys
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from predictions import selectors, services, tasks
+from predictions import selectors, tasks
 from predictions.logging import (
     JsonFormatter,
     KeyValueFormatter,
@@ -27,9 +25,7 @@ from predictions.logging import (
 )
 from predictions.models import Prediction, Status
 
-from .conftest import ROOT, wait_for
-from .test_prediction_views import make_prediction
-from .test_settings import load_settings
+from .world import SCHNELL, load_settings, make_prediction, submit, wait_for
 
 log = logging.getLogger("predictions.tests")
 
@@ -124,17 +120,11 @@ def test_json_lines_outside_a_prediction_have_no_prediction_id():
 
 
 def test_deerweb_log_format_json_makes_the_console_write_json():
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import django, logging; django.setup(); logging.getLogger('predictions').warning('hello')",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**load_settings_env(), "DJANGO_SETTINGS_MODULE": "deerweb.settings", "DEERWEB_LOG_FORMAT": "json"},
+    result = load_settings(
+        "import django, logging; django.setup(); logging.getLogger('predictions').warning('hello')",
+        DJANGO_SECRET_KEY="k" * 50,
+        DJANGO_SETTINGS_MODULE="deerweb.settings",
+        DEERWEB_LOG_FORMAT="json",
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stderr.strip().splitlines()[-1])["message"] == "hello"
@@ -144,14 +134,6 @@ def test_an_unknown_log_format_stops_start_up():
     result = load_settings(DJANGO_SECRET_KEY="k" * 50, DEERWEB_LOG_FORMAT="xml")
     assert result.returncode != 0
     assert "DEERWEB_LOG_FORMAT" in result.stderr
-
-
-def load_settings_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DEERAPI_", "DEERWEB_"))}
-    env.pop("DATABASE_URL", None)
-    env.pop("CELERY_BROKER_URL", None)
-    env["DJANGO_SECRET_KEY"] = "k" * 50
-    return env
 
 
 # --- Where the prediction id comes from ------------------------------------------------------
@@ -179,7 +161,7 @@ def test_the_pipeline_tasks_log_with_the_prediction_id(console, simulator, membe
     tasks.store(prediction.pk)
     lines = lines_about(console.getvalue(), prediction.pk)
     assert [line.rsplit("message=", 1)[1] for line in lines] == [
-        f'"prediction={prediction.pk} created model=black-forest-labs/flux-schnell owner={member.pk}"',
+        f'"prediction={prediction.pk} created model={SCHNELL} owner={member.pk}"',
         f'"prediction={prediction.pk} status=starting"',
         f'"prediction={prediction.pk} status=succeeded"',
     ]
@@ -234,9 +216,7 @@ def test_pages_about_no_prediction_log_without_an_id(console, member_client, mon
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_the_workers_lines_about_a_prediction_carry_its_id(worker, member):
-    prediction = services.prediction_create(
-        owner=member, model_id="black-forest-labs/flux-schnell", input={"prompt": "a deer by a lake"}
-    )
+    prediction = submit(member, prompt="a deer by a lake")
     wait_for(prediction, Status.SUCCEEDED)
     lines = lines_about(worker.log(), prediction.pk)
     assert any("status=succeeded" in line for line in lines), worker.log()[-3000:]

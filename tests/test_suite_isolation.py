@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 
-from .conftest import ROOT
+from .world import ROOT
 
 SHOW = (
     "import json, os; from django.conf import settings as s; "
@@ -78,3 +78,21 @@ def test_on_sqlite_each_test_process_has_its_own_broker_folders_and_a_test_datab
     assert gw0["media"] == f"{tmp_path}/test-media-gw0"
     # pytest-django appends _gw0, _gw1 to this name; a file, so a worker process can open it too.
     assert gw0["test_db"] == f"{tmp_path}/test_deerweb.sqlite3"
+
+
+def test_a_run_in_several_processes_leaves_no_media_or_broker_folder_behind(tmp_path):
+    """Each process's folders go at the end of the run: the xdist processes', which stored files, and
+    the main one's, whose broker folders were made when it read the settings."""
+    folders = tmp_path / "test-dir"
+    env = base_environment(
+        DATABASE_URL=f"sqlite:///{tmp_path}/deerweb.sqlite3",
+        CELERY_BROKER_URL="filesystem://",
+        DEERWEB_TEST_DIR=str(folders),
+    )
+    run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "-k", "handed_to_nginx"]
+    result = subprocess.run(
+        [*run, "tests/test_file_accel.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "4 passed" in result.stdout, "the tests ran, storing outputs and input images in their media folders"
+    assert sorted(path.name for path in folders.iterdir()) == []

@@ -8,7 +8,7 @@ from django.utils import timezone
 from predictions import services
 from predictions.models import Prediction, Status
 
-from .reviewing import finished_prediction
+from .world import finished_prediction
 
 pytestmark = pytest.mark.django_db
 URL = "https://files.example/out-0.svg"

@@ -10,7 +10,7 @@ from django.utils import timezone
 from predictions import services, tasks
 from predictions.models import Prediction, Prompt, Status
 
-SCHNELL = "black-forest-labs/flux-schnell"
+from .world import SCHNELL
 
 pytestmark = pytest.mark.django_db
 

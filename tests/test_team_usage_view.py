@@ -8,38 +8,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from predictions.models import AuditEntry, LedgerEntry, LedgerKind, MemberQuota, Period, TeamSettings, User
 
-pytestmark = pytest.mark.django_db
-SCHNELL = "black-forest-labs/flux-schnell"
-PRO = "black-forest-labs/flux-1.1-pro"
-NOW = datetime(2025, 6, 20, 12, tzinfo=UTC)
+from .world import FROZEN_NOW, PRO, SCHNELL, ledger_entry
 
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
-def entry(user, amount, day=10, kind=LedgerKind.RESERVE, model_id=SCHNELL) -> LedgerEntry:
-    return LedgerEntry.objects.create(
-        user=user,
-        kind=kind,
-        amount=Decimal(amount),
-        model_id=model_id,
-        created_at=datetime(2025, 6, day, 10, tzinfo=UTC),
-    )
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 
 def test_members_and_reviewers_may_not_see_it(client, member, reviewer):
@@ -63,9 +39,9 @@ def test_members_are_ranked_by_spending_with_their_budget_and_what_is_left(admin
     TeamSettings.objects.create(
         pk=1, default_budget=Decimal("2"), default_period=Period.WEEK, team_monthly_budget=Decimal("50")
     )
-    entry(member, "0.04", model_id=PRO)
-    entry(other_member, "0.5")
-    entry(other_member, "-0.1", kind=LedgerKind.ADJUSTMENT, model_id="")
+    ledger_entry(member, "0.04", model_id=PRO)
+    ledger_entry(other_member, "0.5")
+    ledger_entry(other_member, "-0.1", kind=LedgerKind.ADJUSTMENT, model_id="")
     html = admin_client.get(reverse("usage:team")).content.decode()
     assert html.index('data-member="bob"') < html.index('data-member="alice"') < html.index('data-member="dora"')
     bob = html[html.index('data-member="bob"') : html.index('data-member="alice"')]
@@ -135,7 +111,7 @@ def test_refresh_now_asks_a_worker_and_never_deerapi_from_the_request(
 def test_deerapis_balance_is_shown_against_what_deerweb_recorded(admin_client):
     TeamSettings.objects.create(
         pk=1,
-        deerapi_checked_at=NOW,
+        deerapi_checked_at=FROZEN_NOW,
         deerapi_username="team-account",
         deerapi_balance=Decimal("12.5"),
         deerapi_used=Decimal("7.5"),
@@ -146,7 +122,7 @@ def test_deerapis_balance_is_shown_against_what_deerweb_recorded(admin_client):
         deerapi_baseline_recorded=Decimal("1"),
         deerapi_keys=[{"name": "deerweb", "remain_quota": "-1", "used_quota": "7.5"}],
         deerapi_check_error="DeerAPI's balance endpoint did not answer: ConnectTimeout",
-        deerapi_check_failed_at=NOW,
+        deerapi_check_failed_at=FROZEN_NOW,
     )
     html = admin_client.get(reverse("usage:team")).content.decode()
     assert "<strong>$12.50</strong> (team-account)" in html
@@ -163,8 +139,8 @@ def test_before_the_first_reading_the_page_says_so(admin_client):
 
 
 def test_the_team_csv_has_every_members_entries_or_one_members(admin_client, member, other_member):
-    entry(member, "0.04", model_id=PRO)
-    entry(other_member, "0.003")
+    ledger_entry(member, "0.04", model_id=PRO)
+    ledger_entry(other_member, "0.003")
     rows = list(
         csv.reader(
             io.StringIO(b"".join(admin_client.get(reverse("usage:team"), {"format": "csv"}).streaming_content).decode())
@@ -180,7 +156,7 @@ def test_the_team_csv_has_every_members_entries_or_one_members(admin_client, mem
 def test_the_page_costs_the_same_number_of_queries_for_few_or_many_members_and_entries(
     admin_client, member, django_assert_max_num_queries
 ):
-    entry(member, "0.003")
+    ledger_entry(member, "0.003")
     with django_assert_max_num_queries(16) as few:
         admin_client.get(reverse("usage:team"))
     users = User.objects.bulk_create([User(username=f"m{i}") for i in range(30)])

@@ -13,12 +13,6 @@ from predictions.models import AuditEntry, User
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
 def test_the_team_page_lists_everyone_with_their_role_and_state(admin_client, member, reviewer, admin_user):
     User.objects.filter(pk=member.pk).update(is_active=False)
     html = admin_client.get(reverse("team:list")).content.decode()

@@ -3,45 +3,20 @@ image in a `srcset` by width, and a size limit so a small image is never stretch
 
 from __future__ import annotations
 
-import io
 import re
 
 import pytest
-from django.core.files.base import ContentFile
 from PIL import Image
 
 from predictions.models import PredictionOutput, ReviewState
 from predictions.services import THUMBNAIL_SIZE
 from predictions.templatetags.thumbnails import thumbnail_size
 
-from .reviewing import finished_prediction
+from .world import finished_prediction
 
 pytestmark = pytest.mark.django_db
 GRID_SIZES = "auto, (max-width: 26.7rem) calc(100vw - 2rem), (max-width: 40rem) calc(50vw - 1.4rem), 14rem"
 GALLERY_SIZES = "auto, (max-width: 40rem) calc(100vw - 2rem), 22rem"
-
-
-def resize_output(output: PredictionOutput, width: int, height: int) -> PredictionOutput:
-    """Give a stored output a real image of this size, and the thumbnail the pipeline would make."""
-    image = Image.new("RGB", (width, height), "darkgreen")
-    stored = io.BytesIO()
-    image.save(stored, "PNG")
-    image.thumbnail(THUMBNAIL_SIZE)
-    thumbnail = io.BytesIO()
-    image.save(thumbnail, "WEBP")
-    output.file.save(f"sized-{output.prediction_id}-{output.index}.png", ContentFile(stored.getvalue()), save=False)
-    output.thumbnail.save(
-        f"sized-{output.prediction_id}-{output.index}.webp", ContentFile(thumbnail.getvalue()), save=False
-    )
-    output.width, output.height, output.size = width, height, len(stored.getvalue())
-    output.save()
-    return output
-
-
-def sized_prediction(owner, width: int, height: int, **fields):
-    prediction = finished_prediction(owner, **fields)
-    resize_output(prediction.outputs.get(), width, height)
-    return prediction
 
 
 def tile(html: str, pk: int) -> str:
@@ -59,7 +34,7 @@ def test_the_thumbnail_size_is_the_one_the_pipeline_makes(size):
 
 
 def test_a_history_grid_tile_offers_the_thumbnail_and_the_stored_image_by_their_shorter_side(member_client, member):
-    prediction = sized_prediction(member, 1024, 768)
+    prediction = finished_prediction(member, size=(1024, 768))
     html = member_client.get("/predictions/", {"view": "grid"}).content.decode()
     img = tile(html, prediction.pk)
     base = f"/predictions/{prediction.pk}/outputs/0/"
@@ -69,7 +44,7 @@ def test_a_history_grid_tile_offers_the_thumbnail_and_the_stored_image_by_their_
 
 
 def test_a_gallery_tile_offers_the_thumbnail_and_the_stored_image(member_client, member, other_member):
-    prediction = sized_prediction(other_member, 1024, 1024, review_state=ReviewState.APPROVED)
+    prediction = finished_prediction(other_member, size=(1024, 1024), review_state=ReviewState.APPROVED)
     img = tile(member_client.get("/gallery/").content.decode(), prediction.pk)
     base = f"/predictions/{prediction.pk}/outputs/0/"
     assert f'srcset="{base}thumbnail/ 384w, {base} 1024w"' in img
@@ -78,13 +53,13 @@ def test_a_gallery_tile_offers_the_thumbnail_and_the_stored_image(member_client,
 
 
 def test_a_prompts_predictions_offer_the_thumbnail_and_the_stored_image(member_client, member):
-    prediction = sized_prediction(member, 1024, 1024)
+    prediction = finished_prediction(member, size=(1024, 1024))
     img = tile(member_client.get(f"/prompts/{prediction.prompt_id}/").content.decode(), prediction.pk)
     assert f'/predictions/{prediction.pk}/outputs/0/ 1024w"' in img and f'sizes="{GRID_SIZES}"' in img
 
 
 def test_an_image_no_larger_than_its_thumbnail_is_one_source_shown_at_most_at_its_own_size(member_client, member):
-    prediction = sized_prediction(member, 300, 200)
+    prediction = finished_prediction(member, size=(300, 200))
     img = tile(member_client.get("/predictions/", {"view": "grid"}).content.decode(), prediction.pk)
     assert "srcset" not in img
     assert 'width="200" height="200"' in img

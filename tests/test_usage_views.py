@@ -7,33 +7,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.urls import reverse
 
-from predictions import services
 from predictions.models import LedgerEntry, LedgerKind, MemberQuota, Period, Prediction, Status
 
-pytestmark = pytest.mark.django_db
-SCHNELL = "black-forest-labs/flux-schnell"
-PRO = "black-forest-labs/flux-1.1-pro"
-NOW = datetime(2025, 6, 20, 12, tzinfo=UTC)
+from .world import PRO, SCHNELL, ledger_entry, submit
 
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-def entry(user, amount, day, kind=LedgerKind.RESERVE, model_id=SCHNELL, **fields) -> LedgerEntry:
-    return LedgerEntry.objects.create(
-        user=user,
-        kind=kind,
-        amount=Decimal(amount),
-        model_id=model_id,
-        created_at=datetime(2025, 6, day, 10, tzinfo=UTC),
-        **fields,
-    )
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 
 def csv_rows(response) -> list[list[str]]:
@@ -48,7 +28,7 @@ def test_anonymous_visitors_are_sent_to_log_in(client):
 
 def test_the_page_shows_the_budget_what_is_left_and_when_it_starts_again(member_client, member):
     MemberQuota.objects.create(user=member, budget=Decimal("5"), period=Period.MONTH, max_in_flight=3)
-    services.prediction_create(owner=member, model_id=PRO, input={"prompt": "a moose"})
+    submit(member, PRO, prompt="a moose")
     html = member_client.get(reverse("usage:mine")).content.decode()
     assert "$5.00 (Monthly)" in html
     assert "<dd data-budget-remaining><strong>$4.96</strong></dd>" in html
@@ -57,10 +37,10 @@ def test_the_page_shows_the_budget_what_is_left_and_when_it_starts_again(member_
 
 
 def test_the_charts_are_svg_with_a_title_a_description_and_a_table_of_the_numbers(member_client, member, other_member):
-    entry(member, "0.04", 3, model_id=PRO)
-    entry(member, "0.009", 5)
-    entry(member, "-0.003", 5, kind=LedgerKind.SETTLE)
-    entry(other_member, "9.99", 5, model_id=PRO)
+    ledger_entry(member, "0.04", 3, model_id=PRO)
+    ledger_entry(member, "0.009", 5)
+    ledger_entry(member, "-0.003", 5, kind=LedgerKind.SETTLE)
+    ledger_entry(other_member, "9.99", 5, model_id=PRO)
     html = member_client.get(reverse("usage:mine")).content.decode()
     assert html.count('<svg class="chart-svg"') == 2
     assert '<title id="chart-days-title">Spending by day</title>' in html
@@ -77,9 +57,9 @@ def test_the_charts_are_svg_with_a_title_a_description_and_a_table_of_the_number
 
 
 def test_the_ledger_is_filtered_by_kind_model_and_dates(member_client, member):
-    reserve = entry(member, "0.04", 3, model_id=PRO)
-    refund = entry(member, "-0.04", 4, kind=LedgerKind.REFUND, model_id=PRO)
-    schnell = entry(member, "0.003", 10)
+    reserve = ledger_entry(member, "0.04", 3, model_id=PRO)
+    refund = ledger_entry(member, "-0.04", 4, kind=LedgerKind.REFUND, model_id=PRO)
+    schnell = ledger_entry(member, "0.003", 10)
 
     def listed(**query) -> set[int]:
         html = member_client.get(reverse("usage:mine"), query).content.decode()
@@ -103,9 +83,11 @@ def test_bad_dates_get_a_message_on_the_form_not_an_error_page(member_client):
 
 
 def test_the_csv_export_holds_the_members_filtered_ledger_exactly(member_client, member, other_member, admin_user):
-    prediction = services.prediction_create(owner=member, model_id=SCHNELL, input={"prompt": "x", "num_outputs": 2})
-    entry(member, "-0.5", 2, kind=LedgerKind.ADJUSTMENT, model_id="", reason='=HYPERLINK("x")', created_by=admin_user)
-    entry(other_member, "1", 2)
+    prediction = submit(member, prompt="x", num_outputs=2)
+    ledger_entry(
+        member, "-0.5", 2, kind=LedgerKind.ADJUSTMENT, model_id="", reason='=HYPERLINK("x")', created_by=admin_user
+    )
+    ledger_entry(other_member, "1", 2)
     response = member_client.get(reverse("usage:mine"), {"format": "csv", "since": "2025-06-01"})
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == 'attachment; filename="deerweb-ledger-alice-2025-06-01-2025-06-20.csv"'
@@ -122,7 +104,7 @@ def test_the_page_costs_the_same_number_of_queries_for_few_or_many_entries(
     member_client, member, django_assert_max_num_queries
 ):
     for day in (1, 2):
-        entry(member, "0.003", day)
+        ledger_entry(member, "0.003", day)
     with django_assert_max_num_queries(12) as few:
         member_client.get(reverse("usage:mine"))
     LedgerEntry.objects.bulk_create(
@@ -144,7 +126,7 @@ def test_the_page_costs_the_same_number_of_queries_for_few_or_many_entries(
 
 def test_every_page_shows_the_budget_left_in_the_header(member_client, member):
     MemberQuota.objects.create(user=member, budget=Decimal("1"), period=Period.DAY)
-    prediction = services.prediction_create(owner=member, model_id=PRO, input={"prompt": "x"})
+    prediction = submit(member, PRO, prompt="x")
     for url in (
         reverse("predictions:list"),
         reverse("predictions:new"),
@@ -163,7 +145,7 @@ def test_the_header_says_unlimited_without_a_budget_and_nothing_when_logged_out(
 
 
 def test_the_live_status_refresh_runs_no_budget_query(member_client, member, django_assert_max_num_queries):
-    prediction = services.prediction_create(owner=member, model_id=PRO, input={"prompt": "x"})
+    prediction = submit(member, PRO, prompt="x")
     Prediction.objects.filter(pk=prediction.pk).update(status=Status.PROCESSING)
     with django_assert_max_num_queries(6) as queries:
         member_client.get(reverse("predictions:live", args=[prediction.pk]))

@@ -10,7 +10,7 @@ from django.urls import reverse
 from predictions import roles
 from predictions.models import AuditEntry, User
 
-from .conftest import PASSWORD
+from .world import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -30,12 +30,6 @@ def change_form(user: User, **changes) -> dict:
     }
     data.update(changes)
     return {key: value for key, value in data.items() if value != ""}
-
-
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
 
 
 def group(name: str) -> Group:

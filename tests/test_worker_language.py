@@ -9,15 +9,14 @@ from django.utils import timezone, translation
 from predictions import services
 from predictions.models import Prediction, Status
 
-from .conftest import wait_for
+from .world import submit, wait_for
 
-SCHNELL = "black-forest-labs/flux-schnell"
 UNKNOWN_ZH = "DeerWeb 已将此生成任务发送给 DeerAPI"
 
 
 def submit_in(language: str, owner) -> Prediction:
     with translation.override(language):
-        return services.prediction_create(owner=owner, model_id=SCHNELL, input={"prompt": "a deer"})
+        return submit(owner)
 
 
 @pytest.mark.django_db

@@ -1,0 +1,119 @@
+"""Chromium for the browser tests, and the steps a person takes in it.
+
+Debian's Chromium (/usr/bin/chromium, or DEERWEB_CHROMIUM) driven by Playwright's sync API. The
+`browser` and `page` fixtures in conftest.py use `launch` and `new_context`; the tests use the steps.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
+
+from predictions.models import User
+
+from .world import PASSWORD, ROOT, unavailable
+
+CHROMIUM = os.environ.get("DEERWEB_CHROMIUM", "/usr/bin/chromium")
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 10_000
+DESKTOP = {"width": 1280, "height": 900}
+WIDE = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
+SCREENSHOTS = ROOT / "var" / "test-artifacts" / "screenshots"
+DETAIL_PATH = re.compile(r"/predictions/(\d+)/$")
+
+
+@contextmanager
+def launch() -> Iterator[Browser]:
+    """A headless Chromium, for as long as the block lasts."""
+    if not Path(CHROMIUM).exists():
+        unavailable(f"Chromium is not installed at {CHROMIUM}")
+    # Playwright's sync API keeps an event loop running in this thread; Django would
+    # then refuse the test body's (and pytest-django's) synchronous DB access.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            try:
+                chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+            except PlaywrightError as exc:
+                unavailable(f"Chromium at {CHROMIUM} did not start: {exc.message.splitlines()[0]}")
+            try:
+                yield chromium
+            finally:
+                chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def new_context(browser: Browser, base_url: str, *, viewport: dict = DESKTOP, **options: Any) -> BrowserContext:
+    """A browser profile of its own (no cookies yet) at `base_url`, in English, with the suite's timeout."""
+    context = browser.new_context(base_url=base_url, viewport=viewport, locale="en-US", **options)
+    context.set_default_timeout(TIMEOUT_MS)
+    return context
+
+
+def screenshot(tab: Page, name: str, *, full_page: bool = False) -> None:
+    """Keep what the tab shows in var/test-artifacts/screenshots/`name`."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(SCREENSHOTS / name), full_page=full_page)
+
+
+# --- Steps a person takes ---------------------------------------------------------------------
+
+
+def log_in(page: Page, user: User | str, password: str = PASSWORD) -> None:
+    """Through the login form, by its labels, as a person would: as `user` (or the user of that name)."""
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(user if isinstance(user, str) else user.get_username())
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/predictions/$"))
+
+
+def open_new_prediction(page: Page) -> None:
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="New prediction").click()
+    page.wait_for_url(re.compile(r"/predictions/new/$"))
+
+
+def open_form(page: Page, model: str, prompt: str = "a deer") -> None:
+    """The form of `model`, by its address, with `prompt` typed in."""
+    page.goto(f"/predictions/new/?model={model}")
+    page.get_by_role("textbox", name="Prompt", exact=True).fill(prompt)
+
+
+def generate(page: Page) -> None:
+    """Press Generate and wait for the page it leads to (the prediction, or the form with its messages)."""
+    with page.expect_navigation():
+        page.get_by_role("button", name="Generate").click()
+
+
+def submit_prompt(page: Page, prompt: str) -> int:
+    """Fill the prompt, press Generate, land on the detail page; returns the prediction id."""
+    page.get_by_role("textbox", name="Prompt", exact=True).fill(prompt)
+    page.get_by_role("button", name="Generate").click()
+    page.wait_for_url(DETAIL_PATH)
+    return shown_prediction_id(page)
+
+
+def shown_prediction_id(page: Page) -> int:
+    """The id of the prediction whose detail page the tab shows."""
+    match = DETAIL_PATH.search(page.url)
+    assert match, f"not a prediction's page: {page.url}"
+    return int(match.group(1))

@@ -1,0 +1,336 @@
+"""The shared test world's plain parts, imported by the test modules (its fixtures are in conftest.py):
+the models tests name, predictions and files in every state, waiting, and the worker process."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from PIL import Image
+
+from predictions import services, uploads
+from predictions.models import InputImage, LedgerEntry, LedgerKind, Prediction, PredictionOutput, Prompt, Status, User
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRE_SERVICES = os.environ.get("DEERWEB_REQUIRE_SERVICES") == "1"
+PASSWORD = "correct-horse-battery-staple"  # every user of the world logs in with it
+
+# --- Models ----------------------------------------------------------------------------------
+
+SCHNELL = "black-forest-labs/flux-schnell"  # $0.003 per image, up to 4 images (a list of URLs)
+PRO = "black-forest-labs/flux-1.1-pro"  # $0.04, one image (one URL)
+FLUX_DEV = "black-forest-labs/flux-dev"
+FLUX2 = "black-forest-labs/flux-2-pro"
+KONTEXT = "black-forest-labs/flux-kontext-pro"  # edits one input image
+IDEOGRAM = "ideogram-ai/ideogram-v3-turbo"
+SDXL = "stability-ai/sdxl"
+RECRAFT_SVG = "recraft-ai/recraft-v3-svg"  # SVG outputs
+
+PROMPT = "a red deer in the snow"  # the prompt of a prediction made without one
+FILE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox"  # on every stored file DeerWeb serves
+FROZEN_NOW = datetime(2025, 6, 20, 12, tzinfo=UTC)  # the `frozen_clock` fixture's now
+
+
+def unavailable(reason: str) -> None:
+    """Skip a test that needs a missing service; in CI, fail it instead."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"required service missing: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+# --- Images ----------------------------------------------------------------------------------
+
+
+def png(size: tuple[int, int] = (8, 8), color: str = "red", *, noise: bool = False) -> bytes:
+    """A PNG of one colour, or of random pixels (which do not compress) with `noise`."""
+    pixels = Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3)) if noise else Image.new("RGB", size, color)
+    return _encoded(pixels, "PNG")
+
+
+def jpeg(size: tuple[int, int] = (16, 9), color: str = "blue") -> bytes:
+    return _encoded(Image.new("RGB", size, color), "JPEG")
+
+
+def _encoded(image: Image.Image, image_format: str) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, image_format)
+    return buffer.getvalue()
+
+
+# --- Predictions -----------------------------------------------------------------------------
+
+
+def submit(owner: User, model_id: str = SCHNELL, **input: Any) -> Prediction:
+    """A prediction as the form makes it (services.prediction_create: checked against the owner's
+    limits, reserved, queued, and sent to the worker once the transaction commits). The prompt is
+    PROMPT unless `input` has one."""
+    return services.prediction_create(owner=owner, model_id=model_id, input={"prompt": PROMPT, **input})
+
+
+def submitted(owner: User, model_id: str = SCHNELL, **input: Any) -> Prediction:
+    """submit(), then sent to DeerAPI in this process (no worker), re-read."""
+    prediction = submit(owner, model_id, **input)
+    services.prediction_submit(prediction.pk)
+    prediction.refresh_from_db()
+    return prediction
+
+
+def updated(prediction: Prediction, **fields: Any) -> Prediction:
+    """`prediction` with `fields` written straight to its row (past the status machine), re-read."""
+    Prediction.objects.filter(pk=prediction.pk).update(**fields)
+    prediction.refresh_from_db()
+    return prediction
+
+
+def make_prediction(owner: User, **fields: Any) -> Prediction:
+    """A submitted flux-schnell prediction of PROMPT, then with `fields` (a status, say) on its row."""
+    prediction = submit(owner)
+    return updated(prediction, **fields) if fields else prediction
+
+
+def ended(prediction: Prediction, **fields: Any) -> Prediction:
+    """`prediction` succeeded (or in the `status` given), with `fields` on its row."""
+    return updated(prediction, **{"status": Status.SUCCEEDED, **fields})
+
+
+def add_output(
+    prediction: Prediction, index: int = 0, *, size: tuple[int, int] = (8, 8), color: str = "red"
+) -> PredictionOutput:
+    """A stored PNG output of `size`, with the WEBP thumbnail the pipeline would make of it."""
+    image = Image.new("RGB", size, color)
+    data = _encoded(image, "PNG")
+    image.thumbnail(services.THUMBNAIL_SIZE)
+    output = PredictionOutput(
+        prediction=prediction,
+        index=index,
+        source_url=f"https://files.example/{prediction.pk}-{index}.png",
+        content_type="image/png",
+        size=len(data),
+        width=size[0],
+        height=size[1],
+        checksum="0" * 64,
+    )
+    name = f"out-{prediction.pk}-{index}"
+    output.file.save(f"{name}.png", ContentFile(data), save=False)
+    output.thumbnail.save(f"{name}.webp", ContentFile(_encoded(image, "WEBP")), save=False)
+    output.save()
+    return output
+
+
+def finished_prediction(
+    owner: User,
+    *,
+    prompt: str = PROMPT,
+    model_id: str = SCHNELL,
+    outputs: int = 1,
+    size: tuple[int, int] = (16, 16),
+    created_at: datetime | None = None,
+    **fields: Any,
+) -> Prediction:
+    """A prediction made straight in the database (no pipeline, no quota): succeeded unless `status`
+    says otherwise, created and completed at `created_at` (now), with `outputs` stored images of `size`."""
+    now = created_at or timezone.now()
+    fields = {"status": Status.SUCCEEDED, "completed_at": now, **fields}
+    prediction = Prediction.objects.create(
+        owner=owner,
+        prompt=Prompt.objects.create(owner=owner, text=prompt, created_at=now),
+        model_id=model_id,
+        input={"prompt": prompt, "seed": 7},
+        created_at=now,
+        **fields,
+    )
+    for index in range(outputs):
+        add_output(prediction, index, size=size)
+    return prediction
+
+
+# --- Input images ----------------------------------------------------------------------------
+
+
+def stored_image(owner: User, prediction: Prediction | None = None, *, used: bool = True) -> tuple[InputImage, bytes]:
+    """An upload of `owner`'s (a JPEG) and its bytes; used by `prediction` (a new queued Kontext one of
+    `owner`'s by default), or by none when not `used`."""
+    data = jpeg()
+    image = uploads.input_image_store(owner, uploads.image_check(ContentFile(data, name="deer.jpg")))
+    if used:
+        uploads.input_images_link(prediction or submit(owner, KONTEXT, prompt="make it blue"), [image])
+    return image, data
+
+
+def made_with_upload(client: Client, owner: User) -> Prediction:
+    """A Kontext prediction `owner` made through the form with an uploaded image."""
+    client.force_login(owner)
+    response = client.post(
+        reverse("predictions:new"),
+        {
+            "model": KONTEXT,
+            "prompt": "make it blue",
+            "aspect_ratio": "1:1",
+            "output_format": "png",
+            "safety_tolerance": "2",
+            "input_image": SimpleUploadedFile("deer.jpg", jpeg(), "image/jpeg"),
+        },
+    )
+    assert response.status_code == 302, response.content.decode()
+    return Prediction.objects.filter(owner=owner).latest("pk")
+
+
+# --- Money -----------------------------------------------------------------------------------
+
+
+def ledger(prediction: Prediction) -> list[tuple[str, Decimal]]:
+    """The prediction's ledger entries, oldest first, as (kind, amount)."""
+    return list(prediction.ledger.order_by("pk").values_list("kind", "amount"))
+
+
+def ledger_entry(
+    user: User, amount: str, day: int = 10, kind: str = LedgerKind.RESERVE, model_id: str = SCHNELL, **fields: Any
+) -> LedgerEntry:
+    """A ledger entry of `user`'s at 10:00 on `day` of FROZEN_NOW's month."""
+    return LedgerEntry.objects.create(
+        user=user,
+        kind=kind,
+        amount=Decimal(amount),
+        model_id=model_id,
+        created_at=FROZEN_NOW.replace(day=day, hour=10),
+        **fields,
+    )
+
+
+# --- Waiting ---------------------------------------------------------------------------------
+
+# Where a prediction stops moving by itself: models.TERMINAL, and UNKNOWN (an admin resolves it).
+TERMINAL = {Status.SUCCEEDED, Status.FAILED, Status.CANCELED, Status.UNKNOWN}
+
+
+def wait_for(prediction: Prediction, statuses: set[str] | str, timeout: float = 30.0) -> Prediction:
+    """Wait until the prediction reaches one of `statuses`; fail with its story if not."""
+    wanted = {statuses} if isinstance(statuses, str) else set(statuses)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        prediction.refresh_from_db()
+        if prediction.status in wanted:
+            return prediction
+        time.sleep(0.1)
+    raise AssertionError(
+        f"prediction {prediction.pk} is {prediction.status!r}, not {wanted} after {timeout}s "
+        f"(error={prediction.error!r})"
+    )
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 20.0, what: str = "condition") -> None:
+    """Wait until `condition()` is true; fail naming `what` if it is not within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{what} not met after {timeout}s")
+
+
+# --- Processes -------------------------------------------------------------------------------
+
+SHOW_SETTINGS = "import deerweb.settings as s; print(s.DEERAPI_BASE_URL, s.SANDBOX, s.DEBUG)"
+
+
+def load_settings(code: str = SHOW_SETTINGS, **env: str) -> subprocess.CompletedProcess:
+    """Run `code` (which loads DeerWeb's settings) in a new Python, in this process's environment without
+    DeerWeb's own variables (as on a machine where none is set) plus `env`."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DEERAPI_", "DEERWEB_"))}
+    clean.pop("DATABASE_URL", None)
+    clean.pop("CELERY_BROKER_URL", None)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+class Worker:
+    """A `celery -A deerweb worker` process (with embedded beat) on the test database."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+        self.restarts = 0
+
+    def start(self, timeout: float = 60.0) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        if self.log_path.exists():  # the previous run's log stays beside it, for a failure's story
+            self.restarts += 1
+            self.log_path.rename(self.log_path.with_name(f"{self.log_path.stem}.{self.restarts}.log"))
+        log = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "deerweb",
+                "worker",
+                "--beat",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "4",
+                "--without-gossip",
+                "--without-mingle",
+                "--schedule",
+                str(self.log_path.with_suffix(".beat")),
+                "-n",
+                f"test-{os.getpid()}@%h",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited:\n{self.log_path.read_text()[-3000:]}")
+            if " ready." in self.log_path.read_text():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"worker did not start:\n{self.log_path.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker process group, as a crash would."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)  # a warm shutdown: the worker stops its pool
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""
