@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import CharField, Value
 from django.utils import timezone
@@ -224,15 +223,7 @@ def prediction_files_delete(prediction: Prediction, *, by: User) -> bool:
             after={"files_deleted_at": now.isoformat()},
         )
         prediction.outputs.all().delete()
-        transaction.on_commit(lambda: _storage_delete(names))
+        transaction.on_commit(lambda: uploads.storage_files_delete(names))
     prediction.files_deleted_at = now
     logger.info("prediction=%s files deleted by=%s (%d files)", prediction.pk, by.pk, len(names))
     return True
-
-
-def _storage_delete(names: list[str]) -> None:
-    for name in names:
-        try:
-            default_storage.delete(name)
-        except OSError:
-            logger.exception("could not delete stored file %s", name)

@@ -341,12 +341,14 @@ def input_images_purge(*, now: datetime | None = None) -> int:
             return 0
         InputImage.objects.filter(pk__in=[pk for pk, _name in rows], predictions__isnull=True).delete()
         names = [name for _pk, name in rows if name]
-        transaction.on_commit(lambda: _storage_delete(names))
+        transaction.on_commit(lambda: storage_files_delete(names))
     logger.info("input images purged: %d uploads no prediction was made with", len(rows))
     return len(rows)
 
 
-def _storage_delete(names: list[str]) -> None:
+def storage_files_delete(names: list[str]) -> None:
+    """Delete stored files by name, after the transaction that dropped their rows committed;
+    a file that cannot be deleted is logged, not raised (its row is gone either way)."""
     for name in names:
         try:
             default_storage.delete(name)
