@@ -44,13 +44,14 @@ test-sqlite: export CELERY_BROKER_URL = filesystem://
 test-sqlite: export DEERWEB_TEST_DIR = $(CURDIR)/var/test-sqlite
 test-sqlite: test
 
-# Lint, format, types and migrations. mypy reads the settings through tests.settings (the
-# embedded configuration here: it needs no running service).
+# Lint, format, types, the apps' layers and migrations. mypy reads the settings through
+# tests.settings (the embedded configuration here: it needs no running service).
 LINT_ENV := DATABASE_URL=sqlite:///$(CURDIR)/var/lint.sqlite3 CELERY_BROKER_URL=memory://
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(LINT_ENV) $(BIN)/mypy
+	$(BIN)/lint-imports
 	$(LINT_ENV) DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python manage.py makemigrations --check --dry-run
 
 bench: install

@@ -5,18 +5,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.utils.translation import gettext_lazy as _
 
-from . import roles
-from .models import User
+from common import permissions
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
 
 def role_choices() -> list[tuple[str, StrOrPromise]]:
-    return [(role, roles.ROLE_LABELS[role]) for role in roles.ROLES]
+    return [(role, permissions.ROLE_LABELS[role]) for role in permissions.ROLES]
 
 
 class InviteForm(forms.Form):
@@ -27,11 +27,11 @@ class InviteForm(forms.Form):
         help_text=_("Letters, digits and @/./+/-/_ only."),
     )
     email = forms.EmailField(label=_("E-mail (optional)"), required=False)
-    role = forms.ChoiceField(label=_("Role"), choices=role_choices, initial=roles.MEMBER)
+    role = forms.ChoiceField(label=_("Role"), choices=role_choices, initial=permissions.MEMBER)
 
     def clean_username(self) -> str:
         username = self.cleaned_data["username"]
-        if User.objects.filter(username__iexact=username).exists():
+        if get_user_model().objects.filter(username__iexact=username).exists():
             raise forms.ValidationError(_("There is already an account named “%(name)s”."), params={"name": username})
         return username
 

@@ -8,6 +8,9 @@ PASSWORD_RESET_TIMEOUT.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
 from django.db import transaction
 from django.urls import reverse
@@ -15,9 +18,11 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
-from . import roles
-from .audit import audit_record
-from .models import User
+from accounts import roles
+from audit.services import audit_record
+
+if TYPE_CHECKING:
+    from predictions.models import User
 
 
 class AccountError(Exception):
@@ -38,7 +43,7 @@ def password_link_path(user: User) -> str:
 def user_invite(*, username: str, email: str, role: str, by: User) -> tuple[User, str]:
     """Create an account with no usable password in `role`; returns it and its set-password link."""
     with transaction.atomic():
-        user = User(username=username, email=email)
+        user = get_user_model()(username=username, email=email)
         user.set_unusable_password()
         user.save()
         roles.user_role_set(user, role, by=by)
@@ -80,7 +85,7 @@ def user_reactivate(user: User, *, by: User) -> bool:
 
 def _set_active(user: User, active: bool, *, by: User) -> bool:
     with transaction.atomic():
-        changed = User.objects.filter(pk=user.pk, is_active=not active).update(is_active=active)
+        changed = get_user_model().objects.filter(pk=user.pk, is_active=not active).update(is_active=active)
         user.is_active = active
         if changed:
             user_active_audit(user, by=by)

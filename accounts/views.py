@@ -2,30 +2,39 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import accounts, roles, selectors
-from .models import User
-from .roles import AuthedHttpRequest
-from .team_forms import InviteForm, RoleForm
+from accounts import roles
+from accounts import selectors as accounts_selectors
+from accounts import services as accounts
+from accounts.forms import InviteForm, RoleForm
+from audit import selectors as audit_selectors
+from common import permissions
+from common.permissions import AuthedHttpRequest
+
+if TYPE_CHECKING:
+    from predictions.models import User
 
 PAGE_SIZE = 50
 
 
-@roles.role_required(roles.is_admin)
+@permissions.role_required(permissions.is_admin)
 @require_GET
 def team(request: AuthedHttpRequest) -> HttpResponse:
-    page = Paginator(selectors.team_members(), PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [(user, roles.ROLE_LABELS[roles.role_of(user)]) for user in page.object_list]
+    page = Paginator(accounts_selectors.team_members(), PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [(user, permissions.ROLE_LABELS[permissions.role_of(user)]) for user in page.object_list]
     return render(request, "team/list.html", {"page": page, "rows": rows})
 
 
-@roles.role_required(roles.is_admin)
+@permissions.role_required(permissions.is_admin)
 @require_http_methods(["GET", "POST"])
 def team_invite(request: AuthedHttpRequest) -> HttpResponse:
     form = InviteForm(request.POST or None)
@@ -42,24 +51,26 @@ def team_invite(request: AuthedHttpRequest) -> HttpResponse:
     return render(request, "team/invite.html", {"form": form})
 
 
-@roles.role_required(roles.is_admin)
+@permissions.role_required(permissions.is_admin)
 @require_GET
 def team_member(request: AuthedHttpRequest, pk: int) -> HttpResponse:
-    member = get_object_or_404(User.objects.prefetch_related("groups"), pk=pk)
-    role = roles.role_of(member)
+    member = get_object_or_404(get_user_model().objects.prefetch_related("groups"), pk=pk)
+    role = permissions.role_of(member)
     context = {
         "member": member,
-        "role": roles.ROLE_LABELS[role],
+        "role": permissions.ROLE_LABELS[role],
         "role_form": RoleForm(initial={"role": role}),
-        "history": selectors.audit_entries(target_type=User._meta.label_lower, target_id=str(member.pk))[:20],
+        "history": audit_selectors.audit_entries(
+            target_type=get_user_model()._meta.label_lower, target_id=str(member.pk)
+        )[:20],
     }
     return render(request, "team/member.html", context)
 
 
-@roles.role_required(roles.is_admin)
+@permissions.role_required(permissions.is_admin)
 @require_POST
 def team_member_role(request: AuthedHttpRequest, pk: int) -> HttpResponse:
-    member = get_object_or_404(User, pk=pk)
+    member = get_object_or_404(get_user_model(), pk=pk)
     form = RoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose one of the roles."))
@@ -71,15 +82,15 @@ def team_member_role(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         messages.success(
             request,
             _("The role of %(name)s is now %(role)s.")
-            % {"name": member.get_username(), "role": roles.ROLE_LABELS[form.cleaned_data["role"]]},
+            % {"name": member.get_username(), "role": permissions.ROLE_LABELS[form.cleaned_data["role"]]},
         )
     return redirect("team:member", pk=member.pk)
 
 
-@roles.role_required(roles.is_admin)
+@permissions.role_required(permissions.is_admin)
 @require_POST
 def team_member_active(request: AuthedHttpRequest, pk: int) -> HttpResponse:
-    member = get_object_or_404(User, pk=pk)
+    member = get_object_or_404(get_user_model(), pk=pk)
     try:
         if request.POST.get("active") == "1":
             if accounts.user_reactivate(member, by=request.user):
@@ -95,10 +106,10 @@ def team_member_active(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     return redirect("team:member", pk=member.pk)
 
 
-@roles.role_required(roles.is_admin)
+@permissions.role_required(permissions.is_admin)
 @require_POST
 def team_member_password_link(request: AuthedHttpRequest, pk: int) -> HttpResponse:
-    member = get_object_or_404(User, pk=pk)
+    member = get_object_or_404(get_user_model(), pk=pk)
     try:
         path = accounts.user_password_link(member, by=request.user)
     except accounts.AccountError as exc:

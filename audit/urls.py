@@ -1,9 +1,9 @@
 from django.urls import path
 
-from . import audit_views
+from . import views
 
 app_name = "audit"
 
 urlpatterns = [
-    path("", audit_views.audit_log, name="list"),
+    path("", views.audit_log, name="list"),
 ]

@@ -320,8 +320,9 @@ def _generate(args: argparse.Namespace, owners: list[int], reviewer: int, admin:
     """Every seeded row, by stage (0: the first stage, 1: the rest)."""
     from django.utils import timezone
 
-    from predictions import catalog
-    from predictions.models import LedgerEntry, Prediction, PredictionOutput, Prompt
+    from billing.models import LedgerEntry
+    from catalog import specs as catalog
+    from predictions.models import Prediction, PredictionOutput, Prompt
 
     rng = random.Random(args.seed)
     now = timezone.now()
@@ -475,8 +476,9 @@ def _generate(args: argparse.Namespace, owners: list[int], reviewer: int, admin:
 def _people(members: int) -> tuple[list[int], int, int]:
     """Members (the first is the busiest), a reviewer and an admin, with their roles; the team's
     limits. Returns (member ids, reviewer id, admin id)."""
-    from predictions import roles
-    from predictions.models import MemberQuota, TeamSettings, User
+    from accounts import roles
+    from billing.models import MemberQuota, TeamSettings
+    from predictions.models import User
 
     groups = roles.role_groups_ensure()
     users = [User(username=f"bench-member-{n:02d}", email=f"member{n}@example.com") for n in range(1, members + 1)]
@@ -625,9 +627,14 @@ def _pages(member: Any) -> tuple[list[Page], list[int]]:
     from django.db.models import Count
     from django.utils import timezone
 
-    from predictions import gallery_views, quotas, review_views, selectors, usage_views, views
+    from billing import selectors as billing_selectors
+    from billing import services as billing
+    from billing import views as usage_views
+    from predictions import selectors, views
     from predictions.admin import PredictionAdmin
     from predictions.models import Prediction
+    from reviews import selectors as reviews_selectors
+    from reviews import views as review_views
 
     mine = Prediction.objects.filter(owner=member)
     statuses = Counter(mine.values_list("status", flat=True))
@@ -693,8 +700,8 @@ def _pages(member: Any) -> tuple[list[Page], list[int]]:
                 _keyset(
                     "gallery:list",
                     {},
-                    lambda: list(selectors.gallery().values_list("pk", flat=True)),
-                    gallery_views.PAGE_SIZE,
+                    lambda: list(reviews_selectors.gallery().values_list("pk", flat=True)),
+                    review_views.GALLERY_PAGE_SIZE,
                 ),
             ),
         ),
@@ -708,17 +715,17 @@ def _pages(member: Any) -> tuple[list[Page], list[int]]:
                 _keyset(
                     "review:queue",
                     {},
-                    lambda: list(selectors.review_queue().values_list("pk", flat=True)),
-                    review_views.PAGE_SIZE,
+                    lambda: list(reviews_selectors.review_queue().values_list("pk", flat=True)),
+                    review_views.QUEUE_PAGE_SIZE,
                 ),
             ),
         ),
     ]
     today = timezone.localdate()
-    month = (quotas.midnight(today.replace(day=1)), quotas.midnight(today + timedelta(days=1)))
+    month = (billing.midnight(today.replace(day=1)), billing.midnight(today + timedelta(days=1)))
 
     def ledger(user_id: int | None) -> Callable[[], int]:
-        return lambda: selectors.ledger_entries(user_id=user_id, start=month[0], end=month[1]).count()
+        return lambda: billing_selectors.ledger_entries(user_id=user_id, start=month[0], end=month[1]).count()
 
     pages += [
         (

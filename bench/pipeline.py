@@ -254,7 +254,7 @@ class Context:
         argv = [
             sys.executable,
             "-m",
-            "predictions.simulator",
+            "deerapi.simulator",
             "--port",
             str(self.port),
             "--key",
@@ -516,7 +516,9 @@ def _lags(ctx: Context, done: list[tuple[str, datetime]]) -> list[float]:
 def _tables_reset(*, include_deerweb: bool) -> None:
     from django.db import connection
 
-    from predictions.models import AuditEntry, LedgerEntry, Prediction, PredictionOutput, Prompt
+    from audit.models import AuditEntry
+    from billing.models import LedgerEntry
+    from predictions.models import Prediction, PredictionOutput, Prompt
 
     tables = ["bench_peer_job"]
     if include_deerweb:

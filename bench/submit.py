@@ -79,10 +79,10 @@ class Figures:
 
 def _budgets(members: list[Any], per_member: int, rng: random.Random) -> tuple[dict[int, Decimal], Decimal, Decimal]:
     """Each member's monthly budget and the team's; set on their quota rows. Returns (budgets, team, price)."""
-    from predictions import selectors
-    from predictions.models import MemberQuota, TeamSettings
+    from billing.models import MemberQuota, TeamSettings
+    from catalog import selectors as catalog_selectors
 
-    spec = selectors.model_get(MODEL)
+    spec = catalog_selectors.model_get(MODEL)
     if spec is None:
         raise BenchError(f"{MODEL} is not in the catalog: update bench/submit.py")
     budgets = {member.pk: spec.price * rng.randint(per_member, 3 * per_member) for member in members}
@@ -170,18 +170,19 @@ def _check(
     import redis
     from django.utils import timezone
 
-    from predictions import quotas
-    from predictions.models import LedgerEntry, LedgerKind, Period, Prediction
+    from billing import services as billing
+    from billing.models import LedgerEntry, LedgerKind, Period
+    from predictions.models import Prediction
 
-    month = quotas.period_bounds(Period.MONTH, timezone.now())
+    month = billing.period_bounds(Period.MONTH, timezone.now())
     assert month is not None
     for pk, budget in budgets.items():
-        spent = quotas.spent_between(pk, *month)
+        spent = billing.spent_between(pk, *month)
         if spent > budget:
             figures.overspent.append(f"member {pk}: {spent} of {budget}")
         if budget - spent < price * 4:
             figures.members_at_budget += 1
-    figures.team_budget, figures.team_spent = team, quotas.spent_between(None, *month)
+    figures.team_budget, figures.team_spent = team, billing.spent_between(None, *month)
     if figures.team_spent > team:
         figures.overspent.append(f"the team: {figures.team_spent} of {team}")
     figures.predictions = Prediction.objects.count()
@@ -265,7 +266,7 @@ def run(args: argparse.Namespace) -> int:
         harness.django_start(database_url, redis_url, queue=queue, media_root=scratch / "media")
         # A refusal is an expected 400: a "Bad Request" warning for each would bury the figures.
         logging.getLogger("django.request").setLevel(logging.ERROR)
-        from predictions import roles
+        from accounts import roles
         from predictions.models import User
 
         rng = random.Random(args.seed)

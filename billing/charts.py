@@ -14,7 +14,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from django.utils import formats
 
-from .quotas import format_usd
+from billing.services import format_usd
 
 WIDTH = 720
 DAY_HEIGHT = 240

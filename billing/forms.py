@@ -8,11 +8,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from . import quotas, selectors
-from .models import LedgerKind, MemberQuota, Period, User
-from .widgets import IsoDateField, PlainSelect, choice_field
+from billing import services as billing
+from billing.models import LedgerKind, MemberQuota, Period
+from catalog import selectors as catalog_selectors
+from common.widgets import IsoDateField, PlainSelect, choice_field
 
 # The by-day chart has one bar per day: a year at most.
 MAX_DAYS = 366
@@ -26,7 +28,7 @@ def model_choices(
     choices = (
         enabled
         if enabled is not None
-        else [(spec.id, f"{spec.name} ({spec.id})") for spec in selectors.models_enabled()]
+        else [(spec.id, f"{spec.name} ({spec.id})") for spec in catalog_selectors.models_enabled()]
     )
     known = {model_id for model_id, _label in choices}
     return choices + [(model_id, model_id) for model_id in keep if model_id not in known]
@@ -44,11 +46,11 @@ class UsageChoice:
 
     @property
     def start(self) -> datetime:
-        return quotas.midnight(self.since)
+        return billing.midnight(self.since)
 
     @property
     def end(self) -> datetime:
-        return quotas.midnight(self.until + timedelta(days=1))
+        return billing.midnight(self.until + timedelta(days=1))
 
 
 class UsageFilterForm(forms.Form):
@@ -120,11 +122,11 @@ class MemberLimitsForm(forms.Form):
         help_text=_("Empty: no limit."),
     )
 
-    def __init__(self, *args: Any, limits: quotas.Limits, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, limits: billing.Limits, **kwargs: Any) -> None:
         kwargs.setdefault(
             "initial",
             {
-                "budget": quotas.format_usd(limits.budget)[1:].replace(",", "") if limits.budget is not None else None,
+                "budget": billing.format_usd(limits.budget)[1:].replace(",", "") if limits.budget is not None else None,
                 "period": limits.period,
                 "max_in_flight": limits.max_in_flight,
                 "allowed_models": list(limits.allowed_models),
@@ -143,7 +145,7 @@ class MemberQuotaForm(MemberLimitsForm):
         help_text=_("None ticked: every enabled model."),
     )
 
-    def __init__(self, *args: Any, limits: quotas.Limits, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, limits: billing.Limits, **kwargs: Any) -> None:
         super().__init__(*args, limits=limits, **kwargs)
         choice_field(self, "allowed_models").choices = model_choices(limits.allowed_models)
 
@@ -166,7 +168,7 @@ class MemberQuotaAdminForm(forms.ModelForm):
 
 
 class LedgerAdjustForm(forms.Form):
-    user = forms.ModelChoiceField(label=_("Member"), queryset=User.objects.order_by("username"))
+    user = forms.ModelChoiceField(label=_("Member"), queryset=get_user_model().objects.order_by("username"))
     amount = forms.DecimalField(
         label=_("Amount (USD)"),
         max_digits=12,

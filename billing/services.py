@@ -9,26 +9,25 @@ Money rules kept here:
   the team settings row too when a team budget is set: simultaneous submissions
   wait for each other where they share a budget and can never spend the same
   money twice; without a team budget, members do not wait for each other.
-- a prediction is settled once, in the transaction that ends it: succeeded →
-  the difference between the reserved estimate and price × images DeerAPI made;
-  failed or canceled (timed out is failed) → the reservation back; outcome
-  unknown → nothing, the reservation stays until an admin resolves it.
+- a prediction is settled once, in the transaction that ends it (predictions.settlement
+  decides what it owes and writes it with `prediction_charge`).
 
-Called by services.prediction_create (inside its transaction, before and after
-the prediction row is saved) and by services._on_finished (inside the
-transaction that ends the prediction).
+Billing knows predictions only as `Chargeable` rows handed to it; the predictions app
+calls down into it (`quota_reserve` and `reservation_record` inside prediction_create's
+transaction) and registers a `UsageSource` for what billing must count of predictions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from celery import current_app
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
 from django.utils import formats, timezone
@@ -36,30 +35,68 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from . import catalog, roles
-from .audit import audit_record
-from .client import DeerAPIClient, DeerAPIError, get_client
-from .models import (
-    ACTIVE,
-    TERMINAL,
-    LedgerEntry,
-    LedgerKind,
-    MemberQuota,
-    Period,
-    Prediction,
-    Status,
-    TeamSettings,
-    User,
-)
+from audit.services import audit_record
+from billing.models import LedgerEntry, LedgerKind, MemberQuota, Period, TeamSettings
+from catalog import specs as catalog
+from common import permissions
+from deerapi.client import DeerAPIClient, DeerAPIError, get_client
+
+if TYPE_CHECKING:
+    from predictions.models import User
 
 # The ledger's precision (LedgerEntry.amount has 4 decimal places).
 PLACES = Decimal("0.0001")
 ZERO = Decimal("0")
-# Predictions that count against the in-flight limit: the ones DeerWeb is still
-# working on. `unknown` is left out on purpose: nothing is running for it any
-# more, and counting it would lock a member out after a few lost answers until
-# an admin resolves them; its money is still held by its reservation.
-IN_FLIGHT = ACTIVE
+
+
+class Chargeable(Protocol):
+    """What billing reads of a prediction (predictions.models.Prediction is one)."""
+
+    pk: Any
+    owner_id: int
+    model_id: str
+    input: Any
+    price: Decimal
+    estimated_cost: Decimal
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class UsageSource:
+    """What billing asks of the app that makes predictions, registered in its AppConfig.ready():
+    how many predictions a member has in flight (`unknown` left out: nothing is running for
+    it any more, and counting it would lock a member out after a few lost answers until an
+    admin resolves them; its money is still held by its reservation), and what DeerAPI has
+    charged the team over every settled prediction."""
+
+    in_flight: Callable[[int], int]
+    recorded_cost: Callable[[], Decimal]
+
+
+_usage_source: UsageSource | None = None
+
+
+def usage_source_register(source: UsageSource) -> None:
+    global _usage_source
+    _usage_source = source
+
+
+def _usage() -> UsageSource:
+    if _usage_source is None:
+        raise ImproperlyConfigured("billing needs a UsageSource: the predictions app registers it")
+    return _usage_source
+
+
+def in_flight_count(user_id: int) -> int:
+    """The member's predictions DeerWeb is still working on (what the in-flight limit counts)."""
+    return _usage().in_flight(user_id)
+
+
+def recorded_cost() -> Decimal:
+    """What DeerWeb recorded DeerAPI charging the team, over every settled prediction."""
+    return _usage().recorded_cost()
+
+
 # What a member may change on their quota through `quota_update`.
 QUOTA_FIELDS = ("budget", "period", "max_in_flight", "allowed_models", "auto_approve")
 TEAM_FIELDS = ("default_budget", "default_period", "default_max_in_flight", "team_monthly_budget")
@@ -246,7 +283,7 @@ def _member_quota_locked(user_id: int, team: TeamSettings) -> MemberQuota:
     return quota
 
 
-def quota_reserve(prediction: Prediction, spec: catalog.ModelSpec) -> None:
+def quota_reserve(prediction: Chargeable, spec: catalog.ModelSpec) -> None:
     """Price an unsaved prediction and check every limit before it is saved.
 
     Runs inside services.prediction_create's transaction: the locks taken here
@@ -273,7 +310,7 @@ def quota_reserve(prediction: Prediction, spec: catalog.ModelSpec) -> None:
         )
 
     if limits.max_in_flight is not None:
-        running = Prediction.objects.filter(owner_id=prediction.owner_id, status__in=IN_FLIGHT).count()
+        running = in_flight_count(prediction.owner_id)
         if running >= limits.max_in_flight:
             raise QuotaExceeded(
                 ngettext(
@@ -333,11 +370,11 @@ def quota_reserve(prediction: Prediction, spec: catalog.ModelSpec) -> None:
             )
 
 
-def reservation_record(prediction: Prediction) -> None:
+def reservation_record(prediction: Chargeable) -> None:
     """The reserve entry of a just-saved prediction (same transaction as `quota_reserve`)."""
     LedgerEntry.objects.create(
         user_id=prediction.owner_id,
-        prediction=prediction,
+        prediction_id=prediction.pk,
         kind=LedgerKind.RESERVE,
         amount=prediction.estimated_cost,
         model_id=prediction.model_id,
@@ -348,17 +385,7 @@ def reservation_record(prediction: Prediction) -> None:
 # --- Settling ------------------------------------------------------------------------
 
 
-def _images_made(prediction: Prediction) -> int:
-    """Images DeerAPI made: its `metrics.image_count`, else the outputs we stored."""
-    count = prediction.metrics.get("image_count") if isinstance(prediction.metrics, dict) else None
-    if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
-        return count
-    if prediction.status == Status.SUCCEEDED:
-        return prediction.outputs.count()
-    return 0
-
-
-def _prediction_net(prediction_id: int) -> tuple[Decimal, int]:
+def prediction_charged(prediction_id: int) -> tuple[Decimal, int]:
     """What the member has been charged for a prediction so far, and how many
     settle or refund entries it has."""
     totals = LedgerEntry.objects.filter(prediction_id=prediction_id).aggregate(
@@ -367,129 +394,25 @@ def _prediction_net(prediction_id: int) -> tuple[Decimal, int]:
     return totals["net"] or ZERO, totals["finals"]
 
 
-def prediction_settle(prediction_id: int) -> Prediction:
-    """Settle a prediction that just ended, once (called inside the transaction that ends it).
-
-    Sets `actual_cost` (what DeerAPI charges the team: price × images it made,
-    even when storing them then failed) and `image_count`. The member pays the
-    actual cost of a succeeded prediction and nothing for any other end.
-    Idempotent: a prediction with an actual cost or a settle/refund entry is left alone.
-    Returns the prediction as locked, for what else follows its end.
-    """
-    with transaction.atomic(savepoint=False):
-        prediction = Prediction.objects.select_for_update().get(pk=prediction_id)
-        if prediction.status not in TERMINAL:
-            return prediction  # unknown: the reservation stays until an admin resolves it
-        net, finals = _prediction_net(prediction_id)
-        if prediction.actual_cost is not None or finals:
-            return prediction
-        images = _images_made(prediction)
-        charged = money(prediction.price * images)
-        owed = charged if prediction.status == Status.SUCCEEDED else ZERO
-        if owed != net:
-            LedgerEntry.objects.create(
-                user_id=prediction.owner_id,
-                prediction=prediction,
-                kind=LedgerKind.SETTLE if prediction.status == Status.SUCCEEDED else LedgerKind.REFUND,
-                amount=owed - net,
-                model_id=prediction.model_id,
-            )
-        Prediction.objects.filter(pk=prediction_id).update(actual_cost=charged, image_count=images)
-    return prediction
-
-
-def _require_admin(user: User) -> None:
-    if not roles.is_admin(user):
+def admin_required(user: User) -> None:
+    """Only admins manage quotas and the ledger."""
+    if not permissions.is_admin(user):
         raise PermissionDenied("only admins manage quotas and the ledger")
 
 
-def prediction_resolve_unknown(prediction: Prediction, *, charge: bool, by: User) -> bool:
-    """An admin's answer for a prediction whose submission outcome is unknown,
-    after checking DeerAPI's dashboard. Returns False if it is no longer unknown.
+def prediction_charge(prediction: Chargeable, kind: str, amount: Decimal, *, by: User | None = None) -> LedgerEntry:
+    """A ledger entry about a prediction: its settlement, a refund or an admin's resolution.
 
-    Both answers end it as `failed`, with a note in its error: DeerWeb has no
-    images for it either way, and `succeeded` means "images stored" to the rest
-    of DeerWeb (history, review queue, gallery). What differs is the money:
-    - charge: DeerAPI ran and billed it, so the reservation becomes the final cost;
-    - refund: DeerAPI never ran it, so the reservation is given back.
-    """
-    from . import services  # services imports this module; the status change goes through it
-
-    _require_admin(by)
-    with transaction.atomic():
-        locked = Prediction.objects.select_for_update().filter(pk=prediction.pk, status=Status.UNKNOWN).first()
-        if locked is None:
-            return False
-        net, _finals = _prediction_net(locked.pk)
-        final = locked.estimated_cost if charge else ZERO
-        if final != net:
-            LedgerEntry.objects.create(
-                user_id=locked.owner_id,
-                prediction=locked,
-                kind=LedgerKind.SETTLE if charge else LedgerKind.REFUND,
-                amount=final - net,
-                model_id=locked.model_id,
-                created_by=by,
-            )
-        if charge:
-            note = _("Resolved by %(admin)s: DeerAPI ran and charged for it; its estimated cost of %(cost)s stays.")
-        else:
-            note = _("Resolved by %(admin)s: DeerAPI never ran it; %(cost)s was refunded.")
-        note %= {"admin": by.get_username(), "cost": format_usd(locked.estimated_cost)}
-        moved = services._transition(
-            locked.pk,
-            Status.UNKNOWN,
-            Status.FAILED,
-            error=f"{locked.error}\n\n{note}".strip(),
-            completed_at=timezone.now(),
-            next_poll_at=None,
-            actual_cost=final,
-            image_count=None if charge else 0,
-        )
-        assert moved, "the row is locked, so it is still unknown"
-        audit_record(
-            actor=by,
-            action="prediction.resolve_unknown",
-            target=locked,
-            summary=f"#{locked.pk}: {'charged' if charge else 'refunded'} {format_usd(locked.estimated_cost)}",
-            before={"status": Status.UNKNOWN, "charged": net},
-            after={"status": Status.FAILED, "charged": final, "resolution": "charge" if charge else "refund"},
-        )
-    return True
-
-
-def prediction_refund(prediction: Prediction, *, by: User) -> bool:
-    """Give a member back all a finished prediction cost them (a bad image, say).
-
-    The prediction's `actual_cost` (DeerAPI's charge to the team) stays. Returns
-    False when there is nothing to give back or it has not finished (an unknown
-    one is resolved instead).
-    """
-    _require_admin(by)
-    with transaction.atomic():
-        locked = Prediction.objects.select_for_update().filter(pk=prediction.pk, status__in=TERMINAL).first()
-        if locked is None:
-            return False
-        net, _finals = _prediction_net(locked.pk)
-        if net <= 0:
-            return False
-        LedgerEntry.objects.create(
-            user_id=locked.owner_id,
-            prediction=locked,
-            kind=LedgerKind.REFUND,
-            amount=-net,
-            model_id=locked.model_id,
-            created_by=by,
-        )
-        audit_record(
-            actor=by,
-            action="prediction.refund",
-            target=locked,
-            summary=f"#{locked.pk}: refunded {format_usd(net)}",
-            before={"charged": net},
-            after={"charged": ZERO},
-        )
-    return True
+    Call it inside the transaction that locks the prediction's row, after reading
+    `prediction_charged`, so a prediction is never settled twice."""
+    return LedgerEntry.objects.create(
+        user_id=prediction.owner_id,
+        prediction_id=prediction.pk,
+        kind=kind,
+        amount=amount,
+        model_id=prediction.model_id,
+        created_by=by,
+    )
 
 
 def ledger_adjust(user: User, amount: Decimal, reason: str, *, by: User) -> LedgerEntry:
@@ -498,7 +421,7 @@ def ledger_adjust(user: User, amount: Decimal, reason: str, *, by: User) -> Ledg
     It counts in the period it is made in. Raises ValueError (a message for the
     admin) for a zero amount or a missing reason.
     """
-    _require_admin(by)
+    admin_required(by)
     amount = money(Decimal(amount))
     reason = reason.strip()
     if not amount:
@@ -538,7 +461,7 @@ def _changed(obj: Any, changes: Mapping[str, Any], allowed: tuple[str, ...]) -> 
 def quota_update(user: User, changes: Mapping[str, Any], *, by: User) -> MemberQuota:
     """Change a member's limits (creating their quota row from the team defaults
     if they have none); writes a "quota.change" audit entry when something changed."""
-    _require_admin(by)
+    admin_required(by)
     with transaction.atomic():
         team = _team_settings_locked()
         quota = _member_quota_locked(user.pk, team)
@@ -560,7 +483,7 @@ def quota_update(user: User, changes: Mapping[str, Any], *, by: User) -> MemberQ
 
 def team_settings_update(changes: Mapping[str, Any], *, by: User) -> TeamSettings:
     """Change the team defaults or the team's monthly budget; audited like a member's quota."""
-    _require_admin(by)
+    admin_required(by)
     with transaction.atomic():
         team = _team_settings_locked()
         before, after = _changed(team, changes, TEAM_FIELDS)
@@ -617,7 +540,8 @@ def budget_status(user: User, now: datetime | None = None) -> BudgetStatus:
     quota = MemberQuota.objects.filter(user_id=OuterRef("pk"))
     team = TeamSettings.objects.filter(pk=1)
     row = (
-        User.objects.filter(pk=user.pk)
+        get_user_model()
+        .objects.filter(pk=user.pk)
         .values(
             own=Exists(quota),
             budget=Subquery(quota.values("budget")[:1]),
@@ -742,11 +666,6 @@ def deerapi_balance_refresh_later() -> None:
     transaction.on_commit(lambda: current_app.send_task("predictions.tasks.deerapi_balance_refresh"))
 
 
-def recorded_cost() -> Decimal:
-    """What DeerWeb recorded DeerAPI charging the team, over every settled prediction."""
-    return Prediction.objects.aggregate(total=Sum("actual_cost"))["total"] or ZERO
-
-
 def deerapi_balance_refresh(*, client: DeerAPIClient | None = None) -> bool:
     """Read DeerAPI's account balance and usage and keep a snapshot on TeamSettings.
 
@@ -780,3 +699,20 @@ def deerapi_balance_refresh(*, client: DeerAPIClient | None = None) -> bool:
             team.deerapi_baseline_recorded = recorded
         team.save()
     return True
+
+
+def deerapi_check(now: datetime) -> dict[str, Any]:
+    """/healthz: DeerAPI's state as the worker last saw it; a warning only, never a failure."""
+    team = TeamSettings.objects.filter(pk=1).first()
+    if team is None:
+        return {"warning": False}
+    problems = []
+    if team.deerapi_key_rejected_since:
+        problems.append("key_rejected")
+    if team.deerapi_balance_empty_since:
+        problems.append("balance_empty")
+    if team.deerapi_check_failed_at and (
+        team.deerapi_checked_at is None or team.deerapi_check_failed_at > team.deerapi_checked_at
+    ):
+        problems.append("unreachable")
+    return {"warning": bool(problems), "problems": problems}

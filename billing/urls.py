@@ -1,12 +1,12 @@
 from django.urls import path
 
-from . import usage_views
+from . import views
 
 app_name = "usage"
 
 urlpatterns = [
-    path("", usage_views.usage_mine, name="mine"),
-    path("team/", usage_views.usage_team, name="team"),
-    path("team/members/<int:user_id>/", usage_views.member_quota, name="member_quota"),
-    path("team/balance/refresh/", usage_views.balance_refresh, name="balance_refresh"),
+    path("", views.usage_mine, name="mine"),
+    path("team/", views.usage_team, name="team"),
+    path("team/members/<int:user_id>/", views.member_quota, name="member_quota"),
+    path("team/balance/refresh/", views.balance_refresh, name="balance_refresh"),
 ]

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
@@ -21,10 +22,15 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import charts, quotas, roles, selectors
-from .models import LedgerEntry, Period, Prediction, TeamSettings, User
-from .roles import AuthedHttpRequest
-from .usage_forms import MemberLimitsForm, MemberQuotaForm, UsageChoice, UsageFilterForm, model_choices
+from billing import charts
+from billing import selectors as billing_selectors
+from billing import services as billing
+from billing.forms import MemberLimitsForm, MemberQuotaForm, UsageChoice, UsageFilterForm, model_choices
+from billing.models import LedgerEntry, Period, TeamSettings
+from catalog import selectors as catalog_selectors
+from common import forms as common_forms
+from common import permissions
+from common.permissions import AuthedHttpRequest
 
 LEDGER_PAGE = 50
 MEMBER_PAGE = 50
@@ -32,7 +38,7 @@ CSV_COLUMNS = ["created_at", "member", "kind", "amount_usd", "model", "predictio
 
 
 def _require_admin(request: HttpRequest) -> None:
-    if not roles.is_admin(request.user):
+    if not permissions.is_admin(request.user):
         raise PermissionDenied
 
 
@@ -50,7 +56,7 @@ def _presets(today: date) -> list[tuple[str, str, str]]:
 
 def _models() -> tuple[list[tuple[str, str]], dict[str, str]]:
     """The enabled models as form choices, and their names: one query for the page."""
-    specs = selectors.models_enabled()
+    specs = catalog_selectors.models_enabled()
     return model_choices(enabled=[(s.id, f"{s.name} ({s.id})") for s in specs]), {s.id: s.name for s in specs}
 
 
@@ -58,18 +64,18 @@ def _charts(
     choice: UsageChoice, user_id: int | None, names: dict[str, str]
 ) -> tuple[charts.Chart, charts.Chart, Decimal]:
     """Net spending of `user_id` (None: the team) by day and by model in the chosen dates, and its total."""
-    days, by_model = selectors.spending_by_day_and_model(user_id=user_id, start=choice.start, end=choice.end)
+    days, by_model = billing_selectors.spending_by_day_and_model(user_id=user_id, start=choice.start, end=choice.end)
     total = sum((value for _day, value in days), Decimal(0))
     span = {
         "since": formats.date_format(choice.since, "DATE_FORMAT"),
         "until": formats.date_format(choice.until, "DATE_FORMAT"),
-        "total": quotas.format_usd(total),
+        "total": billing.format_usd(total),
     }
     if days:
         top_day, top_value = max(days, key=lambda item: item[1])
         day_summary = _(
             "Net spending per day from %(since)s to %(until)s: %(total)s in total; most on %(day)s (%(value)s)."
-        ) % {**span, "day": formats.date_format(top_day, "DATE_FORMAT"), "value": quotas.format_usd(top_value)}
+        ) % {**span, "day": formats.date_format(top_day, "DATE_FORMAT"), "value": billing.format_usd(top_value)}
     else:
         day_summary = _("Net spending per day from %(since)s to %(until)s: nothing.") % span
     model_rows = [
@@ -78,7 +84,7 @@ def _charts(
     if model_rows:
         model_summary = _(
             "Net spending per model from %(since)s to %(until)s: %(total)s in total; most on %(model)s (%(value)s)."
-        ) % {**span, "model": model_rows[0][0], "value": quotas.format_usd(model_rows[0][1])}
+        ) % {**span, "model": model_rows[0][0], "value": billing.format_usd(model_rows[0][1])}
     else:
         model_summary = _("Net spending per model from %(since)s to %(until)s: nothing.") % span
     return (
@@ -177,7 +183,7 @@ def usage_mine(request: AuthedHttpRequest) -> HttpResponseBase:
     models, names = _models()
     form = UsageFilterForm(request.GET or None, today=today, models=models)
     choice = form.choice()
-    entries = selectors.ledger_entries(
+    entries = billing_selectors.ledger_entries(
         user_id=request.user.pk, start=choice.start, end=choice.end, kind=choice.kind, model_id=choice.model_id
     )
     if request.GET.get("format") == "csv":
@@ -191,8 +197,8 @@ def usage_mine(request: AuthedHttpRequest) -> HttpResponseBase:
         "day_chart": day_chart,
         "model_chart": model_chart,
         "page": _ledger_page(request, entries),
-        "in_flight": Prediction.objects.filter(owner=request.user, status__in=quotas.IN_FLIGHT).count(),
-        "is_admin": roles.is_admin(request.user),
+        "in_flight": billing.in_flight_count(request.user.pk),
+        "is_admin": permissions.is_admin(request.user),
     }
     return render(request, "usage/mine.html", context, status=400 if form.is_bound and form.errors else 200)
 
@@ -204,9 +210,9 @@ def usage_team(request: AuthedHttpRequest) -> HttpResponseBase:
     today = timezone.localdate()
     now = timezone.now()
     models, names = _models()
-    form = UsageFilterForm(request.GET or None, today=today, models=models, members=selectors.member_choices())
+    form = UsageFilterForm(request.GET or None, today=today, models=models, members=common_forms.member_choices())
     choice = form.choice()
-    entries = selectors.ledger_entries(
+    entries = billing_selectors.ledger_entries(
         user_id=choice.member_id, start=choice.start, end=choice.end, kind=choice.kind, model_id=choice.model_id
     )
     if request.GET.get("format") == "csv":
@@ -214,14 +220,14 @@ def usage_team(request: AuthedHttpRequest) -> HttpResponseBase:
         return _csv(entries, _csv_name(who, choice))
     team = TeamSettings.objects.filter(pk=1).first()
     periods: dict[str, tuple[datetime, datetime]] = {
-        p: bounds for p in (Period.DAY, Period.WEEK, Period.MONTH) if (bounds := quotas.period_bounds(p, now))
+        p: bounds for p in (Period.DAY, Period.WEEK, Period.MONTH) if (bounds := billing.period_bounds(p, now))
     }
-    spending = selectors.member_spending(start=choice.start, end=choice.end, periods=periods)
+    spending = billing_selectors.member_spending(start=choice.start, end=choice.end, periods=periods)
     members = Paginator(spending, MEMBER_PAGE).get_page(request.GET.get("members"))
     rows = []
     for rank, row in enumerate(members.object_list, start=members.start_index()):
         quota = getattr(row.member, "quota", None)
-        limits = quotas.Limits.of(quota) if quota else quotas.Limits.default(team)
+        limits = billing.Limits.of(quota) if quota else billing.Limits.default(team)
         left = (
             max(Decimal(0), limits.budget - row.now[limits.period])
             if limits.has_budget and limits.budget is not None
@@ -242,7 +248,7 @@ def usage_team(request: AuthedHttpRequest) -> HttpResponseBase:
         "team": team,
         # Every ledger entry is a member's, so the team's month is the sum of the members' months.
         "team_spent_month": sum((row.now[Period.MONTH] for row in spending), Decimal(0)),
-        "report": quotas.balance_report(team),
+        "report": billing.balance_report(team),
     }
     return render(request, "usage/team.html", context, status=400 if form.is_bound and form.errors else 200)
 
@@ -254,14 +260,14 @@ def member_quota(request: AuthedHttpRequest, user_id: int) -> HttpResponse:
     allowed models alone): a GET answers with that form alone, which app.js shows in the
     member's row when an admin follows "Edit limits"."""
     _require_admin(request)
-    member = get_object_or_404(User, pk=user_id)
-    limits = quotas.limits_of(member)
+    member = get_object_or_404(get_user_model(), pk=user_id)
+    limits = billing.limits_of(member)
     small = request.GET.get("part") == "limits"
     form_class = MemberLimitsForm if small else MemberQuotaForm
     if request.method == "POST":
         form = form_class(request.POST, limits=limits)
         if form.is_valid():
-            quotas.quota_update(member, form.cleaned_data, by=request.user)
+            billing.quota_update(member, form.cleaned_data, by=request.user)
             messages.success(request, _("Limits of %(member)s saved.") % {"member": member.get_username()})
             return redirect("usage:team")
     elif small:
@@ -278,6 +284,6 @@ def member_quota(request: AuthedHttpRequest, user_id: int) -> HttpResponse:
 @require_POST
 def balance_refresh(request: AuthedHttpRequest) -> HttpResponse:
     _require_admin(request)
-    quotas.deerapi_balance_refresh_later()
+    billing.deerapi_balance_refresh_later()
     messages.info(request, _("DeerWeb is asking DeerAPI for its balance; reload this page in a few seconds."))
     return redirect("usage:team")

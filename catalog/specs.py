@@ -28,6 +28,10 @@ OutputShape = Literal["single", "list", "svg"]
 OUTPUT_SHAPES: tuple[OutputShape, ...] = ("single", "list", "svg")
 
 
+# Names the prediction form uses for itself; an admin-added model may not use them as inputs.
+RESERVED_NAMES = frozenset({"model", "prompt_id", "source", "switch", "csrfmiddlewaretoken"})
+
+
 @dataclass(frozen=True)
 class InputField:
     name: str

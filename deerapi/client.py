@@ -38,7 +38,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from .redaction import redact
+from ops.redaction import redact
 
 logger = logging.getLogger(__name__)
 

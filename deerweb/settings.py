@@ -116,7 +116,17 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "csp",  # Content-Security-Policy
     "axes",  # login throttling
+    # DeerWeb's domains, lowest layer first (pyproject.toml's import-linter contract keeps
+    # each one from importing those listed after it).
+    "common",
+    "ops",
+    "audit",
+    "accounts",
+    "catalog",
+    "deerapi",
+    "billing",
     "predictions",
+    "reviews",
 ]
 
 MIDDLEWARE = [
@@ -132,7 +142,7 @@ MIDDLEWARE = [
     # CSP on every page (a response's own CSP is kept); log
     # lines carry the prediction a page is about; login lockouts (axes: keep it last).
     "csp.middleware.CSPMiddleware",
-    "predictions.logging.PredictionLogContextMiddleware",
+    "ops.logging.PredictionLogContextMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -150,7 +160,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "predictions.context_processors.deerweb",
+                "deerweb.context_processors.deerweb",
             ],
         },
     },
@@ -222,7 +232,7 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 # A refused form gets a page in the site's layout with the way back to the form.
-CSRF_FAILURE_VIEW = "predictions.site_views.csrf_failure"
+CSRF_FAILURE_VIEW = "deerweb.views.csrf_failure"
 HTTPS = env_bool("DEERWEB_HTTPS", False)
 if HTTPS:
     SESSION_COOKIE_SECURE = True
@@ -256,8 +266,8 @@ CONTENT_SECURITY_POLICY = {
 }
 # Error reports (the DEBUG 500 page, error e-mails) never show the DeerAPI key or the
 # credentials in DATABASE_URL / CELERY_BROKER_URL.
-DEFAULT_EXCEPTION_REPORTER = "predictions.logging.RedactingExceptionReporter"
-DEFAULT_EXCEPTION_REPORTER_FILTER = "predictions.logging.RedactingExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "ops.logging.RedactingExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "ops.logging.RedactingExceptionReporterFilter"
 # Stored files: with a prefix (e.g. /protected-media/), DeerWeb checks permission and
 # answers with X-Accel-Redirect for nginx to send the file from an `internal` location.
 FILE_ACCEL_PREFIX = env_str("DEERWEB_FILE_ACCEL_PREFIX", "") or ""
@@ -271,13 +281,13 @@ PROXY_COUNT = env_int("DEERWEB_PROXY_COUNT", 0, minimum=0)
 # Login throttling (django-axes): a few failures lock the account, and separately the
 # address, for a minute. The lockout is a message on the login page, not an error page.
 AUTHENTICATION_BACKENDS = [
-    "predictions.login_throttle.LoginThrottleBackend",
+    "accounts.login_throttle.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("DEERWEB_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(seconds=env_int("DEERWEB_LOGIN_LOCKOUT_SECONDS", 60, minimum=1))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_LOCKOUT_CALLABLE = "predictions.login_throttle.lockout_response"
+AXES_LOCKOUT_CALLABLE = "accounts.login_throttle.lockout_response"
 # The address failures count against, found by django-ipware. Behind N proxies: the one
 # the outermost proxy saw, N-th from the right in X-Forwarded-For; entries to its left
 # were written by the client and are not trusted (not strict: such entries are allowed).
@@ -424,12 +434,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "redact": {"()": "predictions.logging.RedactSecretsFilter"},
-        "prediction": {"()": "predictions.logging.PredictionContextFilter"},
+        "redact": {"()": "ops.logging.RedactSecretsFilter"},
+        "prediction": {"()": "ops.logging.PredictionContextFilter"},
     },
     "formatters": {
-        "keyvalue": {"()": "predictions.logging.KeyValueFormatter"},
-        "json": {"()": "predictions.logging.JsonFormatter"},
+        "keyvalue": {"()": "ops.logging.KeyValueFormatter"},
+        "json": {"()": "ops.logging.JsonFormatter"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["prediction", "redact"]},

@@ -19,16 +19,17 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from celery import current_app
 from django.conf import settings
 from django.db import DatabaseError
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 
-from .models import ACTIVE, Heartbeat, Prediction, TaskFailure, TeamSettings
+from ops.models import Heartbeat, TaskFailure
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,15 @@ POLL = "poll"
 POLL_HEARTBEAT_EVERY = 5.0
 # A load balancer's check must answer quickly even when the broker does not.
 BROKER_TIMEOUT = 2.0
+
+Check = Callable[[datetime], dict[str, Any]]
+# The checks other apps add in their AppConfig.ready(): name -> check. A check answers a
+# dict with "ok" (False fails /healthz) or "warning" (True lists it under warnings).
+_checks: dict[str, Check] = {}
+# The ids of the predictions still being worked on, as a subquery (set by the predictions app).
+_working_predictions: Callable[[], QuerySet] | None = None
+# The Celery tasks whose first argument is a prediction's id (set by the predictions app).
+prediction_tasks: set[str] = set()
 
 # When this process last wrote each heartbeat (time.monotonic()).
 _written: dict[str, float] = {}
@@ -107,31 +117,37 @@ def _age(at: datetime | None, now: datetime) -> float | None:
     return None if at is None else round(max(0.0, (now - at).total_seconds()), 1)
 
 
-def _predictions_check(now: datetime) -> dict[str, Any]:
-    overdue_before = now - timedelta(seconds=overdue_after())
-    overdue = Prediction.objects.filter(status__in=ACTIVE, next_poll_at__lt=overdue_before).aggregate(
-        count=Count("pk"), oldest=Min("next_poll_at")
-    )
-    return {
-        "ok": overdue["count"] == 0,
-        "past_lease": overdue["count"],
-        "oldest_due_seconds": _age(overdue["oldest"], now),
-        "max_late_seconds": overdue_after(),
-    }
+def check_register(name: str, check: Check) -> None:
+    """Add a check to the health report (each app's AppConfig.ready())."""
+    _checks[name] = check
+
+
+def prediction_tasks_register(names: Iterable[str]) -> None:
+    """Name the Celery tasks whose first argument is a prediction's id."""
+    prediction_tasks.update(names)
+
+
+def working_predictions_register(ids: Callable[[], QuerySet]) -> None:
+    """Tell the tasks check which predictions are still being worked on (a values("pk") query)."""
+    global _working_predictions
+    _working_predictions = ids
 
 
 def _tasks_check(now: datetime) -> dict[str, Any]:
     window = settings.HEALTH_FAILURE_WINDOW
     recent = TaskFailure.objects.filter(at__gte=now - timedelta(seconds=window))
     summary = recent.aggregate(count=Count("pk"), last=Max("at"))
-    working = Prediction.objects.filter(status__in=ACTIVE).values("pk")
-    stuck = list(
-        recent.filter(prediction_id__in=working)
-        .values("prediction_id")
-        .annotate(failures=Count("pk"))
-        .filter(failures__gte=2)
-        .values_list("prediction_id", flat=True)[:10]
-    )
+    stuck: list[int] = []
+    if _working_predictions is not None:
+        stuck = [
+            pk
+            for pk in recent.filter(prediction_id__in=_working_predictions())
+            .values("prediction_id")
+            .annotate(failures=Count("pk"))
+            .filter(failures__gte=2)
+            .values_list("prediction_id", flat=True)[:10]
+            if pk is not None
+        ]
     return {
         "ok": summary["count"] < settings.HEALTH_FAILURE_LIMIT and not stuck,
         "failures": summary["count"],
@@ -140,23 +156,6 @@ def _tasks_check(now: datetime) -> dict[str, Any]:
         "last_failure": summary["last"].isoformat() if summary["last"] else None,
         "stuck_predictions": stuck,
     }
-
-
-def _deerapi_check() -> dict[str, Any]:
-    """DeerAPI's state as the worker last saw it: a warning only, never a failure."""
-    team = TeamSettings.objects.filter(pk=1).first()
-    if team is None:
-        return {"warning": False}
-    problems = []
-    if team.deerapi_key_rejected_since:
-        problems.append("key_rejected")
-    if team.deerapi_balance_empty_since:
-        problems.append("balance_empty")
-    if team.deerapi_check_failed_at and (
-        team.deerapi_checked_at is None or team.deerapi_check_failed_at > team.deerapi_checked_at
-    ):
-        problems.append("unreachable")
-    return {"warning": bool(problems), "problems": problems}
 
 
 def health_report(*, broker: bool = True) -> dict[str, Any]:
@@ -193,9 +192,9 @@ def health_report(*, broker: bool = True) -> dict[str, Any]:
         # Informational: with nothing running there is nothing to poll.
         checks["last_poll"] = {"at": poll_at.isoformat() if poll_at else None, "age_seconds": _age(poll_at, now)}
         try:
-            checks["predictions"] = _predictions_check(now)
+            for name, check in _checks.items():
+                checks[name] = check(now)
             checks["tasks"] = _tasks_check(now)
-            checks["deerapi"] = _deerapi_check()
         except DatabaseError as exc:
             checks["database"] = {"ok": False, "error": exc.__class__.__name__}
 

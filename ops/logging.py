@@ -30,7 +30,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.safestring import SafeString, mark_safe
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
-from .redaction import redact
+from ops.redaction import redact
 
 _prediction_id: ContextVar[int | None] = ContextVar("deerweb_prediction_id", default=None)
 

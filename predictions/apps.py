@@ -1,23 +1,5 @@
-from pathlib import Path
-from typing import Any
-
 from django.apps import AppConfig
-from django.conf import settings
 from django.utils.translation import gettext_lazy as _
-
-# Tasks whose first argument is a prediction's id.
-PREDICTION_TASKS = frozenset(
-    {"predictions.tasks.submit", "predictions.tasks.poll", "predictions.tasks.store", "predictions.tasks.cancel"}
-)
-
-
-def _task_failed(sender: Any = None, exception: BaseException | None = None, args: Any = None, **kwargs: Any) -> None:
-    """Celery's task_failure: note it for /healthz (the worker's recent tasks keep raising?)."""
-    from . import health
-
-    name = getattr(sender, "name", None) or "unknown"
-    prediction_id = args[0] if name in PREDICTION_TASKS and args and isinstance(args[0], int) else None
-    health.task_failure_record(name, exception or Exception(), prediction_id)
 
 
 class PredictionsConfig(AppConfig):
@@ -26,25 +8,15 @@ class PredictionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from celery.signals import task_failure
+        from billing import services as billing
+        from ops import health
 
-        from . import selectors
+        from . import selectors, services, settlement, tasks
 
         selectors.lookups_register()
-        task_failure.connect(_task_failed, weak=False, dispatch_uid="deerweb-task-failure")
-        broker_folders_ensure()
-
-
-# The filesystem broker's folders (settings.CELERY_BROKER_TRANSPORT_OPTIONS).
-BROKER_FOLDERS = ("data_folder_in", "data_folder_out", "processed_folder", "control_folder")
-
-
-def broker_folders_ensure() -> None:
-    """Make the filesystem broker's folders, when that is the broker: web, worker and beat
-    each start by writing or reading them."""
-    if not settings.CELERY_BROKER_URL.startswith("filesystem://"):
-        return
-    options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {})
-    for name in BROKER_FOLDERS:
-        if options.get(name):
-            Path(options[name]).mkdir(parents=True, exist_ok=True)
+        health.check_register("predictions", services.past_lease_check)
+        health.working_predictions_register(services.working_predictions)
+        health.prediction_tasks_register(tasks.PREDICTION_TASKS)
+        billing.usage_source_register(
+            billing.UsageSource(in_flight=services.in_flight_count, recorded_cost=settlement.recorded_cost)
+        )

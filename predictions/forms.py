@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django import forms
@@ -22,15 +21,13 @@ from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from . import catalog, services, uploads
-from .models import ModelConfig, Status
-from .widgets import IsoDateField, PromptTextarea, choice_field
+from catalog import specs as catalog
+from common.widgets import IsoDateField, PromptTextarea, choice_field
+from predictions import services, uploads
+from predictions.models import Status
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
-
-# Names the prediction form uses for itself; an admin-added model may not use them as inputs.
-RESERVED_NAMES = frozenset({"model", "prompt_id", "source", "switch", "csrfmiddlewaretoken"})
 
 
 def model_choices(models: list[catalog.ModelSpec]) -> list[tuple[str, list[tuple[str, StrOrPromise]]]]:
@@ -174,7 +171,7 @@ class PredictionForm(forms.Form):
         for key, message in errors.items():
             # DeerAPI names list items "input_images.0"; the field is "input_images".
             name = str(key).split(".", 1)[0]
-            if name in self.fields and name not in RESERVED_NAMES - {"model"}:
+            if name in self.fields and name not in catalog.RESERVED_NAMES - {"model"}:
                 target, text = name, message
                 error_list = self.error_class(renderer=self.renderer, field_id=self[name].auto_id)
             else:
@@ -400,55 +397,3 @@ class PromptRenameForm(forms.Form):
 
 
 # --- Admin: model settings ------------------------------------------------------------------------
-
-
-class ModelConfigForm(forms.ModelForm):
-    """Enable, disable or price a catalog model, or add a model by id with its JSON Schema."""
-
-    class Meta:
-        model = ModelConfig
-        fields = ["model_id", "enabled", "price", "name", "vendor", "output_shape", "input_schema", "auto_approve"]
-
-    def clean_model_id(self) -> str:
-        model_id = self.cleaned_data["model_id"].strip()
-        if not model_id or any(ch.isspace() for ch in model_id) or model_id.startswith("/") or ".." in model_id:
-            raise ValidationError(_("Enter DeerAPI's model id, such as “owner/name”."), code="invalid")
-        return model_id
-
-    def clean_price(self) -> Decimal | None:
-        price = self.cleaned_data.get("price")
-        if price is not None and price < 0:
-            raise ValidationError(_("A price cannot be negative."), code="negative")
-        return price
-
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        data = self.cleaned_data
-        model_id = data.get("model_id")
-        if not model_id:
-            return data
-        schema = data.get("input_schema")
-        if catalog.get_model(model_id) is not None:
-            if schema:
-                self.add_error(
-                    "input_schema",
-                    _("This model is in DeerWeb's catalog, which defines its inputs: leave the schema empty."),
-                )
-            return data
-        if not schema:
-            self.add_error("input_schema", _("A model that is not in the catalog needs its input schema."))
-        else:
-            try:
-                fields = catalog.fields_from_json_schema(schema)
-            except catalog.SchemaError as exc:
-                self.add_error("input_schema", exc.messages)
-            else:
-                clashes = sorted(RESERVED_NAMES & {item.name for item in fields})
-                if clashes:
-                    self.add_error(
-                        "input_schema",
-                        _("These input names are reserved by DeerWeb: %(names)s.") % {"names": ", ".join(clashes)},
-                    )
-        if data.get("price") is None:
-            self.add_error("price", _("A model that is not in the catalog needs a price per image."))
-        return data

@@ -1,7 +1,7 @@
 """Every write DeerWeb makes to predictions: create, submit, refresh, store, sweep.
 
 Rules kept here:
-- a status only changes through `_transition`, a conditional UPDATE that also
+- a status only changes through `prediction_transition`, a conditional UPDATE that also
   checks `TRANSITIONS`, so two workers can never both act on one row;
 - the create POST is sent at most once per prediction; when its outcome is
   unknown the prediction becomes `unknown` instead of being sent again;
@@ -30,14 +30,19 @@ from defusedxml import DefusedXmlException, ElementTree
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Min, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from PIL import Image, UnidentifiedImageError
 
-from . import catalog, health, progress, quotas, reviews, selectors, uploads
-from .client import (
+from audit.services import audit_record
+from billing import services as billing
+from billing.models import LedgerKind
+from catalog import selectors as catalog_selectors
+from catalog import specs as catalog
+from deerapi import progress
+from deerapi.client import (
     AuthError,
     BalanceExhausted,
     DeerAPIClient,
@@ -47,7 +52,20 @@ from .client import (
     UncertainSubmission,
     get_client,
 )
-from .models import REMOTE, TERMINAL, InputImage, Prediction, PredictionOutput, Prompt, Status, User, can_transition
+from ops import health
+from predictions import settlement, signals, uploads
+from predictions.models import (
+    ACTIVE,
+    REMOTE,
+    TERMINAL,
+    InputImage,
+    Prediction,
+    PredictionOutput,
+    Prompt,
+    Status,
+    User,
+    can_transition,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +143,7 @@ def _in_language(language: str):
     return translation.override(language or settings.LANGUAGE_CODE)
 
 
-def _transition(prediction_id: int, old: str | tuple[str, ...], new: str, **fields: Any) -> bool:
+def prediction_transition(prediction_id: int, old: str | tuple[str, ...], new: str, **fields: Any) -> bool:
     """Move a prediction from `old` to `new` if it is still in `old`.
 
     Returns False when another actor changed it first; never moves a row along
@@ -148,10 +166,11 @@ def _transition(prediction_id: int, old: str | tuple[str, ...], new: str, **fiel
 
 
 def _on_finished(prediction_id: int, status: str) -> None:
-    """What follows a prediction's end, in the same transaction as its status change."""
-    settled = quotas.prediction_settle(prediction_id)
-    if status == Status.SUCCEEDED:
-        reviews.prediction_auto_review(settled)
+    """What follows a prediction's end, in the same transaction as its status change: its
+    settlement, then `prediction_finished` for the apps that react (reviews approves
+    automatically). A receiver that raises rolls the end back with it."""
+    settled = settlement.prediction_settle(prediction_id)
+    signals.prediction_finished.send(sender=Prediction, prediction=settled, status=status)
 
 
 # --- Create -------------------------------------------------------------------
@@ -254,7 +273,7 @@ def prediction_create(
     against the member's quota, saves and enqueues, all in one transaction.
     `prompt` reuses a prompt of the member's (its text must match the input's).
     """
-    spec = selectors.model_get(model_id)
+    spec = catalog_selectors.model_get(model_id)
     if spec is None:
         raise PredictionInputError({"model": _("Unknown model “%(id)s”.") % {"id": model_id}})
     cleaned = prediction_input_clean(spec, input)
@@ -274,9 +293,9 @@ def prediction_create(
             compare_group=compare_group,
             language=translation.get_language() or "",
         )
-        quotas.quota_reserve(prediction, spec)
+        billing.quota_reserve(prediction, spec)
         prediction.save()
-        quotas.reservation_record(prediction)
+        billing.reservation_record(prediction)
         _enqueue("submit", prediction.pk)
     logger.info(
         "prediction=%s created model=%s owner=%s",
@@ -303,7 +322,7 @@ def prediction_rerun(*, owner: User, source: Prediction) -> Prediction:
     images are copied into new uploads of `owner`'s (the source's public URLs stop
     answering once it ends).
     """
-    spec = selectors.model_get(source.model_id)
+    spec = catalog_selectors.model_get(source.model_id)
     if spec is None:
         raise PredictionInputError({"model": _("The model “%(id)s” is no longer available.") % {"id": source.model_id}})
     data = {name: value for name, value in source.input.items() if name in spec.input_names}
@@ -342,7 +361,7 @@ def predictions_compare(
     group = uuid.uuid4()
     with transaction.atomic():
         for model_id in chosen:
-            spec = selectors.model_get(model_id)
+            spec = catalog_selectors.model_get(model_id)
             if spec is None:
                 raise PredictionInputError({"models": _("Unknown model “%(id)s”.") % {"id": model_id}})
             # Defaults are DeerAPI's own, so only required inputs that have one are sent.
@@ -403,7 +422,7 @@ def _submit_claimed(prediction: Prediction, client: DeerAPIClient) -> None:
         remote = client.create_prediction(prediction.model_id, prediction.input)
     except UncertainSubmission as exc:
         logger.warning("prediction=%s create outcome unknown: %s", prediction_id, exc.message)
-        _transition(
+        prediction_transition(
             prediction_id,
             Status.SUBMITTING,
             Status.UNKNOWN,
@@ -423,7 +442,7 @@ def _submit_claimed(prediction: Prediction, client: DeerAPIClient) -> None:
         delay = _jittered(_backoff(prediction.attempts), exc.retry_after)
         logger.info("prediction=%s create refused (%s); retry in %.1fs", prediction_id, exc.message, delay)
         with transaction.atomic():
-            if _transition(
+            if prediction_transition(
                 prediction_id,
                 Status.SUBMITTING,
                 Status.QUEUED,
@@ -447,7 +466,7 @@ def _submit_claimed(prediction: Prediction, client: DeerAPIClient) -> None:
         )
         with transaction.atomic():
             if _fail(prediction_id, Status.SUBMITTING, message):
-                (quotas.deerapi_balance_empty if empty else quotas.deerapi_key_rejected)()
+                (billing.deerapi_balance_empty if empty else billing.deerapi_key_rejected)()
         return
     except PermanentError as exc:
         message = exc.message
@@ -460,13 +479,13 @@ def _submit_claimed(prediction: Prediction, client: DeerAPIClient) -> None:
             extra["metrics"] = {"invalid_fields": exc.field_errors}
         _fail(prediction_id, Status.SUBMITTING, message, **extra)
         return
-    quotas.deerapi_create_accepted()
+    billing.deerapi_create_accepted()
     _apply_remote(prediction, Status.SUBMITTING, remote, submitted=True)
 
 
 def _fail(prediction_id: int, old: str | tuple[str, ...], message: str, **fields: Any) -> bool:
     logger.info("prediction=%s failed: %s", prediction_id, message, extra={"prediction_id": prediction_id})
-    return _transition(
+    return prediction_transition(
         prediction_id,
         old,
         Status.FAILED,
@@ -574,7 +593,7 @@ def _apply_remote(
         fields["started_at"] = remote.started_at
     if (seed := _seed_from_logs(remote.logs)) is not None:
         fields["seed"] = seed
-    # Each change is its own transaction (see _transition); a task follows it once committed.
+    # Each change is its own transaction (see prediction_transition); a task follows it once committed.
     status = remote.status
     if status == "succeeded":
         if not remote.output:
@@ -584,7 +603,7 @@ def _apply_remote(
                 else _("DeerAPI reported success but returned no output.")
             )
             return _moved(
-                _transition(
+                prediction_transition(
                     prediction_id, old, Status.FAILED, error=message, completed_at=now, next_poll_at=None, **fields
                 ),
                 Status.FAILED,
@@ -593,7 +612,7 @@ def _apply_remote(
             fields.update(attempts=1, next_poll_at=now + STORE_LEASE)
         else:
             fields.update(attempts=0, next_poll_at=now)
-        if not _transition(prediction_id, old, Status.STORING, remote_output=remote.output, **fields):
+        if not prediction_transition(prediction_id, old, Status.STORING, remote_output=remote.output, **fields):
             return None
         if store_now:
             prediction.status, prediction.remote_output, prediction.attempts = (Status.STORING, remote.output, 1)
@@ -602,7 +621,7 @@ def _apply_remote(
         return Status.STORING
     if status == "failed":
         return _moved(
-            _transition(
+            prediction_transition(
                 prediction_id,
                 old,
                 Status.FAILED,
@@ -618,7 +637,7 @@ def _apply_remote(
             _("DeerAPI stopped the prediction before it started.") if status == "aborted" else ""
         )
         return _moved(
-            _transition(
+            prediction_transition(
                 prediction_id, old, Status.CANCELED, error=message, completed_at=now, next_poll_at=None, **fields
             ),
             Status.CANCELED,
@@ -634,7 +653,7 @@ def _apply_remote(
     if new == old:
         moved = bool(Prediction.objects.filter(pk=prediction_id, status=old).update(**fields))
     else:
-        moved = _transition(prediction_id, old, new, **fields)
+        moved = prediction_transition(prediction_id, old, new, **fields)
     if moved:
         _enqueue("poll", prediction_id, countdown=delay)
     return _moved(moved, new)
@@ -827,7 +846,7 @@ def _store_claimed(prediction: Prediction, *, stored: set[int]) -> None:
                 except DownloadError as exc:
                     errors.append(exc)
     if not errors:
-        _transition(
+        prediction_transition(
             prediction_id, Status.STORING, Status.SUCCEEDED, completed_at=timezone.now(), next_poll_at=None, error=""
         )
         return
@@ -875,10 +894,56 @@ def _save_output(prediction: Prediction, stored: StoredFile) -> None:
 # --- Cancel ---------------------------------------------------------------------
 
 
+def prediction_resolve_unknown(prediction: Prediction, *, charge: bool, by: User) -> bool:
+    """An admin's answer for a prediction whose submission outcome is unknown,
+    after checking DeerAPI's dashboard. Returns False if it is no longer unknown.
+
+    Both answers end it as `failed`, with a note in its error: DeerWeb has no
+    images for it either way, and `succeeded` means "images stored" to the rest
+    of DeerWeb (history, review queue, gallery). What differs is the money:
+    - charge: DeerAPI ran and billed it, so the reservation becomes the final cost;
+    - refund: DeerAPI never ran it, so the reservation is given back.
+    """
+    billing.admin_required(by)
+    with transaction.atomic():
+        locked = Prediction.objects.select_for_update().filter(pk=prediction.pk, status=Status.UNKNOWN).first()
+        if locked is None:
+            return False
+        net, _finals = billing.prediction_charged(locked.pk)
+        final = locked.estimated_cost if charge else billing.ZERO
+        if final != net:
+            billing.prediction_charge(locked, LedgerKind.SETTLE if charge else LedgerKind.REFUND, final - net, by=by)
+        if charge:
+            note = _("Resolved by %(admin)s: DeerAPI ran and charged for it; its estimated cost of %(cost)s stays.")
+        else:
+            note = _("Resolved by %(admin)s: DeerAPI never ran it; %(cost)s was refunded.")
+        note %= {"admin": by.get_username(), "cost": billing.format_usd(locked.estimated_cost)}
+        moved = prediction_transition(
+            locked.pk,
+            Status.UNKNOWN,
+            Status.FAILED,
+            error=f"{locked.error}\n\n{note}".strip(),
+            completed_at=timezone.now(),
+            next_poll_at=None,
+            actual_cost=final,
+            image_count=None if charge else 0,
+        )
+        assert moved, "the row is locked, so it is still unknown"
+        audit_record(
+            actor=by,
+            action="prediction.resolve_unknown",
+            target=locked,
+            summary=f"#{locked.pk}: {'charged' if charge else 'refunded'} {billing.format_usd(locked.estimated_cost)}",
+            before={"status": Status.UNKNOWN, "charged": net},
+            after={"status": Status.FAILED, "charged": final, "resolution": "charge" if charge else "refund"},
+        )
+    return True
+
+
 def prediction_cancel(prediction: Prediction) -> bool:
     """Ask for a prediction to stop. Queued ones stop at once; others via a worker."""
     now = timezone.now()
-    if _transition(prediction.pk, Status.QUEUED, Status.CANCELED, completed_at=now, next_poll_at=None):
+    if prediction_transition(prediction.pk, Status.QUEUED, Status.CANCELED, completed_at=now, next_poll_at=None):
         return True
     if prediction.status in REMOTE:
         _enqueue("cancel", prediction.pk)
@@ -964,7 +1029,7 @@ def predictions_sweep() -> dict[str, int]:
         with _in_language(language):
             reason = _("the worker stopped while sending it")
             message = f"{UNKNOWN_EXPLANATION} ({reason})"
-        if _transition(pk, Status.SUBMITTING, Status.UNKNOWN, next_poll_at=None, error=message):
+        if prediction_transition(pk, Status.SUBMITTING, Status.UNKNOWN, next_poll_at=None, error=message):
             counts["unknown"] += 1
 
     for status, task, lease in (
@@ -982,3 +1047,28 @@ def predictions_sweep() -> dict[str, int]:
     if any(counts.values()):
         logger.info("sweep %s", " ".join(f"{k}={v}" for k, v in counts.items()))
     return counts
+
+
+def past_lease_check(now: datetime) -> dict[str, Any]:
+    """/healthz: no prediction may sit in a working state past what the sweep allows."""
+    overdue_before = now - timedelta(seconds=health.overdue_after())
+    overdue = Prediction.objects.filter(status__in=ACTIVE, next_poll_at__lt=overdue_before).aggregate(
+        count=Count("pk"), oldest=Min("next_poll_at")
+    )
+    oldest = overdue["oldest"]
+    return {
+        "ok": overdue["count"] == 0,
+        "past_lease": overdue["count"],
+        "oldest_due_seconds": None if oldest is None else round(max(0.0, (now - oldest).total_seconds()), 1),
+        "max_late_seconds": health.overdue_after(),
+    }
+
+
+def working_predictions() -> QuerySet:
+    """The ids of the predictions DeerWeb is still working on (for /healthz's tasks check)."""
+    return Prediction.objects.filter(status__in=ACTIVE).values("pk")
+
+
+def in_flight_count(user_id: int) -> int:
+    """A member's predictions DeerWeb is still working on (billing's in-flight limit)."""
+    return Prediction.objects.filter(owner_id=user_id, status__in=ACTIVE).count()

@@ -10,9 +10,12 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from . import health, model_sync, quotas, services, uploads
-from .logging import about_prediction
-from .models import User
+from billing import services as billing
+from deerapi import sync as model_sync
+from ops import health
+from ops.logging import about_prediction
+from predictions import services, uploads
+from predictions.models import User
 
 
 @shared_task(
@@ -30,7 +33,12 @@ def submit(prediction_id: int, lease: str | None = None) -> None:
 POLL_LIMIT = settings.DEERAPI_CALL_LIMIT + settings.STORE_TIME_LIMIT
 
 
-@shared_task(name="predictions.tasks.poll", soft_time_limit=POLL_LIMIT - 10, time_limit=POLL_LIMIT, acks_late=True)
+@shared_task(
+    name="predictions.tasks.poll",
+    soft_time_limit=POLL_LIMIT - 10,
+    time_limit=POLL_LIMIT,
+    acks_late=True,
+)
 @about_prediction
 def poll(prediction_id: int, lease: str | None = None) -> None:
     services.prediction_refresh(prediction_id, lease=lease)
@@ -66,7 +74,7 @@ def sweep() -> None:
 
 @shared_task(name="predictions.tasks.deerapi_balance_refresh", soft_time_limit=45, time_limit=60)
 def deerapi_balance_refresh() -> None:
-    quotas.deerapi_balance_refresh()
+    billing.deerapi_balance_refresh()
 
 
 @shared_task(name="predictions.tasks.models_sync", soft_time_limit=45, time_limit=60)
@@ -80,3 +88,7 @@ def input_images_purge() -> None:
     """Uploads no prediction was made with, older than a day: rows and files go, a batch at a time."""
     while uploads.input_images_purge() == uploads.PURGE_BATCH:
         pass
+
+
+# Tasks whose first argument is a prediction's id (/healthz names the prediction a failure was about).
+PREDICTION_TASKS = frozenset({submit.name, poll.name, store.name, cancel.name})

@@ -38,8 +38,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from PIL import Image, UnidentifiedImageError
 
-from . import selectors
-from .models import InputImage, Prediction, User
+from predictions import selectors
+from predictions.models import InputImage, Prediction, User
 
 logger = logging.getLogger(__name__)
 

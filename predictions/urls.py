@@ -1,20 +1,37 @@
+"""Predictions (/predictions/), the prompt library (/prompts/) and the input images DeerAPI
+fetches (/inputs/<token>/, no login)."""
+
 from django.urls import path
 
 from . import views
 
-app_name = "predictions"
+prediction_patterns = (
+    [
+        path("", views.prediction_list, name="list"),
+        path("new/", views.prediction_new, name="new"),
+        path("new/fields/", views.prediction_new_fields, name="new_fields"),
+        path("compare/", views.compare_new, name="compare"),
+        path("compare/<uuid:group>/", views.compare_detail, name="compare_detail"),
+        path("<int:pk>/", views.prediction_detail, name="detail"),
+        path("<int:pk>/rerun/", views.prediction_rerun, name="rerun"),
+        path("<int:pk>/live/", views.prediction_live, name="live"),
+        path("<int:pk>/cancel/", views.prediction_cancel, name="cancel"),
+        path("<int:pk>/outputs/<int:index>/", views.output_file, name="output"),
+        path("<int:pk>/outputs/<int:index>/thumbnail/", views.output_thumbnail, name="thumbnail"),
+        path("<int:pk>/inputs/<int:image_id>/", views.prediction_input_file, name="input"),
+    ],
+    "predictions",
+)
 
-urlpatterns = [
-    path("", views.prediction_list, name="list"),
-    path("new/", views.prediction_new, name="new"),
-    path("new/fields/", views.prediction_new_fields, name="new_fields"),
-    path("compare/", views.compare_new, name="compare"),
-    path("compare/<uuid:group>/", views.compare_detail, name="compare_detail"),
-    path("<int:pk>/", views.prediction_detail, name="detail"),
-    path("<int:pk>/rerun/", views.prediction_rerun, name="rerun"),
-    path("<int:pk>/live/", views.prediction_live, name="live"),
-    path("<int:pk>/cancel/", views.prediction_cancel, name="cancel"),
-    path("<int:pk>/outputs/<int:index>/", views.output_file, name="output"),
-    path("<int:pk>/outputs/<int:index>/thumbnail/", views.output_thumbnail, name="thumbnail"),
-    path("<int:pk>/inputs/<int:image_id>/", views.prediction_input_file, name="input"),
-]
+prompt_patterns = (
+    [
+        path("", views.prompt_list, name="list"),
+        path("save/", views.prompt_save_from_prediction, name="save_from_prediction"),
+        path("<int:pk>/", views.prompt_detail, name="detail"),
+        path("<int:pk>/rename/", views.prompt_rename, name="rename"),
+        path("<int:pk>/remove/", views.prompt_forget, name="forget"),
+    ],
+    "prompts",
+)
+
+input_patterns = [path("<uuid:token>/", views.input_image_file, name="input_image")]

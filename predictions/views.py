@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -17,11 +18,21 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import catalog, files, quotas, selectors, services, uploads
-from .forms import CompareForm, HistoryFilterForm, PredictionForm, PromptSaveForm, initial_from_input
-from .models import InputImage, Prediction, PredictionOutput, Prompt, User
-from .paging import id_param
-from .roles import AuthedHttpRequest
+from billing import services as billing
+from catalog import selectors as catalog_selectors
+from catalog import specs as catalog
+from common.paging import id_param
+from common.permissions import AuthedHttpRequest
+from predictions import files, prompts, selectors, services, uploads
+from predictions.forms import (
+    CompareForm,
+    HistoryFilterForm,
+    PredictionForm,
+    PromptRenameForm,
+    PromptSaveForm,
+    initial_from_input,
+)
+from predictions.models import InputImage, Prediction, PredictionOutput, Prompt, User
 
 DEFAULT_MODEL = "black-forest-labs/flux-schnell"
 PAGE_SIZE = 25
@@ -35,7 +46,7 @@ GRID_PAGE_SIZE = 48
 @require_GET
 def prediction_list(request: AuthedHttpRequest) -> HttpResponse:
     """The member's history: filters, list or grid, all in the query string; keyset pages."""
-    models = selectors.models_enabled()
+    models = catalog_selectors.models_enabled()
     form = HistoryFilterForm(request.GET, models=models)
     valid = form.is_valid()
     grid = form.layout == "grid"
@@ -73,7 +84,7 @@ def _model_or_default(models: list[catalog.ModelSpec], model_id: str | None) -> 
 def prediction_new(request: AuthedHttpRequest) -> HttpResponse:
     """The form for a chosen model. GET takes `model`, `prompt` (text or a library id via
     `prompt_id`), and `from` ("Edit and run": a prediction to start from)."""
-    models = selectors.models_enabled()
+    models = catalog_selectors.models_enabled()
     data = request.POST if request.method == "POST" else request.GET
     source = None
     if request.method == "GET" and (source_id := id_param(data.get("from"))):
@@ -150,7 +161,7 @@ def _create_from_form(request: AuthedHttpRequest, form: PredictionForm) -> Predi
             return prediction
     except (services.PredictionInputError, uploads.InputImageUnavailable) as exc:
         form.add_input_errors(exc.errors)
-    except quotas.QuotaExceeded as exc:
+    except billing.QuotaExceeded as exc:
         form.add_error(None, exc.message)  # over a limit: said above the form, not at one field
     uploads.input_images_discard(stored)
     return None
@@ -160,7 +171,7 @@ def _create_from_form(request: AuthedHttpRequest, form: PredictionForm) -> Predi
 @require_GET
 def prediction_new_fields(request: AuthedHttpRequest) -> HttpResponse:
     """The chosen model's part of the form, swapped in by app.js when the model changes."""
-    spec = selectors.model_get(request.GET.get("model", ""))
+    spec = catalog_selectors.model_get(request.GET.get("model", ""))
     if spec is None:
         return HttpResponse(_("This model is not available."), status=404, content_type="text/plain")
     form = PredictionForm(initial={"model": spec.id}, spec=spec, models=[spec])
@@ -176,7 +187,7 @@ def prediction_new_fields(request: AuthedHttpRequest) -> HttpResponse:
 @require_GET
 def prediction_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     prediction = selectors.prediction_get(request.user, pk)
-    spec = selectors.model_get(prediction.model_id) or catalog.get_model(prediction.model_id)
+    spec = catalog_selectors.model_get(prediction.model_id) or catalog.get_model(prediction.model_id)
     own_prompt = prediction.prompt.owner_id == request.user.pk
     context = {
         "prediction": prediction,
@@ -223,7 +234,7 @@ def prediction_rerun(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     source = selectors.prediction_get(request.user, pk)
     try:
         prediction = services.prediction_rerun(owner=request.user, source=source)
-    except (services.PredictionInputError, quotas.QuotaExceeded) as exc:
+    except (services.PredictionInputError, billing.QuotaExceeded) as exc:
         reasons = exc.errors.values() if isinstance(exc, services.PredictionInputError) else [exc.message]
         messages.error(request, _("Could not run it again: %(reason)s") % {"reason": " ".join(reasons)})
         if isinstance(exc, services.PredictionInputError):
@@ -241,7 +252,7 @@ def prediction_rerun(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def compare_new(request: AuthedHttpRequest) -> HttpResponse:
     """One prompt on 2–4 models at once."""
-    models = selectors.models_enabled()
+    models = catalog_selectors.models_enabled()
     if request.method == "POST":
         form = CompareForm(request.POST, models=models)
         if form.is_valid():
@@ -255,7 +266,7 @@ def compare_new(request: AuthedHttpRequest) -> HttpResponse:
             except services.PredictionInputError as exc:
                 for name, message in exc.errors.items():
                     form.add_error(name if name in ("prompt", "models") else None, message)
-            except quotas.QuotaExceeded as exc:
+            except billing.QuotaExceeded as exc:
                 form.add_error(None, exc.message)
             else:
                 return redirect("predictions:compare_detail", group=group)
@@ -272,7 +283,7 @@ def compare_new(request: AuthedHttpRequest) -> HttpResponse:
 @require_GET
 def compare_detail(request: AuthedHttpRequest, group: uuid.UUID) -> HttpResponse:
     predictions = selectors.compare_group_get(request.user, group)
-    names = {spec.id: spec.name for spec in [*catalog.MODELS.values(), *selectors.models_enabled()]}
+    names = {spec.id: spec.name for spec in [*catalog.MODELS.values(), *catalog_selectors.models_enabled()]}
     columns = [
         {"prediction": p, "outputs": list(p.outputs.all()), "model_name": names.get(p.model_id, p.model_id)}
         for p in predictions
@@ -341,3 +352,92 @@ def input_image_file(request: HttpRequest, token: uuid.UUID) -> HttpResponseBase
     """An uploaded input image, for DeerAPI to fetch: no login, the token is the key, and only
     while DeerAPI may still need it (see selectors.input_image_for_deerapi)."""
     return _serve_input(selectors.input_image_for_deerapi(token), cache="no-store")
+
+
+LIBRARY_PAGE_SIZE = 50
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def prompt_list(request: AuthedHttpRequest) -> HttpResponse:
+    """The member's library, and a form to save a new prompt into it."""
+    form = PromptSaveForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            prompt = prompts.prompt_save(
+                owner=request.user, name=form.cleaned_data["name"], text=form.cleaned_data["text"].strip()
+            )
+        except prompts.PromptNameTaken as exc:
+            form.add_error("name", str(exc))
+        else:
+            messages.success(request, _("Saved “%(name)s” in your prompt library.") % {"name": prompt.name})
+            return redirect("prompts:list")
+    page = Paginator(selectors.prompt_library(request.user), LIBRARY_PAGE_SIZE).get_page(request.GET.get("page"))
+    status = 400 if request.method == "POST" else 200
+    return render(request, "prompts/list.html", {"form": form, "page": page}, status=status)
+
+
+@login_required
+@require_POST
+def prompt_save_from_prediction(request: AuthedHttpRequest) -> HttpResponse:
+    """ "Save prompt" on a prediction's page."""
+    form = PromptSaveForm(request.POST)
+    prediction_id = id_param(request.POST.get("prediction"))
+    prediction = selectors.prediction_get(request.user, prediction_id) if prediction_id else None
+    if prediction is None or not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+        return redirect(prediction) if prediction else redirect("prompts:list")
+    try:
+        prompt = prompts.prompt_save_from_prediction(
+            owner=request.user, prediction=prediction, name=form.cleaned_data["name"]
+        )
+    except prompts.PromptNameTaken as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Saved “%(name)s” in your prompt library.") % {"name": prompt.name})
+    return redirect(prediction)
+
+
+@login_required
+@require_GET
+def prompt_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """One prompt and the member's predictions that used it, newest first."""
+    prompt = selectors.prompt_get(request.user, pk)
+    page = selectors.history_page(
+        selectors.prediction_history(request.user).filter(prompt=prompt),
+        after=id_param(request.GET.get("after")),
+        before=id_param(request.GET.get("before")),
+        size=PAGE_SIZE,
+    )
+    context = {"prompt": prompt, "page": page, "rename_form": PromptRenameForm(initial={"name": prompt.name})}
+    return render(request, "prompts/detail.html", context)
+
+
+@login_required
+@require_POST
+def prompt_rename(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    prompt = selectors.prompt_get(request.user, pk)
+    form = PromptRenameForm(request.POST)
+    if form.is_valid():
+        try:
+            prompts.prompt_rename(prompt, form.cleaned_data["name"])
+        except prompts.PromptNameTaken as exc:
+            form.add_error("name", str(exc))
+        else:
+            messages.success(request, _("Renamed to “%(name)s”.") % {"name": prompt.name})
+            return redirect("prompts:detail", pk=prompt.pk)
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, str(error))
+    return redirect("prompts:detail", pk=prompt.pk)
+
+
+@login_required
+@require_POST
+def prompt_forget(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    prompt = selectors.prompt_get(request.user, pk)
+    prompts.prompt_forget(prompt)
+    messages.success(request, _("Removed from your prompt library; the predictions that used it keep it."))
+    return redirect("prompts:list")

@@ -17,9 +17,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from . import uploads
-from .audit import audit_record
-from .models import MemberQuota, ModelConfig, Prediction, ReviewState, Status, User
+from audit.services import audit_record
+from billing.models import MemberQuota
+from catalog.models import ModelConfig
+from predictions import uploads
+from predictions.models import Prediction, ReviewState, Status, User
 
 logger = logging.getLogger(__name__)
 
@@ -144,9 +146,8 @@ def _decide(
 def prediction_auto_review(prediction: Prediction) -> None:
     """Approve a just-succeeded prediction when its member or its model is set to auto-approve.
 
-    Called by services._on_finished inside the transaction that makes it succeed, with the
-    prediction as settlement loaded it; the audit entry has no actor and names the rule that
-    approved it.
+    Runs inside the transaction that makes it succeed, with the prediction as settlement
+    loaded it; the audit entry has no actor and names the rule that approved it.
     """
     # Both rules in one query: this runs as every prediction succeeds. Neither side may carry
     # a default ordering: SQLite refuses ORDER BY inside the parts of a compound SELECT.
@@ -227,3 +228,9 @@ def prediction_files_delete(prediction: Prediction, *, by: User) -> bool:
     prediction.files_deleted_at = now
     logger.info("prediction=%s files deleted by=%s (%d files)", prediction.pk, by.pk, len(names))
     return True
+
+
+def prediction_finished_received(sender: object, *, prediction: Prediction, status: str, **kwargs: object) -> None:
+    """predictions.signals.prediction_finished: a prediction that succeeded may be approved at once."""
+    if status == Status.SUCCEEDED:
+        prediction_auto_review(prediction)

@@ -1,11 +1,23 @@
+"""The review queue (/review/) and the team gallery (/gallery/)."""
+
 from django.urls import path
 
-from . import review_views
+from . import views
 
-app_name = "review"
+review_patterns = (
+    [
+        path("", views.review_queue, name="queue"),
+        path("decide/", views.review_decide, name="decide"),
+        path("<int:pk>/delete-files/", views.prediction_files_delete, name="delete_files"),
+    ],
+    "review",
+)
 
-urlpatterns = [
-    path("", review_views.review_queue, name="queue"),
-    path("decide/", review_views.review_decide, name="decide"),
-    path("<int:pk>/delete-files/", review_views.prediction_files_delete, name="delete_files"),
-]
+gallery_patterns = (
+    [
+        path("", views.gallery, name="list"),
+        path("<int:pk>/", views.gallery_detail, name="detail"),
+        path("<int:pk>/private/", views.prediction_private, name="private"),
+    ],
+    "gallery",
+)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -11,21 +12,24 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from . import reviews, roles, selectors
-from .paging import keyset_context
-from .review_forms import DecisionForm, QueueFilterForm, reason_choices
-from .roles import AuthedHttpRequest
+from common import permissions
+from common.paging import keyset_context
+from common.permissions import AuthedHttpRequest
+from predictions import selectors, uploads
+from reviews import selectors as reviews_selectors
+from reviews import services as reviews
+from reviews.forms import DecisionForm, GalleryFilterForm, QueueFilterForm, reason_choices
 
-PAGE_SIZE = 24
+QUEUE_PAGE_SIZE = 24
 
 
-@roles.role_required(roles.is_reviewer)
+@permissions.role_required(permissions.is_reviewer)
 @require_GET
 def review_queue(request: AuthedHttpRequest) -> HttpResponse:
     form = QueueFilterForm(request.GET or None)
     valid = form.is_valid() if form.is_bound else True
-    queue = selectors.review_queue(**form.filters())
-    page = keyset_context(request, queue, size=PAGE_SIZE)
+    queue = reviews_selectors.review_queue(**form.filters())
+    page = keyset_context(request, queue, size=QUEUE_PAGE_SIZE)
     context = {
         "form": form,
         "predictions": page.pop("rows"),
@@ -36,7 +40,7 @@ def review_queue(request: AuthedHttpRequest) -> HttpResponse:
     return render(request, "review/queue.html", context, status=200 if valid else 400)
 
 
-@roles.role_required(roles.is_reviewer)
+@permissions.role_required(permissions.is_reviewer)
 @require_POST
 def review_decide(request: AuthedHttpRequest) -> HttpResponse:
     """Approve or reject; JSON for the queue's script, a redirect back without it."""
@@ -74,7 +78,7 @@ def review_decide(request: AuthedHttpRequest) -> HttpResponse:
     return _back(request)
 
 
-@roles.role_required(roles.is_admin)
+@permissions.role_required(permissions.is_admin)
 @require_POST
 def prediction_files_delete(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     prediction = selectors.prediction_get(request.user, pk)
@@ -92,3 +96,46 @@ def _back(request: HttpRequest) -> HttpResponseRedirect:
     if not url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
         target = reverse("review:queue")
     return HttpResponseRedirect(target)
+
+
+GALLERY_PAGE_SIZE = 30
+
+
+@login_required
+@require_GET
+def gallery(request: AuthedHttpRequest) -> HttpResponse:
+    form = GalleryFilterForm(request.GET or None)
+    valid = form.is_valid() if form.is_bound else True
+    page = keyset_context(request, reviews_selectors.gallery(**form.filters()), size=GALLERY_PAGE_SIZE)
+    context = {"form": form, "predictions": page.pop("rows"), **page}
+    return render(request, "gallery/list.html", context, status=200 if valid else 400)
+
+
+@login_required
+@require_GET
+def gallery_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    prediction = reviews_selectors.gallery_get(pk)
+    context = {
+        "prediction": prediction,
+        "outputs": list(prediction.outputs.all()),
+        "inputs": uploads.inputs_shown(prediction),
+    }
+    return render(request, "gallery/detail.html", context)
+
+
+@login_required
+@require_POST
+def prediction_private(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """The owner keeps a prediction out of the gallery, or lets it in, before or after review."""
+    prediction = selectors.prediction_get(request.user, pk)
+    if prediction.owner_id != request.user.pk:
+        raise Http404
+    private = request.POST.get("private") == "1"
+    if reviews.prediction_set_private(prediction, private, by=request.user):
+        messages.success(
+            request,
+            _("This prediction is private: it never appears in the team gallery.")
+            if private
+            else _("This prediction may appear in the team gallery once approved."),
+        )
+    return redirect(prediction)

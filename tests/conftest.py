@@ -16,9 +16,10 @@ from django.conf import settings
 from django.db import connection
 from django.test import Client
 
-from predictions import roles
+from accounts import roles
+from common import permissions
+from deerapi.simulator import Simulator
 from predictions.models import Prediction, User
-from predictions.simulator import Simulator
 
 pytest.register_assert_rewrite("tests.world", "tests.browser")
 
@@ -42,7 +43,7 @@ def other_member(db) -> User:
 def reviewer(db) -> User:
     """In the Reviewer group: the review queue and every member's predictions; not staff."""
     user = User.objects.create_user("charlie", "charlie@example.com", PASSWORD)
-    user.groups.add(roles.role_groups_ensure()[roles.REVIEWER])
+    user.groups.add(roles.role_groups_ensure()[permissions.REVIEWER])
     return user
 
 
@@ -50,7 +51,7 @@ def reviewer(db) -> User:
 def admin_user(db) -> User:
     """A superuser in the Admin group (the groups are re-created if a transactional test flushed them)."""
     user = User.objects.create_superuser("dora", "dora@example.com", PASSWORD)
-    user.groups.add(roles.role_groups_ensure()[roles.ADMIN])
+    user.groups.add(roles.role_groups_ensure()[permissions.ADMIN])
     return user
 
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from predictions import accounts
+from accounts import services as accounts
 from predictions.models import User
 
 from .world import PASSWORD, SCHNELL, finished_prediction

@@ -5,17 +5,22 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.tokens import default_token_generator
 
-from predictions import accounts, roles
-from predictions.models import AuditEntry, User
+from accounts import roles
+from accounts import services as accounts
+from audit.models import AuditEntry
+from common import permissions
+from predictions.models import User
 
 pytestmark = pytest.mark.django_db
 
 
 def test_an_invite_creates_an_account_without_a_password_in_the_role_with_a_link(admin_user):
-    user, path = accounts.user_invite(username="frank", email="frank@example.com", role=roles.REVIEWER, by=admin_user)
+    user, path = accounts.user_invite(
+        username="frank", email="frank@example.com", role=permissions.REVIEWER, by=admin_user
+    )
 
     assert not user.has_usable_password()
-    assert roles.role_of(User.objects.get(pk=user.pk)) == "Reviewer"
+    assert permissions.role_of(User.objects.get(pk=user.pk)) == "Reviewer"
     uid, token = path.rstrip("/").split("/")[-2:]
     assert path.startswith("/accounts/set-password/")
     assert default_token_generator.check_token(user, token)
@@ -41,7 +46,7 @@ def test_deactivating_keeps_the_history_and_is_audited_once(admin_user, member):
 def test_nobody_deactivates_themselves_and_only_a_superuser_deactivates_a_superuser(admin_user, member):
     with pytest.raises(accounts.AccountError):
         accounts.user_deactivate(admin_user, by=admin_user)
-    roles.user_role_set(member, roles.ADMIN, by=admin_user)
+    roles.user_role_set(member, permissions.ADMIN, by=admin_user)
     with pytest.raises(accounts.AccountError):
         accounts.user_deactivate(admin_user, by=User.objects.get(pk=member.pk))
     with pytest.raises(accounts.AccountError):

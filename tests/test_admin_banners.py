@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from predictions.models import TeamSettings
+from billing.models import TeamSettings
 
 pytestmark = pytest.mark.django_db
 

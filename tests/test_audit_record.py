@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from predictions.audit import audit_record
-from predictions.models import AuditEntry
+from audit.models import AuditEntry
+from audit.services import audit_record
 
 pytestmark = pytest.mark.django_db
 

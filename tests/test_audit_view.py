@@ -9,9 +9,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from predictions import accounts, reviews
-from predictions.audit import audit_record
-from predictions.models import AuditEntry
+from accounts import services as accounts
+from audit.models import AuditEntry
+from audit.services import audit_record
+from reviews import services as reviews
 
 from .world import finished_prediction
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from predictions.models import MemberQuota, Period
+from billing.models import MemberQuota, Period
 
 from .browser import PHONE, WIDE, log_in, new_context, screenshot
 

@@ -13,7 +13,8 @@ from decimal import Decimal
 
 import pytest
 
-from predictions.models import MemberQuota, Period, Prediction, Status
+from billing.models import MemberQuota, Period
+from predictions.models import Prediction, Status
 
 from .browser import log_in, open_new_prediction, screenshot, submit_prompt
 from .world import PRO, wait_for

@@ -11,8 +11,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from predictions import reviews
-from predictions.models import AuditEntry, Prediction, ReviewState
+from audit.models import AuditEntry
+from predictions.models import Prediction, ReviewState
+from reviews import services as reviews
 
 from .browser import log_in, screenshot
 from .world import finished_prediction

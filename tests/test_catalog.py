@@ -11,8 +11,8 @@ from decimal import Decimal
 import pytest
 import requests
 
-from predictions import catalog
-from predictions.client import DeerAPIClient
+from catalog import specs as catalog
+from deerapi.client import DeerAPIClient
 
 from .world import ROOT
 
@@ -161,7 +161,7 @@ def test_undocumented_models_offer_only_the_prompt_and_a_justified_seed():
 
 
 def test_the_catalog_imports_without_django_settings():
-    code = "import predictions.catalog as c; assert len(c.MODELS) == 28; print('ok')"
+    code = "import catalog.specs as c; assert len(c.MODELS) == 28; print('ok')"
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,

@@ -5,8 +5,8 @@ import json
 import pytest
 import requests
 
-from predictions import client
-from predictions.client import (
+from deerapi import client
+from deerapi.client import (
     AuthError,
     BalanceExhausted,
     PermanentError,

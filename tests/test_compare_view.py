@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from catalog.models import ModelConfig
 from predictions import services
-from predictions.models import ModelConfig, Prediction, Prompt, Status
+from predictions.models import Prediction, Prompt, Status
 
 from .world import IDEOGRAM, PRO, RECRAFT_SVG, SCHNELL, SDXL, wait_for
 

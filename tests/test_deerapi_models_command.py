@@ -6,8 +6,9 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from predictions import catalog
-from predictions.models import AuditEntry, ModelConfig
+from audit.models import AuditEntry
+from catalog import specs as catalog
+from catalog.models import ModelConfig
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from predictions import reviews
 from predictions.models import ReviewState
+from reviews import services as reviews
 
 from .world import PRO, SCHNELL, finished_prediction
 

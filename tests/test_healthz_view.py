@@ -7,8 +7,11 @@ from celery import current_app
 from django.conf import settings
 from django.utils import timezone
 
-from predictions import health, services, tasks
-from predictions.models import Heartbeat, Prediction, Status, TaskFailure, TeamSettings
+from billing.models import TeamSettings
+from ops import health
+from ops.models import Heartbeat, TaskFailure
+from predictions import services, tasks
+from predictions.models import Prediction, Status
 
 from .world import make_prediction, submitted, wait_for, wait_until
 

@@ -14,8 +14,9 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils import timezone
 
-from predictions import reviews, tasks, uploads
+from predictions import tasks, uploads
 from predictions.models import InputImage, Prediction, ReviewState
+from reviews import services as reviews
 
 from .world import KONTEXT, ended, made_with_upload, stored_image, submit
 

@@ -12,10 +12,12 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from predictions import quotas, services
-from predictions.client import DeerAPIClient, TransientError
-from predictions.models import REMOTE, Prediction, Status, TeamSettings
-from predictions.redaction import redact
+from billing import services as billing
+from billing.models import TeamSettings
+from deerapi.client import DeerAPIClient, TransientError
+from ops.redaction import redact
+from predictions import services
+from predictions.models import REMOTE, Prediction, Status
 
 from .world import SCHNELL, submit, submitted
 
@@ -140,9 +142,9 @@ def test_no_error_path_puts_the_key_on_a_page_in_the_database_or_in_a_log_line(
 
     # The balance endpoint: a connection error naming its URL, then an error echoing the key.
     echoing.inject("quota", dead_redirect=True)
-    assert not quotas.deerapi_balance_refresh()
+    assert not billing.deerapi_balance_refresh()
     echoing.inject("quota", echo_key=True)
-    assert not quotas.deerapi_balance_refresh()
+    assert not billing.deerapi_balance_refresh()
     assert "Incorrect API key provided" in TeamSettings.objects.get(pk=1).deerapi_check_error
 
     assert columns_holding(KEY) == []
@@ -158,7 +160,7 @@ def test_no_error_path_puts_the_key_on_a_page_in_the_database_or_in_a_log_line(
         "/usage/team/",
         "/admin/",
         "/admin/predictions/prediction/",
-        "/admin/predictions/teamsettings/1/change/",
+        "/admin/billing/teamsettings/1/change/",
         *(f"/admin/predictions/prediction/{p.pk}/change/" for p in made),
     ]
     assert pages_showing(client, member, member_pages, KEY) == []

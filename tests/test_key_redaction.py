@@ -11,7 +11,7 @@ from django.conf import settings
 from django.test import RequestFactory
 from django.views.debug import get_default_exception_reporter_filter, get_exception_reporter_class
 
-from predictions.logging import JsonFormatter, RedactSecretsFilter
+from ops.logging import JsonFormatter, RedactSecretsFilter
 
 from .world import add_output, make_prediction
 
@@ -46,8 +46,8 @@ def test_the_key_is_a_real_secret_in_these_tests():
 
 
 def test_a_log_message_with_the_key_is_redacted(console):
-    logging.getLogger("predictions.client").error("calling DeerAPI with %s", f"Bearer {KEY}")
-    logging.getLogger("predictions.client").error(f"no args: {KEY}")
+    logging.getLogger("deerapi.client").error("calling DeerAPI with %s", f"Bearer {KEY}")
+    logging.getLogger("deerapi.client").error(f"no args: {KEY}")
     text = console.getvalue()
     assert KEY not in text
     assert text.count("Bearer [redacted]") == 1
@@ -61,7 +61,7 @@ def test_an_exception_and_its_traceback_are_redacted(console):
         except DeerAPIDown as exc:
             raise RuntimeError(f"balance refresh failed: {exc}") from exc
     except RuntimeError:
-        logging.getLogger("predictions.quotas").exception("refresh failed for %s", KEY)
+        logging.getLogger("billing.services").exception("refresh failed for %s", KEY)
     text = console.getvalue()
     assert KEY not in text
     assert "refresh failed for [redacted]" in text
@@ -126,7 +126,7 @@ def test_the_debug_500_page_hides_the_key(client, member, settings, monkeypatch)
 
     settings.DEBUG = True
     client.raise_request_exception = False
-    monkeypatch.setattr(views.selectors, "models_enabled", lambda: call_deerapi(KEY))
+    monkeypatch.setattr(views.catalog_selectors, "models_enabled", lambda: call_deerapi(KEY))
     client.force_login(member)
     response = client.get("/predictions/new/")
     assert response.status_code == 500
@@ -155,7 +155,7 @@ def test_no_page_shows_the_key_to_a_member_or_an_admin(client, member, admin_use
         "/admin/",
         "/admin/predictions/prediction/",
         f"/admin/predictions/prediction/{prediction.pk}/change/",
-        "/admin/predictions/teamsettings/",
+        "/admin/billing/teamsettings/",
     ]
     for user, urls in ((member, pages), (admin_user, pages + admin_pages)):
         client.force_login(user)

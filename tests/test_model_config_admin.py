@@ -6,16 +6,17 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from celery import current_app
 from django.urls import reverse
 
-from predictions import tasks
-from predictions.models import AuditEntry, ModelConfig
+from audit.models import AuditEntry
+from catalog.models import ModelConfig
 
 from .world import IDEOGRAM, SCHNELL, wait_until
 
-CHANGELIST = reverse("admin:predictions_modelconfig_changelist")
-ADD = reverse("admin:predictions_modelconfig_add")
-CHECK = reverse("admin:predictions_modelconfig_check")
+CHANGELIST = reverse("admin:catalog_modelconfig_changelist")
+ADD = reverse("admin:catalog_modelconfig_add")
+CHECK = reverse("admin:catalog_modelconfig_check")
 SCHEMA = (
     '{"required": ["prompt"], "properties": {"prompt": {"type": "string"}, '
     '"steps": {"type": "integer", "minimum": 1, "maximum": 8, "default": 4}}}'
@@ -109,14 +110,14 @@ def test_the_check_button_queues_a_task_after_commit_and_never_calls_deerapi_its
     admin_client, admin_user, simulator, monkeypatch, django_capture_on_commit_callbacks
 ):
     sent = []
-    monkeypatch.setattr(tasks.models_sync, "delay", lambda *args: sent.append(args))
+    monkeypatch.setattr(current_app, "send_task", lambda name, args=(), **options: sent.append((name, *args)))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = admin_client.post(CHECK)
     assert response.status_code == 302 and response["Location"] == CHANGELIST
     assert simulator.stats.model_lists == 0
     assert sent == [] and len(callbacks) == 1
     callbacks[0]()
-    assert sent == [(admin_user.pk,)]
+    assert sent == [("predictions.tasks.models_sync", admin_user.pk)]
 
 
 @pytest.mark.django_db

@@ -1,11 +1,14 @@
-"""selectors.model_get and models_enabled: the catalog with the admin's settings on top."""
+"""catalog_selectors.model_get and models_enabled: the catalog with the admin's settings on top."""
 
 from decimal import Decimal
 
 import pytest
 
-from predictions import catalog, selectors, services
-from predictions.models import ModelConfig, Prediction
+from catalog import selectors as catalog_selectors
+from catalog import specs as catalog
+from catalog.models import ModelConfig
+from predictions import services
+from predictions.models import Prediction
 
 from .world import SCHNELL
 
@@ -20,19 +23,19 @@ ADDED_SCHEMA = {
 
 
 def test_a_catalog_model_without_settings_is_the_catalogs_entry():
-    assert selectors.model_get(SCHNELL) is catalog.get_model(SCHNELL)
-    assert selectors.model_get("acme/unknown") is None
+    assert catalog_selectors.model_get(SCHNELL) is catalog.get_model(SCHNELL)
+    assert catalog_selectors.model_get("acme/unknown") is None
 
 
 def test_a_disabled_model_is_not_available_to_members():
     ModelConfig.objects.create(model_id=SCHNELL, enabled=False)
-    assert selectors.model_get(SCHNELL) is None
-    assert SCHNELL not in {spec.id for spec in selectors.models_enabled()}
+    assert catalog_selectors.model_get(SCHNELL) is None
+    assert SCHNELL not in {spec.id for spec in catalog_selectors.models_enabled()}
 
 
 def test_the_admins_price_and_name_replace_the_list_price_and_name():
     ModelConfig.objects.create(model_id=SCHNELL, price=Decimal("0.0100"), name="Schnell (team)")
-    spec = selectors.model_get(SCHNELL)
+    spec = catalog_selectors.model_get(SCHNELL)
     assert spec.price == Decimal("0.0100")
     assert spec.name == "Schnell (team)"
     assert spec.fields is catalog.get_model(SCHNELL).fields
@@ -47,22 +50,22 @@ def test_a_model_added_by_id_is_built_from_its_json_schema():
         input_schema=ADDED_SCHEMA,
         output_shape="list",
     )
-    spec = selectors.model_get("acme/painter")
+    spec = catalog_selectors.model_get("acme/painter")
     assert (spec.name, spec.vendor, spec.output, spec.price) == ("Painter", "Acme", "list", Decimal("0.02"))
     assert [(f.name, f.kind, f.default) for f in spec.fields] == [("prompt", "text", None), ("steps", "integer", 4)]
 
 
 def test_an_added_model_whose_schema_no_longer_converts_is_left_out():
     ModelConfig.objects.create(model_id="acme/broken", price=Decimal("0.02"), input_schema={"properties": {}})
-    assert selectors.model_get("acme/broken") is None
-    assert "acme/broken" not in {spec.id for spec in selectors.models_enabled()}
+    assert catalog_selectors.model_get("acme/broken") is None
+    assert "acme/broken" not in {spec.id for spec in catalog_selectors.models_enabled()}
 
 
 def test_enabled_models_come_grouped_by_vendor_in_one_query(django_assert_num_queries):
     ModelConfig.objects.create(model_id="acme/painter", vendor="Acme", price=Decimal("0.02"), input_schema=ADDED_SCHEMA)
     ModelConfig.objects.create(model_id="ideogram-ai/ideogram-v2", enabled=False)
     with django_assert_num_queries(1):
-        models = selectors.models_enabled()
+        models = catalog_selectors.models_enabled()
     vendors = [spec.vendor for spec in models]
     assert vendors == sorted(vendors, key=vendors.index), "each vendor's models are together"
     assert vendors[0] == "Black Forest Labs" and vendors[-1] == "Acme"

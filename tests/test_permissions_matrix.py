@@ -133,7 +133,7 @@ CASES = [
     Case(
         "prediction admin", "GET", "/admin/predictions/prediction/", everyone("login", "login", "login", "login", 200)
     ),
-    Case("audit admin", "GET", "/admin/predictions/auditentry/", everyone("login", "login", "login", "login", 200)),
+    Case("audit admin", "GET", "/admin/audit/auditentry/", everyone("login", "login", "login", "login", 200)),
     # Everyone's own account.
     Case("change own password", "GET", "/accounts/password/", everyone("login", 200, 200, 200, 200)),
     Case(

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from deerapi.client import RemotePrediction
 from predictions import services
-from predictions.client import RemotePrediction
 from predictions.models import Prediction, Prompt, Status
 
 from .world import IDEOGRAM, SCHNELL

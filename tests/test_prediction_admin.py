@@ -12,8 +12,9 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.models import AuditEntry
 from predictions.admin import PredictionAdmin
-from predictions.models import AuditEntry, Prediction, ReviewState, Status
+from predictions.models import Prediction, ReviewState, Status
 
 from .world import PRO, SCHNELL, finished_prediction
 

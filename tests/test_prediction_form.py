@@ -12,7 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
-from predictions.models import InputImage, ModelConfig, Prediction, Prompt, Status
+from catalog.models import ModelConfig
+from predictions.models import InputImage, Prediction, Prompt, Status
 
 from .world import FLUX2, FLUX_DEV, IDEOGRAM, KONTEXT, RECRAFT_SVG, SCHNELL, SDXL, png, submit
 
@@ -373,7 +374,7 @@ def test_edit_and_run_of_a_prediction_the_member_cannot_see_is_404(member_client
 
 
 def test_with_every_model_disabled_the_form_says_so(member_client):
-    from predictions import catalog
+    from catalog import specs as catalog
 
     ModelConfig.objects.bulk_create([ModelConfig(model_id=model_id, enabled=False) for model_id in catalog.MODELS])
     response = member_client.get(NEW)

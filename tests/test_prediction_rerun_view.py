@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from predictions.models import ModelConfig, Prediction, ReviewState, Status
+from catalog.models import ModelConfig
+from predictions.models import Prediction, ReviewState, Status
 
 from .world import PROMPT, SCHNELL, submit, wait_for
 

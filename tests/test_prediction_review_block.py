@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from predictions import reviews
+from reviews import services as reviews
 
 from .world import finished_prediction
 

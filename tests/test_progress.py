@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from predictions.progress import Progress, progress_parse, progress_remaining
+from deerapi.progress import Progress, progress_parse, progress_remaining
 
 START = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 

@@ -7,17 +7,10 @@ import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
+from audit.models import AuditEntry
+from billing.models import LedgerEntry, LedgerKind, MemberQuota, Period, TeamSettings
 from predictions import services
-from predictions.models import (
-    AuditEntry,
-    LedgerEntry,
-    LedgerKind,
-    MemberQuota,
-    Period,
-    Prediction,
-    Status,
-    TeamSettings,
-)
+from predictions.models import Prediction, Status
 
 from .world import PRO, SCHNELL, submit
 
@@ -27,7 +20,7 @@ pytestmark = pytest.mark.django_db
 def test_changing_a_members_limits_in_the_admin_is_audited(admin_client, admin_user, member):
     quota = MemberQuota.objects.create(user=member, budget=Decimal("1"))
     response = admin_client.post(
-        reverse("admin:predictions_memberquota_change", args=[quota.pk]),
+        reverse("admin:billing_memberquota_change", args=[quota.pk]),
         {
             "budget": "2.5",
             "period": "day",
@@ -45,7 +38,7 @@ def test_changing_a_members_limits_in_the_admin_is_audited(admin_client, admin_u
 
 def test_limits_for_a_member_are_added_in_the_admin(admin_client, member):
     response = admin_client.post(
-        reverse("admin:predictions_memberquota_add"),
+        reverse("admin:billing_memberquota_add"),
         {
             "user": member.pk,
             "budget": "",
@@ -59,9 +52,9 @@ def test_limits_for_a_member_are_added_in_the_admin(admin_client, member):
 
 
 def test_the_team_settings_list_opens_the_one_row_and_saving_it_is_audited(admin_client):
-    response = admin_client.get(reverse("admin:predictions_teamsettings_changelist"))
+    response = admin_client.get(reverse("admin:billing_teamsettings_changelist"))
     assert response.status_code == 302
-    assert response["Location"] == reverse("admin:predictions_teamsettings_change", args=[1])
+    assert response["Location"] == reverse("admin:billing_teamsettings_change", args=[1])
     response = admin_client.post(
         response["Location"],
         {
@@ -78,22 +71,22 @@ def test_the_team_settings_list_opens_the_one_row_and_saving_it_is_audited(admin
         Period.WEEK,
         Decimal("200"),
     )
-    assert AuditEntry.objects.get(action="quota.change").target_type == "predictions.teamsettings"
+    assert AuditEntry.objects.get(action="quota.change").target_type == "billing.teamsettings"
 
 
 def test_the_ledger_is_read_only_in_the_admin(admin_client, member):
     entry = submit(member).ledger.get()
-    assert admin_client.get(reverse("admin:predictions_ledgerentry_changelist")).status_code == 200
-    assert admin_client.get(reverse("admin:predictions_ledgerentry_add")).status_code == 403
-    response = admin_client.post(reverse("admin:predictions_ledgerentry_change", args=[entry.pk]), {"amount": "-100"})
+    assert admin_client.get(reverse("admin:billing_ledgerentry_changelist")).status_code == 200
+    assert admin_client.get(reverse("admin:billing_ledgerentry_add")).status_code == 403
+    response = admin_client.post(reverse("admin:billing_ledgerentry_change", args=[entry.pk]), {"amount": "-100"})
     assert response.status_code == 403
     entry.refresh_from_db()
     assert entry.amount == Decimal("0.003")
 
 
 def test_an_admin_adjusts_a_members_spending_with_a_reason(admin_client, admin_user, member):
-    url = reverse("admin:predictions_ledgerentry_adjust")
-    assert "Adjust a member" in admin_client.get(reverse("admin:predictions_ledgerentry_changelist")).content.decode()
+    url = reverse("admin:billing_ledgerentry_adjust")
+    assert "Adjust a member" in admin_client.get(reverse("admin:billing_ledgerentry_changelist")).content.decode()
     response = admin_client.post(url, {"user": member.pk, "amount": "0", "reason": "x"})
     assert response.status_code == 400
     assert "Enter an amount other than zero." in response.content.decode()
@@ -121,8 +114,8 @@ def run_action(admin_client, action: str, *predictions):
 
 
 def unknown(prediction) -> Prediction:
-    services._transition(prediction.pk, Status.QUEUED, Status.SUBMITTING)
-    services._transition(prediction.pk, Status.SUBMITTING, Status.UNKNOWN)
+    services.prediction_transition(prediction.pk, Status.QUEUED, Status.SUBMITTING)
+    services.prediction_transition(prediction.pk, Status.SUBMITTING, Status.UNKNOWN)
     prediction.refresh_from_db()
     return prediction
 
@@ -154,7 +147,7 @@ def test_the_refund_action_gives_a_finished_prediction_back_once(admin_client, m
         (Status.SUBMITTING, Status.STORING),
         (Status.STORING, Status.SUCCEEDED),
     ):
-        services._transition(done.pk, old, new, metrics={"image_count": 3})
+        services.prediction_transition(done.pk, old, new, metrics={"image_count": 3})
     html = run_action(admin_client, "refund_selected", prediction, done).content.decode()
     assert "1 prediction refunded." in html
     assert "1 skipped: not finished, or nothing left to refund." in html

@@ -8,8 +8,10 @@ from decimal import Decimal
 import pytest
 from django.db import OperationalError, connection, connections, transaction
 
-from predictions import quotas, services
-from predictions.models import LedgerEntry, MemberQuota, Period, Prediction, TeamSettings, User
+from billing import services as billing
+from billing.models import LedgerEntry, MemberQuota, Period, TeamSettings
+from predictions import services
+from predictions.models import Prediction, User
 
 from .world import submit
 
@@ -41,7 +43,7 @@ def submit_all_at_once(owners: list[User]) -> list[tuple[str, str | int]]:
             start.wait(timeout=30)
             try:
                 prediction = submit(owners[index], prompt=f"deer number {index}")
-            except quotas.QuotaExceeded as exc:
+            except billing.QuotaExceeded as exc:
                 return ("refused", exc.message)
             return ("created", prediction.pk)
         finally:

@@ -5,8 +5,10 @@ from decimal import Decimal
 
 import pytest
 
-from predictions import quotas, services
-from predictions.models import LedgerKind, Status
+from billing import services as billing
+from billing.models import LedgerKind
+from predictions import services
+from predictions.models import Status
 
 from .world import ledger, submit, wait_for
 
@@ -45,9 +47,9 @@ def test_an_unknown_outcome_holds_its_reservation_until_an_admin_charges_it(work
     simulator.inject("create", drop=True)
     prediction = wait_for(submit(member, num_outputs=2), Status.UNKNOWN)
     assert ledger(prediction) == [(LedgerKind.RESERVE, Decimal("0.006"))]
-    assert quotas.budget_status(member).spent == Decimal("0"), "no budget set: nothing counted"
+    assert billing.budget_status(member).spent == Decimal("0"), "no budget set: nothing counted"
 
-    assert quotas.prediction_resolve_unknown(prediction, charge=True, by=admin_user)
+    assert services.prediction_resolve_unknown(prediction, charge=True, by=admin_user)
     prediction.refresh_from_db()
     assert (prediction.status, prediction.actual_cost) == (Status.FAILED, Decimal("0.006"))
     assert ledger(prediction) == [(LedgerKind.RESERVE, Decimal("0.006"))]
@@ -56,7 +58,7 @@ def test_an_unknown_outcome_holds_its_reservation_until_an_admin_charges_it(work
 def test_an_unknown_outcome_resolved_as_never_run_is_refunded(worker, simulator, member, admin_user):
     simulator.inject("create", drop=True)
     prediction = wait_for(submit(member), Status.UNKNOWN)
-    assert quotas.prediction_resolve_unknown(prediction, charge=False, by=admin_user)
+    assert services.prediction_resolve_unknown(prediction, charge=False, by=admin_user)
     prediction.refresh_from_db()
     assert prediction.status == Status.FAILED
     assert ledger(prediction) == [(LedgerKind.RESERVE, Decimal("0.003")), (LedgerKind.REFUND, Decimal("-0.003"))]

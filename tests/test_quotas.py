@@ -10,17 +10,11 @@ import time_machine
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
-from predictions import quotas, services
-from predictions.models import (
-    AuditEntry,
-    LedgerEntry,
-    LedgerKind,
-    MemberQuota,
-    Period,
-    Prediction,
-    Status,
-    TeamSettings,
-)
+from audit.models import AuditEntry
+from billing import services as billing
+from billing.models import LedgerEntry, LedgerKind, MemberQuota, Period, TeamSettings
+from predictions import services, settlement
+from predictions.models import Prediction, Status
 
 from .world import PRO, SCHNELL, ledger, submit
 
@@ -46,7 +40,7 @@ def finish(prediction, status, **fields) -> Prediction:
     old = Status.QUEUED
     for new in path:
         extra = fields if new == status else {}
-        assert services._transition(prediction.pk, old, new, **extra)
+        assert services.prediction_transition(prediction.pk, old, new, **extra)
         old = new
     prediction.refresh_from_db()
     return prediction
@@ -80,9 +74,9 @@ def test_over_budget_the_member_is_told_what_is_left_and_when_it_starts_again_an
     limit(member, budget=Decimal("0.01"), period=Period.MONTH)
     with time_machine.travel(datetime(2025, 6, 14, 12, tzinfo=UTC)):
         submit(member, num_outputs=2)  # 0.006 of 0.01
-        with pytest.raises(quotas.QuotaExceeded) as refused:
+        with pytest.raises(billing.QuotaExceeded) as refused:
             submit(member, num_outputs=2)  # 0.012 > 0.01
-    assert refused.value.limit == quotas.Limit.BUDGET
+    assert refused.value.limit == billing.Limit.BUDGET
     assert refused.value.remaining == Decimal("0.004")
     assert refused.value.resets_at == datetime(2025, 7, 1, tzinfo=UTC)
     assert refused.value.message == (
@@ -98,7 +92,7 @@ def test_a_budget_spent_exactly_to_the_cent_still_allows_the_last_prediction(mem
     limit(member, budget=Decimal("0.009"), period=Period.DAY)
     for _ in range(3):
         submit(member)
-    with pytest.raises(quotas.QuotaExceeded):
+    with pytest.raises(billing.QuotaExceeded):
         submit(member)
     assert net(member) == Decimal("0.009")
 
@@ -117,7 +111,7 @@ def test_the_budget_starts_again_with_the_next_period(member, period, spent_at, 
     with time_machine.travel(spent_at.replace(tzinfo=UTC), tick=False):
         submit(member, model_id=PRO)
     with time_machine.travel(still_refused_at.replace(tzinfo=UTC), tick=False):
-        with pytest.raises(quotas.QuotaExceeded) as refused:
+        with pytest.raises(billing.QuotaExceeded) as refused:
             submit(member, model_id=PRO)
         assert refused.value.resets_at == allowed_at.replace(tzinfo=UTC)
     with time_machine.travel(allowed_at.replace(tzinfo=UTC), tick=False):
@@ -128,15 +122,15 @@ def test_the_budget_starts_again_with_the_next_period(member, period, spent_at, 
 def test_a_period_of_none_means_no_budget_at_all(member):
     limit(member, budget=Decimal("0"), period=Period.NONE)
     submit(member, model_id=PRO)
-    assert quotas.budget_status(member).unlimited
+    assert billing.budget_status(member).unlimited
 
 
 def test_a_model_not_allowed_is_refused_naming_the_models_the_member_may_use(member):
     limit(member, allowed_models=[SCHNELL])
     submit(member)
-    with pytest.raises(quotas.QuotaExceeded) as refused:
+    with pytest.raises(billing.QuotaExceeded) as refused:
         submit(member, model_id=PRO)
-    assert refused.value.limit == quotas.Limit.MODEL
+    assert refused.value.limit == billing.Limit.MODEL
     assert refused.value.message == "Your account may not use FLUX1.1 [pro]. Models you may use: FLUX.1 [schnell]."
     assert Prediction.objects.count() == 1
 
@@ -144,9 +138,9 @@ def test_a_model_not_allowed_is_refused_naming_the_models_the_member_may_use(mem
 def test_the_in_flight_limit_counts_running_predictions_but_not_finished_or_unknown_ones(member, other_member):
     limit(member, max_in_flight=2)
     first, second = submit(member), submit(member)
-    with pytest.raises(quotas.QuotaExceeded) as refused:
+    with pytest.raises(billing.QuotaExceeded) as refused:
         submit(member)
-    assert refused.value.limit == quotas.Limit.IN_FLIGHT
+    assert refused.value.limit == billing.Limit.IN_FLIGHT
     assert refused.value.remaining == 0
     assert "2 predictions in flight" in refused.value.message
     submit(other_member)  # the limit is per member
@@ -164,9 +158,9 @@ def test_the_team_monthly_budget_is_checked_on_top_of_each_members(member, other
     TeamSettings.objects.create(pk=1, team_monthly_budget=Decimal("0.08"))
     submit(member, model_id=PRO)
     submit(other_member, model_id=PRO)
-    with pytest.raises(quotas.QuotaExceeded) as refused:
+    with pytest.raises(billing.QuotaExceeded) as refused:
         submit(member)
-    assert refused.value.limit == quotas.Limit.TEAM_BUDGET
+    assert refused.value.limit == billing.Limit.TEAM_BUDGET
     assert refused.value.remaining == Decimal("0")
     assert "Over the team's budget" in refused.value.message
 
@@ -206,8 +200,8 @@ def test_a_failure_refunds_the_reservation(member):
 
 def test_a_failure_after_deerapi_made_the_images_refunds_the_member_but_records_deerapis_charge(member):
     prediction = submit(member, num_outputs=2)
-    services._transition(prediction.pk, Status.QUEUED, Status.SUBMITTING)
-    services._transition(prediction.pk, Status.SUBMITTING, Status.STORING, metrics={"image_count": 2})
+    services.prediction_transition(prediction.pk, Status.QUEUED, Status.SUBMITTING)
+    services.prediction_transition(prediction.pk, Status.SUBMITTING, Status.STORING, metrics={"image_count": 2})
     services._fail(prediction.pk, Status.STORING, "DeerAPI's output files expired")
     prediction.refresh_from_db()
     assert net(member) == 0
@@ -233,8 +227,8 @@ def test_a_timeout_refunds_the_reservation(member, settings):
 
 def test_settling_twice_changes_nothing(member):
     prediction = finish(submit(member, num_outputs=4), Status.SUCCEEDED, metrics={"image_count": 1})
-    quotas.prediction_settle(prediction.pk)
-    quotas.prediction_settle(prediction.pk)
+    settlement.prediction_settle(prediction.pk)
+    settlement.prediction_settle(prediction.pk)
     assert len(ledger(prediction)) == 2
     assert net(member) == Decimal("0.003")
 
@@ -247,7 +241,7 @@ def test_an_unknown_outcome_keeps_its_reservation(member):
 
 def test_an_unknown_outcome_resolved_as_charged_keeps_the_cost_and_is_audited(member, admin_user):
     prediction = finish(submit(member, num_outputs=2), Status.UNKNOWN)
-    assert quotas.prediction_resolve_unknown(prediction, charge=True, by=admin_user)
+    assert services.prediction_resolve_unknown(prediction, charge=True, by=admin_user)
     prediction.refresh_from_db()
     assert prediction.status == Status.FAILED
     assert "Resolved by dora: DeerAPI ran and charged for it" in prediction.error
@@ -255,13 +249,13 @@ def test_an_unknown_outcome_resolved_as_charged_keeps_the_cost_and_is_audited(me
     assert ledger(prediction) == [(LedgerKind.RESERVE, Decimal("0.006"))]
     audit = AuditEntry.objects.get(action="prediction.resolve_unknown")
     assert (audit.actor, audit.target_id, audit.after["resolution"]) == (admin_user, str(prediction.pk), "charge")
-    assert not quotas.prediction_resolve_unknown(prediction, charge=False, by=admin_user), "resolved once"
+    assert not services.prediction_resolve_unknown(prediction, charge=False, by=admin_user), "resolved once"
     assert net(member) == Decimal("0.006")
 
 
 def test_an_unknown_outcome_resolved_as_refunded_gives_the_reservation_back(member, admin_user):
     prediction = finish(submit(member, num_outputs=2), Status.UNKNOWN)
-    assert quotas.prediction_resolve_unknown(prediction, charge=False, by=admin_user)
+    assert services.prediction_resolve_unknown(prediction, charge=False, by=admin_user)
     prediction.refresh_from_db()
     assert prediction.status == Status.FAILED
     assert prediction.actual_cost == Decimal("0")
@@ -273,29 +267,29 @@ def test_an_unknown_outcome_resolved_as_refunded_gives_the_reservation_back(memb
 def test_only_admins_resolve_or_refund(member, reviewer):
     prediction = finish(submit(member), Status.UNKNOWN)
     with pytest.raises(PermissionDenied):
-        quotas.prediction_resolve_unknown(prediction, charge=False, by=reviewer)
+        services.prediction_resolve_unknown(prediction, charge=False, by=reviewer)
     with pytest.raises(PermissionDenied):
-        quotas.ledger_adjust(member, Decimal("1"), "gift", by=member)
+        billing.ledger_adjust(member, Decimal("1"), "gift", by=member)
 
 
 def test_an_admin_refund_gives_back_what_a_finished_prediction_cost_once(member, admin_user):
     prediction = finish(submit(member, num_outputs=2), Status.SUCCEEDED, metrics={"image_count": 2})
-    assert quotas.prediction_refund(prediction, by=admin_user)
-    assert not quotas.prediction_refund(prediction, by=admin_user)
+    assert settlement.prediction_refund(prediction, by=admin_user)
+    assert not settlement.prediction_refund(prediction, by=admin_user)
     assert net(member) == 0
     prediction.refresh_from_db()
     assert prediction.actual_cost == Decimal("0.006"), "what DeerAPI charged the team is unchanged"
     assert AuditEntry.objects.filter(action="prediction.refund", target_id=str(prediction.pk)).count() == 1
     running = submit(member)
-    assert not quotas.prediction_refund(running, by=admin_user), "a running prediction is not refunded"
+    assert not settlement.prediction_refund(running, by=admin_user), "a running prediction is not refunded"
 
 
 def test_an_admin_adjustment_counts_in_the_current_period(member, admin_user):
     limit(member, budget=Decimal("0.04"), period=Period.MONTH)
     submit(member, model_id=PRO)
-    with pytest.raises(quotas.QuotaExceeded):
+    with pytest.raises(billing.QuotaExceeded):
         submit(member, model_id=PRO)
-    entry = quotas.ledger_adjust(member, Decimal("-0.04"), "a broken image last week", by=admin_user)
+    entry = billing.ledger_adjust(member, Decimal("-0.04"), "a broken image last week", by=admin_user)
     assert (entry.kind, entry.created_by, entry.reason) == (
         LedgerKind.ADJUSTMENT,
         admin_user,
@@ -304,16 +298,16 @@ def test_an_admin_adjustment_counts_in_the_current_period(member, admin_user):
     submit(member, model_id=PRO)
     assert AuditEntry.objects.filter(action="ledger.adjust").count() == 1
     with pytest.raises(ValueError, match="other than zero"):
-        quotas.ledger_adjust(member, Decimal("0"), "nothing", by=admin_user)
+        billing.ledger_adjust(member, Decimal("0"), "nothing", by=admin_user)
     with pytest.raises(ValueError, match="Say why"):
-        quotas.ledger_adjust(member, Decimal("1"), "  ", by=admin_user)
+        billing.ledger_adjust(member, Decimal("1"), "  ", by=admin_user)
 
 
 # --- Changing limits and reading them ---------------------------------------------------
 
 
 def test_a_quota_change_is_audited_with_before_and_after_and_a_no_op_is_not(member, admin_user):
-    quotas.quota_update(
+    billing.quota_update(
         member, {"budget": Decimal("5"), "period": Period.WEEK, "allowed_models": [PRO, SCHNELL]}, by=admin_user
     )
     quota = MemberQuota.objects.get(user=member)
@@ -322,15 +316,15 @@ def test_a_quota_change_is_audited_with_before_and_after_and_a_no_op_is_not(memb
     assert audit.target_id == str(quota.pk)
     assert audit.before == {"budget": None, "period": "month", "allowed_models": []}
     assert audit.after == {"budget": "5", "period": "week", "allowed_models": sorted([PRO, SCHNELL])}
-    quotas.quota_update(member, {"budget": Decimal("5.0000"), "period": Period.WEEK}, by=admin_user)
+    billing.quota_update(member, {"budget": Decimal("5.0000"), "period": Period.WEEK}, by=admin_user)
     assert AuditEntry.objects.filter(action="quota.change").count() == 1
 
 
 def test_team_settings_changes_are_audited(admin_user):
-    quotas.team_settings_update({"team_monthly_budget": Decimal("100"), "default_budget": Decimal("5")}, by=admin_user)
+    billing.team_settings_update({"team_monthly_budget": Decimal("100"), "default_budget": Decimal("5")}, by=admin_user)
     team = TeamSettings.objects.get(pk=1)
     assert (team.team_monthly_budget, team.default_budget) == (Decimal("100"), Decimal("5"))
-    audit = AuditEntry.objects.get(action="quota.change", target_type="predictions.teamsettings")
+    audit = AuditEntry.objects.get(action="quota.change", target_type="billing.teamsettings")
     assert audit.after == {"team_monthly_budget": "100", "default_budget": "5"}
 
 
@@ -339,14 +333,14 @@ def test_the_budget_status_says_what_is_left_this_period_in_two_queries(member, 
     finish(submit(member, model_id=PRO), Status.SUCCEEDED, metrics={"image_count": 1})
     finish(submit(member, num_outputs=2), Status.FAILED)
     with django_assert_num_queries(2):
-        status = quotas.budget_status(member)
+        status = billing.budget_status(member)
     assert (status.budget, status.spent, status.remaining) == (Decimal("1"), Decimal("0.04"), Decimal("0.96"))
-    assert status.resets_at == quotas.midnight(timezone.localdate() + timedelta(days=1))
+    assert status.resets_at == billing.midnight(timezone.localdate() + timedelta(days=1))
     assert status.left_label == "Left today"
 
 
 def test_money_is_shown_with_two_to_four_decimals():
-    assert [quotas.format_usd(Decimal(v)) for v in ("0.003", "1.5", "12", "-0.04", "1234.56789")] == [
+    assert [billing.format_usd(Decimal(v)) for v in ("0.003", "1.5", "12", "-0.04", "1234.56789")] == [
         "$0.003",
         "$1.50",
         "$12.00",

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 from django.utils import timezone
 
+from deerapi.client import AuthError, TransientError
 from predictions import services
-from predictions.client import AuthError, TransientError
 from predictions.models import Status
 
 from .world import finished_prediction

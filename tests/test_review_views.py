@@ -9,7 +9,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from predictions.models import AuditEntry, Prediction, ReviewState, Status
+from audit.models import AuditEntry
+from predictions.models import Prediction, ReviewState, Status
 
 from .world import PRO, SCHNELL, finished_prediction
 

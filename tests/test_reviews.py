@@ -8,16 +8,12 @@ import pytest
 from django.core.files.storage import default_storage
 from django.db import connections
 
-from predictions import reviews, services
-from predictions.models import (
-    AuditEntry,
-    MemberQuota,
-    ModelConfig,
-    Prediction,
-    PredictionOutput,
-    ReviewState,
-    Status,
-)
+from audit.models import AuditEntry
+from billing.models import MemberQuota
+from catalog.models import ModelConfig
+from predictions import services
+from predictions.models import Prediction, PredictionOutput, ReviewState, Status
+from reviews import services as reviews
 
 from .world import PRO, SCHNELL, finished_prediction, submit, wait_for
 
@@ -240,7 +236,7 @@ def test_auto_approval_happens_in_the_transition_that_makes_a_prediction_succeed
     MemberQuota.objects.create(user=member, auto_approve=True)
     prediction = finished_prediction(member, status=Status.STORING)
 
-    assert services._transition(prediction.pk, Status.STORING, Status.SUCCEEDED)
+    assert services.prediction_transition(prediction.pk, Status.STORING, Status.SUCCEEDED)
 
     prediction.refresh_from_db()
     assert (prediction.status, prediction.review_state) == (Status.SUCCEEDED, ReviewState.APPROVED)

@@ -60,7 +60,7 @@ def test_importing_the_settings_creates_no_folder():
 
 
 def test_deerweb_makes_the_filesystem_brokers_folders_when_it_starts(settings, tmp_path):
-    from predictions.apps import broker_folders_ensure
+    from ops.apps import broker_folders_ensure
 
     settings.CELERY_BROKER_URL = "filesystem://localhost//"
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {

@@ -19,8 +19,8 @@ import pytest
 import requests
 from PIL import Image
 
-from predictions.catalog import MODELS, InputField, ModelSpec
-from predictions.client import (
+from catalog.specs import MODELS, InputField, ModelSpec
+from deerapi.client import (
     AuthError,
     DeerAPIClient,
     PermanentError,
@@ -28,8 +28,8 @@ from predictions.client import (
     TransientError,
     UncertainSubmission,
 )
-from predictions.simulator import SIMULATED_FAILURE, Simulator
-from predictions.simulator.validation import validate_input
+from deerapi.simulator import SIMULATED_FAILURE, Simulator
+from deerapi.simulator.validation import validate_input
 
 from .world import PRO, ROOT, SCHNELL
 
@@ -656,7 +656,7 @@ def test_stop_frees_the_port_and_hangs_up_kept_alive_connections():
 def test_the_simulator_needs_no_django_settings():
     code = (
         "import django.conf\n"
-        "from predictions.simulator import Simulator\n"
+        "from deerapi.simulator import Simulator\n"
         "with Simulator() as simulator:\n"
         "    pass\n"
         "assert not django.conf.settings.configured\n"
@@ -668,7 +668,7 @@ def test_the_simulator_needs_no_django_settings():
 
 @pytest.mark.parametrize(
     "command",
-    [["manage.py", "deerapi_simulator"], ["-m", "predictions.simulator"]],
+    [["manage.py", "deerapi_simulator"], ["-m", "deerapi.simulator"]],
     ids=["management command", "python -m"],
 )
 def test_the_simulator_commands_serve_in_the_foreground_until_ctrl_c(command):

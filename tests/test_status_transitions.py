@@ -27,11 +27,11 @@ def test_unknown_is_left_only_for_a_final_answer():
 def test_a_transition_from_a_status_the_row_has_left_does_nothing(member):
     prediction = submit(member, prompt="x")
     Prediction.objects.filter(pk=prediction.pk).update(status=Status.SUCCEEDED)
-    assert services._transition(prediction.pk, Status.QUEUED, Status.FAILED) is False
+    assert services.prediction_transition(prediction.pk, Status.QUEUED, Status.FAILED) is False
     prediction.refresh_from_db()
     assert prediction.status == Status.SUCCEEDED
 
 
 def test_a_transition_the_table_forbids_raises():
     with pytest.raises(ValueError):
-        services._transition(1, Status.SUCCEEDED, Status.PROCESSING)
+        services.prediction_transition(1, Status.SUCCEEDED, Status.PROCESSING)

@@ -13,8 +13,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from predictions import selectors, tasks
-from predictions.logging import (
+from ops.logging import (
     JsonFormatter,
     KeyValueFormatter,
     PredictionContextFilter,
@@ -23,6 +22,7 @@ from predictions.logging import (
     current_prediction_id,
     prediction_context,
 )
+from predictions import selectors, tasks
 from predictions.models import Prediction, Status
 
 from .world import SCHNELL, load_settings, make_prediction, submit, wait_for

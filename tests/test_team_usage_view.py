@@ -11,7 +11,9 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from predictions.models import AuditEntry, LedgerEntry, LedgerKind, MemberQuota, Period, TeamSettings, User
+from audit.models import AuditEntry
+from billing.models import LedgerEntry, LedgerKind, MemberQuota, Period, TeamSettings
+from predictions.models import User
 
 from .world import FROZEN_NOW, PRO, SCHNELL, ledger_entry
 

@@ -7,8 +7,10 @@ import re
 import pytest
 from django.urls import reverse
 
-from predictions import roles
-from predictions.models import AuditEntry, User
+from accounts import roles
+from audit.models import AuditEntry
+from common import permissions
+from predictions.models import User
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +24,7 @@ def test_the_team_page_lists_everyone_with_their_role_and_state(admin_client, me
 
 
 def test_the_team_page_costs_the_same_queries_for_a_bigger_team(admin_client, django_assert_max_num_queries):
-    reviewers = roles.role_groups_ensure()[roles.REVIEWER]
+    reviewers = roles.role_groups_ensure()[permissions.REVIEWER]
     for i in range(3):
         User.objects.create_user(f"m{i}").groups.add(reviewers)
     with django_assert_max_num_queries(12) as few:
@@ -42,7 +44,7 @@ def test_inviting_creates_the_account_and_shows_a_one_time_link(admin_client, ad
     link = re.search(r'value="(http://testserver/accounts/set-password/[^"]+)"', html).group(1)
     frank = User.objects.get(username="frank")
     assert not frank.has_usable_password()
-    assert roles.role_of(frank) == "Reviewer"
+    assert permissions.role_of(frank) == "Reviewer"
     assert link.endswith("/")
     assert AuditEntry.objects.filter(action="user.invite", actor=admin_user).exists()
 
@@ -74,7 +76,7 @@ def test_changing_a_role_is_audited_and_follows_through_to_the_admin_site(admin_
 
 
 def test_an_admin_cannot_change_their_own_role_or_a_superusers(client, admin_user, member):
-    roles.user_role_set(member, roles.ADMIN, by=admin_user)
+    roles.user_role_set(member, permissions.ADMIN, by=admin_user)
     client.force_login(User.objects.get(pk=member.pk))
 
     own = client.post(reverse("team:role", args=[member.pk]), {"role": "Member"}, follow=True)
@@ -82,7 +84,7 @@ def test_an_admin_cannot_change_their_own_role_or_a_superusers(client, admin_use
 
     assert "cannot change your own role" in own.content.decode()
     assert "always an admin" in boss.content.decode()
-    assert roles.role_of(User.objects.get(pk=member.pk)) == "Admin"
+    assert permissions.role_of(User.objects.get(pk=member.pk)) == "Admin"
 
 
 def test_deactivating_and_reactivating_from_the_members_page(admin_client, member):

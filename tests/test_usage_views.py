@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from predictions.models import LedgerEntry, LedgerKind, MemberQuota, Period, Prediction, Status
+from billing.models import LedgerEntry, LedgerKind, MemberQuota, Period
+from predictions.models import Prediction, Status
 
 from .world import PRO, SCHNELL, ledger_entry, submit
 
@@ -149,7 +150,7 @@ def test_the_live_status_refresh_runs_no_budget_query(member_client, member, dja
     Prediction.objects.filter(pk=prediction.pk).update(status=Status.PROCESSING)
     with django_assert_max_num_queries(6) as queries:
         member_client.get(reverse("predictions:live", args=[prediction.pk]))
-    assert not any("predictions_ledgerentry" in q["sql"] for q in queries.captured_queries)
+    assert not any("billing_ledgerentry" in q["sql"] for q in queries.captured_queries)
 
 
 def test_the_date_boxes_hold_iso_dates_in_simplified_chinese(member_client):

@@ -7,8 +7,10 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from predictions import roles
-from predictions.models import AuditEntry, User
+from accounts import roles
+from audit.models import AuditEntry
+from common import permissions
+from predictions.models import User
 
 from .world import PASSWORD
 
@@ -39,12 +41,12 @@ def group(name: str) -> Group:
 def test_putting_a_member_in_the_admin_group_makes_them_staff_and_is_audited(admin_client, admin_user, member):
     url = reverse("admin:predictions_user_change", args=[member.pk])
 
-    response = admin_client.post(url, change_form(member, groups=[group(roles.ADMIN).pk]))
+    response = admin_client.post(url, change_form(member, groups=[group(permissions.ADMIN).pk]))
 
     assert response.status_code == 302, response.content.decode()[:2000]
     member.refresh_from_db()
     assert member.is_staff
-    assert roles.is_admin(User.objects.get(pk=member.pk))
+    assert permissions.is_admin(User.objects.get(pk=member.pk))
     entry = AuditEntry.objects.get(action="user.role")
     assert entry.actor == admin_user
     assert (entry.before["role"], entry.after["role"]) == ("Member", "Admin")
@@ -52,15 +54,15 @@ def test_putting_a_member_in_the_admin_group_makes_them_staff_and_is_audited(adm
 
 
 def test_taking_the_admin_group_away_clears_staff_unless_superuser(admin_client, member):
-    roles.user_role_set(member, roles.ADMIN, by=None)
+    roles.user_role_set(member, permissions.ADMIN, by=None)
     member.refresh_from_db()
     url = reverse("admin:predictions_user_change", args=[member.pk])
 
-    admin_client.post(url, change_form(member, groups=[group(roles.REVIEWER).pk]))
+    admin_client.post(url, change_form(member, groups=[group(permissions.REVIEWER).pk]))
 
     member.refresh_from_db()
     assert not member.is_staff
-    assert roles.is_reviewer(User.objects.get(pk=member.pk))
+    assert permissions.is_reviewer(User.objects.get(pk=member.pk))
 
 
 def test_deactivating_in_the_admin_form_is_audited(admin_client, admin_user, member):
@@ -100,13 +102,13 @@ def test_a_new_account_from_the_admin_site_is_a_member(admin_client, admin_user)
     )
     assert response.status_code == 302
     gina = User.objects.get(username="gina")
-    assert list(gina.groups.values_list("name", flat=True)) == [roles.MEMBER]
+    assert list(gina.groups.values_list("name", flat=True)) == [permissions.MEMBER]
     assert not gina.is_staff
     assert AuditEntry.objects.filter(action="user.create", actor=admin_user).exists()
 
 
 def test_a_non_superuser_admin_cannot_make_superusers_or_edit_one(client, member, admin_user):
-    roles.user_role_set(member, roles.ADMIN, by=None)
+    roles.user_role_set(member, permissions.ADMIN, by=None)
     client.force_login(User.objects.get(pk=member.pk))
 
     own = client.get(reverse("admin:predictions_user_change", args=[member.pk])).content.decode()
@@ -121,11 +123,11 @@ def test_a_non_superuser_admin_cannot_make_superusers_or_edit_one(client, member
 
 def test_the_user_list_shows_roles_without_a_query_per_row(admin_client, django_assert_max_num_queries):
     for i in range(3):
-        User.objects.create_user(f"m{i}").groups.add(group(roles.REVIEWER))
+        User.objects.create_user(f"m{i}").groups.add(group(permissions.REVIEWER))
     with django_assert_max_num_queries(20) as few:
         admin_client.get(reverse("admin:predictions_user_changelist"))
     for i in range(20):
-        User.objects.create_user(f"n{i}").groups.add(group(roles.REVIEWER))
+        User.objects.create_user(f"n{i}").groups.add(group(permissions.REVIEWER))
     with django_assert_max_num_queries(len(few.captured_queries)):
         html = admin_client.get(reverse("admin:predictions_user_changelist")).content.decode()
     assert html.count("Reviewer") >= 23

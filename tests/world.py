@@ -23,8 +23,9 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
+from billing.models import LedgerEntry, LedgerKind
 from predictions import services, uploads
-from predictions.models import InputImage, LedgerEntry, LedgerKind, Prediction, PredictionOutput, Prompt, Status, User
+from predictions.models import InputImage, Prediction, PredictionOutput, Prompt, Status, User
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRE_SERVICES = os.environ.get("DEERWEB_REQUIRE_SERVICES") == "1"

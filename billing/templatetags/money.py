@@ -5,8 +5,8 @@ from decimal import Decimal
 
 from django import template
 
-from predictions.models import LedgerKind
-from predictions.quotas import format_usd
+from billing.models import LedgerKind
+from billing.services import format_usd
 
 register = template.Library()
 

@@ -1,5 +1,5 @@
 """The DeerAPI simulator: see `server.py`."""
 
-from predictions.simulator.server import SIMULATED_FAILURE, Simulator, Stats
+from deerapi.simulator.server import SIMULATED_FAILURE, Simulator, Stats
 
 __all__ = ["SIMULATED_FAILURE", "Simulator", "Stats"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from predictions.simulator.server import Simulator
+from deerapi.simulator.server import Simulator
 
 
 def main(argv: list[str] | None = None) -> None:

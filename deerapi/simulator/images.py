@@ -15,7 +15,7 @@ from xml.sax.saxutils import escape
 
 from PIL import Image, ImageDraw
 
-from predictions.catalog import ModelSpec
+from catalog.specs import ModelSpec
 
 LONG_SIDE = 256
 PILLOW_FORMATS = {"webp": "WEBP", "jpg": "JPEG", "jpeg": "JPEG", "png": "PNG"}

@@ -37,10 +37,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from predictions.catalog import MODELS, get_model
-from predictions.simulator.images import content_type, image_size, output_extension, render
-from predictions.simulator.state import TERMINAL, SimulatedPrediction, Stats, steps_for
-from predictions.simulator.validation import problem_body, validate_input
+from catalog.specs import MODELS, get_model
+from deerapi.simulator.images import content_type, image_size, output_extension, render
+from deerapi.simulator.state import TERMINAL, SimulatedPrediction, Stats, steps_for
+from deerapi.simulator.validation import problem_body, validate_input
 
 logger = logging.getLogger(__name__)
 

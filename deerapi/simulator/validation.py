@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from predictions.catalog import InputField, ModelSpec
+from catalog.specs import InputField, ModelSpec
 
 EXPECTED_TYPES = {
     "string": "string",

@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from ..models import PredictionOutput
-from ..services import THUMBNAIL_SIZE
+from predictions.models import PredictionOutput
+from predictions.services import THUMBNAIL_SIZE
 
 register = template.Library()
 

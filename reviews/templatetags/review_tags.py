@@ -4,8 +4,8 @@ from typing import TYPE_CHECKING
 
 from django import template
 
-from .. import reviews
-from ..review_forms import reason_choices
+from reviews import services as reviews
+from reviews.forms import reason_choices
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from predictions.simulator import Simulator
+from deerapi.simulator import Simulator
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from predictions.model_sync import models_sync
+from deerapi.sync import models_sync
 
 
 class Command(BaseCommand):

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from . import catalog
-from .audit import audit_record
-from .client import DeerAPIClient, DeerAPIError, get_client
-from .models import ModelConfig, TeamSettings, User
+from audit.services import audit_record
+from catalog import specs as catalog
+from catalog.models import ModelConfig
+from deerapi.client import DeerAPIClient, DeerAPIError, get_client
+
+if TYPE_CHECKING:
+    from predictions.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +67,6 @@ def models_sync(*, actor: User | None = None, client: DeerAPIClient | None = Non
         "listed": report.listed,
     }
     with transaction.atomic():
-        audit_record(actor=actor, action=ACTION, target=TeamSettings.load(), summary=summary, after=report.as_audit())
+        audit_record(actor=actor, action=ACTION, target=ModelConfig, summary=summary, after=report.as_audit())
     logger.info("models sync: %s", summary)
     return report
