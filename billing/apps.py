@@ -10,6 +10,6 @@ class BillingConfig(AppConfig):
     def ready(self) -> None:
         from ops import health
 
-        from . import services
+        from . import deerapi_account
 
-        health.check_register("deerapi", services.deerapi_check)
+        health.check_register("deerapi", deerapi_account.deerapi_check)

@@ -22,7 +22,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from billing import charts
+from billing import charts, deerapi_account
 from billing import selectors as billing_selectors
 from billing import services as billing
 from billing.forms import MemberLimitsForm, MemberQuotaForm, UsageChoice, UsageFilterForm, model_choices
@@ -248,7 +248,7 @@ def usage_team(request: AuthedHttpRequest) -> HttpResponseBase:
         "team": team,
         # Every ledger entry is a member's, so the team's month is the sum of the members' months.
         "team_spent_month": sum((row.now[Period.MONTH] for row in spending), Decimal(0)),
-        "report": billing.balance_report(team),
+        "report": deerapi_account.balance_report(team),
     }
     return render(request, "usage/team.html", context, status=400 if form.is_bound and form.errors else 200)
 
@@ -284,6 +284,6 @@ def member_quota(request: AuthedHttpRequest, user_id: int) -> HttpResponse:
 @require_POST
 def balance_refresh(request: AuthedHttpRequest) -> HttpResponse:
     _require_admin(request)
-    billing.deerapi_balance_refresh_later()
+    deerapi_account.deerapi_balance_refresh_later()
     messages.info(request, _("DeerWeb is asking DeerAPI for its balance; reload this page in a few seconds."))
     return redirect("usage:team")

@@ -10,7 +10,9 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from catalog import specs as catalog
+from catalog.inputs import RESERVED_NAMES
 from catalog.models import ModelConfig
+from catalog.schema import SchemaError, fields_from_json_schema
 
 if TYPE_CHECKING:
     pass
@@ -53,11 +55,11 @@ class ModelConfigForm(forms.ModelForm):
             self.add_error("input_schema", _("A model that is not in the catalog needs its input schema."))
         else:
             try:
-                fields = catalog.fields_from_json_schema(schema)
-            except catalog.SchemaError as exc:
+                fields = fields_from_json_schema(schema)
+            except SchemaError as exc:
                 self.add_error("input_schema", exc.messages)
             else:
-                clashes = sorted(catalog.RESERVED_NAMES & {item.name for item in fields})
+                clashes = sorted(RESERVED_NAMES & {item.name for item in fields})
                 if clashes:
                     self.add_error(
                         "input_schema",

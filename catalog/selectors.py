@@ -11,29 +11,31 @@ from django.utils.translation import gettext
 
 from audit.models import AuditEntry
 from catalog import specs as catalog
+from catalog.inputs import OUTPUT_SHAPES, ModelSpec
 from catalog.models import ModelConfig
+from catalog.schema import SchemaError, fields_from_json_schema
 
 logger = logging.getLogger(__name__)
 
 
-def _model_from_config(config: ModelConfig) -> catalog.ModelSpec | None:
+def _model_from_config(config: ModelConfig) -> ModelSpec | None:
     """A model an admin added by id, or None when its schema does not convert (the admin form prevents that)."""
     try:
-        fields = catalog.fields_from_json_schema(config.input_schema)
-    except catalog.SchemaError as exc:
+        fields = fields_from_json_schema(config.input_schema)
+    except SchemaError as exc:
         logger.warning("model %s: unusable input schema: %s", config.model_id, exc)
         return None
-    return catalog.ModelSpec(
+    return ModelSpec(
         id=config.model_id,
         name=config.name or config.model_id,
         vendor=config.vendor or gettext("Other"),
         fields=fields,
-        output=config.output_shape if config.output_shape in catalog.OUTPUT_SHAPES else "single",
+        output=config.output_shape if config.output_shape in OUTPUT_SHAPES else "single",
         price=config.price if config.price is not None else Decimal("0"),
     )
 
 
-def _model_with_config(spec: catalog.ModelSpec | None, config: ModelConfig | None) -> catalog.ModelSpec | None:
+def _model_with_config(spec: ModelSpec | None, config: ModelConfig | None) -> ModelSpec | None:
     if config is None:
         return spec
     if not config.enabled:
@@ -50,13 +52,13 @@ def _model_with_config(spec: catalog.ModelSpec | None, config: ModelConfig | Non
     return dataclasses.replace(spec, **changes) if changes else spec
 
 
-def model_get(model_id: str) -> catalog.ModelSpec | None:
+def model_get(model_id: str) -> ModelSpec | None:
     """A model members may use now (None if unknown or disabled), with the admin's price. One query."""
     config = ModelConfig.objects.filter(model_id=model_id).first()
     return _model_with_config(catalog.get_model(model_id), config)
 
 
-def models_enabled() -> list[catalog.ModelSpec]:
+def models_enabled() -> list[ModelSpec]:
     """Every model members may use, grouped by vendor (catalog order; added models last). One query."""
     configs = {config.model_id: config for config in ModelConfig.objects.all()}
     specs = [_model_with_config(spec, configs.get(model_id)) for model_id, spec in catalog.MODELS.items()]

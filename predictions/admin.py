@@ -24,8 +24,6 @@ from predictions.models import REMOTE, Prediction, PredictionOutput, Prompt
 if TYPE_CHECKING:
     pass
 
-# --- Users with roles ----------------------------------------------
-
 
 def _thumbnail(prediction_id: int, index: int, size: int) -> str:
     # Served by DeerWeb's own view after its permission check, never from MEDIA_URL.
@@ -109,6 +107,79 @@ class PreservedFiltersChangeList(ChangeList):
         return f"{url}?{self.row_query}" if self.row_query else url
 
 
+# --- Money actions (admins only: `billing.admin_required`) ----------------------------------
+
+
+def _quota_action(modeladmin, request, queryset, change, done_message, skipped_message) -> None:
+    """Apply `change` to each selected prediction; the messages are functions of a count."""
+    done = skipped = 0
+    for prediction in queryset[:ACTION_LIMIT]:
+        try:
+            if change(prediction):
+                done += 1
+            else:
+                skipped += 1
+        except PermissionDenied:
+            modeladmin.message_user(request, _("Only admins resolve and refund predictions."), messages.ERROR)
+            return
+    modeladmin.message_user(request, done_message(done), messages.SUCCESS if done else messages.WARNING)
+    if skipped:
+        modeladmin.message_user(request, skipped_message(skipped), messages.WARNING)
+
+
+def _not_unknown(n: int) -> str:
+    return ngettext(
+        "%(n)d skipped: only a prediction whose outcome is unknown can be resolved.",
+        "%(n)d skipped: only predictions whose outcome is unknown can be resolved.",
+        n,
+    ) % {"n": n}
+
+
+@admin.action(description=_("Resolve outcome unknown: DeerAPI ran it, charge the member"))
+def resolve_unknown_charge(modeladmin, request, queryset):
+    _quota_action(
+        modeladmin,
+        request,
+        queryset,
+        lambda p: services.prediction_resolve_unknown(p, charge=True, by=request.user),
+        lambda n: ngettext("%(n)d prediction resolved: charged.", "%(n)d predictions resolved: charged.", n) % {"n": n},
+        _not_unknown,
+    )
+
+
+@admin.action(description=_("Resolve outcome unknown: DeerAPI never ran it, refund the member"))
+def resolve_unknown_refund(modeladmin, request, queryset):
+    _quota_action(
+        modeladmin,
+        request,
+        queryset,
+        lambda p: services.prediction_resolve_unknown(p, charge=False, by=request.user),
+        lambda n: (
+            ngettext("%(n)d prediction resolved: refunded.", "%(n)d predictions resolved: refunded.", n) % {"n": n}
+        ),
+        _not_unknown,
+    )
+
+
+@admin.action(description=_("Refund selected predictions to their members"))
+def refund_selected(modeladmin, request, queryset):
+    _quota_action(
+        modeladmin,
+        request,
+        queryset,
+        lambda p: settlement.prediction_refund(p, by=request.user),
+        lambda n: ngettext("%(n)d prediction refunded.", "%(n)d predictions refunded.", n) % {"n": n},
+        lambda n: (
+            ngettext(
+                "%(n)d skipped: not finished, or nothing left to refund.",
+                "%(n)d skipped: not finished, or nothing left to refund.",
+                n,
+            )
+            % {"n": n}
+        ),
+    )
+
+
 @admin.register(Prediction)
 class PredictionAdmin(admin.ModelAdmin):
     """Everything here is read-only: a prediction changes only through services and the
@@ -161,7 +232,7 @@ class PredictionAdmin(admin.ModelAdmin):
     paginator = NearerEndPaginator
     ordering = ("-created_at", "-pk")
     # The review decisions are added by the reviews app (reviews/admin.py).
-    actions = ["repoll_selected"]
+    actions = ["repoll_selected", resolve_unknown_charge, resolve_unknown_refund, refund_selected]
     fieldsets = (
         (None, {"fields": ("owner", "prompt_text", "model_id", "inputs_sent", "status", "error")}),
         (
@@ -294,82 +365,3 @@ class PromptAdmin(admin.ModelAdmin):
     list_select_related = ("owner",)
     search_fields = ("text",)
     raw_id_fields = ("owner",)
-
-
-# --- Models: enable, price, add by id; check DeerAPI's list ----------------
-
-
-# --- Quotas and cost: limits, team settings, the ledger, unknown outcomes ---------------
-
-
-def _quota_action(modeladmin, request, queryset, change, done_message, skipped_message) -> None:
-    """Apply `change` to each selected prediction; the messages are functions of a count."""
-    done = skipped = 0
-    for prediction in queryset[:ACTION_LIMIT]:
-        try:
-            if change(prediction):
-                done += 1
-            else:
-                skipped += 1
-        except PermissionDenied:
-            modeladmin.message_user(request, _("Only admins resolve and refund predictions."), messages.ERROR)
-            return
-    modeladmin.message_user(request, done_message(done), messages.SUCCESS if done else messages.WARNING)
-    if skipped:
-        modeladmin.message_user(request, skipped_message(skipped), messages.WARNING)
-
-
-def _not_unknown(n: int) -> str:
-    return ngettext(
-        "%(n)d skipped: only a prediction whose outcome is unknown can be resolved.",
-        "%(n)d skipped: only predictions whose outcome is unknown can be resolved.",
-        n,
-    ) % {"n": n}
-
-
-@admin.action(description=_("Resolve outcome unknown: DeerAPI ran it, charge the member"))
-def resolve_unknown_charge(modeladmin, request, queryset):
-    _quota_action(
-        modeladmin,
-        request,
-        queryset,
-        lambda p: services.prediction_resolve_unknown(p, charge=True, by=request.user),
-        lambda n: ngettext("%(n)d prediction resolved: charged.", "%(n)d predictions resolved: charged.", n) % {"n": n},
-        _not_unknown,
-    )
-
-
-@admin.action(description=_("Resolve outcome unknown: DeerAPI never ran it, refund the member"))
-def resolve_unknown_refund(modeladmin, request, queryset):
-    _quota_action(
-        modeladmin,
-        request,
-        queryset,
-        lambda p: services.prediction_resolve_unknown(p, charge=False, by=request.user),
-        lambda n: (
-            ngettext("%(n)d prediction resolved: refunded.", "%(n)d predictions resolved: refunded.", n) % {"n": n}
-        ),
-        _not_unknown,
-    )
-
-
-@admin.action(description=_("Refund selected predictions to their members"))
-def refund_selected(modeladmin, request, queryset):
-    _quota_action(
-        modeladmin,
-        request,
-        queryset,
-        lambda p: settlement.prediction_refund(p, by=request.user),
-        lambda n: ngettext("%(n)d prediction refunded.", "%(n)d predictions refunded.", n) % {"n": n},
-        lambda n: (
-            ngettext(
-                "%(n)d skipped: not finished, or nothing left to refund.",
-                "%(n)d skipped: not finished, or nothing left to refund.",
-                n,
-            )
-            % {"n": n}
-        ),
-    )
-
-
-PredictionAdmin.actions = [*PredictionAdmin.actions, resolve_unknown_charge, resolve_unknown_refund, refund_selected]

@@ -21,7 +21,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from catalog import specs as catalog
+from catalog.inputs import RESERVED_NAMES, InputField, ModelSpec
 from common.widgets import IsoDateField, PromptTextarea, choice_field
 from predictions import services, uploads
 from predictions.models import Status
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
 
-def model_choices(models: list[catalog.ModelSpec]) -> list[tuple[str, list[tuple[str, StrOrPromise]]]]:
+def model_choices(models: list[ModelSpec]) -> list[tuple[str, list[tuple[str, StrOrPromise]]]]:
     """Choices grouped by vendor (rendered as <optgroup>), each with its price per image."""
     groups: dict[str, list[tuple[str, StrOrPromise]]] = {}
     for spec in models:
@@ -145,7 +145,7 @@ class PredictionForm(forms.Form):
     # The prediction "Edit and run" started from.
     source = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, spec: catalog.ModelSpec, models: list[catalog.ModelSpec], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, spec: ModelSpec, models: list[ModelSpec], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.spec = spec
         choice_field(self, "model").choices = model_choices(models)
@@ -171,7 +171,7 @@ class PredictionForm(forms.Form):
         for key, message in errors.items():
             # DeerAPI names list items "input_images.0"; the field is "input_images".
             name = str(key).split(".", 1)[0]
-            if name in self.fields and name not in catalog.RESERVED_NAMES - {"model"}:
+            if name in self.fields and name not in RESERVED_NAMES - {"model"}:
                 target, text = name, message
                 error_list = self.error_class(renderer=self.renderer, field_id=self[name].auto_id)
             else:
@@ -234,7 +234,7 @@ def _label(name: str) -> StrOrPromise:
     return LABELS[name] if name in LABELS else name.replace("_", " ").capitalize()
 
 
-def input_form_field(item: catalog.InputField) -> forms.Field:
+def input_form_field(item: InputField) -> forms.Field:
     """The widget a model input gets: select, number with bounds, checkbox, text, or URL/upload."""
     common: dict[str, Any] = {
         "label": _label(item.name),
@@ -287,7 +287,7 @@ def _whole_bound(bound: float | None, to_whole: Callable[[float], int]) -> int |
     return to_whole(bound) if bound is not None and math.isfinite(bound) else None
 
 
-def initial_from_input(spec: catalog.ModelSpec, data: dict[str, Any]) -> dict[str, Any]:
+def initial_from_input(spec: ModelSpec, data: dict[str, Any]) -> dict[str, Any]:
     """Form initial values from a prediction's input ("Edit and run"): only keys the model takes."""
     return {name: value for name, value in data.items() if name in spec.input_names}
 
@@ -305,7 +305,7 @@ class HistoryFilterForm(forms.Form):
     model = forms.ChoiceField(label=_("Model"), required=False)
     view = forms.ChoiceField(choices=VIEWS, required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, models: list[catalog.ModelSpec], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, models: list[ModelSpec], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choice_field(self, "status").choices = [("", _("Any status")), *Status.choices]
         choice_field(self, "model").choices = [("", _("Any model")), *((spec.id, spec.name) for spec in models)]
@@ -355,7 +355,7 @@ class CompareForm(forms.Form):
     )
     prompt_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, models: list[catalog.ModelSpec], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, models: list[ModelSpec], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["prompt"].validators.append(MaxLengthValidator(settings.PROMPT_MAX_LENGTH))
         choice_field(self, "models").choices = model_choices(models)
@@ -394,6 +394,3 @@ class PromptSaveForm(forms.Form):
 
 class PromptRenameForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=120)
-
-
-# --- Admin: model settings ------------------------------------------------------------------------

@@ -250,6 +250,3 @@ class InputImage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.owner_id}/{self.token}"
-
-
-# --- Operations: heartbeats and task failures for /healthz ----------------------------

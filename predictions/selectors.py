@@ -101,7 +101,7 @@ def output_get(user: User, pk: int, index: int) -> PredictionOutput:
     return get_object_or_404(qs, prediction_id=pk, index=index)
 
 
-# --- Review queue, team gallery, audit log, team -----------------
+# --- Cards (history grid, review queue, gallery) ------------------
 
 
 def with_cards(qs: QuerySet[Prediction]) -> QuerySet[Prediction]:
@@ -116,7 +116,7 @@ def with_cards(qs: QuerySet[Prediction]) -> QuerySet[Prediction]:
     )
 
 
-# --- Models, history pages, compare and the prompt library ----------------
+# --- Search lookups, history pages, compare and the prompt library ----------------
 
 
 class PromptTextContains(Lookup):
@@ -265,6 +265,3 @@ def input_images_visible_to(user: User) -> QuerySet[InputImage]:
     if permissions.can_view_team(user):
         return qs
     return qs.filter(Q(owner=user) | Q(predictions__owner=user) | shared_with_team("predictions__")).distinct()
-
-
-# --- Usage and cost ------------------------------------------------------------

@@ -10,11 +10,11 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from billing import services as billing
+from billing import deerapi_account
 from deerapi import sync as model_sync
 from ops import health
 from ops.logging import about_prediction
-from predictions import services, uploads
+from predictions import pipeline, storing, uploads
 from predictions.models import User
 
 
@@ -25,11 +25,11 @@ from predictions.models import User
 )
 @about_prediction
 def submit(prediction_id: int, lease: str | None = None) -> None:
-    services.prediction_submit(prediction_id, lease=lease)
+    pipeline.prediction_submit(prediction_id, lease=lease)
 
 
 # A poll that finds the prediction done stores its images in the same task (see
-# services.prediction_refresh), so it may take a call and a store.
+# pipeline.prediction_refresh), so it may take a call and a store.
 POLL_LIMIT = settings.DEERAPI_CALL_LIMIT + settings.STORE_TIME_LIMIT
 
 
@@ -41,7 +41,7 @@ POLL_LIMIT = settings.DEERAPI_CALL_LIMIT + settings.STORE_TIME_LIMIT
 )
 @about_prediction
 def poll(prediction_id: int, lease: str | None = None) -> None:
-    services.prediction_refresh(prediction_id, lease=lease)
+    pipeline.prediction_refresh(prediction_id, lease=lease)
 
 
 @shared_task(
@@ -52,7 +52,7 @@ def poll(prediction_id: int, lease: str | None = None) -> None:
 )
 @about_prediction
 def store(prediction_id: int, lease: str | None = None) -> None:
-    services.prediction_store_outputs(prediction_id, lease=lease)
+    storing.prediction_store_outputs(prediction_id, lease=lease)
 
 
 @shared_task(
@@ -62,19 +62,19 @@ def store(prediction_id: int, lease: str | None = None) -> None:
 )
 @about_prediction
 def cancel(prediction_id: int) -> None:
-    services.prediction_cancel_remote(prediction_id)
+    pipeline.prediction_cancel_remote(prediction_id)
 
 
 @shared_task(name="predictions.tasks.sweep", soft_time_limit=30, time_limit=45)
 def sweep() -> None:
-    services.predictions_sweep()
+    pipeline.predictions_sweep()
     health.heartbeat_record(health.SWEEP)  # /healthz: the sweep (and so beat and a worker) runs
     health.task_failures_prune(timezone.now())
 
 
 @shared_task(name="predictions.tasks.deerapi_balance_refresh", soft_time_limit=45, time_limit=60)
 def deerapi_balance_refresh() -> None:
-    billing.deerapi_balance_refresh()
+    deerapi_account.deerapi_balance_refresh()
 
 
 @shared_task(name="predictions.tasks.models_sync", soft_time_limit=45, time_limit=60)

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from billing import services as billing
 from catalog import selectors as catalog_selectors
 from catalog import specs as catalog
+from catalog.inputs import ModelSpec
 from common.paging import id_param
 from common.permissions import AuthedHttpRequest
 from predictions import files, prompts, selectors, services, uploads
@@ -72,7 +73,7 @@ def _own_prompt(user: User, pk: int | None) -> Prompt | None:
     return Prompt.objects.filter(owner=user, pk=pk).first() if pk else None
 
 
-def _model_or_default(models: list[catalog.ModelSpec], model_id: str | None) -> catalog.ModelSpec | None:
+def _model_or_default(models: list[ModelSpec], model_id: str | None) -> ModelSpec | None:
     by_id = {spec.id: spec for spec in models}
     if model_id:
         return by_id.get(model_id)
@@ -113,7 +114,7 @@ def prediction_new(request: AuthedHttpRequest) -> HttpResponse:
 
 
 def _start_form(
-    request: AuthedHttpRequest, spec: catalog.ModelSpec, models: list[catalog.ModelSpec], source: Prediction | None
+    request: AuthedHttpRequest, spec: ModelSpec, models: list[ModelSpec], source: Prediction | None
 ) -> PredictionForm:
     """The unbound form: blank, from a library prompt, from a prediction ("Edit and run", with
     DeerAPI's messages on the fields it refused), or after the no-JS model switch."""

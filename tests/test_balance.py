@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.urls import reverse
 
-from billing import services as billing
+from billing import deerapi_account
 from billing.models import LedgerKind, TeamSettings
 from deerapi.client import AuthError, DeerAPIClient
 from predictions import tasks
@@ -73,8 +73,8 @@ def test_the_task_keeps_a_snapshot_and_compares_it_with_what_deerweb_recorded(qu
             "keys": [{"name": "deerweb", "remain_quota": -1, "used_quota": 0.1}],
         },
     )
-    assert billing.deerapi_balance_refresh()
-    report = billing.balance_report(TeamSettings.objects.get(pk=1))
+    assert deerapi_account.deerapi_balance_refresh()
+    report = deerapi_account.balance_report(TeamSettings.objects.get(pk=1))
     assert (report.balance, report.used_since, report.recorded_since) == (
         Decimal("99.9"),
         Decimal("0.1"),
@@ -87,15 +87,15 @@ def test_the_task_keeps_a_snapshot_and_compares_it_with_what_deerweb_recorded(qu
 
 @pytest.mark.django_db
 def test_a_failed_reading_keeps_the_last_snapshot_and_says_why_without_the_key(query_host, settings):
-    assert billing.deerapi_balance_refresh()
+    assert deerapi_account.deerapi_balance_refresh()
     query_host.inject("quota", status=502)
-    assert not billing.deerapi_balance_refresh()
+    assert not deerapi_account.deerapi_balance_refresh()
     team = TeamSettings.objects.get(pk=1)
     assert team.deerapi_balance == Decimal("100")
     assert "Bad Gateway" in team.deerapi_check_error
     assert team.deerapi_check_failed_at is not None
     settings.DEERAPI_QUERY_URL = "http://127.0.0.1:9"
-    assert not billing.deerapi_balance_refresh()
+    assert not deerapi_account.deerapi_balance_refresh()
     team.refresh_from_db()
     assert "did not answer" in team.deerapi_check_error
     assert settings.DEERAPI_KEY not in team.deerapi_check_error

@@ -12,6 +12,8 @@ import pytest
 import requests
 
 from catalog import specs as catalog
+from catalog.inputs import ModelSpec
+from catalog.schema import SchemaError, fields_from_json_schema
 from deerapi.client import DeerAPIClient
 
 from .world import ROOT
@@ -174,7 +176,7 @@ def test_the_catalog_imports_without_django_settings():
     assert result.stdout.strip() == "ok", result.stderr
 
 
-def _minimal_input(spec: catalog.ModelSpec) -> dict:
+def _minimal_input(spec: ModelSpec) -> dict:
     return {"prompt": f"a deer, drawn by {spec.name}"}
 
 
@@ -237,7 +239,7 @@ SCHEMA = {
 
 
 def test_a_json_schema_becomes_fields_of_every_kind_prompt_first_then_in_x_order():
-    fields = catalog.fields_from_json_schema(SCHEMA)
+    fields = fields_from_json_schema(SCHEMA)
     assert [(f.name, f.kind) for f in fields] == [
         ("prompt", "text"),
         ("style", "enum"),
@@ -276,6 +278,6 @@ def test_a_json_schema_becomes_fields_of_every_kind_prompt_first_then_in_x_order
     ],
 )
 def test_a_json_schema_deerweb_cannot_use_is_refused_with_a_message(schema, expected):
-    with pytest.raises(catalog.SchemaError) as exc:
-        catalog.fields_from_json_schema(schema)
+    with pytest.raises(SchemaError) as exc:
+        fields_from_json_schema(schema)
     assert any(expected in message for message in exc.value.messages), exc.value.messages

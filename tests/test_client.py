@@ -1,4 +1,4 @@
-"""predictions.client: error bodies of both shapes become readable messages and typed errors."""
+"""deerapi.client: error bodies of both shapes become readable messages and typed errors."""
 
 import json
 

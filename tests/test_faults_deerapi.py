@@ -83,7 +83,7 @@ def test_a_model_deerapi_does_not_know_fails_with_its_message(worker, simulator,
         input={"prompt": "x"},
         next_poll_at=timezone.now(),
     )
-    services._enqueue("submit", prediction.pk)
+    services.enqueue("submit", prediction.pk)
     prediction = wait_for(prediction, Status.FAILED)
     assert "not found" in prediction.error
     assert simulator.stats.creates == 0

@@ -10,7 +10,7 @@ from django.utils import timezone
 from billing.models import TeamSettings
 from ops import health
 from ops.models import Heartbeat, TaskFailure
-from predictions import services, tasks
+from predictions import pipeline, storing, tasks
 from predictions.models import Prediction, Status
 
 from .world import make_prediction, submitted, wait_for, wait_until
@@ -208,7 +208,7 @@ def test_a_task_that_raises_is_recorded_with_its_prediction(member, monkeypatch,
     def broken(prediction, *, stored):
         raise RuntimeError("the database refused the update")
 
-    monkeypatch.setattr(services, "_store_claimed", broken)
+    monkeypatch.setattr(storing, "store_claimed", broken)
     for _ in range(2):
         Prediction.objects.filter(pk=prediction.pk).update(next_poll_at=timezone.now())
         tasks.store.apply(args=[prediction.pk])
@@ -284,10 +284,10 @@ def test_a_successful_poll_records_the_poll_heartbeat_at_most_every_five_seconds
     prediction = submitted(member)
     assert prediction.status in (Status.STARTING, Status.PROCESSING)
     Prediction.objects.filter(pk=prediction.pk).update(next_poll_at=timezone.now())
-    services.prediction_refresh(prediction.pk)
+    pipeline.prediction_refresh(prediction.pk)
     first = Heartbeat.objects.get(name=health.POLL).at
     Prediction.objects.filter(pk=prediction.pk).update(next_poll_at=timezone.now())
-    services.prediction_refresh(prediction.pk)
+    pipeline.prediction_refresh(prediction.pk)
     assert Heartbeat.objects.get(name=health.POLL).at == first
     assert health.heartbeat_record(health.POLL, every=health.POLL_HEARTBEAT_EVERY) is False
 
@@ -296,7 +296,7 @@ def test_a_failed_poll_records_no_heartbeat(simulator, member):
     prediction = submitted(member)
     Prediction.objects.filter(pk=prediction.pk).update(next_poll_at=timezone.now())
     simulator.inject("get", status=503)
-    services.prediction_refresh(prediction.pk)
+    pipeline.prediction_refresh(prediction.pk)
     assert Prediction.objects.get(pk=prediction.pk).poll_count == 1
     assert not Heartbeat.objects.filter(name=health.POLL).exists()
 

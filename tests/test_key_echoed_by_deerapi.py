@@ -12,11 +12,11 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from billing import services as billing
+from billing import deerapi_account
 from billing.models import TeamSettings
 from deerapi.client import DeerAPIClient, TransientError
 from ops.redaction import redact
-from predictions import services
+from predictions import pipeline
 from predictions.models import REMOTE, Prediction, Status
 
 from .world import SCHNELL, submit, submitted
@@ -40,7 +40,7 @@ def polled(prediction: Prediction, times: int = 1) -> Prediction:
         if prediction.status not in REMOTE:
             break
         Prediction.objects.filter(pk=prediction.pk).update(next_poll_at=timezone.now())
-        services.prediction_refresh(prediction.pk)
+        pipeline.prediction_refresh(prediction.pk)
     prediction.refresh_from_db()
     return prediction
 
@@ -142,9 +142,9 @@ def test_no_error_path_puts_the_key_on_a_page_in_the_database_or_in_a_log_line(
 
     # The balance endpoint: a connection error naming its URL, then an error echoing the key.
     echoing.inject("quota", dead_redirect=True)
-    assert not billing.deerapi_balance_refresh()
+    assert not deerapi_account.deerapi_balance_refresh()
     echoing.inject("quota", echo_key=True)
-    assert not billing.deerapi_balance_refresh()
+    assert not deerapi_account.deerapi_balance_refresh()
     assert "Incorrect API key provided" in TeamSettings.objects.get(pk=1).deerapi_check_error
 
     assert columns_holding(KEY) == []

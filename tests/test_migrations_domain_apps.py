@@ -35,6 +35,7 @@ BEFORE = [
     ("catalog", None),
     ("ops", None),
 ]
+ADDED_MODEL = "acme/migration-test"
 MOVED = {
     "auditentry": "audit",
     "memberquota": "billing",
@@ -98,13 +99,16 @@ def _old_release_rows(old) -> dict[str, int]:
         size=100,
     )
     old.get_model("predictions", "MemberQuota").objects.create(user=member, budget=Decimal("5"), auto_approve=True)
-    team = old.get_model("predictions", "TeamSettings").objects.create(pk=1, team_monthly_budget=Decimal("50"))
+    team, _ = old.get_model("predictions", "TeamSettings").objects.update_or_create(
+        pk=1, defaults={"team_monthly_budget": Decimal("50")}
+    )
     Ledger = old.get_model("predictions", "LedgerEntry")
     Ledger.objects.create(user=member, prediction=prediction, kind="reserve", amount=Decimal("0.009"))
     Ledger.objects.create(user=member, prediction=prediction, kind="settle", amount=Decimal("-0.006"))
-    old.get_model("predictions", "ModelConfig").objects.create(model_id=SCHNELL, price=Decimal("0.004"))
-    old.get_model("predictions", "Heartbeat").objects.create(name="sweep", at=prediction.created_at)
-    old.get_model("predictions", "TaskFailure").objects.create(task="predictions.tasks.poll", error="OSError")
+    old.get_model("predictions", "ModelConfig").objects.create(model_id=ADDED_MODEL, price=Decimal("0.004"))
+    # The test worker's beat may write heartbeats and failures too: these have names of their own.
+    old.get_model("predictions", "Heartbeat").objects.create(name="migration-test", at=prediction.created_at)
+    old.get_model("predictions", "TaskFailure").objects.create(task="migration-test", error="OSError")
     Audit = old.get_model("predictions", "AuditEntry")
     Audit.objects.create(actor=admin, action="quota.change", target_type="predictions.memberquota", target_id="1")
     Audit.objects.create(actor=admin, action="quota.change", target_type="predictions.teamsettings", target_id="1")
@@ -124,23 +128,17 @@ def test_a_database_of_the_release_before_the_domain_apps_migrates_forward_with_
         _migrate()
 
     # Every table kept its rows, and today's models read them.
-    assert counts_before == {
-        "auditentry": 4,
-        "memberquota": 1,
-        "teamsettings": 1,
-        "ledgerentry": 2,
-        "modelconfig": 1,
-        "heartbeat": 1,
-        "taskfailure": 1,
-    }
-    for model in (AuditEntry, MemberQuota, TeamSettings, LedgerEntry, ModelConfig, Heartbeat, TaskFailure):
+    assert counts_before["auditentry"] >= 4 and counts_before["ledgerentry"] >= 2
+    for model in (AuditEntry, MemberQuota, LedgerEntry, ModelConfig):
         assert model.objects.count() == counts_before[model._meta.model_name]
+    assert Heartbeat.objects.filter(name="migration-test").exists()
+    assert TaskFailure.objects.filter(task="migration-test", error="OSError").exists()
     prediction = Prediction.objects.get(pk=ids["prediction"])
     assert PredictionOutput.objects.get(prediction=prediction).size == 100
     assert sum(entry.amount for entry in prediction.ledger.all()) == Decimal("0.003")
     assert MemberQuota.objects.get(user_id=ids["member"]).auto_approve is True
     assert TeamSettings.load().team_monthly_budget == Decimal("50")
-    assert ModelConfig.objects.get(model_id=SCHNELL).price == Decimal("0.004")
+    assert ModelConfig.objects.get(model_id=ADDED_MODEL).price == Decimal("0.004")
 
     # Content types moved with their models: no stale type is left, and permissions follow.
     for model, app in MOVED.items():
@@ -151,7 +149,8 @@ def test_a_database_of_the_release_before_the_domain_apps_migrates_forward_with_
     assert Group.objects.get(name="Old admins").permissions.filter(content_type__app_label="billing").count() == 4
 
     # Stored audit entries name today's labels, and each resolves to its model.
-    labels = set(AuditEntry.objects.values_list("target_type", flat=True))
+    ours = AuditEntry.objects.filter(actor_id=ids["admin"]) | AuditEntry.objects.filter(action="models.sync")
+    labels = set(ours.values_list("target_type", flat=True))
     assert labels == {"billing.memberquota", "billing.teamsettings", "catalog.modelconfig", "predictions.prediction"}
     for label in labels:
         assert ContentType.objects.get_by_natural_key(*label.split(".")).model_class() is not None

@@ -5,7 +5,7 @@ import base64
 import pytest
 from django.urls import reverse
 
-from predictions import services
+from predictions import pipeline
 from predictions.models import Prediction, Status
 
 from .world import PRO, PROMPT, SCHNELL, add_output, make_prediction
@@ -135,7 +135,7 @@ def test_the_detail_page_shows_status_inputs_and_stored_outputs(member_client, m
 
 
 def test_an_unknown_outcome_is_explained_to_the_member(member_client, member):
-    prediction = make_prediction(member, status=Status.UNKNOWN, error=services.UNKNOWN_EXPLANATION)
+    prediction = make_prediction(member, status=Status.UNKNOWN, error=pipeline.UNKNOWN_EXPLANATION)
     html = member_client.get(prediction.get_absolute_url()).content.decode()
     assert 'data-prediction-status="unknown"' in html
     assert "Outcome unknown" in html

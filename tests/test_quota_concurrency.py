@@ -30,7 +30,7 @@ def enqueued(monkeypatch) -> list[int]:
         with lock:
             sent.append(prediction_id)
 
-    monkeypatch.setattr(services, "_enqueue", record)
+    monkeypatch.setattr(services, "enqueue", record)
     return sent
 
 

@@ -1,4 +1,4 @@
-"""predictions.quotas: what a submission costs, the limits it is checked against, and the
+"""billing.services: what a submission costs, the limits it is checked against, and the
 ledger entries that reserve, settle and refund it (status changes made in-process here;
 tests/test_quota_settlement.py drives the same outcomes through a real worker)."""
 
@@ -13,7 +13,7 @@ from django.utils import timezone
 from audit.models import AuditEntry
 from billing import services as billing
 from billing.models import LedgerEntry, LedgerKind, MemberQuota, Period, TeamSettings
-from predictions import services, settlement
+from predictions import pipeline, services, settlement
 from predictions.models import Prediction, Status
 
 from .world import PRO, SCHNELL, ledger, submit
@@ -202,7 +202,7 @@ def test_a_failure_after_deerapi_made_the_images_refunds_the_member_but_records_
     prediction = submit(member, num_outputs=2)
     services.prediction_transition(prediction.pk, Status.QUEUED, Status.SUBMITTING)
     services.prediction_transition(prediction.pk, Status.SUBMITTING, Status.STORING, metrics={"image_count": 2})
-    services._fail(prediction.pk, Status.STORING, "DeerAPI's output files expired")
+    services.prediction_fail(prediction.pk, Status.STORING, "DeerAPI's output files expired")
     prediction.refresh_from_db()
     assert net(member) == 0
     assert prediction.actual_cost == Decimal("0.006"), "DeerAPI billed the team for the images it made"
@@ -219,7 +219,7 @@ def test_a_timeout_refunds_the_reservation(member, settings):
     Prediction.objects.filter(pk=prediction.pk).update(
         created_at=timezone.now() - timedelta(seconds=settings.PREDICTION_TIMEOUT + 60)
     )
-    assert services.predictions_sweep()["timed_out"] == 1
+    assert pipeline.predictions_sweep()["timed_out"] == 1
     prediction.refresh_from_db()
     assert prediction.status == Status.FAILED
     assert ledger(prediction) == [(LedgerKind.RESERVE, Decimal("0.04")), (LedgerKind.REFUND, Decimal("-0.04"))]

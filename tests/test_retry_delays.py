@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from deerapi.client import AuthError, TransientError
-from predictions import services
+from predictions import pipeline, services, storing
 from predictions.models import Status
 
 from .world import finished_prediction
@@ -23,7 +23,7 @@ TOGETHER = 8  # predictions refused at the same moment, each at its first attemp
 def countdowns(monkeypatch) -> Iterator[list[float]]:
     """The countdown of every task the pipeline would send, recorded instead; random seeded."""
     sent: list[float] = []
-    monkeypatch.setattr(services, "_enqueue", lambda task, prediction_id, countdown=0.0, **kw: sent.append(countdown))
+    monkeypatch.setattr(services, "enqueue", lambda task, prediction_id, countdown=0.0, **kw: sent.append(countdown))
     state = random.getstate()
     random.seed(7)
     yield sent
@@ -56,7 +56,7 @@ def test_creates_refused_together_are_retried_at_different_times_never_before_re
     client = Refusing(TransientError("busy", status_code=503, retry_after=retry_after))
     for _ in range(TOGETHER):
         queued = finished_prediction(member, outputs=0, status=Status.QUEUED, next_poll_at=timezone.now())
-        services.prediction_submit(queued.pk, client=client)
+        pipeline.prediction_submit(queued.pk, client=client)
     assert spread_within(countdowns, low, high), countdowns
 
 
@@ -74,22 +74,22 @@ def test_polls_that_fail_together_are_retried_at_different_times(member, countdo
             submitted_at=timezone.now(),
             next_poll_at=timezone.now(),
         )
-        services.prediction_refresh(running.pk, client=Refusing(error))
+        pipeline.prediction_refresh(running.pk, client=Refusing(error))
     assert spread_within(countdowns, low, high), countdowns
 
 
 def test_downloads_that_fail_together_are_retried_at_different_times(member, countdowns, monkeypatch):
     def unreachable(url):
-        raise services.DownloadError("download failed: ConnectionError", permanent=False)
+        raise storing.DownloadError("download failed: ConnectionError", permanent=False)
 
-    monkeypatch.setattr(services, "_download", unreachable)
+    monkeypatch.setattr(storing, "_download", unreachable)
     for _ in range(TOGETHER):
-        storing = finished_prediction(
+        waiting = finished_prediction(
             member,
             outputs=0,
             status=Status.STORING,
             remote_output=["https://files.example/a.png"],
             next_poll_at=timezone.now(),
         )
-        services.prediction_store_outputs(storing.pk)
+        storing.prediction_store_outputs(waiting.pk)
     assert spread_within(countdowns, 1.0, 2.0), countdowns

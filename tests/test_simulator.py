@@ -19,7 +19,8 @@ import pytest
 import requests
 from PIL import Image
 
-from catalog.specs import MODELS, InputField, ModelSpec
+from catalog.inputs import InputField, ModelSpec
+from catalog.specs import MODELS
 from deerapi.client import (
     AuthError,
     DeerAPIClient,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from predictions import services
+from predictions import storing
 from predictions.models import Prediction, Status
 
 from .world import finished_prediction
@@ -27,8 +27,8 @@ def store(member, monkeypatch, svg: str) -> Prediction:
     prediction = finished_prediction(
         member, outputs=0, status=Status.STORING, remote_output=[URL], next_poll_at=timezone.now()
     )
-    monkeypatch.setattr(services, "_download", lambda url: (svg.encode(), "image/svg+xml"))
-    services.prediction_store_outputs(prediction.pk)
+    monkeypatch.setattr(storing, "_download", lambda url: (svg.encode(), "image/svg+xml"))
+    storing.prediction_store_outputs(prediction.pk)
     return Prediction.objects.get(pk=prediction.pk)
 
 

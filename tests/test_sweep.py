@@ -7,7 +7,7 @@ import time_machine
 from django.conf import settings
 from django.utils import timezone
 
-from predictions import services, tasks
+from predictions import pipeline, services, tasks
 from predictions.models import Prediction, Prompt, Status
 
 from .world import SCHNELL
@@ -52,7 +52,7 @@ def late_rows(owner, status: str, count: int, *, late_by: float = 60.0) -> list[
 
 def sweep(django_capture_on_commit_callbacks) -> dict[str, int]:
     with django_capture_on_commit_callbacks(execute=True):
-        return services.predictions_sweep()
+        return pipeline.predictions_sweep()
 
 
 def test_a_thousand_late_rows_get_one_message_each_however_often_the_sweep_runs_within_a_lease(
@@ -77,7 +77,7 @@ def test_a_row_still_not_done_when_its_lease_ends_is_sent_again_once(
 
     with time_machine.travel(timezone.now(), tick=False) as clock:
         sweep(django_capture_on_commit_callbacks)
-        clock.shift(services.SUBMIT_LEASE.total_seconds() + settings.SWEEP_GRACE + 1)
+        clock.shift(pipeline.SUBMIT_LEASE.total_seconds() + settings.SWEEP_GRACE + 1)
         sweep(django_capture_on_commit_callbacks)
         sweep(django_capture_on_commit_callbacks)
 

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from predictions.models import PredictionOutput, ReviewState
-from predictions.services import THUMBNAIL_SIZE
+from predictions.storing import THUMBNAIL_SIZE
 from predictions.templatetags.thumbnails import thumbnail_size
 
 from .world import finished_prediction

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone, translation
 
-from predictions import services
+from predictions import pipeline
 from predictions.models import Prediction, Status
 
 from .world import submit, wait_for
@@ -46,7 +46,7 @@ def test_the_sweeps_timeout_message_is_in_the_members_language(member, django_ca
         created_at=timezone.now() - timedelta(seconds=settings.PREDICTION_TIMEOUT + 60)
     )
     with django_capture_on_commit_callbacks():
-        services.predictions_sweep()
+        pipeline.predictions_sweep()
     chinese.refresh_from_db()
     english.refresh_from_db()
     assert (chinese.status, english.status) == (Status.FAILED, Status.FAILED)

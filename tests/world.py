@@ -24,7 +24,7 @@ from django.utils import timezone
 from PIL import Image
 
 from billing.models import LedgerEntry, LedgerKind
-from predictions import services, uploads
+from predictions import pipeline, services, storing, uploads
 from predictions.models import InputImage, Prediction, PredictionOutput, Prompt, Status, User
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,7 +86,7 @@ def submit(owner: User, model_id: str = SCHNELL, **input: Any) -> Prediction:
 def submitted(owner: User, model_id: str = SCHNELL, **input: Any) -> Prediction:
     """submit(), then sent to DeerAPI in this process (no worker), re-read."""
     prediction = submit(owner, model_id, **input)
-    services.prediction_submit(prediction.pk)
+    pipeline.prediction_submit(prediction.pk)
     prediction.refresh_from_db()
     return prediction
 
@@ -115,7 +115,7 @@ def add_output(
     """A stored PNG output of `size`, with the WEBP thumbnail the pipeline would make of it."""
     image = Image.new("RGB", size, color)
     data = _encoded(image, "PNG")
-    image.thumbnail(services.THUMBNAIL_SIZE)
+    image.thumbnail(storing.THUMBNAIL_SIZE)
     output = PredictionOutput(
         prediction=prediction,
         index=index,

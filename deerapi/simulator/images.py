@@ -15,7 +15,7 @@ from xml.sax.saxutils import escape
 
 from PIL import Image, ImageDraw
 
-from catalog.specs import ModelSpec
+from catalog.inputs import ModelSpec
 
 LONG_SIDE = 256
 PILLOW_FORMATS = {"webp": "WEBP", "jpg": "JPEG", "jpeg": "JPEG", "png": "PNG"}

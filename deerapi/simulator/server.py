@@ -19,26 +19,34 @@ client's connection error names the URL.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import random
 import re
 import secrets
-import socket
 import string
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
 from decimal import Decimal
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from catalog.specs import MODELS, get_model
+from deerapi.simulator.http import SimulatorHTTPServer
 from deerapi.simulator.images import content_type, image_size, output_extension, render
+from deerapi.simulator.replies import (
+    JSON,
+    MALFORMED_BODY,
+    PROBLEM_JSON,
+    Fault,
+    Reply,
+    bad_request,
+    dead_address,
+    file_not_found,
+    not_found,
+    unauthorized,
+)
 from deerapi.simulator.state import TERMINAL, SimulatedPrediction, Stats, steps_for
 from deerapi.simulator.validation import problem_body, validate_input
 
@@ -53,12 +61,7 @@ UNSAFE_MARK = "[[unsafe]]"
 STARTING_BALANCE = Decimal("100")
 SLOW_FACTOR = 10
 SIMULATED_FAILURE = "Simulated model failure: the model could not generate this image."
-MAX_BODY = 10 * 1024 * 1024
 ID_ALPHABET = string.ascii_lowercase + string.digits
-MALFORMED_BODY = b'{"id": "trunc'
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-JSON = "application/json"
-PROBLEM_JSON = "application/problem+json"
 
 _CREATE = re.compile(r"^/replicate/v1/models/(?P<model>.+)/predictions$")
 _GET = re.compile(r"^/replicate/v1/predictions/(?P<id>[^/]+)$")
@@ -71,43 +74,7 @@ def _new_id() -> str:
     return "".join(secrets.choice(ID_ALPHABET) for _ in range(26))
 
 
-def deerapi_error(message: str, *, type: str = "new_api_error", code: str = "") -> dict[str, Any]:
-    """DeerAPI's own (new-api) error shape."""
-    return {"error": {"message": message, "type": type, "code": code}}
-
-
 # --- Replies --------------------------------------------------------------------------------
-
-
-@dataclass
-class Reply:
-    status: int
-    body: bytes = b""
-    content_type: str = JSON
-    headers: tuple[tuple[str, str], ...] = ()
-    drop: bool = False
-    junk_size: int = 0  # serve this many bytes of PNG-looking junk instead of `body`
-
-    @classmethod
-    def json(cls, status: int, data: Any, *, content_type: str = JSON, **kwargs: Any) -> Reply:
-        body = json.dumps(data, ensure_ascii=False).encode()
-        return cls(status, body, content_type, **kwargs)
-
-
-def _error_reply(status: int, message: str, *, type: str, code: str) -> Reply:
-    return Reply.json(status, deerapi_error(message, type=type, code=code))
-
-
-def _unauthorized() -> Reply:
-    return _error_reply(401, "无效的令牌 (invalid token)", type="new_api_error", code="invalid_api_key")
-
-
-def _not_found(message: str, code: str = "not_found") -> Reply:
-    return _error_reply(404, message, type="invalid_request_error", code=code)
-
-
-def _bad_request(message: str) -> Reply:
-    return _error_reply(400, message, type="invalid_request_error", code="invalid_request")
 
 
 def _bearer(headers: Any) -> str:
@@ -121,202 +88,7 @@ def _query_key(raw_path: str) -> str:
     return (parse_qs(urlsplit(raw_path).query).get("key") or [""])[0]
 
 
-def _file_not_found() -> Reply:
-    return Reply.json(404, {"detail": "File not found"})
-
-
-# --- Faults and stats -----------------------------------------------------------------------
-
-
-@dataclass
-class Fault:
-    route: str
-    status: int | None = None
-    count: int = 1
-    retry_after: float | str | None = None
-    body: Any = None
-    drop: bool = False
-    delay: float = 0.0
-    malformed: bool = False
-    content_type: str | None = None
-    oversize: int | None = None
-    echo_key: bool = False
-    dead_redirect: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return {key: value for key, value in vars(self).items() if value not in (None, False)}
-
-    @property
-    def refuses(self) -> bool:
-        """The request is answered by the fault alone, never processed."""
-        return self.status is not None or self.body is not None or self.echo_key or self.dead_redirect
-
-    def reply(self, received_key: str = "") -> Reply:
-        """The error reply for a `status`, `body` or `echo_key` fault."""
-        status = self.status if self.status is not None else (401 if self.echo_key else 200)
-        headers: tuple[tuple[str, str], ...] = ()
-        if self.retry_after is not None:
-            value = self.retry_after
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
-            headers = (("Retry-After", str(value)),)
-        if self.echo_key:
-            message = (
-                f"Incorrect API key provided: {received_key}. You can find your API key at "
-                f"https://api.deerapi.com/token. ({_fault_message(status)})"
-            )
-            return Reply.json(
-                status, deerapi_error(message, type="invalid_request_error", code="invalid_api_key"), headers=headers
-            )
-        if self.body is None:
-            data = deerapi_error(_fault_message(status), type="upstream_error", code="simulated")
-            return Reply.json(status, data, headers=headers)
-        if isinstance(self.body, bytes | str):
-            raw = self.body.encode() if isinstance(self.body, str) else self.body
-            try:
-                json.loads(raw)
-                kind = JSON
-            except ValueError:
-                kind = "text/plain; charset=utf-8"
-            return Reply(status, raw, kind, headers)
-        problem = isinstance(self.body, dict) and ("title" in self.body or "detail" in self.body)
-        kind = PROBLEM_JSON if problem else JSON
-        return Reply.json(status, self.body, content_type=kind, headers=headers)
-
-
-def _dead_address() -> str:
-    """http://127.0.0.1:<port> where nothing listens (a port the system just gave out and took back)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
-def _fault_message(status: int) -> str:
-    if status == 402:
-        return "用户额度不足 (insufficient user quota)"
-    if status == 429:
-        return "Request was throttled. Expected available in 1 second. (simulated)"
-    try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        phrase = f"HTTP {status}"
-    return f"{phrase} (simulated)"
-
-
 # --- The server -----------------------------------------------------------------------------
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # Keep-alive connections can idle for a long time: never wait for them on close.
-    block_on_close = False
-    request_queue_size = 256
-
-    def __init__(self, address: tuple[str, int], simulator: Simulator) -> None:
-        self.simulator = simulator
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._connections_lock:
-            self._connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients hanging up (timeouts, dropped faults) are routine here.
-        if self.simulator.verbose:
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "DeerAPI-Simulator/1.0"
-    timeout = 120  # seconds an idle keep-alive connection is kept
-    # Headers and body go out in separate writes; with Nagle on, each reply would
-    # wait for the client's delayed ACK (~40 ms).
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        self._serve("GET")
-
-    def do_POST(self) -> None:  # noqa: N802
-        self._serve("POST")
-
-    def do_PUT(self) -> None:  # noqa: N802
-        self._serve("PUT")
-
-    def do_DELETE(self) -> None:  # noqa: N802
-        self._serve("DELETE")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if self.server.simulator.verbose:
-            super().log_message(format, *args)
-
-    def _read_body(self) -> bytes | None:
-        if self.headers.get("Transfer-Encoding"):
-            return None  # DeerAPI's clients send Content-Length; chunked bodies are refused
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            return None
-        if length < 0 or length > MAX_BODY:
-            return None
-        return self.rfile.read(length) if length else b""
-
-    def _serve(self, method: str) -> None:
-        simulator = self.server.simulator
-        body = self._read_body()
-        if body is None:
-            self.close_connection = True
-            reply = _bad_request("the body needs a valid Content-Length of at most 10 MB")
-        else:
-            try:
-                reply = simulator.handle(method, self.path, self.headers, body)
-            except Exception:
-                logger.exception("the DeerAPI simulator failed on %s %s", method, self.path)
-                reply = _error_reply(500, "simulator internal error", type="new_api_error", code="internal")
-        if reply.drop:
-            # Hang up without a byte of response.
-            self.close_connection = True
-            return
-        try:
-            self._write(reply)
-        except (BrokenPipeError, ConnectionResetError, TimeoutError):
-            self.close_connection = True
-
-    def _write(self, reply: Reply) -> None:
-        self.send_response(reply.status)
-        self.send_header("Content-Type", reply.content_type)
-        length = reply.junk_size or len(reply.body)
-        self.send_header("Content-Length", str(length))
-        for name, value in reply.headers:
-            self.send_header(name, value)
-        self.end_headers()
-        if not reply.junk_size:
-            self.wfile.write(reply.body)
-            return
-        chunk = PNG_SIGNATURE + b"\0" * (65536 - len(PNG_SIGNATURE))
-        remaining = reply.junk_size
-        while remaining > 0:
-            piece = chunk[: min(remaining, len(chunk))]
-            self.wfile.write(piece)
-            remaining -= len(piece)
-            chunk = b"\0" * 65536
 
 
 class Simulator:
@@ -352,7 +124,7 @@ class Simulator:
         self._thread: threading.Thread | None = None
         self._serving = False
         self._stopped = False
-        self._httpd = _Server((host, port), self)
+        self._httpd = SimulatorHTTPServer((host, port), self)
         bound_host, bound_port = self._httpd.server_address[:2]
         # A TCP socket names its host as text (the stubs also allow the bytes bind() accepts).
         assert isinstance(bound_host, str)
@@ -538,19 +310,19 @@ class Simulator:
         path = unquote(urlsplit(raw_path).path)
         if path.startswith("/_simulator/"):
             if not self._authorized(headers):
-                return _unauthorized()
+                return unauthorized()
             return self._control(method, path, body)
 
         self._stats.add("requests")
         route, params = self._route(method, path)
         if route is None:
-            return _not_found(f"Invalid URL ({method} {path})", code="invalid_url")
+            return not_found(f"Invalid URL ({method} {path})", code="invalid_url")
         if route == "quota":
             # The balance endpoint takes the key as `?key=`, not as a Bearer token.
             if not secrets.compare_digest(_query_key(raw_path).encode(), self.key.encode()):
-                return _unauthorized()
+                return unauthorized()
         elif route != "file" and not self._authorized(headers):
-            return _unauthorized()
+            return unauthorized()
 
         def answer() -> Reply:
             return self._answer(route, params, headers, body)
@@ -568,7 +340,7 @@ class Simulator:
         if fault.drop:
             return Reply(0, drop=True)
         if fault.dead_redirect:
-            return Reply(307, headers=(("Location", _dead_address() + raw_path),))
+            return Reply(307, headers=(("Location", dead_address() + raw_path),))
         if fault.refuses and not fault.dead_redirect:
             return fault.reply(_query_key(raw_path) if route == "quota" else _bearer(headers))
         if fault.malformed:
@@ -618,13 +390,13 @@ class Simulator:
     def _create(self, model_id: str, body: bytes, headers: Any) -> Reply:
         spec = get_model(model_id)
         if spec is None:
-            return _not_found(f"model {model_id} not found (模型 {model_id} 不存在)", code="model_not_found")
+            return not_found(f"model {model_id} not found (模型 {model_id} 不存在)", code="model_not_found")
         try:
             payload = json.loads(body)
         except ValueError:
-            return _bad_request("the request body is not valid JSON")
+            return bad_request("the request body is not valid JSON")
         if not isinstance(payload, dict) or not isinstance(payload.get("input"), dict):
-            return _bad_request("the request body must be a JSON object with an `input` object")
+            return bad_request("the request body must be a JSON object with an `input` object")
         data = payload["input"]
         problems = validate_input(spec, data)
         if problems:
@@ -681,7 +453,7 @@ class Simulator:
             if prediction is not None:
                 document = prediction.to_json(now, self._base_url(headers))
         if prediction is None:
-            return _not_found(f"prediction {prediction_id} not found", code="prediction_not_found")
+            return not_found(f"prediction {prediction_id} not found", code="prediction_not_found")
         return Reply.json(200, document)
 
     def _cancel(self, prediction_id: str, headers: Any) -> Reply:
@@ -693,7 +465,7 @@ class Simulator:
                     prediction.canceled_mono = now
                 document = prediction.to_json(now, self._base_url(headers))
         if prediction is None:
-            return _not_found(f"prediction {prediction_id} not found", code="prediction_not_found")
+            return not_found(f"prediction {prediction_id} not found", code="prediction_not_found")
         return Reply.json(200, document)
 
     def _file(self, prediction_id: str, index: int, extension: str) -> Reply:
@@ -707,7 +479,7 @@ class Simulator:
                 or index >= prediction.output_count
                 or extension != prediction.extension
             ):
-                return _file_not_found()
+                return file_not_found()
         # Rendered outside the lock: other requests never wait for Pillow.
         data = render(
             prediction.extension,
@@ -763,16 +535,16 @@ class Simulator:
                         "completed_at": None if ended is None else prediction.wall(ended),
                     }
             if prediction is None:
-                return _not_found("prediction not found", code="prediction_not_found")
+                return not_found("prediction not found", code="prediction_not_found")
             return Reply.json(200, summary)
         if method != "POST":
-            return _not_found(f"Invalid URL ({method} {path})", code="invalid_url")
+            return not_found(f"Invalid URL ({method} {path})", code="invalid_url")
         try:
             options = json.loads(body) if body.strip() else {}
         except ValueError:
-            return _bad_request("the request body is not valid JSON")
+            return bad_request("the request body is not valid JSON")
         if not isinstance(options, dict):
-            return _bad_request("the request body must be a JSON object")
+            return bad_request("the request body must be a JSON object")
         try:
             if path == "/_simulator/faults":
                 route = options.pop("route", None)
@@ -787,5 +559,5 @@ class Simulator:
                 self.reset()
                 return Reply.json(200, {"ok": True})
         except (TypeError, ValueError) as exc:
-            return _bad_request(str(exc))
-        return _not_found(f"Invalid URL ({method} {path})", code="invalid_url")
+            return bad_request(str(exc))
+        return not_found(f"Invalid URL ({method} {path})", code="invalid_url")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from catalog.specs import InputField, ModelSpec
+from catalog.inputs import InputField, ModelSpec
 
 EXPECTED_TYPES = {
     "string": "string",

@@ -15,7 +15,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from predictions.models import PredictionOutput
-from predictions.services import THUMBNAIL_SIZE
+from predictions.storing import THUMBNAIL_SIZE
 
 register = template.Library()
 

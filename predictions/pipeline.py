@@ -1,0 +1,445 @@
+"""The worker's side of a prediction at DeerAPI: submit it (the create, at most once), poll it
+on a schedule read from its progress or the model's recent run times, cancel it there, and
+the beat sweep that re-enqueues whatever a lost message left behind. Status changes go
+through services.prediction_transition; a finished prediction's images go to
+predictions.storing."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from billing import deerapi_account
+from deerapi import progress
+from deerapi.client import (
+    AuthError,
+    BalanceExhausted,
+    DeerAPIClient,
+    PermanentError,
+    RemotePrediction,
+    TransientError,
+    UncertainSubmission,
+    get_client,
+)
+from ops import health
+from predictions import services, storing
+from predictions.models import (
+    REMOTE,
+    Prediction,
+    Status,
+)
+
+logger = logging.getLogger(__name__)
+
+# How long a claim holds a row before the sweep may assume the worker died.
+# Longer than the matching task's hard time limit (see tasks.py).
+SUBMIT_LEASE = timedelta(seconds=settings.DEERAPI_CALL_LIMIT + settings.LEASE_MARGIN)
+
+POLL_LEASE = timedelta(seconds=settings.DEERAPI_CALL_LIMIT + settings.LEASE_MARGIN)
+
+# Polls timed by a progress bar (see poll_delay): this long after the predicted end, at most
+# this long apart, and this often once every step is done.
+PROGRESS_MARGIN = 0.25
+
+PROGRESS_MAX_WAIT = 60.0
+
+FINISHING_POLL = 0.5
+
+UNKNOWN_EXPLANATION = gettext_lazy(
+    "DeerWeb sent this prediction to DeerAPI but never received an answer, so it cannot "
+    "tell whether DeerAPI started it. It was not sent again, to avoid paying twice. "
+    "An admin can check DeerAPI's dashboard and resolve it."
+)
+
+
+def prediction_submit(prediction_id: int, *, lease: str | None = None, client: DeerAPIClient | None = None) -> None:
+    """Send the create for a queued prediction, exactly once."""
+    now = timezone.now()
+    claimed = Prediction.objects.filter(services.due(now, lease), pk=prediction_id, status=Status.QUEUED).update(
+        status=Status.SUBMITTING,
+        attempts=F("attempts") + 1,
+        next_poll_at=now + SUBMIT_LEASE,
+    )
+    if not claimed:
+        return
+    prediction = Prediction.objects.get(pk=prediction_id)
+    with services.in_language(prediction.language):
+        _submit_claimed(prediction, client or get_client())
+
+
+def _submit_claimed(prediction: Prediction, client: DeerAPIClient) -> None:
+    prediction_id = prediction.pk
+    try:
+        remote = client.create_prediction(prediction.model_id, prediction.input)
+    except UncertainSubmission as exc:
+        logger.warning("prediction=%s create outcome unknown: %s", prediction_id, exc.message)
+        services.prediction_transition(
+            prediction_id,
+            Status.SUBMITTING,
+            Status.UNKNOWN,
+            error=f"{UNKNOWN_EXPLANATION} ({exc.message})",
+            next_poll_at=None,
+        )
+        return
+    except TransientError as exc:
+        if prediction.attempts >= settings.SUBMIT_MAX_ATTEMPTS:
+            services.prediction_fail(
+                prediction_id,
+                Status.SUBMITTING,
+                _("DeerAPI stayed unavailable after %(n)d attempts: %(msg)s")
+                % {"n": prediction.attempts, "msg": exc.message},
+            )
+            return
+        delay = services.jittered(services.backoff(prediction.attempts), exc.retry_after)
+        logger.info("prediction=%s create refused (%s); retry in %.1fs", prediction_id, exc.message, delay)
+        with transaction.atomic():
+            if services.prediction_transition(
+                prediction_id,
+                Status.SUBMITTING,
+                Status.QUEUED,
+                next_poll_at=timezone.now() + timedelta(seconds=delay),
+                error=_("DeerAPI is busy (%(msg)s); trying again.") % {"msg": exc.message},
+            ):
+                services.enqueue("submit", prediction_id, countdown=delay)
+        return
+    except (BalanceExhausted, AuthError) as exc:
+        # DeerAPI refused the team, not this prediction: it fails (and its
+        # reservation is refunded) and admins see a banner until a create succeeds.
+        empty = isinstance(exc, BalanceExhausted)
+        message = (
+            _(
+                "The team's DeerAPI balance is empty, so DeerAPI refused this prediction and it "
+                "costs nothing. An admin needs to top up the DeerAPI account. (DeerAPI said: %(msg)s)"
+            )
+            % {"msg": exc.message}
+            if empty
+            else exc.message
+        )
+        with transaction.atomic():
+            if services.prediction_fail(prediction_id, Status.SUBMITTING, message):
+                (deerapi_account.deerapi_balance_empty if empty else deerapi_account.deerapi_key_rejected)()
+        return
+    except PermanentError as exc:
+        message = exc.message
+        extra: dict[str, Any] = {}
+        if exc.field_errors:
+            message += "\n" + "\n".join(f"{k}: {v}" for k, v in exc.field_errors.items())
+            # A create DeerAPI refused never ran, so it has no metrics of its own: its
+            # per-field messages (a 422's invalid_fields) are kept there, structured,
+            # for the detail page and "Edit and run" (see views.prediction_field_errors).
+            extra["metrics"] = {"invalid_fields": exc.field_errors}
+        services.prediction_fail(prediction_id, Status.SUBMITTING, message, **extra)
+        return
+    deerapi_account.deerapi_create_accepted()
+    _apply_remote(prediction, Status.SUBMITTING, remote, submitted=True)
+
+
+_SEED_LOG = re.compile(r"^Using seed: (\d{1,18})\s*$", re.MULTILINE)
+
+
+def _seed_from_logs(logs: str) -> int | None:
+    """The seed a model reports in its logs ("Using seed: 1234"), when it does."""
+    match = _SEED_LOG.search(logs or "")
+    return int(match.group(1)) if match else None
+
+
+def poll_interval(prediction: Prediction, now) -> float:
+    """Fast at first, backing off as a prediction runs longer."""
+    age = (now - (prediction.submitted_at or prediction.created_at)).total_seconds()
+    if age < 10:
+        return 1.0
+    if age < 60:
+        return 2.0
+    if age < 300:
+        return 5.0
+    return 10.0
+
+
+# The fastest of a model's recent runs (DeerAPI's metrics.total_time), per process, for a while.
+RUN_TIME_SAMPLE = 20
+
+
+RUN_TIME_TTL = 30.0
+
+
+RUN_TIME_TTL_NONE = 2.0  # a model with no run yet may have one soon
+
+
+_fastest_runs: dict[str, tuple[float, float | None]] = {}
+
+
+def fastest_recent_run(model_id: str) -> float | None:
+    """Seconds the fastest of the model's last RUN_TIME_SAMPLE succeeded runs took at DeerAPI,
+    from create to done; None without any. Read at most every RUN_TIME_TTL s per process."""
+    clock = time.monotonic()
+    cached = _fastest_runs.get(model_id)
+    if cached is not None and clock - cached[0] < (RUN_TIME_TTL if cached[1] is not None else RUN_TIME_TTL_NONE):
+        return cached[1]
+    times = [
+        value
+        for value in Prediction.objects.filter(
+            model_id=model_id, status=Status.SUCCEEDED, metrics__total_time__isnull=False
+        )
+        .order_by("-created_at")
+        .values_list("metrics__total_time", flat=True)[:RUN_TIME_SAMPLE]
+        if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 86400
+    ]
+    fastest = float(min(times)) if times else None
+    _fastest_runs[model_id] = (clock, fastest)
+    return fastest
+
+
+def poll_delay(prediction: Prediction, remote: RemotePrediction, now) -> float:
+    """Seconds until a running prediction is next polled.
+
+    At the end its progress bar predicts (a little after, so the poll finds it done), when its
+    logs have one: two or three polls whatever the run time. A model without a bar (seen at
+    the first poll, `poll_interval` after the create) is next polled when the fastest of its
+    recent runs would have ended, as none of them was quicker. Otherwise `poll_interval`.
+    """
+    backoff = poll_interval(prediction, now)
+    remaining = progress.progress_remaining(remote.logs, remote.started_at, now)
+    if remaining is None:
+        fastest = fastest_recent_run(prediction.model_id) if prediction.model_id and prediction.poll_count else None
+        if fastest is None:
+            return backoff
+        age = (now - (prediction.submitted_at or prediction.created_at)).total_seconds()
+        return min(max(backoff, fastest - age + PROGRESS_MARGIN), PROGRESS_MAX_WAIT)
+    if remaining <= 0:  # every step done: the model is saving its images
+        return min(backoff, FINISHING_POLL)
+    return min(remaining + PROGRESS_MARGIN, PROGRESS_MAX_WAIT)
+
+
+def _apply_remote(
+    prediction: Prediction,
+    old: str,
+    remote: RemotePrediction,
+    *,
+    submitted: bool = False,
+    store_now: bool = False,
+) -> str | None:
+    """Record what DeerAPI says about a prediction and schedule what comes next.
+
+    Returns the status it moved to, or None when another actor moved it first. A prediction
+    that moved to storing gets a store task, unless `store_now` (the caller stores it itself).
+    """
+    prediction_id = prediction.pk
+    now = timezone.now()
+    fields: dict[str, Any] = {"logs": remote.logs}
+    if submitted:
+        fields.update(deerapi_id=remote.id, submitted_at=now, error="")
+    if remote.metrics:
+        fields["metrics"] = remote.metrics
+    if remote.started_at:
+        fields["started_at"] = remote.started_at
+    if (seed := _seed_from_logs(remote.logs)) is not None:
+        fields["seed"] = seed
+    # Each change is its own transaction (see services.prediction_transition); a task follows it once committed.
+    status = remote.status
+    if status == "succeeded":
+        if not remote.output:
+            message = (
+                _("DeerAPI's output files expired before DeerWeb could store them.")
+                if remote.data_removed
+                else _("DeerAPI reported success but returned no output.")
+            )
+            return _moved(
+                services.prediction_transition(
+                    prediction_id, old, Status.FAILED, error=message, completed_at=now, next_poll_at=None, **fields
+                ),
+                Status.FAILED,
+            )
+        if store_now:  # claimed for the caller's store, as prediction_store_outputs claims it
+            fields.update(attempts=1, next_poll_at=now + storing.STORE_LEASE)
+        else:
+            fields.update(attempts=0, next_poll_at=now)
+        if not services.prediction_transition(
+            prediction_id, old, Status.STORING, remote_output=remote.output, **fields
+        ):
+            return None
+        if store_now:
+            prediction.status, prediction.remote_output, prediction.attempts = (Status.STORING, remote.output, 1)
+        else:
+            services.enqueue("store", prediction_id)
+        return Status.STORING
+    if status == "failed":
+        return _moved(
+            services.prediction_transition(
+                prediction_id,
+                old,
+                Status.FAILED,
+                error=remote.error or _("DeerAPI reported a failure without a message."),
+                completed_at=now,
+                next_poll_at=None,
+                **fields,
+            ),
+            Status.FAILED,
+        )
+    if status in ("canceled", "aborted"):
+        message = remote.error or (
+            _("DeerAPI stopped the prediction before it started.") if status == "aborted" else ""
+        )
+        return _moved(
+            services.prediction_transition(
+                prediction_id, old, Status.CANCELED, error=message, completed_at=now, next_poll_at=None, **fields
+            ),
+            Status.CANCELED,
+        )
+    # starting, processing, or a status we do not know yet: keep polling.
+    new = Status.PROCESSING if status == "processing" else (Status.STARTING if old == Status.SUBMITTING else old)
+    if new == Status.PROCESSING and "started_at" not in fields:
+        fields["started_at"] = now
+    if submitted:
+        prediction.submitted_at = now
+    delay = poll_delay(prediction, remote, now)
+    fields["next_poll_at"] = now + timedelta(seconds=delay)
+    if new == old:
+        moved = bool(Prediction.objects.filter(pk=prediction_id, status=old).update(**fields))
+    else:
+        moved = services.prediction_transition(prediction_id, old, new, **fields)
+    if moved:
+        services.enqueue("poll", prediction_id, countdown=delay)
+    return _moved(moved, new)
+
+
+def _moved(moved: bool, status: str) -> str | None:
+    return status if moved else None
+
+
+def prediction_refresh(prediction_id: int, *, lease: str | None = None, client: DeerAPIClient | None = None) -> None:
+    """Poll DeerAPI once for a running prediction; reschedules itself."""
+    now = timezone.now()
+    claimed = Prediction.objects.filter(services.due(now, lease), pk=prediction_id, status__in=REMOTE).update(
+        next_poll_at=now + POLL_LEASE, poll_count=F("poll_count") + 1
+    )
+    if not claimed:
+        return
+    prediction = Prediction.objects.get(pk=prediction_id)
+    with services.in_language(prediction.language):
+        _refresh_claimed(prediction, client or get_client(), now)
+
+
+def _refresh_claimed(prediction: Prediction, client: DeerAPIClient, now) -> None:
+    prediction_id = prediction.pk
+    try:
+        remote = client.get_prediction(prediction.deerapi_id)
+    except (TransientError, AuthError) as exc:
+        # A rejected key may be fixed by an admin; keep trying (30 to 60 s apart) until the timeout.
+        delay = services.jittered(
+            60.0 if isinstance(exc, AuthError) else poll_interval(prediction, now) * 2, exc.retry_after
+        )
+        logger.info("prediction=%s poll failed (%s); again in %.1fs", prediction_id, exc.message, delay)
+        with transaction.atomic():
+            if Prediction.objects.filter(pk=prediction_id, status=prediction.status).update(
+                next_poll_at=timezone.now() + timedelta(seconds=delay)
+            ):
+                services.enqueue("poll", prediction_id, countdown=delay)
+        return
+    except PermanentError as exc:
+        services.prediction_fail(
+            prediction_id,
+            prediction.status,
+            _("DeerAPI could not report on this prediction: %(msg)s") % {"msg": exc.message},
+        )
+        return
+    health.heartbeat_record(health.POLL, every=health.POLL_HEARTBEAT_EVERY)  # for /healthz
+    if _apply_remote(prediction, prediction.status, remote, store_now=True) == Status.STORING:
+        # Stored by this task rather than a new one: no second message, claim and wait.
+        storing.store_claimed(prediction, stored=set())
+
+
+SWEEP_BATCH = 1000
+
+
+def _late_rows_claim(status: str, late: datetime, lease_until: datetime) -> list[int]:
+    """Move the lease of up to SWEEP_BATCH rows in `status` due before `late`; their ids.
+
+    One `UPDATE … RETURNING`: a row the sweep re-sends is not due again until `lease_until`,
+    so it gets at most one message per lease however far behind the workers are. Rows a
+    worker is claiming at this moment are skipped (PostgreSQL), not waited for.
+    """
+    table = Prediction._meta.db_table
+    skip_locked = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    sql = (
+        f"UPDATE {table} SET next_poll_at = %s WHERE id IN ("  # noqa: S608 - names from the model, values bound
+        f"SELECT id FROM {table} WHERE status = %s AND next_poll_at < %s "
+        f"ORDER BY next_poll_at LIMIT %s{skip_locked}) RETURNING id"
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [adapt(lease_until), status, adapt(late), SWEEP_BATCH])
+        return [pk for (pk,) in cursor.fetchall()]
+
+
+def predictions_sweep() -> dict[str, int]:
+    """Recover from lost messages and dead workers; time out stuck predictions.
+
+    Run by beat every few seconds. Cheap: each step is one indexed query.
+    """
+    now = timezone.now()
+    counts = {"submit": 0, "poll": 0, "store": 0, "unknown": 0, "timed_out": 0}
+    # A due row is only re-enqueued once it is this late: before that the
+    # countdown message already on its way will pick it up.
+    late = now - timedelta(seconds=settings.SWEEP_GRACE)
+
+    timeout_before = now - timedelta(seconds=settings.PREDICTION_TIMEOUT)
+    stuck = list(
+        Prediction.objects.filter(
+            status__in=[Status.QUEUED, Status.STARTING, Status.PROCESSING, Status.STORING],
+            created_at__lt=timeout_before,
+        ).values_list("pk", "status", "language")[:SWEEP_BATCH]
+    )
+    for pk, status, language in stuck:
+        with services.in_language(language):
+            message = _("Timed out: no result after %(min)d minutes.") % {"min": settings.PREDICTION_TIMEOUT // 60}
+        if services.prediction_fail(pk, status, message):
+            counts["timed_out"] += 1
+
+    # A claim whose lease ran out: the worker died while sending the create.
+    for pk, language in Prediction.objects.filter(status=Status.SUBMITTING, next_poll_at__lt=now).values_list(
+        "pk", "language"
+    )[:SWEEP_BATCH]:
+        with services.in_language(language):
+            reason = _("the worker stopped while sending it")
+            message = f"{UNKNOWN_EXPLANATION} ({reason})"
+        if services.prediction_transition(pk, Status.SUBMITTING, Status.UNKNOWN, next_poll_at=None, error=message):
+            counts["unknown"] += 1
+
+    for status, task, lease in (
+        (Status.QUEUED, "submit", SUBMIT_LEASE),
+        (Status.STARTING, "poll", POLL_LEASE),
+        (Status.PROCESSING, "poll", POLL_LEASE),
+        (Status.STORING, "store", storing.STORE_LEASE),
+    ):
+        lease_until = now + lease
+        with transaction.atomic():
+            ids = _late_rows_claim(status, late, lease_until)
+            for pk in ids:
+                services.enqueue(task, pk, lease=lease_until)
+        counts[task] += len(ids)
+    if any(counts.values()):
+        logger.info("sweep %s", " ".join(f"{k}={v}" for k, v in counts.items()))
+    return counts
+
+
+def prediction_cancel_remote(prediction_id: int, *, client: DeerAPIClient | None = None) -> None:
+    prediction = Prediction.objects.get(pk=prediction_id)
+    if prediction.status not in REMOTE or not prediction.deerapi_id:
+        return
+    client = client or get_client()
+    try:
+        remote = client.cancel_prediction(prediction.deerapi_id)
+    except (TransientError, PermanentError) as exc:
+        logger.info("prediction=%s cancel failed: %s", prediction_id, exc.message)
+        return
+    _apply_remote(prediction, prediction.status, remote)
