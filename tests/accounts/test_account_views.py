@@ -9,8 +9,7 @@ from django.urls import reverse
 
 from accounts import services as accounts
 from predictions.models import User
-
-from .world import PASSWORD, SCHNELL, finished_prediction
+from tests.world import PASSWORD, SCHNELL, finished_prediction
 
 pytestmark = pytest.mark.django_db
 NEW = "a-much-longer-new-passphrase"

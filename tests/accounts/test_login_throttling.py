@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.utils import timezone
 
-from .world import PASSWORD
+from tests.world import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -129,7 +129,7 @@ def test_the_password_is_never_stored_with_a_failure(client, member):
 
 @pytest.fixture
 def one_proxy(settings):
-    """Axes' settings for DEERWEB_PROXY_COUNT=1 (tests/test_settings.py checks that mapping)."""
+    """Axes' settings for DEERWEB_PROXY_COUNT=1 (tests/deerweb/test_settings.py checks that mapping)."""
     settings.AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR"]
     settings.AXES_IPWARE_PROXY_COUNT = 0
     settings.IPWARE_STRICT = False

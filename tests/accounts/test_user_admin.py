@@ -11,8 +11,7 @@ from accounts import roles
 from audit.models import AuditEntry
 from common import permissions
 from predictions.models import User
-
-from .world import PASSWORD
+from tests.world import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

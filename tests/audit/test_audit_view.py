@@ -13,8 +13,7 @@ from accounts import services as accounts
 from audit.models import AuditEntry
 from audit.services import audit_record
 from reviews import services as reviews
-
-from .world import finished_prediction
+from tests.world import finished_prediction
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,7 @@ from billing.models import LedgerKind, TeamSettings
 from deerapi.client import AuthError, DeerAPIClient
 from predictions import tasks
 from predictions.models import Prediction, Status
-
-from .world import PRO, ledger, load_settings, submit, wait_for
+from tests.world import PRO, ledger, load_settings, submit, wait_for
 
 SHOW_QUERY_URL = "import deerweb.settings as s; print(s.DEERAPI_QUERY_URL)"
 INSUFFICIENT = {

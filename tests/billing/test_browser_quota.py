@@ -15,9 +15,8 @@ import pytest
 
 from billing.models import MemberQuota, Period
 from predictions.models import Prediction, Status
-
-from .browser import log_in, open_new_prediction, screenshot, submit_prompt
-from .world import PRO, wait_for
+from tests.browser import log_in, open_new_prediction, screenshot, submit_prompt
+from tests.world import PRO, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
 

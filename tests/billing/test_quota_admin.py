@@ -11,8 +11,7 @@ from audit.models import AuditEntry
 from billing.models import LedgerEntry, LedgerKind, MemberQuota, Period, TeamSettings
 from predictions import services
 from predictions.models import Prediction, Status
-
-from .world import PRO, SCHNELL, submit
+from tests.world import PRO, SCHNELL, submit
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,7 @@ from billing import services as billing
 from billing.models import LedgerEntry, MemberQuota, Period, TeamSettings
 from predictions import services
 from predictions.models import Prediction, User
-
-from .world import submit
+from tests.world import submit
 
 # Row locks are what these tests are about; SQLite takes one lock for the whole database.
 pytestmark = [pytest.mark.services, pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]

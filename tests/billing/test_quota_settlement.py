@@ -9,8 +9,7 @@ from billing import services as billing
 from billing.models import LedgerKind
 from predictions import services
 from predictions.models import Status
-
-from .world import ledger, submit, wait_for
+from tests.world import ledger, submit, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 

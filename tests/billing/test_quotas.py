@@ -1,6 +1,6 @@
 """billing.services: what a submission costs, the limits it is checked against, and the
 ledger entries that reserve, settle and refund it (status changes made in-process here;
-tests/test_quota_settlement.py drives the same outcomes through a real worker)."""
+tests/billing/test_quota_settlement.py drives the same outcomes through a real worker)."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -15,8 +15,7 @@ from billing import services as billing
 from billing.models import LedgerEntry, LedgerKind, MemberQuota, Period, TeamSettings
 from predictions import pipeline, services, settlement
 from predictions.models import Prediction, Status
-
-from .world import PRO, SCHNELL, ledger, submit
+from tests.world import PRO, SCHNELL, ledger, submit
 
 pytestmark = pytest.mark.django_db
 

@@ -14,8 +14,7 @@ from django.urls import reverse
 from audit.models import AuditEntry
 from billing.models import LedgerEntry, LedgerKind, MemberQuota, Period, TeamSettings
 from predictions.models import User
-
-from .world import FROZEN_NOW, PRO, SCHNELL, ledger_entry
+from tests.world import FROZEN_NOW, PRO, SCHNELL, ledger_entry
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 

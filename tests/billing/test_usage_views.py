@@ -11,8 +11,7 @@ from django.urls import reverse
 
 from billing.models import LedgerEntry, LedgerKind, MemberQuota, Period
 from predictions.models import Prediction, Status
-
-from .world import PRO, SCHNELL, ledger_entry, submit
+from tests.world import PRO, SCHNELL, ledger_entry, submit
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 

@@ -12,9 +12,8 @@ import re
 import pytest
 
 from predictions.models import Prediction, Status
-
-from .browser import generate, log_in, shown_prediction_id
-from .world import FLUX_DEV, IDEOGRAM, submit, wait_for
+from tests.browser import generate, log_in, shown_prediction_id
+from tests.world import FLUX_DEV, IDEOGRAM, submit, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
 

@@ -15,8 +15,7 @@ from catalog import specs as catalog
 from catalog.inputs import ModelSpec
 from catalog.schema import SchemaError, fields_from_json_schema
 from deerapi.client import DeerAPIClient
-
-from .world import ROOT
+from tests.world import ROOT
 
 # The 28 ids DeerAPI lists for its Replicate-style endpoint (deerapi-api.md §1.2).
 DEERAPI_IDS = [

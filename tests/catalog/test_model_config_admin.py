@@ -11,8 +11,7 @@ from django.urls import reverse
 
 from audit.models import AuditEntry
 from catalog.models import ModelConfig
-
-from .world import IDEOGRAM, SCHNELL, wait_until
+from tests.world import IDEOGRAM, SCHNELL, wait_until
 
 CHANGELIST = reverse("admin:catalog_modelconfig_changelist")
 ADD = reverse("admin:catalog_modelconfig_add")

@@ -9,8 +9,7 @@ from catalog import specs as catalog
 from catalog.models import ModelConfig
 from predictions import services
 from predictions.models import Prediction
-
-from .world import SCHNELL
+from tests.world import SCHNELL
 
 pytestmark = pytest.mark.django_db
 ADDED_SCHEMA = {

@@ -15,8 +15,7 @@ from deerapi.client import (
     error_message,
     normalise_output,
 )
-
-from .world import SCHNELL
+from tests.world import SCHNELL
 
 
 def response(status: int, body, *, content_type="application/json", headers=None) -> requests.Response:

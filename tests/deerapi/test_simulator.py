@@ -31,8 +31,7 @@ from deerapi.client import (
 )
 from deerapi.simulator import SIMULATED_FAILURE, Simulator
 from deerapi.simulator.validation import validate_input
-
-from .world import PRO, ROOT, SCHNELL
+from tests.world import PRO, ROOT, SCHNELL
 
 KEY = "sandbox-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings
 
-from .world import ROOT
+from tests.world import ROOT
 
 # The benchmarks run on PostgreSQL and Redis only.
 pytestmark = [pytest.mark.services, pytest.mark.postgresql, pytest.mark.redis]

@@ -18,8 +18,7 @@ import pytest
 from django.conf import settings
 
 from bench import harness
-
-from .world import ROOT
+from tests.world import ROOT
 
 
 @pytest.fixture

@@ -13,8 +13,7 @@ from decimal import Decimal
 import pytest
 
 from billing.models import MemberQuota, Period
-
-from .browser import PHONE, WIDE, log_in, new_context, screenshot
+from tests.browser import PHONE, WIDE, log_in, new_context, screenshot
 
 pytestmark = [pytest.mark.browser]
 

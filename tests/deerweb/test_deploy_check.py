@@ -9,7 +9,7 @@ import secrets
 import subprocess
 import sys
 
-from .world import ROOT
+from tests.world import ROOT
 
 PRODUCTION = {
     "DJANGO_SETTINGS_MODULE": "deerweb.settings",

@@ -16,8 +16,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from predictions.models import Status
-
-from .world import SCHNELL, make_prediction
+from tests.world import SCHNELL, make_prediction
 
 CATALOGUE = Path(settings.BASE_DIR) / "locale" / "zh_Hans" / "LC_MESSAGES"
 PO = CATALOGUE / "django.po"

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from .browser import log_in, submit_prompt
-from .world import ROOT, SCHNELL
+from tests.browser import log_in, submit_prompt
+from tests.world import ROOT, SCHNELL
 
 pytestmark = [pytest.mark.make_run, pytest.mark.browser]
 

@@ -24,8 +24,7 @@ from billing.models import LedgerEntry, MemberQuota, TeamSettings
 from catalog.models import ModelConfig
 from ops.models import Heartbeat, TaskFailure
 from predictions.models import Prediction, PredictionOutput, User
-
-from .world import PASSWORD, SCHNELL
+from tests.world import PASSWORD, SCHNELL
 
 # The release before the domain apps: its last migration, and the apps that did not exist.
 BEFORE = [

@@ -14,8 +14,7 @@ import pytest
 from django.test import Client
 
 from predictions.models import ReviewState, User
-
-from .world import PASSWORD, SCHNELL, finished_prediction
+from tests.world import PASSWORD, SCHNELL, finished_prediction
 
 pytestmark = pytest.mark.django_db
 

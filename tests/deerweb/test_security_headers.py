@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from .browser import log_in
-from .world import FILE_POLICY, ROOT, finished_prediction, stored_image
+from tests.browser import log_in
+from tests.world import FILE_POLICY, ROOT, finished_prediction, stored_image
 
 POLICY = {
     "default-src": "'self'",

@@ -3,7 +3,7 @@ environment decides what DeerWeb does (DeerAPI or the simulator, the address a l
 
 import pytest
 
-from .world import load_settings
+from tests.world import load_settings
 
 
 @pytest.mark.parametrize(

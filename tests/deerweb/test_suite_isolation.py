@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 
-from .world import ROOT
+from tests.world import ROOT
 
 SHOW = (
     "import json, os; from django.conf import settings as s; "
@@ -91,7 +91,7 @@ def test_a_run_in_several_processes_leaves_no_media_or_broker_folder_behind(tmp_
     )
     run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "-k", "handed_to_nginx"]
     result = subprocess.run(
-        [*run, "tests/test_file_accel.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        [*run, "tests/predictions/test_file_accel.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stdout[-3000:]
     assert "4 passed" in result.stdout, "the tests ran, storing outputs and input images in their media folders"

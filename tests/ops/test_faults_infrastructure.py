@@ -13,8 +13,7 @@ from django.db import connection
 from django.utils import timezone
 
 from predictions.models import Prediction, Prompt, Status
-
-from .world import SCHNELL, Worker, submit, unavailable, wait_for, wait_until
+from tests.world import SCHNELL, Worker, submit, unavailable, wait_for, wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 

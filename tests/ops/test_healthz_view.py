@@ -12,8 +12,7 @@ from ops import health
 from ops.models import Heartbeat, TaskFailure
 from predictions import pipeline, storing, tasks
 from predictions.models import Prediction, Status
-
-from .world import make_prediction, submitted, wait_for, wait_until
+from tests.world import make_prediction, submitted, wait_for, wait_until
 
 pytestmark = pytest.mark.django_db
 

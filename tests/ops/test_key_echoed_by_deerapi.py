@@ -18,8 +18,7 @@ from deerapi.client import DeerAPIClient, TransientError
 from ops.redaction import redact
 from predictions import pipeline
 from predictions.models import REMOTE, Prediction, Status
-
-from .world import SCHNELL, submit, submitted
+from tests.world import SCHNELL, submit, submitted
 
 pytestmark = pytest.mark.django_db
 KEY = settings.DEERAPI_KEY

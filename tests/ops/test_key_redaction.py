@@ -12,8 +12,7 @@ from django.test import RequestFactory
 from django.views.debug import get_default_exception_reporter_filter, get_exception_reporter_class
 
 from ops.logging import JsonFormatter, RedactSecretsFilter
-
-from .world import add_output, make_prediction
+from tests.world import add_output, make_prediction
 
 KEY = settings.DEERAPI_KEY
 

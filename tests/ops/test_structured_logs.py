@@ -24,8 +24,7 @@ from ops.logging import (
 )
 from predictions import selectors, tasks
 from predictions.models import Prediction, Status
-
-from .world import SCHNELL, load_settings, make_prediction, submit, wait_for
+from tests.world import SCHNELL, load_settings, make_prediction, submit, wait_for
 
 log = logging.getLogger("predictions.tests")
 

@@ -11,8 +11,8 @@ import pytest
 from django.utils import translation
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from .browser import generate, log_in, open_new_prediction, screenshot, submit_prompt
-from .world import PRO, ROOT, SCHNELL
+from tests.browser import generate, log_in, open_new_prediction, screenshot, submit_prompt
+from tests.world import PRO, ROOT, SCHNELL
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
 

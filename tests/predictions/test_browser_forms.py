@@ -16,9 +16,8 @@ import pytest
 from django.utils import timezone
 
 from predictions.models import Prediction, Status
-
-from .browser import DETAIL_PATH, generate, log_in, open_form, shown_prediction_id
-from .world import FLUX2, FLUX_DEV, KONTEXT, SCHNELL, SDXL, TERMINAL, png, wait_for
+from tests.browser import DETAIL_PATH, generate, log_in, open_form, shown_prediction_id
+from tests.world import FLUX2, FLUX_DEV, KONTEXT, SCHNELL, SDXL, TERMINAL, png, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
 

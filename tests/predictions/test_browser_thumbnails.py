@@ -10,9 +10,8 @@ from __future__ import annotations
 import pytest
 
 from predictions.models import ReviewState
-
-from .browser import PHONE, WIDE, log_in, new_context, screenshot
-from .world import finished_prediction
+from tests.browser import PHONE, WIDE, log_in, new_context, screenshot
+from tests.world import finished_prediction
 
 pytestmark = [pytest.mark.browser]
 APPROVED = {"review_state": ReviewState.APPROVED}

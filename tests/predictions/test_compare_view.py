@@ -11,8 +11,7 @@ from django.urls import reverse
 from catalog.models import ModelConfig
 from predictions import services
 from predictions.models import Prediction, Prompt, Status
-
-from .world import IDEOGRAM, PRO, RECRAFT_SVG, SCHNELL, SDXL, wait_for
+from tests.world import IDEOGRAM, PRO, RECRAFT_SVG, SCHNELL, SDXL, wait_for
 
 COMPARE = reverse("predictions:compare")
 

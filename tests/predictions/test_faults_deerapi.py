@@ -11,8 +11,7 @@ from django.utils import timezone
 
 from predictions import services
 from predictions.models import Prediction, Prompt, Status
-
-from .world import submit, wait_for
+from tests.world import submit, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 DEERAPI_ERROR = {"error": {"message": "upstream saturated", "type": "new_api_error"}}

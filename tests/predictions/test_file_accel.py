@@ -3,7 +3,7 @@ and hands the sending to nginx with X-Accel-Redirect, keeping its own headers.""
 
 import pytest
 
-from .world import FILE_POLICY, add_output, load_settings, make_prediction, stored_image
+from tests.world import FILE_POLICY, add_output, load_settings, make_prediction, stored_image
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,7 @@ from django.db import connection
 from django.urls import reverse
 
 from predictions.models import Prediction, Prompt, Status
-
-from .world import PRO, SCHNELL, add_output, finished_prediction
+from tests.world import PRO, SCHNELL, add_output, finished_prediction
 
 pytestmark = pytest.mark.django_db
 LIST = reverse("predictions:list")

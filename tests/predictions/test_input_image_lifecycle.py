@@ -17,8 +17,7 @@ from django.utils import timezone
 from predictions import tasks, uploads
 from predictions.models import InputImage, Prediction, ReviewState
 from reviews import services as reviews
-
-from .world import KONTEXT, ended, made_with_upload, stored_image, submit
+from tests.world import KONTEXT, ended, made_with_upload, stored_image, submit
 
 pytestmark = pytest.mark.django_db
 NEW = reverse("predictions:new")

@@ -12,8 +12,7 @@ from django.utils import timezone
 
 from predictions import uploads
 from predictions.models import Prediction, ReviewState, Status
-
-from .world import KONTEXT, ended, load_settings, made_with_upload, stored_image, submit
+from tests.world import KONTEXT, ended, load_settings, made_with_upload, stored_image, submit
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,7 @@ import pytest
 from django.urls import reverse
 
 from predictions.models import Status
-
-from .world import FLUX2, submit, wait_for
+from tests.world import FLUX2, submit, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 PROBLEM = {

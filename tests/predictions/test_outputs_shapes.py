@@ -10,8 +10,7 @@ import pytest
 from django.urls import reverse
 
 from predictions.models import Prediction, Status
-
-from .world import RECRAFT_SVG, SCHNELL, submit, wait_for
+from tests.world import RECRAFT_SVG, SCHNELL, submit, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 

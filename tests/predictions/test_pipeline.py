@@ -12,8 +12,7 @@ import pytest
 from PIL import Image
 
 from predictions.models import Status
-
-from .world import PRO, submit, wait_for
+from tests.world import PRO, submit, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 

@@ -8,8 +8,7 @@ from django.utils import timezone
 from deerapi.client import RemotePrediction
 from predictions import pipeline
 from predictions.models import Prediction, Prompt, Status
-
-from .world import IDEOGRAM, SCHNELL
+from tests.world import IDEOGRAM, SCHNELL
 
 
 def running(logs: str = "", started_seconds_ago: float | None = None) -> tuple[Prediction, RemotePrediction]:

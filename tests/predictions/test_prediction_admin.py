@@ -15,8 +15,7 @@ from django.utils import timezone
 from audit.models import AuditEntry
 from predictions.admin import PredictionAdmin
 from predictions.models import Prediction, ReviewState, Status
-
-from .world import PRO, SCHNELL, finished_prediction
+from tests.world import PRO, SCHNELL, finished_prediction
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/predictions/prediction/"

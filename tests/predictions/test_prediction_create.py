@@ -4,8 +4,7 @@ import pytest
 
 from predictions import services
 from predictions.models import Prediction, Status
-
-from .world import SCHNELL
+from tests.world import SCHNELL
 
 pytestmark = pytest.mark.django_db
 

@@ -14,8 +14,7 @@ from PIL import Image
 
 from catalog.models import ModelConfig
 from predictions.models import InputImage, Prediction, Prompt, Status
-
-from .world import FLUX2, FLUX_DEV, IDEOGRAM, KONTEXT, RECRAFT_SVG, SCHNELL, SDXL, png, submit
+from tests.world import FLUX2, FLUX_DEV, IDEOGRAM, KONTEXT, RECRAFT_SVG, SCHNELL, SDXL, png, submit
 
 pytestmark = pytest.mark.django_db
 NEW = reverse("predictions:new")

@@ -8,8 +8,7 @@ from django.urls import reverse
 
 from catalog.models import ModelConfig
 from predictions.models import Prediction, ReviewState, Status
-
-from .world import PROMPT, SCHNELL, submit, wait_for
+from tests.world import PROMPT, SCHNELL, submit, wait_for
 
 
 def rerun_url(prediction: Prediction) -> str:

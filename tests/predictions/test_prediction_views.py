@@ -7,8 +7,7 @@ from django.urls import reverse
 
 from predictions import pipeline
 from predictions.models import Prediction, Status
-
-from .world import PRO, PROMPT, SCHNELL, add_output, make_prediction
+from tests.world import PRO, PROMPT, SCHNELL, add_output, make_prediction
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,7 @@ from django.urls import reverse
 
 from predictions import services
 from predictions.models import Prediction, Prompt, ReviewState, Status
-
-from .world import submit
+from tests.world import submit
 
 pytestmark = pytest.mark.django_db
 LIBRARY = reverse("prompts:list")

@@ -12,8 +12,7 @@ from django.utils import timezone
 from deerapi.client import AuthError, TransientError
 from predictions import pipeline, services, storing
 from predictions.models import Status
-
-from .world import finished_prediction
+from tests.world import finished_prediction
 
 pytestmark = pytest.mark.django_db
 TOGETHER = 8  # predictions refused at the same moment, each at its first attempt

@@ -4,8 +4,7 @@ import pytest
 
 from predictions import services
 from predictions.models import TERMINAL, TRANSITIONS, Prediction, Status, can_transition
-
-from .world import submit
+from tests.world import submit
 
 
 def test_terminal_statuses_have_no_way_out():

@@ -7,8 +7,7 @@ from django.utils import timezone
 
 from predictions import storing
 from predictions.models import Prediction, Status
-
-from .world import finished_prediction
+from tests.world import finished_prediction
 
 pytestmark = pytest.mark.django_db
 URL = "https://files.example/out-0.svg"

@@ -9,8 +9,7 @@ from django.utils import timezone
 
 from predictions import pipeline, services, tasks
 from predictions.models import Prediction, Prompt, Status
-
-from .world import SCHNELL
+from tests.world import SCHNELL
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,7 @@ from PIL import Image
 from predictions.models import PredictionOutput, ReviewState
 from predictions.storing import THUMBNAIL_SIZE
 from predictions.templatetags.thumbnails import thumbnail_size
-
-from .world import finished_prediction
+from tests.world import finished_prediction
 
 pytestmark = pytest.mark.django_db
 GRID_SIZES = "auto, (max-width: 26.7rem) calc(100vw - 2rem), (max-width: 40rem) calc(50vw - 1.4rem), 14rem"

@@ -8,8 +8,7 @@ from django.utils import timezone, translation
 
 from predictions import pipeline
 from predictions.models import Prediction, Status
-
-from .world import submit, wait_for
+from tests.world import submit, wait_for
 
 UNKNOWN_ZH = "DeerWeb 已将此生成任务发送给 DeerAPI"
 

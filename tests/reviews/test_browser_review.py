@@ -14,9 +14,8 @@ from django.utils import timezone
 from audit.models import AuditEntry
 from predictions.models import Prediction, ReviewState
 from reviews import services as reviews
-
-from .browser import log_in, screenshot
-from .world import finished_prediction
+from tests.browser import log_in, screenshot
+from tests.world import finished_prediction
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
 

@@ -11,8 +11,7 @@ from django.utils import timezone
 
 from predictions.models import ReviewState
 from reviews import services as reviews
-
-from .world import PRO, SCHNELL, finished_prediction
+from tests.world import PRO, SCHNELL, finished_prediction
 
 pytestmark = pytest.mark.django_db
 APPROVED = {"review_state": ReviewState.APPROVED}

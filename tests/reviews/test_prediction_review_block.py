@@ -6,8 +6,7 @@ import pytest
 from django.urls import reverse
 
 from reviews import services as reviews
-
-from .world import finished_prediction
+from tests.world import finished_prediction
 
 pytestmark = pytest.mark.django_db
 

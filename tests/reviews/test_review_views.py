@@ -11,8 +11,7 @@ from django.utils import timezone
 
 from audit.models import AuditEntry
 from predictions.models import Prediction, ReviewState, Status
-
-from .world import PRO, SCHNELL, finished_prediction
+from tests.world import PRO, SCHNELL, finished_prediction
 
 pytestmark = pytest.mark.django_db
 JSON = {"HTTP_ACCEPT": "application/json"}

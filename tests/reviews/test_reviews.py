@@ -14,8 +14,7 @@ from catalog.models import ModelConfig
 from predictions import services
 from predictions.models import Prediction, PredictionOutput, ReviewState, Status
 from reviews import services as reviews
-
-from .world import PRO, SCHNELL, finished_prediction, submit, wait_for
+from tests.world import PRO, SCHNELL, finished_prediction, submit, wait_for
 
 pytestmark = pytest.mark.django_db
 
