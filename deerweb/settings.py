@@ -357,6 +357,9 @@ if INPUT_URL_TTL < PREDICTION_TIMEOUT:
         f"got {INPUT_URL_TTL}"
     )
 
+# Seconds the output URLs the API hands out (signed, fetchable without a token) keep working.
+API_OUTPUT_URL_TTL = env_int("DEERWEB_API_OUTPUT_URL_TTL", 24 * 3600, minimum=60)
+
 # --- Celery -----------------------------------------------------------------
 
 CELERY_BROKER_URL = env_url(

@@ -90,6 +90,11 @@ def can_transition(old: str, new: str) -> bool:
     return new in TRANSITIONS[old]
 
 
+class Via(models.TextChoices):
+    WEB = "web", _("Web")
+    API = "api", _("API")
+
+
 class ReviewState(models.TextChoices):
     PENDING = "pending", _("Not reviewed")
     APPROVED = "approved", _("Approved")
@@ -141,6 +146,9 @@ class Prediction(models.Model):
     review_reason = models.TextField(_("rejection reason"), blank=True, default="")
     is_private = models.BooleanField(_("private"), default=False)
     files_deleted_at = models.DateTimeField(null=True, blank=True)
+    # How it entered DeerWeb: the web pages, or the API (with the name of the member's token).
+    via = models.CharField(_("entered through"), max_length=3, choices=Via.choices, default=Via.WEB)
+    via_token = models.CharField(_("API token"), max_length=100, blank=True, default="")
     # The language of the page it was submitted from: what the worker writes about it
     # (its error) is in that language. Empty: the site's default.
     language = models.CharField(max_length=16, blank=True, default="")

@@ -43,6 +43,7 @@ from predictions.models import (
     Prompt,
     Status,
     User,
+    Via,
     can_transition,
 )
 
@@ -250,12 +251,14 @@ def prediction_create(
     prompt: Prompt | None = None,
     source: Prediction | None = None,
     compare_group: uuid.UUID | None = None,
+    via_token: str = "",
 ) -> Prediction:
     """Save a prediction as `queued` and have a worker send it.
 
     The web request never talks to DeerAPI: it validates, reserves the cost
     against the member's quota, saves and enqueues, all in one transaction.
     `prompt` reuses a prompt of the member's (its text must match the input's).
+    `via_token`: the name of the API token it came through (empty: the web pages).
     """
     spec = catalog_selectors.model_get(model_id)
     if spec is None:
@@ -275,6 +278,8 @@ def prediction_create(
             next_poll_at=now,
             source=source,
             compare_group=compare_group,
+            via=Via.API if via_token else Via.WEB,
+            via_token=via_token,
             language=translation.get_language() or "",
         )
         billing.quota_reserve(prediction, spec)

@@ -1,5 +1,5 @@
-"""Predictions (/predictions/), the prompt library (/prompts/) and the input images DeerAPI
-fetches (/inputs/<token>/, no login)."""
+"""Predictions (/predictions/), the prompt library (/prompts/), the input images DeerAPI
+fetches (/inputs/<token>/, no login) and the outputs at signed URLs (/outputs/…, no login)."""
 
 from django.urls import path
 
@@ -35,3 +35,8 @@ prompt_patterns = (
 )
 
 input_patterns = [path("<uuid:token>/", views.input_image_file, name="input_image")]
+
+# Stored outputs at the signed, expiring URLs the API hands out (no login).
+signed_output_patterns = [
+    path("<str:signature>/<str:name>", views.signed_output_file, name="signed_output"),
+]

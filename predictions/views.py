@@ -24,7 +24,7 @@ from catalog import specs as catalog
 from catalog.inputs import ModelSpec
 from common.paging import id_param
 from common.permissions import AuthedHttpRequest
-from predictions import files, prompts, selectors, services, uploads
+from predictions import files, prompts, replicate, selectors, services, uploads
 from predictions.forms import (
     CompareForm,
     HistoryFilterForm,
@@ -320,6 +320,15 @@ def _serve(output: PredictionOutput, field: str, *, download: bool) -> HttpRespo
 def output_file(request: AuthedHttpRequest, pk: int, index: int) -> HttpResponseBase:
     output = selectors.output_get(request.user, pk, index)
     return _serve(output, "file", download="download" in request.GET)
+
+
+@require_GET
+def signed_output_file(request: HttpRequest, signature: str, name: str) -> HttpResponseBase:
+    """A stored output at the signed URL the API handed out: no login, until it expires."""
+    output = replicate.output_from_signature(signature)
+    if output is None:
+        raise Http404
+    return _serve(output, "file", download=False)
 
 
 @login_required
