@@ -8,11 +8,12 @@ from django.conf import settings
 from django.utils import timezone
 
 from billing.models import TeamSettings
+from deerapi.simulator.server import SLOW_MARK
 from ops import health
 from ops.models import Heartbeat, TaskFailure
 from predictions import pipeline, storing, tasks
 from predictions.models import Prediction, Status
-from tests.world import make_prediction, submitted, wait_for, wait_until
+from tests.world import make_prediction, submit, submitted, wait_for, wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -311,8 +312,11 @@ def test_it_turns_ok_with_a_running_worker_and_shows_its_last_poll(worker, clien
     assert response.status_code == 200, response.content
     assert response.json()["checks"]["worker"]["age_seconds"] < 5
 
-    prediction = make_prediction(member)
-    wait_for(prediction, Status.SUCCEEDED)
+    # A slow run (about 10 s at the simulator): its polls outlast the worker's heartbeat throttle
+    # (POLL_HEARTBEAT_EVERY), which an earlier test's polls may have started before the database
+    # was emptied.
+    prediction = submit(member, prompt=f"{SLOW_MARK} a slow deer")
+    wait_for(prediction, Status.SUCCEEDED, timeout=60)
     last_poll = client.get("/healthz").json()["checks"]["last_poll"]
     assert last_poll["at"] is not None
     assert last_poll["age_seconds"] < 30
