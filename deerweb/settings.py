@@ -127,6 +127,7 @@ INSTALLED_APPS = [
     "billing",
     "predictions",
     "reviews",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -357,6 +358,16 @@ if INPUT_URL_TTL < PREDICTION_TIMEOUT:
         f"got {INPUT_URL_TTL}"
     )
 
+# The API (/replicate/v1/): requests per token per minute (0: no limit), counted in Django's
+# cache; DEERWEB_CACHE_URL (redis://…) shares that cache between web processes.
+API_RATE_LIMIT = env_int("DEERWEB_API_RATE_LIMIT", 600, minimum=0)
+if env_str("DEERWEB_CACHE_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env_url("DEERWEB_CACHE_URL", "", schemes=("redis", "rediss", "unix")),
+        }
+    }
 # Seconds the output URLs the API hands out (signed, fetchable without a token) keep working.
 API_OUTPUT_URL_TTL = env_int("DEERWEB_API_OUTPUT_URL_TTL", 24 * 3600, minimum=60)
 

@@ -26,6 +26,7 @@ urlpatterns = [
     path("accounts/", include(account_patterns)),
     path("", include("ops.urls")),
     path("favicon.ico", views.favicon, name="favicon"),
+    path("replicate/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]
 

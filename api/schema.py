@@ -1,0 +1,83 @@
+"""Models as Replicate's API describes them, with their input as an OpenAPI schema
+(`latest_version.openapi_schema`), so clients can introspect what a model takes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from catalog.inputs import InputField, ModelSpec
+
+_TYPES = {
+    "string": {"type": "string"},
+    "text": {"type": "string"},
+    "integer": {"type": "integer"},
+    "number": {"type": "number"},
+    "boolean": {"type": "boolean"},
+    "enum": {"type": "string"},
+    "uri": {"type": "string", "format": "uri"},
+    "uri_list": {"type": "array", "items": {"type": "string", "format": "uri"}},
+}
+
+
+def input_property(field: InputField, order: int) -> dict[str, Any]:
+    prop: dict[str, Any] = {"title": field.name.replace("_", " ").capitalize(), "x-order": order, **_TYPES[field.kind]}
+    if field.help:
+        prop["description"] = str(field.help)
+    if field.choices:
+        prop["enum"] = list(field.choices)
+    if field.default is not None:
+        prop["default"] = field.default
+    if field.minimum is not None:
+        prop["minimum"] = field.minimum
+    if field.maximum is not None:
+        prop["maximum"] = field.maximum
+    if field.max_items is not None and field.kind == "uri_list":
+        prop["maxItems"] = field.max_items
+    return prop
+
+
+def input_schema(spec: ModelSpec) -> dict[str, Any]:
+    schema: dict[str, Any] = {
+        "type": "object",
+        "title": "Input",
+        "properties": {field.name: input_property(field, i) for i, field in enumerate(spec.fields)},
+    }
+    required = [field.name for field in spec.fields if field.required]
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def output_schema(spec: ModelSpec) -> dict[str, Any]:
+    uri = {"type": "string", "format": "uri"}
+    if spec.output == "list":
+        return {"type": "array", "title": "Output", "items": uri}
+    return {"title": "Output", **uri}
+
+
+def model_as_replicate(spec: ModelSpec, base_url: str) -> dict[str, Any]:
+    owner, _, name = spec.id.rpartition("/")
+    return {
+        "url": f"{base_url}/replicate/v1/models/{spec.id}",
+        "owner": owner,
+        "name": name,
+        "description": f"{spec.name} ({spec.vendor}), ${spec.price_text} per image",
+        "visibility": "public",
+        "github_url": None,
+        "paper_url": None,
+        "license_url": None,
+        "run_count": 0,
+        "cover_image_url": None,
+        "default_example": None,
+        "latest_version": {
+            "id": spec.id,
+            "created_at": None,
+            "cog_version": None,
+            "openapi_schema": {
+                "openapi": "3.0.2",
+                "info": {"title": spec.name, "version": spec.id},
+                "paths": {},
+                "components": {"schemas": {"Input": input_schema(spec), "Output": output_schema(spec)}},
+            },
+        },
+    }

@@ -1,0 +1,257 @@
+"""What the API does for a member: create predictions from Replicate-style bodies, page
+through them, and take uploaded files for their image inputs."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from api.errors import ApiError, invalid_input, not_found
+from billing import services as billing
+from catalog import selectors as catalog_selectors
+from predictions import services, uploads
+from predictions.models import InputImage, Prediction
+
+if TYPE_CHECKING:
+    from accounts.models import ApiToken
+
+    from predictions.models import User
+
+PAGE_SIZE = 100
+# How long an uploaded file may be used as an input (an unused upload is purged after a day).
+FILE_LIFETIME = uploads.ORPHAN_AGE
+_FILE_PATH = re.compile(r"^/replicate/v1/files/(?P<id>\d{1,18})$")
+
+
+def model_id_from_version(version: Any) -> str:
+    """`version` of `POST /v1/predictions` names a model here: "owner/name" (or "name"), with
+    an optional ":version" part, which DeerWeb ignores (it runs DeerAPI's current one)."""
+    if not isinstance(version, str) or not version.strip():
+        raise ApiError(
+            422, "Input validation failed", "`version` must name a model, e.g. black-forest-labs/flux-schnell."
+        )
+    return version.strip().split(":", 1)[0]
+
+
+def _quota_error(exc: billing.QuotaExceeded) -> ApiError:
+    if exc.limit == billing.Limit.IN_FLIGHT:
+        return ApiError(429, "Too many predictions in flight", exc.message, headers={"Retry-After": "5"})
+    if exc.limit == billing.Limit.MODEL:
+        return ApiError(403, "Model not allowed", exc.message)
+    return ApiError(402, "Budget exceeded", exc.message)
+
+
+def _file_inputs(user: User, input: dict[str, Any], hosts: frozenset[str]) -> tuple[dict[str, Any], list[InputImage]]:
+    """Replace each input that is the URL of one of the member's uploaded files
+    (`POST /v1/files`) by what DeerAPI can fetch; returns the input and the images used."""
+    used: list[InputImage] = []
+
+    def resolve(name: str, value: Any) -> Any:
+        if isinstance(value, list):
+            return [resolve(name, item) for item in value]
+        if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+            return value
+        parts = urlsplit(value)
+        match = _FILE_PATH.match(parts.path)
+        if parts.netloc not in hosts or match is None:
+            return value
+        image = InputImage.objects.filter(pk=int(match["id"]), owner=user).first()
+        if image is None:
+            raise invalid_input({name: "This file was not found: upload it again with POST /v1/files."})
+        try:
+            with image.file.open("rb") as handle:
+                data = handle.read()
+        except OSError:
+            raise invalid_input({name: "This file is no longer available: upload it again."}) from None
+        if image.size > uploads.INLINE_MAX_BYTES and not settings.PUBLIC_URL:
+            raise invalid_input({name: str(uploads.NEEDS_PUBLIC_URL)})
+        used.append(image)
+        return uploads.input_image_url(image, data)
+
+    return {name: resolve(name, value) for name, value in input.items()}, used
+
+
+def api_prediction_create(*, token: ApiToken, model_id: str, body: Any, hosts: frozenset[str]) -> Prediction:
+    """A prediction from a create body (`{"input": {...}}`), as the token's member.
+
+    Raises ApiError: 404 for a model DeerWeb does not offer, 422 for a bad input, 402 when a
+    budget refuses it, 429 when the in-flight limit does, 403 for a model the member may not use."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "Bad request", "The body must be a JSON object with an `input` object.")
+    input = body.get("input", {})
+    if not isinstance(input, dict):
+        raise ApiError(422, "Input validation failed", "`input` must be a JSON object.")
+    if catalog_selectors.model_get(model_id) is None:
+        raise not_found("model")
+    user = token.user
+    try:
+        with transaction.atomic():
+            data, images = _file_inputs(user, input, hosts)
+            prediction = services.prediction_create(owner=user, model_id=model_id, input=data, via_token=token.name)
+            uploads.input_images_link(prediction, images)
+    except services.PredictionInputError as exc:
+        raise invalid_input(exc.errors) from None
+    except billing.QuotaExceeded as exc:
+        raise _quota_error(exc) from None
+    return prediction
+
+
+def prediction_of(user: User, pk: str) -> Prediction:
+    """One of the member's own predictions, else 404 (also for another member's)."""
+    if not pk.isdigit() or len(pk) > 18:
+        raise not_found()
+    prediction = Prediction.objects.prefetch_related("outputs").filter(pk=int(pk), owner=user).first()
+    if prediction is None:
+        raise not_found()
+    return prediction
+
+
+def prediction_cancel(user: User, pk: str) -> Prediction:
+    prediction = prediction_of(user, pk)
+    services.prediction_cancel(prediction)
+    return prediction_of(user, pk)
+
+
+# --- Listing, newest first, with cursors -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Prediction]
+    next: str | None  # cursor to the older page
+    previous: str | None  # cursor to the newer page
+
+
+def _cursor(row: Prediction, direction: str) -> str:
+    raw = f"{direction}|{row.created_at.isoformat()}|{row.pk}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _cursor_read(cursor: str) -> tuple[str, datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        direction, moment, pk = raw.split("|")
+        created = parse_datetime(moment)
+        if direction not in ("next", "prev") or created is None:
+            raise ValueError(raw)
+        return direction, created, int(pk)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "Bad request", "The `cursor` is not one this API handed out.") from None
+
+
+def _moment(name: str, value: str | None) -> datetime | None:
+    if not value:
+        return None
+    moment = parse_datetime(value)
+    if moment is None:
+        raise ApiError(400, "Bad request", f"`{name}` must be an ISO 8601 date and time, e.g. 2026-12-01T00:00:00Z.")
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, timezone.UTC)
+
+
+def predictions_page(
+    user: User, *, cursor: str | None, created_after: str | None, created_before: str | None, size: int = PAGE_SIZE
+) -> Page:
+    """The member's predictions (web and API), newest first, PAGE_SIZE at a time.
+
+    Keyset paging on (created_at, id), served by the (owner, -created_at) index."""
+    qs: QuerySet[Prediction] = Prediction.objects.filter(owner=user).prefetch_related("outputs")
+    after, before = _moment("created_after", created_after), _moment("created_before", created_before)
+    if after:
+        qs = qs.filter(created_at__gt=after)
+    if before:
+        qs = qs.filter(created_at__lt=before)
+    if cursor:
+        direction, created, pk = _cursor_read(cursor)
+        if direction == "next":
+            older = Q(created_at__lt=created) | Q(created_at=created, pk__lt=pk)
+            rows = list(qs.filter(older).order_by("-created_at", "-pk")[: size + 1])
+            more_newer = True
+        else:
+            newer = Q(created_at__gt=created) | Q(created_at=created, pk__gt=pk)
+            rows = list(qs.filter(newer).order_by("created_at", "pk")[: size + 1])
+            has_more = len(rows) > size
+            rows = list(reversed(rows[:size]))
+            return Page(
+                rows,
+                _cursor(rows[-1], "next") if rows else None,
+                _cursor(rows[0], "prev") if rows and has_more else None,
+            )
+    else:
+        rows = list(qs.order_by("-created_at", "-pk")[: size + 1])
+        more_newer = False
+    has_older = len(rows) > size
+    rows = rows[:size]
+    return Page(
+        rows,
+        _cursor(rows[-1], "next") if rows and has_older else None,
+        _cursor(rows[0], "prev") if rows and more_newer else None,
+    )
+
+
+# --- Files -------------------------------------------------------------------------------------
+
+
+def file_create(user: User, upload: UploadedFile | None) -> InputImage:
+    """An uploaded image (multipart field `content`) kept for use as an input."""
+    if upload is None:
+        raise ApiError(422, "Input validation failed", "Send the file in a multipart field named `content`.")
+    try:
+        checked = uploads.image_check(upload)
+    except ValidationError as exc:
+        raise ApiError(422, "Input validation failed", " ".join(exc.messages)) from None
+    return uploads.input_image_store(user, checked)
+
+
+def file_of(user: User, pk: str) -> InputImage:
+    if not pk.isdigit() or len(pk) > 18:
+        raise not_found("file")
+    image = InputImage.objects.filter(pk=int(pk), owner=user).first()
+    if image is None:
+        raise not_found("file")
+    return image
+
+
+def file_delete(user: User, pk: str) -> None:
+    image = file_of(user, pk)
+    if image.predictions.exists():
+        raise ApiError(409, "Conflict", "This file is an input of a prediction and stays with it.")
+    uploads.input_images_discard([image])
+
+
+def file_as_replicate(image: InputImage, base_url: str) -> dict[str, Any]:
+    try:
+        with image.file.open("rb") as handle:
+            digest = hashlib.sha256(handle.read()).hexdigest()
+    except OSError:
+        digest = ""
+    expires = image.created_at + FILE_LIFETIME if not image.predictions.exists() else None
+    return {
+        "id": str(image.pk),
+        "name": image.file.name.rsplit("/", 1)[-1],
+        "content_type": image.content_type,
+        "size": image.size,
+        "etag": digest,
+        "checksums": {"sha256": digest},
+        "metadata": {},
+        "created_at": image.created_at.isoformat().replace("+00:00", "Z"),
+        "expires_at": expires.isoformat().replace("+00:00", "Z") if expires else None,
+        "urls": {"get": f"{base_url}/replicate/v1/files/{image.pk}"},
+    }
+
+
+def uploaded_files(user: User) -> list[InputImage]:
+    """The member's uploaded files, newest first (the last PAGE_SIZE)."""
+    return list(InputImage.objects.filter(owner=user).order_by("-created_at", "-pk")[:PAGE_SIZE])

@@ -1,0 +1,241 @@
+"""The Replicate-compatible API at /replicate/v1/, for the team's scripts and tools.
+
+Authenticated by personal API tokens only (never by the browser's session, so no CSRF);
+JSON in, JSON out, errors as problem+json (api.errors). Create and get are async views:
+with `Prefer: wait` they hold the request until the prediction ends or the wait runs out,
+without a thread or a database connection while they wait (api.waiting).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.csrf import csrf_exempt
+
+from api import schema, services, waiting
+from api.auth import api_token_get
+from api.errors import ApiError, not_found
+from catalog import selectors as catalog_selectors
+from predictions.models import Prediction
+from predictions.replicate import prediction_as_replicate
+
+View = Callable[..., HttpResponse]
+
+
+def _base_url(request: HttpRequest) -> str:
+    """Where this caller reaches DeerWeb: PUBLIC_URL, or the address of this request."""
+    return settings.PUBLIC_URL or request.build_absolute_uri("/").rstrip("/")
+
+
+def _hosts(request: HttpRequest) -> frozenset[str]:
+    from urllib.parse import urlsplit
+
+    return frozenset({request.get_host(), urlsplit(settings.PUBLIC_URL).netloc} - {""})
+
+
+def _json_body(request: HttpRequest) -> Any:
+    if not request.body:
+        return {}
+    try:
+        return json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "Bad request", "The body is not valid JSON.") from None
+
+
+def api_view(methods: tuple[str, ...]) -> Callable[[View], View]:
+    """A sync API view: method check, ApiError as problem+json, no CSRF (tokens only)."""
+
+    def decorator(view: View) -> View:
+        @csrf_exempt
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method not in methods:
+                return _method_not_allowed(methods)
+            try:
+                return view(request, *args, **kwargs)
+            except ApiError as exc:
+                return exc.response()
+
+        return wrapped
+
+    return decorator
+
+
+def async_api_view(methods: tuple[str, ...]) -> Callable[[Callable[..., Awaitable[HttpResponse]]], Any]:
+    def decorator(view: Callable[..., Awaitable[HttpResponse]]) -> Any:
+        @csrf_exempt
+        @wraps(view)
+        async def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method not in methods:
+                return _method_not_allowed(methods)
+            try:
+                return await view(request, *args, **kwargs)
+            except ApiError as exc:
+                return exc.response()
+
+        return wrapped
+
+    return decorator
+
+
+def _method_not_allowed(methods: tuple[str, ...]) -> HttpResponse:
+    response = ApiError(405, "Method not allowed", f"Use {' or '.join(methods)}.").response()
+    response["Allow"] = ", ".join(methods)
+    return response
+
+
+def _prediction_response(
+    prediction: Prediction, request: HttpRequest, status: int = 200, **overrides: Any
+) -> JsonResponse:
+    body = prediction_as_replicate(prediction, _base_url(request))
+    body.update(overrides)
+    return JsonResponse(body, status=status)
+
+
+# --- Predictions -----------------------------------------------------------------------------
+
+
+def _create(request: HttpRequest, model_id: str) -> Prediction:
+    token = api_token_get(request, write=True)
+    return services.api_prediction_create(
+        token=token, model_id=model_id, body=_json_body(request), hosts=_hosts(request)
+    )
+
+
+async def _created_response(request: HttpRequest, prediction: Prediction) -> HttpResponse:
+    seconds = waiting.prefer_wait(request.headers.get("Prefer", ""))
+    if seconds is None:
+        return await sync_to_async(_prediction_response)(prediction, request, 201)
+    finished = await waiting.prediction_wait(prediction.owner_id, prediction.pk, seconds)
+    if finished.status_is_terminal:
+        return await sync_to_async(_prediction_response)(finished.prediction, request, 201)
+    # Not done within the wait: `starting`, as Replicate answers, so replicate-python's run()
+    # goes on polling instead of returning an output that is not there yet.
+    return await sync_to_async(_prediction_response)(finished.prediction, request, 201, status="starting")
+
+
+@async_api_view(("POST",))
+async def model_predictions(request: HttpRequest, model: str) -> HttpResponse:
+    """POST /v1/models/{model}/predictions: `model` is the full id, with or without an owner."""
+    prediction = await sync_to_async(_create)(request, model.strip("/"))
+    return await _created_response(request, prediction)
+
+
+def _list(request: HttpRequest) -> JsonResponse:
+    token = api_token_get(request)
+    page = services.predictions_page(
+        token.user,
+        cursor=request.GET.get("cursor"),
+        created_after=request.GET.get("created_after"),
+        created_before=request.GET.get("created_before"),
+    )
+    base = _base_url(request)
+
+    def link(cursor: str | None) -> str | None:
+        if cursor is None:
+            return None
+        query = {k: v for k, v in request.GET.items() if k in ("created_after", "created_before")}
+        return f"{base}{reverse('api:predictions')}?{urlencode({**query, 'cursor': cursor})}"
+
+    return JsonResponse(
+        {
+            "next": link(page.next),
+            "previous": link(page.previous),
+            "results": [prediction_as_replicate(p, base) for p in page.rows],
+        }
+    )
+
+
+@async_api_view(("GET", "POST"))
+async def predictions(request: HttpRequest) -> HttpResponse:
+    """GET /v1/predictions: the member's predictions; POST: create, `version` naming a model."""
+    if request.method == "GET":
+        return await sync_to_async(_list)(request)
+    body = await sync_to_async(_json_body)(request)
+    model_id = services.model_id_from_version(body.get("version") if isinstance(body, dict) else None)
+    prediction = await sync_to_async(_create)(request, model_id)
+    return await _created_response(request, prediction)
+
+
+def _get(request: HttpRequest, pk: str) -> Prediction:
+    token = api_token_get(request)
+    return services.prediction_of(token.user, pk)
+
+
+@async_api_view(("GET",))
+async def prediction(request: HttpRequest, pk: str) -> HttpResponse:
+    found = await sync_to_async(_get)(request, pk)
+    seconds = waiting.prefer_wait(request.headers.get("Prefer", ""))
+    if seconds is not None:
+        found = (await waiting.prediction_wait(found.owner_id, found.pk, seconds)).prediction
+    return await sync_to_async(_prediction_response)(found, request)
+
+
+@api_view(("POST",))
+def prediction_cancel(request: HttpRequest, pk: str) -> HttpResponse:
+    token = api_token_get(request, write=True)
+    return _prediction_response(services.prediction_cancel(token.user, pk), request)
+
+
+# --- Models, account, files --------------------------------------------------------------------
+
+
+@api_view(("GET",))
+def models(request: HttpRequest) -> HttpResponse:
+    api_token_get(request)
+    base = _base_url(request)
+    results = [schema.model_as_replicate(spec, base) for spec in catalog_selectors.models_enabled()]
+    return JsonResponse({"next": None, "previous": None, "results": results})
+
+
+@api_view(("GET",))
+def model(request: HttpRequest, model: str) -> HttpResponse:
+    api_token_get(request)
+    spec = catalog_selectors.model_get(model.strip("/"))
+    if spec is None:
+        raise not_found("model")
+    return JsonResponse(schema.model_as_replicate(spec, _base_url(request)))
+
+
+@api_view(("GET",))
+def account(request: HttpRequest) -> HttpResponse:
+    user = api_token_get(request).user
+    return JsonResponse(
+        {
+            "type": "user",
+            "username": user.get_username(),
+            "name": user.get_full_name() or user.get_username(),
+            "github_url": None,
+        }
+    )
+
+
+@api_view(("GET", "POST"))
+def files(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        user = api_token_get(request).user
+        images = services.uploaded_files(user)
+        base = _base_url(request)
+        return JsonResponse(
+            {"next": None, "previous": None, "results": [services.file_as_replicate(i, base) for i in images]}
+        )
+    token = api_token_get(request, write=True)
+    image = services.file_create(token.user, request.FILES.get("content"))
+    return JsonResponse(services.file_as_replicate(image, _base_url(request)), status=201)
+
+
+@api_view(("GET", "DELETE"))
+def file(request: HttpRequest, pk: str) -> HttpResponse:
+    if request.method == "DELETE":
+        services.file_delete(api_token_get(request, write=True).user, pk)
+        return HttpResponse(status=204)
+    image = services.file_of(api_token_get(request).user, pk)
+    return JsonResponse(services.file_as_replicate(image, _base_url(request)))

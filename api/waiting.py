@@ -1,0 +1,44 @@
+"""`Prefer: wait`: hold a request until the prediction ends or the wait runs out.
+
+The wait holds neither a thread nor a database connection: each read of the prediction is
+a short sync_to_async call, and between reads the request awaits ops.notifier, which the
+pipeline pokes after every change of a prediction.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.db import close_old_connections
+
+from predictions.models import Prediction
+from predictions.replicate import TERMINAL, replicate_status
+
+MAX_WAIT = 60
+_PREFER_WAIT = re.compile(r"(?:^|[,;]\s*)wait(?:\s*=\s*(\d{1,4}))?\s*(?:$|[,;])")
+
+
+def prefer_wait(header: str) -> int | None:
+    """Seconds `Prefer: wait` or `Prefer: wait=N` asks for (1 to 60; `wait` alone is 60), else None."""
+    match = _PREFER_WAIT.search(header.strip().lower())
+    if match is None:
+        return None
+    seconds = int(match[1]) if match[1] else MAX_WAIT
+    return max(1, min(MAX_WAIT, seconds))
+
+
+@dataclass(frozen=True)
+class Waited:
+    prediction: Prediction
+
+    @property
+    def status_is_terminal(self) -> bool:
+        return replicate_status(self.prediction.status) in TERMINAL
+
+
+def _read(owner_id: int, pk: int) -> Prediction:
+    try:
+        return Prediction.objects.prefetch_related("outputs").get(pk=pk, owner_id=owner_id)
+    finally:
+        close_old_connections()
