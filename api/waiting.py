@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from django.db import close_old_connections
-
+from ops import notifier
 from predictions.models import Prediction
 from predictions.replicate import TERMINAL, replicate_status
 
@@ -37,8 +36,14 @@ class Waited:
         return replicate_status(self.prediction.status) in TERMINAL
 
 
-def _read(owner_id: int, pk: int) -> Prediction:
-    try:
-        return Prediction.objects.prefetch_related("outputs").get(pk=pk, owner_id=owner_id)
-    finally:
-        close_old_connections()
+async def prediction_wait(owner_id: int, pk: int, seconds: float) -> Waited:
+    """Wait until the prediction (the member's) ends, at most `seconds`; the last state read."""
+    read = notifier.released(lambda: Prediction.objects.prefetch_related("outputs").get(pk=pk, owner_id=owner_id))
+    latest: list[Prediction] = []
+
+    async def ended() -> bool:
+        latest.append(await read())
+        return Waited(latest[-1]).status_is_terminal
+
+    await notifier.wait_until(ended, pk, seconds)
+    return Waited(latest[-1])

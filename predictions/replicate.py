@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils.translation import gettext
 
 from catalog import selectors as catalog_selectors
+from catalog import specs as catalog
 from predictions.models import Prediction, PredictionOutput, Status
 
 STATUS = {
@@ -72,10 +73,18 @@ def _output(prediction: Prediction, base_url: str) -> Any:
     if prediction.status != Status.SUCCEEDED or prediction.files_deleted_at:
         return None
     urls = [output_url_sign(output, base_url) for output in prediction.outputs.all()]
-    spec = catalog_selectors.model_get(prediction.model_id)
-    if spec is not None and spec.output == "list":
+    if _output_shape(prediction.model_id) == "list":
         return urls
     return urls[0] if len(urls) == 1 else urls or None
+
+
+def _output_shape(model_id: str) -> str | None:
+    """The model's output shape: from the code catalog (no query), else its admin settings."""
+    spec = catalog.get_model(model_id)
+    if spec is not None:
+        return spec.output
+    spec = catalog_selectors.model_get(model_id)
+    return spec.output if spec is not None else None
 
 
 def _error(prediction: Prediction) -> str | None:

@@ -62,6 +62,22 @@ def member_client(client, member):
 
 
 @pytest.fixture
+def member_token(member) -> str:
+    """A personal API token of `member`'s, as the member copied it from the tokens page."""
+    from accounts.tokens import token_create
+
+    _token, raw = token_create(member, "laptop script")
+    return raw
+
+
+@pytest.fixture
+def api(client, member_token) -> Client:
+    """The API as `member`'s script calls it: every request carries the member's token."""
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {member_token}"
+    return client
+
+
+@pytest.fixture
 def admin_client(admin_user) -> Client:
     """The admin's own browser, beside `client` and `member_client`."""
     client = Client()
