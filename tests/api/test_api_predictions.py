@@ -144,3 +144,11 @@ def test_the_list_reads_a_page_in_a_bounded_number_of_queries(api, member, djang
         finished_prediction(member, outputs=2)
     with django_assert_max_num_queries(8):
         assert len(api.get("/replicate/v1/predictions").json()["results"]) == 30
+
+
+def test_history_and_the_detail_page_mark_an_api_prediction_with_the_tokens_name(api, member_client):
+    created = create(api).json()
+    history = member_client.get("/predictions/").content.decode()
+    assert "API · laptop script" in history
+    detail = member_client.get(f"/predictions/{created['id']}/").content.decode()
+    assert "the API, with the token “laptop script”" in detail
