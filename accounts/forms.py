@@ -9,6 +9,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.tokens import NAME_MAX_LENGTH
 from common import permissions
@@ -44,7 +45,7 @@ class RoleForm(forms.Form):
 
 # How long a new API token works: days (0: until revoked).
 TOKEN_EXPIRY_CHOICES = [
-    (0, _("Never")),
+    (0, pgettext_lazy("token expiry", "Never")),
     (30, _("In 30 days")),
     (90, _("In 90 days")),
     (365, _("In a year")),

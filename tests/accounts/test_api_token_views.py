@@ -151,3 +151,11 @@ def test_the_token_list_runs_the_same_few_queries_however_many_tokens(
             token_create(user, f"more {n}", by=user)
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert admin_client.get(PAGE).status_code == 200
+
+
+def test_the_page_and_a_new_token_in_chinese(member_client):
+    chinese = {"HTTP_ACCEPT_LANGUAGE": "zh-CN,zh;q=0.9"}
+    html = member_client.get(PAGE, **chinese).content.decode()
+    assert "API 令牌" in html and "API tokens" not in html
+    created = member_client.post(PAGE, {"name": "脚本", "expires": "0"}, **chinese).content.decode()
+    assert "Copy it now" not in created and "不会再次显示" in created
