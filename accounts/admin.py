@@ -1,4 +1,4 @@
-"""Members in the admin site, with their role, and deactivation instead of deletion."""
+"""Members in the admin site, with their role, and deactivation instead of deletion; API tokens."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from accounts import roles
+from accounts import roles, tokens
 from accounts import services as accounts
+from accounts.models import ApiToken
 from audit.services import audit_record
 from common import permissions
 
@@ -101,3 +102,52 @@ class DeerWebUserAdmin(UserAdmin):
             except accounts.AccountError as exc:
                 self.message_user(request, f"{user.get_username()}: {exc.message}", messages.ERROR)
         self.message_user(request, ngettext("%(n)d account changed.", "%(n)d accounts changed.", done) % {"n": done})
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """API tokens, for admins: find one, revoke it. Never a hash on screen, and no "Add":
+    a token for someone else is made with `manage.py api_token create`, which prints it."""
+
+    list_display = ("name", "user", "prefix", "read_only", "created_at", "expires_at", "last_used_at", "revoked_at")
+    list_filter = ("read_only", ("revoked_at", admin.EmptyFieldListFilter), "created_at")
+    list_select_related = ("user",)
+    search_fields = ("name", "=prefix", "user__username")
+    show_facets = admin.ShowFacets.NEVER
+    fields = (
+        "user",
+        "name",
+        "prefix",
+        "read_only",
+        "created_at",
+        "created_by",
+        "expires_at",
+        "last_used_at",
+        "last_used_address",
+        "revoked_at",
+    )
+    readonly_fields = fields
+    actions = ["revoke_selected"]
+
+    # Admins by role, as on DeerWeb's own pages (tokens are no permission of the groups).
+    def has_module_permission(self, request):
+        return permissions.is_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return permissions.is_admin(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        # The list's revoke action needs "change"; a token's own page is read-only (no Save).
+        return obj is None and permissions.is_admin(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Revoked, a token stays on record with when it was last used.
+        return False
+
+    @admin.action(description=_("Revoke selected tokens"), permissions=["change"])
+    def revoke_selected(self, request, queryset):
+        done = sum(tokens.token_revoke(token, by=request.user) for token in queryset.select_related("user"))
+        self.message_user(request, ngettext("%(n)d token revoked.", "%(n)d tokens revoked.", done) % {"n": done})

@@ -1,5 +1,5 @@
-"""The team page (/team/), a member's own password and the one-time set-password links
-admins hand out (/accounts/)."""
+"""The team page (/team/), a member's own password and API tokens, and the one-time
+set-password links admins hand out (/accounts/)."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
@@ -34,6 +34,8 @@ account_patterns = (
             auth_views.PasswordChangeDoneView.as_view(template_name="registration/password_changed.html"),
             name="password_changed",
         ),
+        path("tokens/", views.api_tokens, name="tokens"),
+        path("tokens/<int:pk>/revoke/", views.api_token_revoke, name="token_revoke"),
         path(
             "set-password/<uidb64>/<token>/",
             auth_views.PasswordResetConfirmView.as_view(

@@ -1,4 +1,5 @@
-"""The team page, for admins: members and their roles, invites, deactivation, password links."""
+"""The team page, for admins: members and their roles, invites, deactivation, password links;
+and every member's own API tokens page."""
 
 from __future__ import annotations
 
@@ -6,16 +7,18 @@ from typing import TYPE_CHECKING
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts import roles
+from accounts import roles, tokens
 from accounts import selectors as accounts_selectors
 from accounts import services as accounts
-from accounts.forms import InviteForm, RoleForm
+from accounts.forms import ApiTokenForm, InviteForm, RoleForm
 from audit import selectors as audit_selectors
 from common import permissions
 from common.permissions import AuthedHttpRequest
@@ -130,3 +133,50 @@ def _link_page(request: HttpRequest, member: User, path: str, *, invited: bool) 
     )
     response["Cache-Control"] = "no-store"
     return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_tokens(request: AuthedHttpRequest) -> HttpResponse:
+    """A member's API tokens and the form for a new one; an admin also sees everyone else's.
+
+    A new token is shown on the page that answers the form, and nowhere else: not in a
+    redirect's URL, not in the session, and the page is not cached."""
+    form = ApiTokenForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                token, raw = tokens.token_create(
+                    request.user,
+                    form.cleaned_data["name"],
+                    read_only=form.cleaned_data["read_only"],
+                    expires_at=form.expires_at(timezone.now()),
+                    by=request.user,
+                )
+            except tokens.TokenError as exc:
+                form.add_error(None, exc.message)
+            else:
+                response = render(request, "tokens/created.html", {"token": token, "raw": raw})
+                response["Cache-Control"] = "no-store"
+                return response
+        return _api_tokens_page(request, form, status=400)
+    return _api_tokens_page(request, form)
+
+
+def _api_tokens_page(request: AuthedHttpRequest, form: ApiTokenForm, *, status: int = 200) -> HttpResponse:
+    context = {"form": form, "own": accounts_selectors.api_tokens(request.user), "team_page": None}
+    if permissions.is_admin(request.user):
+        others = accounts_selectors.api_tokens().exclude(user=request.user)
+        context["team_page"] = Paginator(others, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "tokens/list.html", context, status=status)
+
+
+@login_required
+@require_POST
+def api_token_revoke(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """Revoke one of your own tokens, or as an admin anyone's (someone else's is not found)."""
+    visible = accounts_selectors.api_tokens(None if permissions.is_admin(request.user) else request.user)
+    token = get_object_or_404(visible, pk=pk)
+    if tokens.token_revoke(token, by=request.user):
+        messages.success(request, _("The token “%(name)s” is revoked: it no longer works.") % {"name": token.name})
+    return redirect("accounts:tokens")

@@ -6,6 +6,7 @@ endpoint names its URL, whose `?key=` is the key. `redact` replaces:
 
 - the configured DeerAPI key, wherever it appears;
 - any `Bearer <token>` and any `sk-…` key (another key, or one partly masked);
+- DeerWeb's own API tokens (`dwt_…`, accounts.tokens), however sent (not the 12-character prefix lists show);
 - the value of `key=` / `api_key=` query parameters;
 - the token of an uploaded input image's public URL (`/inputs/<token>/`).
 
@@ -24,6 +25,7 @@ MIN_SECRET_LENGTH = 8
 _PATTERNS = (
     (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{6,}"), rf"\g<1>{REDACTED}"),
     (re.compile(r"\bsk-[A-Za-z0-9_*-]{6,}"), REDACTED),
+    (re.compile(r"\bdwt_[A-Za-z0-9_-]{20,}"), REDACTED),  # longer than the prefix lists show
     (re.compile(r"(?i)([?&;](?:api[_-]?)?key=)[^&#\s'\"<>]+"), rf"\g<1>{REDACTED}"),
     (re.compile(r"(/inputs/)[0-9a-fA-F]{8}-?(?:[0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}\b"), rf"\g<1>{REDACTED}"),
 )

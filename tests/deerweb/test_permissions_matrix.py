@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 
+from accounts.tokens import token_create
 from predictions.models import ReviewState, User
 from tests.world import PASSWORD, SCHNELL, finished_prediction
 
@@ -133,8 +134,24 @@ CASES = [
         "prediction admin", "GET", "/admin/predictions/prediction/", everyone("login", "login", "login", "login", 200)
     ),
     Case("audit admin", "GET", "/admin/audit/auditentry/", everyone("login", "login", "login", "login", 200)),
+    Case("API token admin", "GET", "/admin/accounts/apitoken/", everyone("login", "login", "login", "login", 200)),
     # Everyone's own account.
     Case("change own password", "GET", "/accounts/password/", everyone("login", 200, 200, 200, 200)),
+    Case("own API tokens", "GET", "/accounts/tokens/", everyone("login", 200, 200, 200, 200)),
+    Case(
+        "create an API token",
+        "POST",
+        "/accounts/tokens/",
+        everyone("login", 200, 200, 200, 200),
+        (("name", "script"), ("expires", "30")),
+    ),
+    # A member's API token: its owner and admins may revoke it; nobody else finds it.
+    Case(
+        "revoke a member's API token",
+        "POST",
+        "/accounts/tokens/{member_token}/revoke/",
+        everyone("login", "done", 404, 404, "done"),
+    ),
     Case(
         "submit a prediction",
         "POST",
@@ -173,6 +190,7 @@ def world(member, other_member, reviewer, admin_user) -> dict[str, object]:
             "rejected": finished_prediction(member, review_state=ReviewState.REJECTED, review_reason="no").pk,
             "member_id": member.pk,
             "other_member_id": other_member.pk,
+            "member_token": token_create(member, "script")[0].pk,
         },
     }
 

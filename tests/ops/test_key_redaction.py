@@ -96,6 +96,14 @@ def test_json_lines_are_redacted_too(console):
     assert "[redacted]" in console.getvalue()
 
 
+def test_a_deerweb_api_token_in_a_log_line_is_redacted_but_the_prefix_lists_show_is_not(console):
+    token = "dwt_A1b2C3d4" + "e5F6-g7H8_" * 3 + "i9"  # the format of accounts.tokens
+    logging.getLogger("django.request").warning("Unauthorized: %s, listed as %s", token, "dwt_A1b2C3d4…")
+    text = console.getvalue()
+    assert token[12:] not in text
+    assert "Unauthorized: [redacted], listed as dwt_A1b2C3d4…" in text
+
+
 # --- Error reports ----------------------------------------------------------------------
 
 
