@@ -7,7 +7,7 @@ import base64
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -155,18 +155,24 @@ def _cursor_read(cursor: str) -> tuple[str, datetime, int]:
 def _moment(name: str, value: str | None) -> datetime | None:
     if not value:
         return None
-    moment = parse_datetime(value)
-    if moment is None:
-        raise ApiError(400, "Bad request", f"`{name}` must be an ISO 8601 date and time, e.g. 2026-12-01T00:00:00Z.")
-    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, timezone.UTC)
+    message = f"`{name}` must be an ISO 8601 date and time, e.g. 2026-12-01T00:00:00Z."
+    try:
+        moment = parse_datetime(value)
+        if moment is None:
+            raise ValueError(value)
+        # In UTC: PostgreSQL takes offsets of at most ±15:59, ISO 8601 up to ±23:59.
+        return moment.astimezone(UTC) if timezone.is_aware(moment) else moment.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        raise ApiError(400, "Bad request", message) from None
 
 
 def predictions_page(
-    user: User, *, cursor: str | None, created_after: str | None, created_before: str | None, size: int = PAGE_SIZE
+    user: User, *, cursor: str | None, created_after: str | None, created_before: str | None, size: int | None = None
 ) -> Page:
     """The member's predictions (web and API), newest first, PAGE_SIZE at a time.
 
     Keyset paging on (created_at, id), served by the (owner, -created_at) index."""
+    size = size or PAGE_SIZE
     qs: QuerySet[Prediction] = Prediction.objects.filter(owner=user).prefetch_related("outputs")
     after, before = _moment("created_after", created_after), _moment("created_before", created_before)
     if after:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from accounts.models import ApiToken
 from accounts.tokens import token_create, token_revoke
 from django.utils import timezone
 
@@ -39,7 +40,8 @@ def test_replicates_older_token_scheme_is_accepted_too(client, member_token):
 def test_a_revoked_or_expired_token_or_a_deactivated_members_is_401(client, member, admin_user):
     revoked, revoked_raw = token_create(member, "old")
     token_revoke(revoked, by=member)
-    _expired, expired_raw = token_create(member, "short", expires_at=timezone.now() - timedelta(seconds=1))
+    expired, expired_raw = token_create(member, "short", expires_at=timezone.now() + timedelta(days=1))
+    ApiToken.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     _token, raw = token_create(member, "current")
     assert client.get("/replicate/v1/account", **bearer(raw)).status_code == 200
     for dead in (revoked_raw, expired_raw):
