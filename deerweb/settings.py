@@ -73,6 +73,13 @@ def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
     return number
 
 
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = (env_str(name, default) or default).strip().lower()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name}: expected one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name)
     if value is None or value.strip() == "":
@@ -419,6 +426,23 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 1800},
     },
 }
+
+# --- Notifications ----------------------------------------------------------
+# How a process that changed a prediction wakes the web requests waiting for it (ops/notifier.py):
+# `redis` (pub/sub on the broker's Redis), `postgresql` (LISTEN/NOTIFY), or `local` (Unix datagram
+# sockets in NOTIFY_DIR: every process on one host). `auto`: redis with a Redis broker, postgresql
+# on PostgreSQL with another broker (RabbitMQ), local otherwise (SQLite and the filesystem broker).
+NOTIFIER = env_choice("DEERWEB_NOTIFIER", "auto", ("auto", "redis", "postgresql", "local"))
+_REDIS_BROKER = CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+_POSTGRESQL = not DATABASES["default"]["ENGINE"].endswith("sqlite3")
+if NOTIFIER == "auto":
+    NOTIFIER = "redis" if _REDIS_BROKER else "postgresql" if _POSTGRESQL else "local"
+elif NOTIFIER == "redis" and not _REDIS_BROKER:
+    raise ImproperlyConfigured("DEERWEB_NOTIFIER: redis needs a Redis broker (CELERY_BROKER_URL=redis://…)")
+elif NOTIFIER == "postgresql" and not _POSTGRESQL:
+    raise ImproperlyConfigured("DEERWEB_NOTIFIER: postgresql needs a PostgreSQL database (DATABASE_URL=postgres://…)")
+# The local notifier's sockets: made when a web process first waits, not on import.
+NOTIFY_DIR = VAR_DIR / "notify"
 
 # --- Logging ----------------------------------------------------------------
 
