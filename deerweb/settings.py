@@ -181,15 +181,35 @@ DATABASE_URL = env_url(
     schemes=("postgres", "postgresql", "sqlite"),
 )
 try:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL: {exc}") from exc
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
     # Web, worker and beat share the file: wait for a lock instead of failing.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
 else:
+    # Each process keeps a pool of connections (psycopg_pool): Django takes one for a request or
+    # a task and gives it back after (CONN_MAX_AGE 0), so an async view waiting between two reads
+    # holds none, and no request or task pays for opening one. A connection is checked before it
+    # is lent (CONN_HEALTH_CHECKS), so one PostgreSQL dropped is replaced, not handed out.
+    # A request waits up to DEERWEB_DB_POOL_TIMEOUT seconds for a free one, then fails.
+    DB_POOL_MIN_SIZE = env_int("DEERWEB_DB_POOL_MIN_SIZE", 1, minimum=0)
+    DB_POOL_MAX_SIZE = env_int("DEERWEB_DB_POOL_MAX_SIZE", 10, minimum=1)
+    if DB_POOL_MAX_SIZE < DB_POOL_MIN_SIZE:
+        raise ImproperlyConfigured(
+            f"DEERWEB_DB_POOL_MAX_SIZE: must be at least DEERWEB_DB_POOL_MIN_SIZE ({DB_POOL_MIN_SIZE}), "
+            f"got {DB_POOL_MAX_SIZE}"
+        )
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        "pool": {
+            "min_size": DB_POOL_MIN_SIZE,
+            "max_size": DB_POOL_MAX_SIZE,
+            "timeout": env_float("DEERWEB_DB_POOL_TIMEOUT", 10.0, minimum=0.1),
+        },
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "predictions.User"
@@ -398,10 +418,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # A pool process reserves one message at a time: a poll that falls due waits behind at most
 # one reserved create per process, not four (p95 lag in bench/ 2.5 s -> 1.0 s at 20 s).
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# A worker process keeps its database connection between tasks, as the web
-# does between requests: Celery's Django fixup would close it around every task, and
-# opening a PostgreSQL connection was a sixth of a pipeline task's time (bench/, README).
-# deerweb/celery.py closes a connection that broke or is older than CONN_MAX_AGE instead.
+# Celery's Django fixup would close the database connections around every task and, in a
+# prefork pool process, close its whole connection pool with them (opening a PostgreSQL
+# connection was a sixth of a pipeline task's time: bench/, README). deerweb/celery.py gives the
+# connection back to the pool around each task instead (closes it, on SQLite).
 CELERY_DB_REUSE_MAX = 10_000
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
