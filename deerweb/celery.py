@@ -13,9 +13,9 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-# Around every task, as Django does around every request: drop a database
-# connection that broke or outlived CONN_MAX_AGE, so a reused one (CELERY_DB_REUSE_MAX)
-# recovers from a dropped connection. Eager tasks run inside their caller's transaction.
+# Around every task, as Django does around every request: with CONN_MAX_AGE 0 the task's
+# database connection goes back to the process's pool (PostgreSQL) or is closed (SQLite), and
+# the next task takes a checked one. Eager tasks run inside their caller's transaction.
 @task_prerun.connect
 @task_postrun.connect
 def _close_old_connections(sender: Task | None = None, **kwargs: Any) -> None:

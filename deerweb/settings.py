@@ -73,6 +73,13 @@ def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
     return number
 
 
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = (env_str(name, default) or default).strip().lower()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name}: expected one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name)
     if value is None or value.strip() == "":
@@ -175,15 +182,35 @@ DATABASE_URL = env_url(
     schemes=("postgres", "postgresql", "sqlite"),
 )
 try:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL: {exc}") from exc
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
     # Web, worker and beat share the file: wait for a lock instead of failing.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
 else:
+    # Each process keeps a pool of connections (psycopg_pool): Django takes one for a request or
+    # a task and gives it back after (CONN_MAX_AGE 0), so an async view waiting between two reads
+    # holds none, and no request or task pays for opening one. A connection is checked before it
+    # is lent (CONN_HEALTH_CHECKS), so one PostgreSQL dropped is replaced, not handed out.
+    # A request waits up to DEERWEB_DB_POOL_TIMEOUT seconds for a free one, then fails.
+    DB_POOL_MIN_SIZE = env_int("DEERWEB_DB_POOL_MIN_SIZE", 1, minimum=0)
+    DB_POOL_MAX_SIZE = env_int("DEERWEB_DB_POOL_MAX_SIZE", 10, minimum=1)
+    if DB_POOL_MAX_SIZE < DB_POOL_MIN_SIZE:
+        raise ImproperlyConfigured(
+            f"DEERWEB_DB_POOL_MAX_SIZE: must be at least DEERWEB_DB_POOL_MIN_SIZE ({DB_POOL_MIN_SIZE}), "
+            f"got {DB_POOL_MAX_SIZE}"
+        )
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        "pool": {
+            "min_size": DB_POOL_MIN_SIZE,
+            "max_size": DB_POOL_MAX_SIZE,
+            "timeout": env_float("DEERWEB_DB_POOL_TIMEOUT", 10.0, minimum=0.1),
+        },
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "predictions.User"
@@ -405,10 +432,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # A pool process reserves one message at a time: a poll that falls due waits behind at most
 # one reserved create per process, not four (p95 lag in bench/ 2.5 s -> 1.0 s at 20 s).
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# A worker process keeps its database connection between tasks, as the web
-# does between requests: Celery's Django fixup would close it around every task, and
-# opening a PostgreSQL connection was a sixth of a pipeline task's time (bench/, README).
-# deerweb/celery.py closes a connection that broke or is older than CONN_MAX_AGE instead.
+# Celery's Django fixup would close the database connections around every task and, in a
+# prefork pool process, close its whole connection pool with them (opening a PostgreSQL
+# connection was a sixth of a pipeline task's time: bench/, README). deerweb/celery.py gives the
+# connection back to the pool around each task instead (closes it, on SQLite).
 CELERY_DB_REUSE_MAX = 10_000
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
@@ -433,6 +460,23 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 1800},
     },
 }
+
+# --- Notifications ----------------------------------------------------------
+# How a process that changed a prediction wakes the web requests waiting for it (ops/notifier.py):
+# `redis` (pub/sub on the broker's Redis), `postgresql` (LISTEN/NOTIFY), or `local` (Unix datagram
+# sockets in NOTIFY_DIR: every process on one host). `auto`: redis with a Redis broker, postgresql
+# on PostgreSQL with another broker (RabbitMQ), local otherwise (SQLite and the filesystem broker).
+NOTIFIER = env_choice("DEERWEB_NOTIFIER", "auto", ("auto", "redis", "postgresql", "local"))
+_REDIS_BROKER = CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+_POSTGRESQL = not DATABASES["default"]["ENGINE"].endswith("sqlite3")
+if NOTIFIER == "auto":
+    NOTIFIER = "redis" if _REDIS_BROKER else "postgresql" if _POSTGRESQL else "local"
+elif NOTIFIER == "redis" and not _REDIS_BROKER:
+    raise ImproperlyConfigured("DEERWEB_NOTIFIER: redis needs a Redis broker (CELERY_BROKER_URL=redis://…)")
+elif NOTIFIER == "postgresql" and not _POSTGRESQL:
+    raise ImproperlyConfigured("DEERWEB_NOTIFIER: postgresql needs a PostgreSQL database (DATABASE_URL=postgres://…)")
+# The local notifier's sockets: made when a web process first waits, not on import.
+NOTIFY_DIR = VAR_DIR / "notify"
 
 # --- Logging ----------------------------------------------------------------
 

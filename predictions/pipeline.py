@@ -31,7 +31,7 @@ from deerapi.client import (
     UncertainSubmission,
     get_client,
 )
-from ops import health
+from ops import health, notifier
 from predictions import services, storing
 from predictions.models import (
     REMOTE,
@@ -72,6 +72,7 @@ def prediction_submit(prediction_id: int, *, lease: str | None = None, client: D
     )
     if not claimed:
         return
+    notifier.notify(prediction_id)  # queued -> submitting, not through prediction_transition
     prediction = Prediction.objects.get(pk=prediction_id)
     with services.in_language(prediction.language):
         _submit_claimed(prediction, client or get_client())
@@ -305,6 +306,8 @@ def _apply_remote(
     fields["next_poll_at"] = now + timedelta(seconds=delay)
     if new == old:
         moved = bool(Prediction.objects.filter(pk=prediction_id, status=old).update(**fields))
+        if moved:
+            notifier.notify(prediction_id)  # its logs and metrics
     else:
         moved = services.prediction_transition(prediction_id, old, new, **fields)
     if moved:

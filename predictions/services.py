@@ -7,7 +7,11 @@ Rules kept here:
   checks `TRANSITIONS`, so two workers can never both act on one row;
 - the create POST is sent at most once per prediction; when its outcome is
   unknown the prediction becomes `unknown` instead of being sent again;
-- tasks are enqueued with `transaction.on_commit`, after the row they name exists.
+- tasks are enqueued with `transaction.on_commit`, after the row they name exists;
+- every change a member could be waiting for (status, logs, outputs) is followed by one
+  `ops.notifier.notify`, delivered once it commits: here for every status change, in
+  predictions.pipeline for the submit claim and new logs, in predictions.storing for outputs
+  stored by a store that will be tried again.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from billing import services as billing
 from billing.models import LedgerKind
 from catalog import selectors as catalog_selectors
 from catalog.inputs import InputField, ModelSpec
-from ops import health
+from ops import health, notifier
 from predictions import settlement, signals, uploads
 from predictions.models import (
     ACTIVE,
@@ -122,6 +126,7 @@ def prediction_transition(prediction_id: int, old: str | tuple[str, ...], new: s
             logger.info("prediction=%s status=%s", prediction_id, new, extra={"prediction_id": prediction_id})
             if finishing:
                 _on_finished(prediction_id, new)
+            notifier.notify(prediction_id)
     return bool(updated)
 
 

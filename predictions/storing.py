@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
+from ops import notifier
 from predictions import services
 from predictions.models import (
     Prediction,
@@ -197,6 +198,8 @@ def store_claimed(prediction: Prediction, *, stored: set[int]) -> None:
             next_poll_at=timezone.now() + timedelta(seconds=delay)
         ):
             services.enqueue("store", prediction_id, countdown=delay)
+            if len(errors) < len(todo):  # some outputs stored: the others follow in the next try
+                notifier.notify(prediction_id)
 
 
 def _save_output(prediction: Prediction, stored: StoredFile) -> None:

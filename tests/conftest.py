@@ -8,7 +8,6 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import time_machine
@@ -24,7 +23,16 @@ from predictions.models import Prediction, User
 pytest.register_assert_rewrite("tests.world", "tests.browser")
 
 from .browser import launch, new_context  # noqa: E402
-from .world import FROZEN_NOW, PASSWORD, REQUIRE_SERVICES, Worker, unavailable, wait_for  # noqa: E402
+from .world import (  # noqa: E402
+    FROZEN_NOW,
+    PASSWORD,
+    REQUIRE_SERVICES,
+    LoopThread,
+    Worker,
+    database_url,
+    unavailable,
+    wait_for,
+)
 
 # --- The world ----------------------------------------------------------------
 
@@ -142,17 +150,6 @@ def real_services() -> None:
         )
 
 
-def _database_url() -> str:
-    """The test database, for a worker process."""
-    db = settings.DATABASES["default"]
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    auth = quote(db.get("USER") or "postgres")
-    if db.get("PASSWORD"):
-        auth += ":" + quote(db["PASSWORD"])
-    return f"postgres://{auth}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
-
-
 @pytest.fixture(scope="session")
 def worker_session(
     real_services, django_db_setup, django_db_blocker, simulator_session, tmp_path_factory
@@ -160,7 +157,7 @@ def worker_session(
     env = dict(os.environ)
     env.update(
         DJANGO_SETTINGS_MODULE="tests.settings",
-        DATABASE_URL=_database_url(),
+        DATABASE_URL=database_url(),
         CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
         DEERAPI_BASE_URL=simulator_session.url,
         DEERAPI_KEY=settings.DEERAPI_KEY,
@@ -186,6 +183,14 @@ def worker(worker_session: Worker, simulator: Simulator, transactional_db) -> Wo
     if worker_session.process is None or worker_session.process.poll() is not None:
         worker_session.start()
     return worker_session
+
+
+@pytest.fixture
+def web_loop() -> Iterator[LoopThread]:
+    """An event loop in a thread of its own, as a web process's, where coroutines wait."""
+    loop = LoopThread()
+    yield loop
+    loop.close()
 
 
 @pytest.fixture
@@ -270,9 +275,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytes
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """This test process's media and broker folders (tests/settings.py) go with it: each xdist
+    """This test process's media, notifier and broker folders (tests/settings.py) go with it: each xdist
     process's, and the main process's, which made its broker folders when it read the settings."""
     shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
+    shutil.rmtree(settings.NOTIFY_DIR, ignore_errors=True)
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
         shutil.rmtree(settings.BROKER_DIR, ignore_errors=True)
 

@@ -3,21 +3,28 @@ the models tests name, predictions and files in every state, waiting, and the wo
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import io
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -245,6 +252,106 @@ def wait_until(condition: Callable[[], object], timeout: float = 20.0, what: str
 
 
 # --- Processes -------------------------------------------------------------------------------
+
+
+def database_url() -> str:
+    """The test database's URL, for another process (a worker, a notifier)."""
+    db = settings.DATABASES["default"]
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    auth = quote(db.get("USER") or "postgres")
+    if db.get("PASSWORD"):
+        auth += ":" + quote(db["PASSWORD"])
+    return f"postgres://{auth}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def redis_server(port: int) -> subprocess.Popen:
+    """A Redis of the test's own on `port` (empty, nothing saved), answering."""
+    if not Path("/usr/bin/redis-server").exists():
+        unavailable("redis-server is not installed")
+    process = subprocess.Popen(
+        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_until(lambda: port_answers(port), timeout=10, what="redis answering")
+    return process
+
+
+def notify_from_another_process(*prediction_ids: int, **env: str) -> None:
+    """`ops.notifier.notify` for each id, in a new Python with this test's settings (its notifier,
+    database and broker) plus `env`."""
+    code = (
+        "import sys, django; django.setup()\nfrom ops.notifier import notify\nfor pk in sys.argv[1:]: notify(int(pk))"
+    )
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DEERWEB_NOTIFIER": settings.NOTIFIER,
+        "DATABASE_URL": database_url(),
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        **env,
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code, *map(str, prediction_ids)],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+class LoopThread:
+    """An asyncio event loop in a thread of its own, as a web process has one: the test's thread
+    starts coroutines on it and collects their results."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="test-event-loop", daemon=True)
+        self.thread.start()
+
+    def start(self, coroutine: Coroutine[Any, Any, Any]) -> concurrent.futures.Future:
+        """Run `coroutine` on the loop; return once it has taken its first step (a waiter has
+        registered), with a future of its result."""
+        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        asyncio.run_coroutine_threadsafe(asyncio.sleep(0), self.loop).result(10)
+        return future
+
+    def run(self, coroutine: Coroutine[Any, Any, Any], timeout: float = 60.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def close(self) -> None:
+        """Cancel what still runs on the loop (the notifier's subscription closes), then stop it."""
+        if self.loop.is_closed():
+            return
+
+        async def cancel_all() -> None:
+            tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        self.run(cancel_all(), timeout=30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
 
 SHOW_SETTINGS = "import deerweb.settings as s; print(s.DEERAPI_BASE_URL, s.SANDBOX, s.DEBUG)"
 

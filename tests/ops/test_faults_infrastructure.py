@@ -3,8 +3,6 @@ connections dropped. After recovery every prediction ends correctly, none is cre
 twice at DeerAPI and no output is lost.
 """
 
-import socket
-import subprocess
 import time
 from pathlib import Path
 
@@ -13,7 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from predictions.models import Prediction, Prompt, Status
-from tests.world import SCHNELL, Worker, submit, unavailable, wait_for, wait_until
+from tests.world import SCHNELL, Worker, free_port, redis_server, submit, wait_for, wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -42,30 +40,6 @@ def test_a_worker_killed_while_downloading_outputs_stores_them_after_restart(wor
     assert sorted(prediction.outputs.values_list("index", flat=True)) == [0, 1]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _redis(port: int) -> subprocess.Popen:
-    process = subprocess.Popen(
-        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_until(lambda: _answers(port), timeout=10, what="redis answering")
-    return process
-
-
-def _answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
-
-
 def _queued_without_message(owner, count: int) -> list[Prediction]:
     """Predictions saved but whose submit message is nowhere: only the sweep can find them."""
     prompt = Prompt.objects.create(owner=owner, text="a herd of reindeer")
@@ -81,10 +55,8 @@ def _queued_without_message(owner, count: int) -> list[Prediction]:
 def test_redis_restarted_while_predictions_are_in_flight_loses_nothing(
     worker_session, simulator, member, tmp_path: Path
 ):
-    if Path("/usr/bin/redis-server").exists() is False:
-        unavailable("redis-server is not installed")
-    port = _free_port()
-    redis = _redis(port)
+    port = free_port()
+    redis = redis_server(port)
     env = dict(worker_session.env, CELERY_BROKER_URL=f"redis://127.0.0.1:{port}/0")
     worker = Worker(env, tmp_path / "worker.log")
     simulator.processing_seconds = 3.0
@@ -100,7 +72,7 @@ def test_redis_restarted_while_predictions_are_in_flight_loses_nothing(
         redis.kill()
         redis.wait(10)
         time.sleep(2)
-        redis = _redis(port)  # a new, empty Redis: every queued message is gone
+        redis = redis_server(port)  # a new, empty Redis: every queued message is gone
         # Celery's Redis transport sometimes exits the worker when its broker
         # vanishes; in production the supervisor (compose `restart:`, systemd)
         # starts it again, as here.
