@@ -300,7 +300,12 @@ def document() -> dict[str, Any]:
                         "latest_version": {
                             "type": "object",
                             "required": ["id", "openapi_schema"],
-                            "properties": {"id": {"type": "string"}, "openapi_schema": {"type": "object"}},
+                            "properties": {
+                                "id": {"type": "string"},
+                                "created_at": {"type": "string", "format": "date-time"},
+                                "cog_version": {"type": "string"},
+                                "openapi_schema": {"type": "object"},
+                            },
                         },
                     },
                 },

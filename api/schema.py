@@ -7,7 +7,11 @@ from typing import Any
 
 from catalog.inputs import InputField, ModelSpec
 
-_TYPES = {
+# A version's date: DeerWeb runs DeerAPI's current version of every model and keeps no dates of
+# versions; the clients require one, so this is the date of the catalog's schemas.
+CATALOG_DATE = "2026-12-01T00:00:00Z"
+
+_TYPES: dict[str, dict[str, Any]] = {
     "string": {"type": "string"},
     "text": {"type": "string"},
     "integer": {"type": "integer"},
@@ -71,8 +75,8 @@ def model_as_replicate(spec: ModelSpec, base_url: str) -> dict[str, Any]:
         "default_example": None,
         "latest_version": {
             "id": spec.id,
-            "created_at": None,
-            "cog_version": None,
+            "created_at": CATALOG_DATE,
+            "cog_version": "",
             "openapi_schema": {
                 "openapi": "3.0.2",
                 "info": {"title": spec.name, "version": spec.id},

@@ -27,7 +27,6 @@ from predictions.models import InputImage, Prediction
 
 if TYPE_CHECKING:
     from accounts.models import ApiToken
-
     from predictions.models import User
 
 PAGE_SIZE = 100
@@ -246,7 +245,7 @@ def file_as_replicate(image: InputImage, base_url: str) -> dict[str, Any]:
     expires = image.created_at + FILE_LIFETIME if not image.predictions.exists() else None
     return {
         "id": str(image.pk),
-        "name": image.file.name.rsplit("/", 1)[-1],
+        "name": (image.file.name or "").rsplit("/", 1)[-1],
         "content_type": image.content_type,
         "size": image.size,
         "etag": digest,

@@ -93,11 +93,12 @@ def _method_not_allowed(methods: tuple[str, ...]) -> HttpResponse:
 
 
 def _prediction_response(
-    prediction: Prediction, request: HttpRequest, status: int = 200, **overrides: Any
+    prediction: Prediction, request: HttpRequest, http_status: int = 200, *, shown_status: str | None = None
 ) -> JsonResponse:
     body = prediction_as_replicate(prediction, _base_url(request))
-    body.update(overrides)
-    return JsonResponse(body, status=status)
+    if shown_status is not None:
+        body["status"] = shown_status
+    return JsonResponse(body, status=http_status)
 
 
 # --- Predictions -----------------------------------------------------------------------------
@@ -119,7 +120,7 @@ async def _created_response(request: HttpRequest, prediction: Prediction) -> Htt
         return await sync_to_async(_prediction_response)(finished.prediction, request, 201)
     # Not done within the wait: `starting`, as Replicate answers, so replicate-python's run()
     # goes on polling instead of returning an output that is not there yet.
-    return await sync_to_async(_prediction_response)(finished.prediction, request, 201, status="starting")
+    return await sync_to_async(_prediction_response)(finished.prediction, request, 201, shown_status="starting")
 
 
 @async_api_view(("POST",))
@@ -142,7 +143,7 @@ def _list(request: HttpRequest) -> JsonResponse:
     def link(cursor: str | None) -> str | None:
         if cursor is None:
             return None
-        query = {k: v for k, v in request.GET.items() if k in ("created_after", "created_before")}
+        query: dict[str, str] = {k: str(v) for k, v in request.GET.items() if k in ("created_after", "created_before")}
         return f"{base}{reverse('api:predictions')}?{urlencode({**query, 'cursor': cursor})}"
 
     return JsonResponse(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from accounts.models import ApiToken
-from accounts.tokens import token_create, token_revoke
 from django.utils import timezone
 
+from accounts.models import ApiToken
+from accounts.tokens import token_create, token_revoke
 from tests.world import PROMPT, SCHNELL
 
 pytestmark = pytest.mark.django_db

@@ -12,8 +12,8 @@ import pytest
 import replicate
 from replicate.exceptions import ReplicateError
 
-from predictions.models import InputImage, Prediction, Via
-from tests.world import KONTEXT, PRO, PROMPT, SCHNELL, png
+from predictions.models import REMOTE, InputImage, Prediction, Via
+from tests.world import KONTEXT, PRO, PROMPT, SCHNELL, png, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -44,12 +44,14 @@ def test_run_without_waiting_polls_until_done(client):
 
 def test_predictions_create_get_wait_list_and_cancel(client):
     created = client.predictions.create(model=SCHNELL, input={"prompt": PROMPT})
-    assert created.status == "starting" and created.source == "api"
+    assert created.status == "starting"
+    assert Prediction.objects.get(pk=int(created.id)).via == Via.API
     assert client.predictions.get(created.id).id == created.id
     created.wait()
     assert created.status == "succeeded" and created.output
 
     slow = client.predictions.create(model=SCHNELL, input={"prompt": f"[[slow]] {PROMPT}"})
+    wait_for(Prediction.objects.get(pk=int(slow.id)), REMOTE)  # at DeerAPI, where a cancel goes
     client.predictions.cancel(slow.id)
     slow.wait()
     assert slow.status == "canceled"
