@@ -39,7 +39,7 @@ def rate_limit_check(token: ApiToken, *, now: float | None = None) -> None:
         return
     now = time.time() if now is None else now
     window = int(now // RATE_WINDOW)
-    key = f"deerweb:api-rate:{token.pk}:{window}"
+    key = f"deerweb:api-rate:{token.key_hash[:16]}:{window}"
     cache.add(key, 0, timeout=RATE_WINDOW * 2)
     try:
         count = cache.incr(key)
