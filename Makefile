@@ -7,7 +7,7 @@ PORT ?= 8000
 # Unless DJANGO_SECRET_KEY is set, `make run` keeps a generated key in var/secret_key.
 RUN_ENV := DJANGO_SECRET_KEY_FILE=$${DJANGO_SECRET_KEY_FILE:-$(CURDIR)/var/secret_key}
 
-.PHONY: run test test-sqlite lint bench install clean messages
+.PHONY: run test test-deps test-sqlite lint bench install clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 install: $(VENV)/.installed
+
+# The JavaScript client the API's conformance test runs under Node (needs node and npm).
+JS_CLIENT := tests/api/js/node_modules/.package-lock.json
+$(JS_CLIENT): tests/api/js/package.json tests/api/js/package-lock.json
+	npm ci --prefix tests/api/js --no-audit --no-fund --loglevel=error
 
 var/secret_key:
 	mkdir -p var
@@ -34,7 +39,10 @@ run: install var/secret_key
 	@echo
 	$(RUN_ENV) DEERWEB_PORT=$(PORT) $(BIN)/honcho start web worker beat $$( [ -z "$$DEERAPI_KEY$$DEERAPI_KEY_FILE" ] && echo simulator )
 
-test: install
+# Everything the test suite needs: the Python packages and the JavaScript client.
+test-deps: install $(JS_CLIENT)
+
+test: test-deps
 	@if [ ! -x /usr/bin/chromium ]; then echo "Note: /usr/bin/chromium is missing, browser tests will skip (apt-get install chromium)."; fi
 	$(BIN)/pytest $(PYTEST_ARGS)
 
