@@ -24,7 +24,7 @@ from predictions.models import Prediction, User
 pytest.register_assert_rewrite("tests.world", "tests.browser")
 
 from .browser import launch, new_context  # noqa: E402
-from .world import FROZEN_NOW, PASSWORD, REQUIRE_SERVICES, Worker, unavailable, wait_for  # noqa: E402
+from .world import FROZEN_NOW, PASSWORD, REQUIRE_SERVICES, WebhookReceiver, Worker, unavailable, wait_for  # noqa: E402
 
 # --- The world ----------------------------------------------------------------
 
@@ -185,6 +185,17 @@ def public_uploads(settings, monkeypatch) -> str:
     settings.PUBLIC_URL = "https://deerweb.example.com"
     monkeypatch.setattr(uploads, "INLINE_MAX_BYTES", 0)
     return settings.PUBLIC_URL
+
+
+# --- Webhooks ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    """An HTTP server on 127.0.0.1 (in DEERWEB_WEBHOOK_ALLOWED_HOSTS under tests) that keeps the webhooks it gets."""
+    receiver = WebhookReceiver().start()
+    yield receiver
+    receiver.stop()
 
 
 # --- Chromium ----------------------------------------------------------------------
