@@ -257,7 +257,6 @@ class ReceivedWebhook:
     path: str
     headers: dict[str, str]  # names in lower case
     body: bytes
-    server_name: str | None  # the SNI name, over HTTPS
 
 
 class WebhookReceiver:
@@ -266,22 +265,17 @@ class WebhookReceiver:
 
     def __init__(self, *, tls: tuple[Path, Path] | None = None) -> None:
         self.received: list[ReceivedWebhook] = []
+        self.server_names: list[str | None] = []  # what each TLS handshake asked for (SNI)
         self.statuses: list[tuple[int, str | None]] = []
         self.lock = threading.Lock()
         receiver = self
-        names = threading.local()
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with receiver.lock:
                     receiver.received.append(
-                        ReceivedWebhook(
-                            self.path,
-                            {k.lower(): v for k, v in self.headers.items()},
-                            body,
-                            getattr(names, "sni", None),
-                        )
+                        ReceivedWebhook(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                     )
                     status, retry_after = receiver.statuses.pop(0) if receiver.statuses else (200, None)
                 self.send_response(status)
@@ -301,7 +295,7 @@ class WebhookReceiver:
             context.load_cert_chain(*tls)
 
             def remember_sni(sock: ssl.SSLObject, server_name: str | None, ctx: ssl.SSLContext) -> None:
-                names.sni = server_name
+                self.server_names.append(server_name)
 
             context.sni_callback = remember_sni  # type: ignore[assignment]
             self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
@@ -326,7 +320,8 @@ class WebhookReceiver:
         return self
 
     def stop(self) -> None:
-        self.server.shutdown()
+        if self.thread.is_alive():
+            self.server.shutdown()
         self.server.server_close()
 
 
