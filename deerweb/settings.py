@@ -103,6 +103,13 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "insecure-debug-only-key"  # noqa: S105 - DEBUG only, never in production
 
+# Earlier values of DJANGO_SECRET_KEY, comma-separated, still accepted after it changes: sessions,
+# signed links and encrypted webhook URLs made under them keep working (webhook signing secrets
+# follow the current key only).
+SECRET_KEY_FALLBACKS = [
+    key.strip() for key in (env_str("DJANGO_SECRET_KEY_FALLBACKS", "") or "").split(",") if key.strip()
+]
+
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 

@@ -28,7 +28,7 @@ def _derive(secret_key: str, purpose: bytes) -> bytes:
 
 
 def _fernet() -> MultiFernet:
-    secret_keys = [str(settings.SECRET_KEY), *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    secret_keys = [str(settings.SECRET_KEY), *settings.SECRET_KEY_FALLBACKS]
     return MultiFernet([Fernet(base64.urlsafe_b64encode(_derive(key, URL_PURPOSE))) for key in secret_keys])
 
 

@@ -114,3 +114,12 @@ def test_a_delivery_received_verifies_with_the_secret_the_member_holds(member, w
     wait_until(lambda: webhook_receiver.received, what="a webhook")
     received = webhook_receiver.received[0]
     standardwebhooks.Webhook(webhook_secret_for(member)).verify(received.body, received.headers)
+
+
+def test_the_admin_lists_deliveries_with_the_host_only_and_cannot_change_them(admin_client, member, webhook_receiver):
+    delivered(submit_with_webhook(member, webhook_receiver.url(SECRET_PATH)), "completed")
+    html = admin_client.get(reverse("admin:webhooks_webhookdelivery_changelist")).content.decode()
+    assert "127.0.0.1" in html and SECRET_PATH not in html
+    attempt = WebhookDelivery.objects.get()
+    assert admin_client.get(reverse("admin:webhooks_webhookdelivery_change", args=[attempt.pk])).status_code == 200
+    assert admin_client.post(reverse("admin:webhooks_webhookdelivery_delete", args=[attempt.pk])).status_code == 403
