@@ -80,6 +80,11 @@ def webhook_deliver(
     row = WebhookOutbox.objects.select_related("subscription__prediction").get(pk=outbox_id)
     subscription = row.subscription
     prediction = subscription.prediction
+    if row.attempts > settings.WEBHOOK_MAX_ATTEMPTS:
+        # Claimed once more than it may be tried: its earlier tries never finished (a worker
+        # killed while sending, or a task that raised), so it is given up rather than tried forever.
+        _record(row, held_until, now, sending.Answer(error="AttemptsExhausted"), Outcome.FAILED)
+        return Outcome.FAILED
     with prediction_context(prediction.pk), prediction_services.in_language(prediction.language):
         body = json.dumps(prediction_as_replicate(prediction, settings.WEBHOOK_BASE_URL))
         headers = _signed_headers(services.signing_secret_of(subscription.member_id), row.message_id, now, body)

@@ -13,7 +13,7 @@ from predictions import pipeline, services
 from predictions.models import Status
 from tests.world import add_output, submit, submit_with_webhook, updated
 from webhooks import delivery, sending
-from webhooks.models import Outcome, WebhookOutbox
+from webhooks.models import Outcome, WebhookDelivery, WebhookOutbox
 from webhooks.services import THROTTLE, webhook_events_due
 
 pytestmark = pytest.mark.django_db
@@ -156,3 +156,18 @@ def test_a_message_whose_worker_died_is_sent_again_by_the_sweep(member, webhook_
     assert delivery.webhook_deliver(row.pk, lease=lease.isoformat()) == Outcome.DELIVERED
     assert rows(prediction)["completed"].attempts == 2
     assert delivery.webhooks_sweep() == 0
+
+
+def test_a_message_whose_tries_never_finished_is_given_up_once_past_the_attempts_allowed(
+    member, webhook_receiver, settings
+):
+    settings.WEBHOOK_MAX_ATTEMPTS = 2
+    prediction = submit_with_webhook(member, webhook_receiver.url())
+    webhook_events_due(prediction.pk, ["completed"])
+    row = rows(prediction)["completed"]
+    # Claimed twice by workers that were killed while sending: its lease ran out again.
+    WebhookOutbox.objects.filter(pk=row.pk).update(due_at=timezone.now(), attempts=2)
+    assert delivery.webhook_deliver(row.pk) == Outcome.FAILED
+    assert webhook_receiver.received == []
+    assert rows(prediction)["completed"].due_at is None
+    assert WebhookDelivery.objects.get().error == "AttemptsExhausted"
