@@ -9,12 +9,12 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from accounts.tokens import token_authenticate
 from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from accounts.tokens import token_authenticate
 from api.errors import ApiError, unauthenticated
 
 if TYPE_CHECKING:

@@ -110,6 +110,13 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "insecure-debug-only-key"  # noqa: S105 - DEBUG only, never in production
 
+# Earlier values of DJANGO_SECRET_KEY, comma-separated, still accepted after it changes: sessions,
+# signed links and encrypted webhook URLs made under them keep working (webhook signing secrets
+# follow the current key only).
+SECRET_KEY_FALLBACKS = [
+    key.strip() for key in (env_str("DJANGO_SECRET_KEY_FALLBACKS", "") or "").split(",") if key.strip()
+]
+
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
@@ -134,6 +141,7 @@ INSTALLED_APPS = [
     "billing",
     "predictions",
     "reviews",
+    "webhooks",
     "api",
 ]
 
@@ -398,6 +406,30 @@ if env_str("DEERWEB_CACHE_URL"):
 # Seconds the output URLs the API hands out (signed, fetchable without a token) keep working.
 API_OUTPUT_URL_TTL = env_int("DEERWEB_API_OUTPUT_URL_TTL", 24 * 3600, minimum=60)
 
+# --- Webhooks -----------------------------------------------------------------
+
+# The port `make run` (and the Procfile's web process) serves DeerWeb on, at 127.0.0.1.
+PORT = env_int("DEERWEB_PORT", 8000, minimum=1)
+# The address the URLs in a webhook's body start with (its outputs, its API URL): PUBLIC_URL,
+# or without one the address `make run` serves on, which only a receiver on this machine can use.
+WEBHOOK_BASE_URL = PUBLIC_URL or f"http://127.0.0.1:{PORT}"
+# Hosts a webhook may be sent to although they are (or resolve to) private, loopback or
+# link-local addresses: names or addresses, e.g. `hooks.internal,127.0.0.1`. Empty: none.
+WEBHOOK_ALLOWED_HOSTS = [
+    host.lower().removeprefix("[").removesuffix("]") for host in env_list("DEERWEB_WEBHOOK_ALLOWED_HOSTS", [])
+]
+for _host in WEBHOOK_ALLOWED_HOSTS:
+    if "/" in _host or "@" in _host or " " in _host:
+        raise ImproperlyConfigured(f"DEERWEB_WEBHOOK_ALLOWED_HOSTS: expected host names or addresses, got {_host!r}")
+# Seconds to connect to a receiver, and again to wait for its answer.
+WEBHOOK_TIMEOUT = env_float("DEERWEB_WEBHOOK_TIMEOUT", 5.0, minimum=0.5)
+# Tries of one webhook message a receiver refused (5xx, 429) or did not answer; the wait
+# before the second doubles for each next one, with jitter (10, 20, 40, 80 s: about 2.5 min).
+WEBHOOK_MAX_ATTEMPTS = env_int("DEERWEB_WEBHOOK_MAX_ATTEMPTS", 5, minimum=1)
+WEBHOOK_RETRY_DELAY = env_float("DEERWEB_WEBHOOK_RETRY_DELAY", 10.0, minimum=0.1)
+# The hard time limit of a delivery task: the host's resolution, the connection and the answer.
+WEBHOOK_CALL_LIMIT = int(2 * WEBHOOK_TIMEOUT) + 10
+
 # --- Celery -----------------------------------------------------------------
 
 CELERY_BROKER_URL = env_url(
@@ -452,6 +484,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "predictions.tasks.deerapi_balance_refresh",
         "schedule": env_float("DEERWEB_BALANCE_INTERVAL", 300.0, minimum=10.0),
         "options": {"expires": 240},
+    },
+    # Webhook deliveries whose message was lost or whose worker died: sent again.
+    "sweep-webhooks": {
+        "task": "webhooks.tasks.sweep",
+        "schedule": SWEEP_INTERVAL,
+        "options": {"expires": SWEEP_INTERVAL * 2},
     },
     # Uploaded input images no prediction was made with: removed after a day.
     "purge-orphan-input-images": {

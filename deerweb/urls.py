@@ -24,6 +24,7 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("team/", include(team_patterns)),
     path("accounts/", include(account_patterns)),
+    path("webhooks/", include("webhooks.urls")),
     path("", include("ops.urls")),
     path("favicon.ico", views.favicon, name="favicon"),
     path("replicate/", include("api.urls")),

@@ -32,7 +32,7 @@ from deerapi.client import (
     get_client,
 )
 from ops import health, notifier
-from predictions import services, storing
+from predictions import services, signals, storing
 from predictions.models import (
     REMOTE,
     Prediction,
@@ -233,7 +233,19 @@ def _apply_remote(
 
     Returns the status it moved to, or None when another actor moved it first. A prediction
     that moved to storing gets a store task, unless `store_now` (the caller stores it itself).
+    New logs are announced (`prediction_changed` with `logs_changed`) once saved: a worker
+    that dies between the two loses that announcement only, and the next poll's logs make another.
     """
+    logs_before = prediction.logs or ""
+    moved = _record_remote(prediction, old, remote, submitted=submitted, store_now=store_now)
+    if moved is not None and (remote.logs or "") != logs_before:
+        signals.prediction_changed.send(sender=Prediction, prediction_id=prediction.pk, status=moved, logs_changed=True)
+    return moved
+
+
+def _record_remote(
+    prediction: Prediction, old: str, remote: RemotePrediction, *, submitted: bool, store_now: bool
+) -> str | None:
     prediction_id = prediction.pk
     now = timezone.now()
     fields: dict[str, Any] = {"logs": remote.logs}

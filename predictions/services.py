@@ -20,7 +20,6 @@ import logging
 import math
 import random
 import uuid
-from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -118,15 +117,18 @@ def prediction_transition(prediction_id: int, old: str | tuple[str, ...], new: s
     if not allowed:
         raise ValueError(f"no transition from {olds} to {new}")
     finishing = new in TERMINAL or new == Status.UNKNOWN
-    # A prediction's end and its settlement commit together; no savepoint when called inside
-    # a transaction (a failure here fails the caller's too). Other moves are one UPDATE.
-    with transaction.atomic(savepoint=False) if finishing else nullcontext():
+    # A move, its settlement (at the end) and what the receivers of its signals record commit
+    # together; no savepoint when called inside a transaction (a failure here fails the caller's too).
+    with transaction.atomic(savepoint=False):
         updated = Prediction.objects.filter(pk=prediction_id, status__in=allowed).update(status=new, **fields)
         if updated:
             logger.info("prediction=%s status=%s", prediction_id, new, extra={"prediction_id": prediction_id})
             if finishing:
                 _on_finished(prediction_id, new)
             notifier.notify(prediction_id)
+            signals.prediction_changed.send(
+                sender=Prediction, prediction_id=prediction_id, status=new, logs_changed=False
+            )
     return bool(updated)
 
 

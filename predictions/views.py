@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -183,6 +184,18 @@ def prediction_new_fields(request: AuthedHttpRequest) -> HttpResponse:
 
 # --- One prediction ----------------------------------------------------------------------------
 
+# Sections the apps above add to a prediction's page (webhooks: its deliveries). A panel is
+# called with the request and the prediction and returns (template name, context) or None
+# (nothing to show); it must cost a fixed number of queries. Filled by AppConfig.ready().
+DetailPanel = Callable[[AuthedHttpRequest, Prediction], "tuple[str, dict[str, Any]] | None"]
+_detail_panels: list[DetailPanel] = []
+
+
+def detail_panels_register(panel: DetailPanel) -> None:
+    """Add a section to the prediction page, below its live part (each app's AppConfig.ready())."""
+    if panel not in _detail_panels:
+        _detail_panels.append(panel)
+
 
 @login_required
 @require_GET
@@ -197,6 +210,7 @@ def prediction_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         "inputs": uploads.inputs_shown(prediction),
         "in_library": own_prompt and bool(prediction.prompt.name),
         "save_form": PromptSaveForm(initial={"prediction": prediction.pk}),
+        "panels": [shown for panel in _detail_panels if (shown := panel(request, prediction)) is not None],
     }
     return render(request, "predictions/detail.html", context)
 

@@ -28,6 +28,7 @@ from .world import (  # noqa: E402
     PASSWORD,
     REQUIRE_SERVICES,
     LoopThread,
+    WebhookReceiver,
     Worker,
     database_url,
     unavailable,
@@ -168,6 +169,7 @@ def worker_session(
         DEERAPI_READ_TIMEOUT="3",
         DEERWEB_STORE_TIME_LIMIT="20",
         DEERWEB_OUTPUT_MAX_BYTES="2000000",
+        DEERWEB_WEBHOOK_RETRY_DELAY="0.5",
         DEERWEB_LOG_LEVEL="INFO",
         PYTHONUNBUFFERED="1",
     )
@@ -206,6 +208,17 @@ def public_uploads(settings, monkeypatch) -> str:
     settings.PUBLIC_URL = "https://deerweb.example.com"
     monkeypatch.setattr(uploads, "INLINE_MAX_BYTES", 0)
     return settings.PUBLIC_URL
+
+
+# --- Webhooks ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    """An HTTP server on 127.0.0.1 (in DEERWEB_WEBHOOK_ALLOWED_HOSTS under tests) that keeps the webhooks it gets."""
+    receiver = WebhookReceiver().start()
+    yield receiver
+    receiver.stop()
 
 
 # --- Chromium ----------------------------------------------------------------------

@@ -63,6 +63,8 @@ if os.environ["CELERY_BROKER_URL"].startswith("redis://") and os.environ.get("DE
 os.environ.setdefault("DEERAPI_KEY", "test-deerapi-key-0123456789")
 os.environ.setdefault("DEERAPI_BASE_URL", "http://127.0.0.1:9")
 os.environ.setdefault("DEERAPI_QUERY_URL", "http://127.0.0.1:9")
+# Webhooks go to receivers the tests start on 127.0.0.1 (tests/world.py: WebhookReceiver).
+os.environ.setdefault("DEERWEB_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
 
 from deerweb.settings import *  # noqa: E402, F403
 

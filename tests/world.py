@@ -9,22 +9,29 @@ import io
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -33,6 +40,7 @@ from PIL import Image
 from billing.models import LedgerEntry, LedgerKind
 from predictions import pipeline, services, storing, uploads
 from predictions.models import InputImage, Prediction, PredictionOutput, Prompt, Status, User
+from webhooks import services as webhooks
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRE_SERVICES = os.environ.get("DEERWEB_REQUIRE_SERVICES") == "1"
@@ -218,6 +226,132 @@ def ledger_entry(
         created_at=FROZEN_NOW.replace(day=day, hour=10),
         **fields,
     )
+
+
+# --- Webhooks --------------------------------------------------------------------------------
+
+
+def submit_with_webhook(
+    owner: User, url: str, events: tuple[str, ...] = webhooks.WEBHOOK_EVENTS, *, resolver=None, **input: Any
+) -> Prediction:
+    """submit() with a webhook, in one transaction, as the API creates one."""
+    with transaction.atomic():
+        prediction = submit(owner, **input)
+        webhooks.webhook_subscribe(prediction, url, events, resolver=resolver)
+    return prediction
+
+
+class StubResolver:
+    """A resolver for webhooks' URL checks that answers from `answers` (host -> addresses) and
+    fails like DNS for any other host; it records the hosts it was asked about."""
+
+    def __init__(self, answers: dict[str, list[str]]) -> None:
+        self.answers = answers
+        self.asked: list[str] = []
+
+    def __call__(self, host: str, port: int) -> list[str]:
+        self.asked.append(host)
+        if host not in self.answers:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return self.answers[host]
+
+
+@dataclass(frozen=True)
+class ReceivedWebhook:
+    path: str
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+
+
+class WebhookReceiver:
+    """An HTTP(S) server on 127.0.0.1 that keeps every request it gets and answers each with the
+    next status of `answer()` (200 once none is left)."""
+
+    def __init__(self, *, tls: tuple[Path, Path] | None = None) -> None:
+        self.received: list[ReceivedWebhook] = []
+        self.server_names: list[str | None] = []  # what each TLS handshake asked for (SNI)
+        self.statuses: list[tuple[int, str | None]] = []
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver.lock:
+                    receiver.received.append(
+                        ReceivedWebhook(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                    )
+                    status, retry_after = receiver.statuses.pop(0) if receiver.statuses else (200, None)
+                self.send_response(status)
+                if retry_after is not None:
+                    self.send_header("Retry-After", retry_after)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.scheme = "http"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+
+            def remember_sni(sock: ssl.SSLObject, server_name: str | None, ctx: ssl.SSLContext) -> None:
+                self.server_names.append(server_name)
+
+            context.sni_callback = remember_sni  # type: ignore[assignment]
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def url(self, path: str = "/hook", host: str = "127.0.0.1") -> str:
+        return f"{self.scheme}://{host}:{self.port}{path}"
+
+    def answer(self, *statuses: int, retry_after: str | None = None) -> None:
+        """Answer the next requests with `statuses`, in order."""
+        with self.lock:
+            self.statuses.extend((status, retry_after) for status in statuses)
+
+    def wait_for(self, count: int, timeout: float = 20.0) -> list[ReceivedWebhook]:
+        wait_until(lambda: len(self.received) >= count, timeout, what=f"{count} webhooks received")
+        return list(self.received)
+
+    def start(self) -> WebhookReceiver:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self.thread.is_alive():
+            self.server.shutdown()
+        self.server.server_close()
+
+
+def self_signed_certificate(hostname: str, folder: Path) -> tuple[Path, Path]:
+    """A certificate for `hostname` signed by its own key (a CA bundle of its own): its and the key's paths."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / f"{hostname}.pem", folder / f"{hostname}.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
 
 
 # --- Waiting ---------------------------------------------------------------------------------
