@@ -24,6 +24,8 @@ from billing import services as billing
 from catalog import selectors as catalog_selectors
 from predictions import services, uploads
 from predictions.models import InputImage, Prediction
+from webhooks.services import WEBHOOK_EVENTS, webhook_subscribe
+from webhooks.targets import WebhookError, webhook_url_check
 
 if TYPE_CHECKING:
     from accounts.models import ApiToken
@@ -95,17 +97,39 @@ def api_prediction_create(*, token: ApiToken, model_id: str, body: Any, hosts: f
         raise ApiError(422, "Input validation failed", "`input` must be a JSON object.")
     if catalog_selectors.model_get(model_id) is None:
         raise not_found("model")
+    webhook = body.get("webhook")
+    events = body.get("webhook_events_filter", WEBHOOK_EVENTS)
+    if webhook is not None:
+        if not isinstance(webhook, str) or not isinstance(events, list | str):
+            raise _webhook_invalid("webhook", "`webhook` must be a URL and `webhook_events_filter` a list of events.")
+        try:
+            webhook_url_check(webhook)  # resolves the host: before the transaction's locks
+        except WebhookError as exc:
+            raise _webhook_invalid(exc.field, exc.message) from None
     user = token.user
     try:
         with transaction.atomic():
             data, images = _file_inputs(user, input, hosts)
             prediction = services.prediction_create(owner=user, model_id=model_id, input=data, via_token=token.name)
             uploads.input_images_link(prediction, images)
+            if webhook is not None:
+                webhook_subscribe(prediction, webhook, events)
     except services.PredictionInputError as exc:
         raise invalid_input(exc.errors) from None
     except billing.QuotaExceeded as exc:
         raise _quota_error(exc) from None
+    except WebhookError as exc:
+        raise _webhook_invalid(exc.field, exc.message) from None
     return prediction
+
+
+def _webhook_invalid(field: str, message: str) -> ApiError:
+    return ApiError(
+        422,
+        "Input validation failed",
+        f"- {field}: {message}\n",
+        invalid_fields=[{"type": "invalid", "field": field, "description": message}],
+    )
 
 
 def prediction_of(user: User, pk: str) -> Prediction:

@@ -15,6 +15,7 @@ urlpatterns = [
     re_path(r"^v1/models/(?P<model>.+)/predictions$", views.model_predictions, name="model_predictions"),
     re_path(r"^v1/models/(?P<model>.+)$", views.model, name="model"),
     path("v1/account", views.account, name="account"),
+    path("v1/webhooks/default/secret", views.webhook_secret, name="webhook_secret"),
     path("v1/files", views.files, name="files"),
     re_path(r"^v1/files/(?P<pk>[^/]+)$", views.file, name="file"),
 ]

@@ -26,6 +26,7 @@ from api.errors import ApiError, not_found
 from catalog import selectors as catalog_selectors
 from predictions.models import Prediction
 from predictions.replicate import prediction_as_replicate
+from webhooks.services import webhook_secret_for
 
 View = Callable[..., HttpResponse]
 
@@ -217,6 +218,12 @@ def account(request: HttpRequest) -> HttpResponse:
             "github_url": None,
         }
     )
+
+
+@api_view(("GET",))
+def webhook_secret(request: HttpRequest) -> HttpResponse:
+    """GET /v1/webhooks/default/secret: the key that signs the member's webhooks (Standard Webhooks)."""
+    return JsonResponse({"key": webhook_secret_for(api_token_get(request).user)})
 
 
 @api_view(("GET", "POST"))
