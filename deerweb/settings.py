@@ -191,7 +191,9 @@ else:
     # Each process keeps a pool of connections (psycopg_pool): Django takes one for a request or
     # a task and gives it back after (CONN_MAX_AGE 0), so an async view waiting between two reads
     # holds none, and no request or task pays for opening one. A connection is checked before it
-    # is lent (CONN_HEALTH_CHECKS), so one PostgreSQL dropped is replaced, not handed out.
+    # is lent (CONN_HEALTH_CHECKS), so one PostgreSQL dropped is replaced, not handed out; after
+    # a PostgreSQL restart psycopg_pool backs off between failed checks (1 s, 2 s, …), so the
+    # first requests of a process that held many connections wait a few seconds for a new one.
     # A request waits up to DEERWEB_DB_POOL_TIMEOUT seconds for a free one, then fails.
     DB_POOL_MIN_SIZE = env_int("DEERWEB_DB_POOL_MIN_SIZE", 1, minimum=0)
     DB_POOL_MAX_SIZE = env_int("DEERWEB_DB_POOL_MAX_SIZE", 10, minimum=1)
