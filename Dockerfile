@@ -17,8 +17,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_ROOT_USER_ACTION=ignore \
     MEDIA_ROOT=/data/media
 
-# A real home: gunicorn keeps its control socket in ~/.gunicorn, and a shell
-# from `docker compose exec` keeps its history there.
+# A real home: a shell from `docker compose exec` keeps its history there.
 RUN groupadd --system --gid 10001 deerweb \
     && useradd --system --uid 10001 --gid deerweb --create-home \
         --home-dir /home/deerweb --shell /usr/sbin/nologin deerweb
@@ -53,4 +52,9 @@ USER 10001:10001
 EXPOSE 8000
 
 ENTRYPOINT ["/app/docker/entrypoint.sh"]
-CMD ["gunicorn", "deerweb.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# The web server: uvicorn runs DeerWeb's ASGI application (deerweb/asgi.py), so a request
+# waiting on a prediction (Prefer: wait) holds no worker: 3 processes, each an event loop.
+# Forwarded headers are DeerWeb's to read (DEERWEB_PROXY_COUNT, DEERWEB_HTTPS), not uvicorn's.
+# Waiting requests get 20 s to finish on `docker compose stop` (the web service allows 30).
+CMD ["uvicorn", "deerweb.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "3", \
+     "--no-proxy-headers", "--lifespan", "off", "--timeout-graceful-shutdown", "20"]

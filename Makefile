@@ -66,7 +66,7 @@ bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf var/broker var/test-media-* var/test-broker-* var/test-sqlite staticfiles
+	rm -rf var/broker var/notify var/test-media-* var/test-broker-* var/test-notify-* var/test-sqlite staticfiles
 
 messages: install
 	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var --ignore=staticfiles --ignore=tests --ignore=bench --ignore=build

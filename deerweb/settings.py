@@ -147,7 +147,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "deerweb.static.StaticFilesMiddleware",  # WhiteNoise
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -200,7 +200,9 @@ else:
     # Each process keeps a pool of connections (psycopg_pool): Django takes one for a request or
     # a task and gives it back after (CONN_MAX_AGE 0), so an async view waiting between two reads
     # holds none, and no request or task pays for opening one. A connection is checked before it
-    # is lent (CONN_HEALTH_CHECKS), so one PostgreSQL dropped is replaced, not handed out.
+    # is lent (CONN_HEALTH_CHECKS), so one PostgreSQL dropped is replaced, not handed out; after
+    # a PostgreSQL restart psycopg_pool backs off between failed checks (1 s, 2 s, …), so the
+    # first requests of a process that held many connections wait a few seconds for a new one.
     # A request waits up to DEERWEB_DB_POOL_TIMEOUT seconds for a free one, then fails.
     DB_POOL_MIN_SIZE = env_int("DEERWEB_DB_POOL_MIN_SIZE", 1, minimum=0)
     DB_POOL_MAX_SIZE = env_int("DEERWEB_DB_POOL_MAX_SIZE", 10, minimum=1)
@@ -544,5 +546,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
+        # The web server's own lines (start, stop, one per request) in the same format as the rest.
+        "uvicorn": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "uvicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }

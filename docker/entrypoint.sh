@@ -9,7 +9,7 @@
 #                               mode) and no DEERAPI_BASE_URL, DEERAPI_BASE_URL
 #                               becomes this; with a key it is ignored.
 #
-# `entrypoint.sh healthcheck` exits 0 when gunicorn answers on port 8000 (the
+# `entrypoint.sh healthcheck` exits 0 when the web server answers on port 8000 (the
 # compose web service's healthcheck).
 set -eu
 

@@ -116,7 +116,10 @@ class PredictionLogContextMiddleware:
         finally:
             token = request.__dict__.pop("_prediction_log_token", None)
             if token is not None:
-                _prediction_id.reset(token)
+                try:
+                    _prediction_id.reset(token)
+                except ValueError:  # ASGI: process_view ran in a context of its own (sync_to_async)
+                    _prediction_id.set(None)
 
     def process_view(self, request: HttpRequest, view: Callable, args: tuple, kwargs: dict[str, Any]) -> None:
         match = request.resolver_match

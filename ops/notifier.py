@@ -82,8 +82,9 @@ UNIX_PATH_MAX = 107
 
 def notify(prediction_id: int) -> None:
     """Tell every waiting web process that the prediction changed, once the current transaction
-    commits (at once outside one; never if it rolls back). Errors are logged, not raised: a
-    missed notification only makes a waiter wait until its timeout."""
+    commits (at once outside one; never if it rolls back). Redis and socket errors are logged, not
+    raised: a missed notification only makes a waiter wait until its timeout. On PostgreSQL the
+    notification is a statement of the transaction itself, failing with it."""
     backend = _backend()
     if isinstance(backend, PostgresBackend):
         backend.send(prediction_id)  # in the transaction: PostgreSQL delivers it on commit

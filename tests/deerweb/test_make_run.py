@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.make_run, pytest.mark.browser]
 START_TIMEOUT = 600  # seconds: the first run creates .venv and installs DeerWeb into it
 # The processes of the Procfile that `make run` starts in sandbox mode, by a word of their command line.
 PROCESSES = {
-    "web": "gunicorn deerweb.wsgi",
+    "web": "uvicorn deerweb.asgi:application",
     "worker": "celery -A deerweb worker",
     "beat": "celery -A deerweb beat",
     "simulator": "manage.py deerapi_simulator",

@@ -1,0 +1,94 @@
+"""deerweb/asgi.py, the application uvicorn runs: a page, a static file and a stored image answer as
+they do under WSGI, and files go out block by block, without Django's warning about reading a
+synchronous iterator whole."""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+
+import pytest
+from asgiref.testing import ApplicationCommunicator
+from django.core.handlers.asgi import ASGIHandler
+
+from tests.world import finished_prediction, png
+
+
+def _get(path: str, *, cookie: str = "") -> tuple[int, dict[bytes, bytes], list[bytes], list[str]]:
+    """GET `path` through a new ASGI handler: status, headers, body messages and Django's warnings
+    about streaming responses."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"localhost"), (b"cookie", cookie.encode())],
+        "client": ("127.0.0.1", 40000),
+        "server": ("localhost", 80),
+    }
+
+    async def exchange() -> tuple[int, dict[bytes, bytes], list[bytes]]:
+        communicator = ApplicationCommunicator(ASGIHandler(), scope)
+        await communicator.send_input({"type": "http.request", "body": b""})
+        start = await communicator.receive_output(20)
+        bodies = []
+        while True:
+            message = await communicator.receive_output(20)
+            bodies.append(message.get("body", b""))
+            if not message.get("more_body"):
+                return start["status"], {name.lower(): value for name, value in start["headers"]}, bodies
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        status, headers, bodies = asyncio.run(exchange())
+    return status, headers, bodies, [str(w.message) for w in caught if "StreamingHttpResponse" in str(w.message)]
+
+
+def test_the_asgi_application_is_djangos_handler_on_deerwebs_settings():
+    from deerweb.asgi import application
+
+    assert isinstance(application, ASGIHandler)
+
+
+def test_a_page_answers_with_its_security_headers(transactional_db):
+    status, headers, bodies, caught = _get("/accounts/login/")
+
+    assert status == 200
+    assert b"default-src 'self'" in headers[b"content-security-policy"]
+    assert headers[b"x-frame-options"] == b"DENY"
+    assert b"<form" in b"".join(bodies)
+    assert caught == []
+
+
+def test_a_static_file_is_sent_by_whitenoise_without_reading_it_whole(settings):
+    settings.WHITENOISE_USE_FINDERS = True  # read when the handler loads its middleware
+
+    status, headers, bodies, caught = _get("/static/deerweb/favicon.svg")
+
+    assert status == 200
+    assert headers[b"content-type"].startswith(b"image/svg+xml")
+    assert b"<svg" in b"".join(bodies)
+    assert caught == []
+
+
+@pytest.mark.parametrize("size", [(8, 8), (600, 600)], ids=["small", "over-a-megabyte"])
+def test_a_stored_image_is_streamed_block_by_block(member_client, member, transactional_db, size):
+    prediction = finished_prediction(member, outputs=1)
+    output = prediction.outputs.get()
+    data = png(size, noise=True)
+    with open(output.file.path, "wb") as file:
+        file.write(data)
+    member_client.force_login(member)
+    cookie = f"sessionid={member_client.cookies['sessionid'].value}"
+
+    status, headers, bodies, caught = _get(f"/predictions/{prediction.pk}/outputs/0/", cookie=cookie)
+
+    assert status == 200
+    assert headers[b"content-type"] == b"image/png"
+    assert b"".join(bodies) == data
+    assert caught == []  # common.responses.FileResponse's async iterator, not Django's whole-file fallback
