@@ -12,6 +12,7 @@ import json
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -37,8 +38,7 @@ def _base_url(request: HttpRequest) -> str:
 
 
 def _hosts(request: HttpRequest) -> frozenset[str]:
-    from urllib.parse import urlsplit
-
+    """The hosts at which an input's URL names a file uploaded here."""
     return frozenset({request.get_host(), urlsplit(settings.PUBLIC_URL).netloc} - {""})
 
 
