@@ -4,7 +4,6 @@ synchronous iterator whole."""
 
 from __future__ import annotations
 
-import asyncio
 import warnings
 
 import pytest
@@ -14,8 +13,8 @@ from django.core.handlers.asgi import ASGIHandler
 from tests.world import finished_prediction, png
 
 
-def _get(path: str, *, cookie: str = "") -> tuple[int, dict[bytes, bytes], list[bytes], list[str]]:
-    """GET `path` through a new ASGI handler: status, headers, body messages and Django's warnings
+def _get(web_loop, path: str, *, cookie: str = "") -> tuple[int, dict[bytes, bytes], list[bytes], list[str]]:
+    """GET `path` through a new ASGI handler, on `web_loop`: status, headers, body messages and Django's warnings
     about streaming responses."""
     scope = {
         "type": "http",
@@ -45,7 +44,7 @@ def _get(path: str, *, cookie: str = "") -> tuple[int, dict[bytes, bytes], list[
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        status, headers, bodies = asyncio.run(exchange())
+        status, headers, bodies = web_loop.run(exchange())
     return status, headers, bodies, [str(w.message) for w in caught if "StreamingHttpResponse" in str(w.message)]
 
 
@@ -55,8 +54,8 @@ def test_the_asgi_application_is_djangos_handler_on_deerwebs_settings():
     assert isinstance(application, ASGIHandler)
 
 
-def test_a_page_answers_with_its_security_headers(transactional_db):
-    status, headers, bodies, caught = _get("/accounts/login/")
+def test_a_page_answers_with_its_security_headers(transactional_db, web_loop):
+    status, headers, bodies, caught = _get(web_loop, "/accounts/login/")
 
     assert status == 200
     assert b"default-src 'self'" in headers[b"content-security-policy"]
@@ -65,10 +64,10 @@ def test_a_page_answers_with_its_security_headers(transactional_db):
     assert caught == []
 
 
-def test_a_static_file_is_sent_by_whitenoise_without_reading_it_whole(settings):
+def test_a_static_file_is_sent_by_whitenoise_without_reading_it_whole(settings, web_loop):
     settings.WHITENOISE_USE_FINDERS = True  # read when the handler loads its middleware
 
-    status, headers, bodies, caught = _get("/static/deerweb/favicon.svg")
+    status, headers, bodies, caught = _get(web_loop, "/static/deerweb/favicon.svg")
 
     assert status == 200
     assert headers[b"content-type"].startswith(b"image/svg+xml")
@@ -77,7 +76,7 @@ def test_a_static_file_is_sent_by_whitenoise_without_reading_it_whole(settings):
 
 
 @pytest.mark.parametrize("size", [(8, 8), (600, 600)], ids=["small", "over-a-megabyte"])
-def test_a_stored_image_is_streamed_block_by_block(member_client, member, transactional_db, size):
+def test_a_stored_image_is_streamed_block_by_block(member_client, member, transactional_db, web_loop, size):
     prediction = finished_prediction(member, outputs=1)
     output = prediction.outputs.get()
     data = png(size, noise=True)
@@ -86,7 +85,7 @@ def test_a_stored_image_is_streamed_block_by_block(member_client, member, transa
     member_client.force_login(member)
     cookie = f"sessionid={member_client.cookies['sessionid'].value}"
 
-    status, headers, bodies, caught = _get(f"/predictions/{prediction.pk}/outputs/0/", cookie=cookie)
+    status, headers, bodies, caught = _get(web_loop, f"/predictions/{prediction.pk}/outputs/0/", cookie=cookie)
 
     assert status == 200
     assert headers[b"content-type"] == b"image/png"

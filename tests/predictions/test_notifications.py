@@ -10,7 +10,7 @@ from django.db import transaction
 from ops import notifier
 from predictions import services
 from predictions.models import TERMINAL, Prediction, Status
-from tests.world import submit, submitted
+from tests.world import finished_prediction, submit, submitted
 
 
 @pytest.fixture
@@ -49,7 +49,8 @@ def test_sending_a_prediction_notifies_the_claim_and_the_answer(member, simulato
 
 def test_a_notification_waits_for_the_commit_of_the_change(member, transactional_db, settings, web_loop):
     settings.NOTIFIER = "local"
-    prediction = submit(member)
+    # Queued with no message on its way: no worker of the session moves it first.
+    prediction = finished_prediction(member, status=Status.QUEUED, completed_at=None)
     assert web_loop.run(notifier.subscription_ready(10))
     waiting = web_loop.start(notifier.wait_for_change(prediction.pk, 10))
 
