@@ -487,12 +487,6 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_float("DEERWEB_BALANCE_INTERVAL", 300.0, minimum=10.0),
         "options": {"expires": 240},
     },
-    # Webhook deliveries whose message was lost or whose worker died: sent again.
-    "sweep-webhooks": {
-        "task": "webhooks.tasks.sweep",
-        "schedule": SWEEP_INTERVAL,
-        "options": {"expires": SWEEP_INTERVAL * 2},
-    },
     # Uploaded input images no prediction was made with: removed after a day.
     "purge-orphan-input-images": {
         "task": "predictions.tasks.input_images_purge",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -374,6 +375,20 @@ def _refresh_claimed(prediction: Prediction, client: DeerAPIClient, now) -> None
 
 
 SWEEP_BATCH = 1000
+
+# Recoveries of the apps above that the beat sweep runs after the predictions' own (webhooks:
+# deliveries whose message was lost): one beat message per tick however many apps recover work.
+_sweeps: list[Callable[[], object]] = []
+
+
+def sweep_register(sweep: Callable[[], object]) -> None:
+    """Have every beat sweep also run `sweep` (each app's AppConfig.ready())."""
+    if sweep not in _sweeps:
+        _sweeps.append(sweep)
+
+
+def registered_sweeps() -> list[Callable[[], object]]:
+    return list(_sweeps)
 
 
 def _late_rows_claim(status: str, late: datetime, lease_until: datetime) -> list[int]:

@@ -70,6 +70,8 @@ def sweep() -> None:
     pipeline.predictions_sweep()
     health.heartbeat_record(health.SWEEP)  # /healthz: the sweep (and so beat and a worker) runs
     health.task_failures_prune(timezone.now())
+    for app_sweep in pipeline.registered_sweeps():
+        app_sweep()
 
 
 @shared_task(name="predictions.tasks.deerapi_balance_refresh", soft_time_limit=45, time_limit=60)

@@ -140,7 +140,7 @@ def _record(row: WebhookOutbox, held_until: datetime, now: datetime, answer: sen
 
 def webhooks_sweep() -> int:
     """Send again the rows due more than SWEEP_GRACE seconds ago (a lost message, a worker
-    that died while sending); how many. Run by beat with the predictions' sweep."""
+    that died while sending); how many. Run by the predictions' beat sweep (pipeline.sweep_register)."""
     now = timezone.now()
     late = now - timedelta(seconds=settings.SWEEP_GRACE)
     lease_until = now + LEASE

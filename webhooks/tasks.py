@@ -1,7 +1,8 @@
 """Celery tasks of webhooks: thin adapters that take an outbox row's id and call a service.
 
 Not acks_late: a delivery claims its row with a lease, and the sweep sends again a row whose
-lease ran out, so a message lost with a dying worker loses nothing.
+lease ran out, so a message lost with a dying worker loses nothing. That sweep runs with the
+predictions' beat sweep (registered in WebhooksConfig.ready()), not as a beat task of its own.
 """
 
 from celery import shared_task
@@ -17,8 +18,3 @@ from webhooks import delivery
 )
 def deliver(outbox_id: int, lease: str | None = None) -> None:
     delivery.webhook_deliver(outbox_id, lease=lease)
-
-
-@shared_task(name="webhooks.tasks.sweep", soft_time_limit=30, time_limit=45)
-def sweep() -> None:
-    delivery.webhooks_sweep()

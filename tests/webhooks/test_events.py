@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from deerapi.client import RemotePrediction
 from predictions import pipeline, services
+from predictions import tasks as prediction_tasks
 from predictions.models import Status
 from tests.world import add_output, submit, submit_with_webhook, updated
 from webhooks import delivery, sending
@@ -171,3 +172,15 @@ def test_a_message_whose_tries_never_finished_is_given_up_once_past_the_attempts
     assert webhook_receiver.received == []
     assert rows(prediction)["completed"].due_at is None
     assert WebhookDelivery.objects.get().error == "AttemptsExhausted"
+
+
+def test_the_predictions_beat_sweep_sends_lost_webhook_messages_again(
+    member, webhook_receiver, settings, django_capture_on_commit_callbacks
+):
+    settings.SWEEP_GRACE = 1.0
+    prediction = submit_with_webhook(member, webhook_receiver.url())
+    webhook_events_due(prediction.pk, ["completed"])
+    WebhookOutbox.objects.filter(event="completed").update(due_at=timezone.now() - timedelta(seconds=5))
+    with django_capture_on_commit_callbacks():
+        prediction_tasks.sweep()
+    assert rows(prediction)["completed"].due_at > timezone.now(), "claimed with a lease and sent again"
