@@ -444,6 +444,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     # The filesystem transport has no host; naming one keeps kombu from warning on every send.
     if CELERY_BROKER_URL == "filesystem://":
         CELERY_BROKER_URL = "filesystem://localhost//"
+    # kombu's, with each message written whole before a worker can see it (deerweb/broker.py).
+    CELERY_BROKER_TRANSPORT = "deerweb.broker:Transport"
     # The folders are made when DeerWeb starts (PredictionsConfig.ready), not on import.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "in"),
