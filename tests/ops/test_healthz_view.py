@@ -23,9 +23,13 @@ def beat(name: str, seconds_ago: float) -> None:
 
 
 def broker_at(monkeypatch, url: str, **options) -> None:
-    """Have the health check connect to `url` instead of the configured broker."""
+    """Have the health check connect to `url` instead of the configured broker, with the URL's own
+    transport (not the one configured: the embedded configuration names DeerWeb's filesystem transport)."""
     connect = current_app.connection_for_write
-    monkeypatch.setattr(current_app, "connection_for_write", lambda **kwargs: connect(url, **options, **kwargs))
+    transport = url.split("://", 1)[0]
+    monkeypatch.setattr(
+        current_app, "connection_for_write", lambda **kwargs: connect(url, transport=transport, **options, **kwargs)
+    )
 
 
 @pytest.fixture(autouse=True)
