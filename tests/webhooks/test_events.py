@@ -110,8 +110,10 @@ def test_logs_are_sent_at_most_every_500_ms(member, webhook_receiver):
     delivery.webhook_deliver(rows(prediction)["logs"].pk)
     sent_at = rows(prediction)["logs"].last_attempt_at
     webhook_events_due(prediction.pk, ["logs", "completed"])
+    after = timezone.now()
     logs, completed = rows(prediction)["logs"], rows(prediction)["completed"]
-    assert logs.due_at == sent_at + THROTTLE
+    # Not before 500 ms after the last send; at once if that already passed (a slow machine).
+    assert sent_at + THROTTLE <= logs.due_at <= max(sent_at + THROTTLE, after)
     assert completed.due_at <= timezone.now(), "completed is never held back"
 
 
