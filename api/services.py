@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -241,13 +241,14 @@ def file_create(user: User, upload: UploadedFile | None) -> InputImage:
         checked = uploads.image_check(upload)
     except ValidationError as exc:
         raise ApiError(422, "Input validation failed", " ".join(exc.messages)) from None
-    return uploads.input_image_store(user, checked)
+    stored = uploads.input_image_store(user, checked)
+    return _files(user).get(pk=stored.pk)
 
 
 def file_of(user: User, pk: str) -> InputImage:
     if not pk.isdigit() or len(pk) > 18:
         raise not_found("file")
-    image = InputImage.objects.filter(pk=int(pk), owner=user).first()
+    image = _files(user).filter(pk=int(pk)).first()
     if image is None:
         raise not_found("file")
     return image
@@ -255,18 +256,33 @@ def file_of(user: User, pk: str) -> InputImage:
 
 def file_delete(user: User, pk: str) -> None:
     image = file_of(user, pk)
-    if image.predictions.exists():
+    if image.in_use:
         raise ApiError(409, "Conflict", "This file is an input of a prediction and stays with it.")
     uploads.input_images_discard([image])
 
 
+def _files(user: User) -> QuerySet[InputImage]:
+    """The member's uploads, each with `in_use`: is it an input of a prediction (then it stays)."""
+    used = InputImage.predictions.through.objects.filter(inputimage_id=OuterRef("pk"))
+    return InputImage.objects.filter(owner=user).annotate(in_use=Exists(used))
+
+
+def _checksum(image: InputImage) -> str:
+    """The upload's SHA-256, read from its file (and kept) only for uploads stored before it was kept."""
+    if not image.sha256:
+        try:
+            with image.file.open("rb") as handle:
+                image.sha256 = hashlib.sha256(handle.read()).hexdigest()
+        except OSError:
+            return ""
+        InputImage.objects.filter(pk=image.pk).update(sha256=image.sha256)
+    return image.sha256
+
+
 def file_as_replicate(image: InputImage, base_url: str) -> dict[str, Any]:
-    try:
-        with image.file.open("rb") as handle:
-            digest = hashlib.sha256(handle.read()).hexdigest()
-    except OSError:
-        digest = ""
-    expires = image.created_at + FILE_LIFETIME if not image.predictions.exists() else None
+    """A file in Replicate's shape; `image` comes from `_files` (it carries `in_use`)."""
+    digest = _checksum(image)
+    expires = None if image.in_use else image.created_at + FILE_LIFETIME
     return {
         "id": str(image.pk),
         "name": (image.file.name or "").rsplit("/", 1)[-1],
@@ -283,4 +299,4 @@ def file_as_replicate(image: InputImage, base_url: str) -> dict[str, Any]:
 
 def uploaded_files(user: User) -> list[InputImage]:
     """The member's uploaded files, newest first (the last PAGE_SIZE)."""
-    return list(InputImage.objects.filter(owner=user).order_by("-created_at", "-pk")[:PAGE_SIZE])
+    return list(_files(user).order_by("-created_at", "-pk")[:PAGE_SIZE])

@@ -249,6 +249,8 @@ class InputImage(models.Model):
     size = models.PositiveBigIntegerField()
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
+    # SHA-256 of the file, hex (the API's checksum and etag); empty for uploads stored before it was kept.
+    sha256 = models.CharField(max_length=64, blank=True, default="")
     token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
 

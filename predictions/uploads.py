@@ -15,6 +15,7 @@ no prediction was made with go after a day (`input_images_purge`).
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import logging
 import re
@@ -119,7 +120,12 @@ def image_check(upload: UploadedFile) -> CheckedImage:
 def input_image_store(owner: User, image: CheckedImage) -> InputImage:
     """Save a checked upload and return its row (the file is written first)."""
     stored = InputImage(
-        owner=owner, content_type=image.content_type, size=image.size, width=image.width, height=image.height
+        owner=owner,
+        content_type=image.content_type,
+        size=image.size,
+        width=image.width,
+        height=image.height,
+        sha256=hashlib.sha256(image.data).hexdigest(),
     )
     stored.file.save(f"{stored.token}.{image.extension}", ContentFile(image.data), save=False)
     stored.save()

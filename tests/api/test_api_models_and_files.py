@@ -85,3 +85,12 @@ def test_an_unused_file_can_be_deleted(api):
 def test_the_openapi_document_is_served_without_a_token(client):
     doc = client.get("/replicate/v1/openapi.json").json()
     assert doc["openapi"].startswith("3.") and "/v1/predictions" in doc["paths"]
+
+
+def test_the_files_list_reads_a_page_in_a_bounded_number_of_queries_without_opening_the_files(
+    api, django_assert_max_num_queries
+):
+    digests = {upload(api, png(color=color)).json()["checksums"]["sha256"] for color in ("red", "green", "blue")}
+    with django_assert_max_num_queries(3):
+        results = api.get("/replicate/v1/files").json()["results"]
+    assert {r["checksums"]["sha256"] for r in results} == digests and all(r["expires_at"] for r in results)
