@@ -256,7 +256,7 @@ def file_of(user: User, pk: str) -> InputImage:
 
 def file_delete(user: User, pk: str) -> None:
     image = file_of(user, pk)
-    if image.in_use:
+    if getattr(image, "in_use", True):  # annotated by _files
         raise ApiError(409, "Conflict", "This file is an input of a prediction and stays with it.")
     uploads.input_images_discard([image])
 
@@ -282,7 +282,7 @@ def _checksum(image: InputImage) -> str:
 def file_as_replicate(image: InputImage, base_url: str) -> dict[str, Any]:
     """A file in Replicate's shape; `image` comes from `_files` (it carries `in_use`)."""
     digest = _checksum(image)
-    expires = None if image.in_use else image.created_at + FILE_LIFETIME
+    expires = None if getattr(image, "in_use", True) else image.created_at + FILE_LIFETIME
     return {
         "id": str(image.pk),
         "name": (image.file.name or "").rsplit("/", 1)[-1],
