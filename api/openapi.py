@@ -11,6 +11,11 @@ from django.views.decorators.http import require_GET
 NULLABLE_TIME = {"type": "string", "format": "date-time", "nullable": True}
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 ID = {"type": "string", "pattern": "^[0-9]{1,18}$"}
+# The model of /v1/models/{model_owner}/{model_name}[/predictions].
+MODEL_PATH = [
+    {"name": name, "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[a-z0-9._-]+$"}}
+    for name in ("model_owner", "model_name")
+]
 
 
 def _problem(description: str) -> dict[str, Any]:
@@ -127,18 +132,7 @@ def document() -> dict[str, Any]:
                 "get": {
                     "operationId": "models.get",
                     "parameters": [
-                        {
-                            "name": "model_owner",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string", "pattern": "^[a-z0-9._-]+$"},
-                        },
-                        {
-                            "name": "model_name",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string", "pattern": "^[a-z0-9._-]+$"},
-                        },
+                        *MODEL_PATH,
                     ],
                     "responses": {"200": _json("The model", "Model"), "404": _problem("No such model"), **ERRORS},
                 }
@@ -147,18 +141,7 @@ def document() -> dict[str, Any]:
                 "post": {
                     "operationId": "models.predictions.create",
                     "parameters": [
-                        {
-                            "name": "model_owner",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string", "pattern": "^[a-z0-9._-]+$"},
-                        },
-                        {
-                            "name": "model_name",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string", "pattern": "^[a-z0-9._-]+$"},
-                        },
+                        *MODEL_PATH,
                         PREFER,
                     ],
                     "requestBody": CREATE_BODY,

@@ -113,7 +113,8 @@ def _broker_error() -> str | None:
     return None
 
 
-def _age(at: datetime | None, now: datetime) -> float | None:
+def age_seconds(at: datetime | None, now: datetime) -> float | None:
+    """Seconds from `at` to `now`, one decimal, never negative; None without `at`."""
     return None if at is None else round(max(0.0, (now - at).total_seconds()), 1)
 
 
@@ -182,7 +183,7 @@ def health_report(*, broker: bool = True) -> dict[str, Any]:
         checks["last_poll"] = {"at": None, "age_seconds": None}
     else:
         sweep_at, poll_at = beats.get(SWEEP), beats.get(POLL)
-        sweep_age = _age(sweep_at, now)
+        sweep_age = age_seconds(sweep_at, now)
         checks["worker"] = {
             "ok": sweep_age is not None and sweep_age <= sweep_max_age(),
             "last_sweep": sweep_at.isoformat() if sweep_at else None,
@@ -190,7 +191,7 @@ def health_report(*, broker: bool = True) -> dict[str, Any]:
             "max_age_seconds": sweep_max_age(),
         }
         # Informational: with nothing running there is nothing to poll.
-        checks["last_poll"] = {"at": poll_at.isoformat() if poll_at else None, "age_seconds": _age(poll_at, now)}
+        checks["last_poll"] = {"at": poll_at.isoformat() if poll_at else None, "age_seconds": age_seconds(poll_at, now)}
         try:
             for name, check in _checks.items():
                 checks[name] = check(now)

@@ -461,7 +461,7 @@ def past_lease_check(now: datetime) -> dict[str, Any]:
     return {
         "ok": overdue["count"] == 0,
         "past_lease": overdue["count"],
-        "oldest_due_seconds": None if oldest is None else round(max(0.0, (now - oldest).total_seconds()), 1),
+        "oldest_due_seconds": health.age_seconds(oldest, now),
         "max_late_seconds": health.overdue_after(),
     }
 

@@ -19,8 +19,6 @@ from billing import services as billing
 from billing.models import LedgerKind
 from predictions.models import TERMINAL, Prediction, Status, User
 
-ZERO = Decimal("0")
-
 
 def _images_made(prediction: Prediction) -> int:
     """Images DeerAPI made: its `metrics.image_count`, else the outputs we stored."""
@@ -51,7 +49,7 @@ def prediction_settle(prediction_id: int) -> Prediction:
         images = _images_made(prediction)
         charged = billing.money(prediction.price * images)
         succeeded = prediction.status == Status.SUCCEEDED
-        owed = charged if succeeded else ZERO
+        owed = charged if succeeded else billing.ZERO
         if owed != net:
             billing.prediction_charge(prediction, LedgerKind.SETTLE if succeeded else LedgerKind.REFUND, owed - net)
         Prediction.objects.filter(pk=prediction_id).update(actual_cost=charged, image_count=images)
@@ -80,11 +78,11 @@ def prediction_refund(prediction: Prediction, *, by: User) -> bool:
             target=locked,
             summary=f"#{locked.pk}: refunded {billing.format_usd(net)}",
             before={"charged": net},
-            after={"charged": ZERO},
+            after={"charged": billing.ZERO},
         )
     return True
 
 
 def recorded_cost() -> Decimal:
     """What DeerWeb recorded DeerAPI charging the team, over every settled prediction."""
-    return Prediction.objects.aggregate(total=Sum("actual_cost"))["total"] or ZERO
+    return Prediction.objects.aggregate(total=Sum("actual_cost"))["total"] or billing.ZERO
