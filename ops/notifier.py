@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import SyncToAsync, sync_to_async
 from django.conf import settings
 from django.db import connection, transaction
 
@@ -409,6 +409,12 @@ async def wait_for_change(prediction_id: int, timeout: float) -> bool:
         return await watch.changed(deadline - loop.time())
 
 
+def watching() -> int:
+    """How many waits this event loop holds now (all its requests' together)."""
+    hub = _hubs.get(asyncio.get_running_loop())
+    return 0 if hub is None else sum(len(watches) for watches in hub.watches.values())
+
+
 async def wait_until(condition: Callable[[], Awaitable[bool]], prediction_id: int, timeout: float) -> bool:
     """Await `condition()` (e.g. a `released` read) now and again each time `prediction_id`
     changes, until it is true (True) or `timeout` seconds have passed (False).
@@ -427,9 +433,12 @@ async def wait_until(condition: Callable[[], Awaitable[bool]], prediction_id: in
 
 
 def released(read: Callable[[], T]) -> Callable[[], Awaitable[T]]:
-    """`read` as an async callable: run by `sync_to_async` in the request's sync thread, after
-    which that thread's database connection is closed, which with the PostgreSQL pool returns it
-    to the pool. Inside a transaction (`atomic`) the connection is left open: do not wait there."""
+    """`read` as an async callable that leaves neither a database connection nor a thread held.
+
+    `read` runs by `sync_to_async` in the request's sync thread, after which that thread's
+    database connection is closed (with the PostgreSQL pool: given back to the pool) and the
+    thread is let go (`request_thread_release`). Inside a transaction (`atomic`) the connection
+    is left open: do not wait there."""
 
     def run() -> T:
         try:
@@ -438,4 +447,30 @@ def released(read: Callable[[], T]) -> Callable[[], Awaitable[T]]:
             if not connection.in_atomic_block:
                 connection.close()
 
-    return sync_to_async(run)
+    run_in_thread = sync_to_async(run)
+
+    async def call() -> T:
+        try:
+            return await run_in_thread()
+        finally:
+            request_thread_release()
+
+    return call
+
+
+def request_thread_release() -> None:
+    """Let the thread that Django's ASGI handler keeps for this request's sync code end.
+
+    Under ASGI, each request runs its thread-sensitive sync code (sync middleware methods,
+    `sync_to_async` calls) in a thread of its own that asgiref keeps until the response is sent
+    (`ThreadSensitiveContext`); a request that then waits a minute would keep it parked all that
+    time. This drops the request's executor so its idle thread ends; the request's next sync call
+    starts a new one, which the context ends as usual. Close the thread's database connection
+    first (`released` does). Outside a request's context (tests, `async_to_sync`) it does nothing.
+    """
+    context = SyncToAsync.thread_sensitive_context.get(None)
+    if context is None:
+        return
+    executor = SyncToAsync.context_to_thread_executor.pop(context, None)
+    if executor is not None:
+        executor.shutdown(wait=False)

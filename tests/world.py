@@ -490,6 +490,49 @@ class LoopThread:
 SHOW_SETTINGS = "import deerweb.settings as s; print(s.DEERAPI_BASE_URL, s.SANDBOX, s.DEBUG)"
 
 
+@dataclass
+class AsgiAnswer:
+    status: int
+    headers: dict[bytes, bytes]
+    bodies: list[bytes]
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.bodies)
+
+
+async def asgi_request(path: str, *, method: str = "GET", headers: dict[str, str] | None = None) -> AsgiAnswer:
+    """One request through a new Django ASGI handler (as uvicorn runs deerweb.asgi), on the
+    running loop: the answer's status, headers and body messages as sent."""
+    from asgiref.testing import ApplicationCommunicator
+    from django.core.handlers.asgi import ASGIHandler
+
+    path, _, query = path.partition("?")
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(b"host", b"localhost")] + [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
+        "client": ("127.0.0.1", 40000),
+        "server": ("localhost", 80),
+    }
+    communicator = ApplicationCommunicator(ASGIHandler(), scope)
+    await communicator.send_input({"type": "http.request", "body": b""})
+    start = await communicator.receive_output(90)
+    bodies = []
+    while True:
+        message = await communicator.receive_output(90)
+        bodies.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return AsgiAnswer(start["status"], {name.lower(): value for name, value in start["headers"]}, bodies)
+
+
 def load_settings(code: str = SHOW_SETTINGS, **env: str) -> subprocess.CompletedProcess:
     """Run `code` (which loads DeerWeb's settings) in a new Python, in this process's environment without
     DeerWeb's own variables (as on a machine where none is set) plus `env`."""

@@ -3,12 +3,16 @@ when the wait runs out first (so replicate-python's run() goes on polling)."""
 
 from __future__ import annotations
 
+import json
+import threading
 import time
 
 import httpx
 import pytest
 
-from tests.world import PROMPT, SCHNELL
+from ops import notifier
+from predictions.models import Status
+from tests.world import PROMPT, SCHNELL, asgi_request, ended, make_prediction, wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -46,3 +50,31 @@ def test_a_get_that_waits_answers_when_the_prediction_ends(http):
     assert created["status"] == "starting"
     body = http.get(f"/predictions/{created['id']}", headers={"Prefer": "wait=30"}).json()
     assert body["status"] == "succeeded" and body["output"]
+
+
+def test_requests_waiting_under_asgi_hold_no_thread_and_each_answers_when_its_prediction_ends(
+    member, member_token, web_loop
+):
+    running = [make_prediction(member, status=Status.PROCESSING) for _ in range(20)]
+    headers = {"authorization": f"Bearer {member_token}", "prefer": "wait=60"}
+    assert web_loop.run(notifier.subscription_ready(10))
+    web_loop.run(
+        asgi_request(f"/replicate/v1/predictions/{running[0].pk}", headers={"authorization": headers["authorization"]})
+    )
+    threads_before = threading.active_count()
+
+    answers = [web_loop.start(asgi_request(f"/replicate/v1/predictions/{p.pk}", headers=headers)) for p in running]
+
+    async def waits() -> int:
+        return notifier.watching()
+
+    wait_until(lambda: web_loop.run(waits()) == len(running), what="every request waiting")
+    threads_waiting = threading.active_count()
+    for prediction in running:
+        ended(prediction, status=Status.FAILED)
+        notifier.notify(prediction.pk)
+    bodies = [json.loads(answer.result(30).body) for answer in answers]
+
+    assert threads_waiting - threads_before < 5, f"{threads_waiting - threads_before} threads for 20 waiting requests"
+    assert [body["status"] for body in bodies] == ["failed"] * len(running)
+    assert [body["id"] for body in bodies] == [str(p.pk) for p in running]

@@ -7,45 +7,23 @@ from __future__ import annotations
 import warnings
 
 import pytest
-from asgiref.testing import ApplicationCommunicator
 from django.core.handlers.asgi import ASGIHandler
 
-from tests.world import finished_prediction, png
+from tests.world import asgi_request, finished_prediction, png
 
 
 def _get(web_loop, path: str, *, cookie: str = "") -> tuple[int, dict[bytes, bytes], list[bytes], list[str]]:
     """GET `path` through a new ASGI handler, on `web_loop`: status, headers, body messages and Django's warnings
     about streaming responses."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"localhost"), (b"cookie", cookie.encode())],
-        "client": ("127.0.0.1", 40000),
-        "server": ("localhost", 80),
-    }
-
-    async def exchange() -> tuple[int, dict[bytes, bytes], list[bytes]]:
-        communicator = ApplicationCommunicator(ASGIHandler(), scope)
-        await communicator.send_input({"type": "http.request", "body": b""})
-        start = await communicator.receive_output(20)
-        bodies = []
-        while True:
-            message = await communicator.receive_output(20)
-            bodies.append(message.get("body", b""))
-            if not message.get("more_body"):
-                return start["status"], {name.lower(): value for name, value in start["headers"]}, bodies
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        status, headers, bodies = web_loop.run(exchange())
-    return status, headers, bodies, [str(w.message) for w in caught if "StreamingHttpResponse" in str(w.message)]
+        answer = web_loop.run(asgi_request(path, headers={"cookie": cookie}))
+    return (
+        answer.status,
+        answer.headers,
+        answer.bodies,
+        [str(w.message) for w in caught if "StreamingHttpResponse" in str(w.message)],
+    )
 
 
 def test_the_asgi_application_is_djangos_handler_on_deerwebs_settings():
