@@ -24,7 +24,7 @@ from billing import services as billing
 from catalog import selectors as catalog_selectors
 from predictions import services, uploads
 from predictions.models import InputImage, Prediction
-from webhooks.services import WEBHOOK_EVENTS, webhook_subscribe
+from webhooks.services import WEBHOOK_EVENTS_DEFAULT, webhook_subscribe
 from webhooks.targets import WebhookError, webhook_url_check
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ def api_prediction_create(*, token: ApiToken, model_id: str, body: Any, hosts: f
     if catalog_selectors.model_get(model_id) is None:
         raise not_found("model")
     webhook = body.get("webhook")
-    events = body.get("webhook_events_filter", WEBHOOK_EVENTS)
+    events = body.get("webhook_events_filter", WEBHOOK_EVENTS_DEFAULT)
     if webhook is not None:
         if not isinstance(webhook, str) or not isinstance(events, list | str):
             raise _webhook_invalid("webhook", "`webhook` must be a URL and `webhook_events_filter` a list of events.")

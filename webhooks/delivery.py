@@ -25,7 +25,7 @@ from ops.logging import prediction_context
 from predictions import services as prediction_services
 from predictions.replicate import prediction_as_replicate
 from webhooks import keys, sending, services, targets
-from webhooks.models import Outcome, WebhookDelivery, WebhookOutbox
+from webhooks.models import Event, Outcome, WebhookDelivery, WebhookOutbox
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +52,14 @@ def _signed_headers(secret: str, message_id: uuid.UUID, now: datetime, body: str
     }
 
 
-def _outcome(answer: sending.Answer, attempt: int) -> str:
+def _outcome(answer: sending.Answer, attempt: int, event: str) -> str:
+    """Delivered on a 2xx. As Replicate does, only the terminal message (`completed`) is tried
+    again: a missed `start`, `output` or `logs` is superseded by the next message, and a late
+    retry would arrive after newer news."""
     if answer.status_code is not None and 200 <= answer.status_code < 300:
         return Outcome.DELIVERED
+    if event != Event.COMPLETED:
+        return Outcome.FAILED
     transient = (answer.status_code is not None and (answer.status_code == 429 or answer.status_code >= 500)) or (
         answer.status_code is None and answer.error not in PERMANENT_ERRORS
     )
@@ -94,7 +99,7 @@ def webhook_deliver(
             answer = sending.Answer(error=exc.__class__.__name__)
         else:
             answer = sending.webhook_post(target, body.encode(), headers, verify=verify)
-        outcome = _outcome(answer, row.attempts)
+        outcome = _outcome(answer, row.attempts, row.event)
         logger.info(
             "webhook subscription=%s event=%s attempt=%s status=%s error=%s outcome=%s",
             subscription.pk,

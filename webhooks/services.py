@@ -54,9 +54,10 @@ __all__ = [
     "webhook_url_check",
 ]
 
-# Replicate's events, in its order; a create without `webhook_events_filter` gets them all.
+# Replicate's events, in its order; a create without `webhook_events_filter` gets Replicate's
+# default: new output and completion.
 WEBHOOK_EVENTS: tuple[str, ...] = (Event.START, Event.OUTPUT, Event.LOGS, Event.COMPLETED)
-WEBHOOK_EVENTS_DEFAULT = WEBHOOK_EVENTS
+WEBHOOK_EVENTS_DEFAULT: tuple[str, ...] = (Event.OUTPUT, Event.COMPLETED)
 # Replicate sends these at most once per 500 ms; `start` and `completed` are never held back.
 THROTTLED = frozenset({Event.OUTPUT, Event.LOGS})
 THROTTLE = timedelta(milliseconds=500)

@@ -75,6 +75,19 @@ def test_a_5xx_is_tried_again_after_a_backoff_with_the_same_message_id_then_succ
     assert row.due_at is None
 
 
+@pytest.mark.parametrize("event", ["start", "output", "logs"])
+def test_a_message_before_the_end_is_not_tried_again_after_a_5xx(member, webhook_receiver, event):
+    webhook_receiver.answer(503)
+    prediction = submit_with_webhook(member, webhook_receiver.url())
+    row = due_row(prediction, event)
+    assert delivery.webhook_deliver(row.pk) == Outcome.FAILED
+    row.refresh_from_db()
+    assert row.due_at is None
+    assert list(WebhookDelivery.objects.values_list("event", "status_code", "outcome")) == [
+        (event, 503, Outcome.FAILED)
+    ]
+
+
 def test_a_2xx_is_not_sent_again(member, webhook_receiver):
     webhook_receiver.answer(204)
     prediction = submit_with_webhook(member, webhook_receiver.url())

@@ -35,17 +35,15 @@ def test_a_subscription_keeps_the_url_encrypted_and_only_its_host_readable(membe
     assert "hooks.example.com" in stored
 
 
-def test_the_default_is_every_event_and_each_gets_an_outbox_row(member):
-    assert WEBHOOK_EVENTS_DEFAULT == ("start", "output", "logs", "completed")
+def test_the_default_is_replicates_new_output_and_completion_each_with_an_outbox_row(member):
+    assert WEBHOOK_EVENTS_DEFAULT == ("output", "completed")
     prediction = submit(member)
     webhook_subscribe(prediction, URL, WEBHOOK_EVENTS_DEFAULT, resolver=RESOLVER)
     assert sorted(
         WebhookOutbox.objects.filter(subscription__prediction=prediction).values_list("event", flat=True)
     ) == [
         "completed",
-        "logs",
         "output",
-        "start",
     ]
 
 
