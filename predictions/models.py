@@ -84,6 +84,8 @@ TERMINAL = frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELED})
 ACTIVE = frozenset({Status.QUEUED, Status.SUBMITTING, Status.STARTING, Status.PROCESSING, Status.STORING})
 # At DeerAPI and worth polling.
 REMOTE = frozenset({Status.STARTING, Status.PROCESSING})
+# Can still be canceled: at DeerAPI, or on its way there.
+CANCELABLE = frozenset({Status.SUBMITTING, *REMOTE})
 
 
 def can_transition(old: str, new: str) -> bool:
@@ -120,6 +122,9 @@ class Prediction(models.Model):
     next_poll_at = models.DateTimeField(null=True, blank=True)
     poll_count = models.PositiveIntegerField(default=0)
     attempts = models.PositiveIntegerField(default=0)
+    # A cancel asked for while the create was on its way to DeerAPI: the pipeline cancels the
+    # prediction there as soon as DeerAPI has answered with its id (or does not send it again).
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
     remote_output = models.JSONField(_("output URLs from DeerAPI"), default=list, blank=True)
     # The seed DeerAPI reports having used (from its logs), when it does.
     seed = models.BigIntegerField(null=True, blank=True)

@@ -75,6 +75,9 @@ def prediction_submit(prediction_id: int, *, lease: str | None = None, client: D
         return
     notifier.notify(prediction_id)  # queued -> submitting, not through prediction_transition
     prediction = Prediction.objects.get(pk=prediction_id)
+    if prediction.cancel_requested_at is not None:  # asked for during an earlier attempt
+        _canceled_before_sending(prediction_id)
+        return
     with services.in_language(prediction.language):
         _submit_claimed(prediction, client or get_client())
 
@@ -101,6 +104,9 @@ def _submit_claimed(prediction: Prediction, client: DeerAPIClient) -> None:
                 _("DeerAPI stayed unavailable after %(n)d attempts: %(msg)s")
                 % {"n": prediction.attempts, "msg": exc.message},
             )
+            return
+        if _cancel_requested(prediction_id):
+            _canceled_before_sending(prediction_id)
             return
         delay = services.jittered(services.backoff(prediction.attempts), exc.retry_after)
         logger.info("prediction=%s create refused (%s); retry in %.1fs", prediction_id, exc.message, delay)
@@ -143,7 +149,20 @@ def _submit_claimed(prediction: Prediction, client: DeerAPIClient) -> None:
         services.prediction_fail(prediction_id, Status.SUBMITTING, message, **extra)
         return
     deerapi_account.deerapi_create_accepted()
-    _apply_remote(prediction, Status.SUBMITTING, remote, submitted=True)
+    moved = _apply_remote(prediction, Status.SUBMITTING, remote, submitted=True)
+    if moved in REMOTE and _cancel_requested(prediction_id):  # asked for while the create was on its way
+        prediction_cancel_remote(prediction_id, client=client)
+
+
+def _cancel_requested(prediction_id: int) -> bool:
+    return Prediction.objects.filter(pk=prediction_id, cancel_requested_at__isnull=False).exists()
+
+
+def _canceled_before_sending(prediction_id: int) -> None:
+    """A cancel asked for while DeerAPI had refused the create for now: it is not sent again."""
+    services.prediction_transition(
+        prediction_id, Status.SUBMITTING, Status.CANCELED, completed_at=timezone.now(), next_poll_at=None
+    )
 
 
 _SEED_LOG = re.compile(r"^Using seed: (\d{1,18})\s*$", re.MULTILINE)

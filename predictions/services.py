@@ -39,6 +39,7 @@ from ops import health, notifier
 from predictions import settlement, signals, uploads
 from predictions.models import (
     ACTIVE,
+    CANCELABLE,
     REMOTE,
     TERMINAL,
     InputImage,
@@ -432,14 +433,20 @@ def prediction_resolve_unknown(prediction: Prediction, *, charge: bool, by: User
 
 
 def prediction_cancel(prediction: Prediction) -> bool:
-    """Ask for a prediction to stop. Queued ones stop at once; others via a worker."""
+    """Ask for a prediction to stop. A queued one stops at once; one at DeerAPI is canceled
+    there by a worker; one whose create is on its way is canceled by the pipeline as soon as
+    DeerAPI answers (pipeline.prediction_submit reads `cancel_requested_at`). False when it
+    can no longer be canceled."""
     now = timezone.now()
     if prediction_transition(prediction.pk, Status.QUEUED, Status.CANCELED, completed_at=now, next_poll_at=None):
         return True
-    if prediction.status in REMOTE:
+    if not Prediction.objects.filter(pk=prediction.pk, status__in=CANCELABLE).update(cancel_requested_at=now):
+        return False
+    # Read after the flag is set: if the create has been answered since, the pipeline may
+    # have read the flag before it was set, so the cancel is sent from here.
+    if Prediction.objects.filter(pk=prediction.pk, status__in=REMOTE).exists():
         enqueue("cancel", prediction.pk)
-        return True
-    return False
+    return True
 
 
 def prediction_repoll(prediction: Prediction) -> bool:

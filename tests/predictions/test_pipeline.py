@@ -11,6 +11,7 @@ import time
 import pytest
 from PIL import Image
 
+from predictions import services
 from predictions.models import Status
 from tests.world import PRO, submit, wait_for
 
@@ -77,6 +78,14 @@ def test_a_create_whose_answer_never_came_is_marked_unknown_and_not_sent_twice(w
     assert simulator.stats.create_requests == 1
     assert simulator.stats.creates == 1
     assert "not sent again" in prediction.error
+
+
+def test_a_cancel_while_the_create_is_on_its_way_cancels_the_prediction_at_deerapi(worker, simulator, member):
+    simulator.inject("create", delay=3)
+    prediction = wait_for(submit(member, prompt="[[slow]] a doe"), Status.SUBMITTING)
+    assert services.prediction_cancel(prediction)
+    prediction = wait_for(prediction, Status.CANCELED)
+    assert (simulator.stats.creates, simulator.stats.cancels) == (1, 1)
 
 
 def test_a_permanent_error_fails_the_prediction_with_the_reason(worker, simulator, member):
