@@ -161,6 +161,9 @@ MIDDLEWARE = [
     "ops.logging.PredictionLogContextMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
+# The Replicate-compatible API's chain under ASGI (deerweb/asgi.py): tokens, not sessions, and
+# all async, so a request waiting on a prediction holds no thread.
+API_MIDDLEWARE = ["django.middleware.security.SecurityMiddleware"]
 
 ROOT_URLCONF = "deerweb.urls"
 WSGI_APPLICATION = "deerweb.wsgi.application"

@@ -26,7 +26,6 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
 from django.utils.safestring import SafeString, mark_safe
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
@@ -106,53 +105,23 @@ PREDICTION_URL_NAMESPACES = frozenset({"predictions", "gallery", "review"})
 
 class PredictionLogContextMiddleware:
     """Lines logged while serving one prediction's pages (detail, live part, files,
-    cancel, run again, its gallery page) carry its id.
+    cancel, run again, its gallery page) carry its id."""
 
-    Sync and async: under ASGI the chain stays async (see deerweb.static), and the id is set
-    in the request's own context, without a thread."""
-
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self.async_mode = iscoroutinefunction(get_response)
-        if self.async_mode:
-            markcoroutinefunction(self)
-            self.process_view = self._aprocess_view  # type: ignore[method-assign,assignment]
 
-    def __call__(self, request: HttpRequest) -> Any:
-        if self.async_mode:
-            return self._acall(request)
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         try:
             return self.get_response(request)
         finally:
-            self._reset(request)
-
-    async def _acall(self, request: HttpRequest) -> HttpResponse:
-        try:
-            response: HttpResponse = await self.get_response(request)
-            return response
-        finally:
-            self._reset(request)
-
-    @staticmethod
-    def _reset(request: HttpRequest) -> None:
-        token = request.__dict__.pop("_prediction_log_token", None)
-        if token is not None:
-            try:
-                _prediction_id.reset(token)
-            except ValueError:  # set in a context of its own (a sync view's thread under ASGI)
-                _prediction_id.set(None)
+            token = request.__dict__.pop("_prediction_log_token", None)
+            if token is not None:
+                try:
+                    _prediction_id.reset(token)
+                except ValueError:  # ASGI: process_view ran in a context of its own (sync_to_async)
+                    _prediction_id.set(None)
 
     def process_view(self, request: HttpRequest, view: Callable, args: tuple, kwargs: dict[str, Any]) -> None:
-        self._mark(request, kwargs)
-
-    async def _aprocess_view(self, request: HttpRequest, view: Callable, args: tuple, kwargs: dict[str, Any]) -> None:
-        self._mark(request, kwargs)
-
-    @staticmethod
-    def _mark(request: HttpRequest, kwargs: dict[str, Any]) -> None:
         match = request.resolver_match
         if match is not None and match.app_name in PREDICTION_URL_NAMESPACES and isinstance(kwargs.get("pk"), int):
             request._prediction_log_token = _prediction_id.set(kwargs["pk"])  # type: ignore[attr-defined]

@@ -502,10 +502,11 @@ class AsgiAnswer:
 
 
 async def asgi_request(path: str, *, method: str = "GET", headers: dict[str, str] | None = None) -> AsgiAnswer:
-    """One request through a new Django ASGI handler (as uvicorn runs deerweb.asgi), on the
-    running loop: the answer's status, headers and body messages as sent."""
+    """One request through a new deerweb.asgi application (as uvicorn runs it), on the running
+    loop: the answer's status, headers and body messages as sent."""
     from asgiref.testing import ApplicationCommunicator
-    from django.core.handlers.asgi import ASGIHandler
+
+    from deerweb.asgi import application_make
 
     path, _, query = path.partition("?")
     scope = {
@@ -522,7 +523,7 @@ async def asgi_request(path: str, *, method: str = "GET", headers: dict[str, str
         "client": ("127.0.0.1", 40000),
         "server": ("localhost", 80),
     }
-    communicator = ApplicationCommunicator(ASGIHandler(), scope)
+    communicator = ApplicationCommunicator(application_make(), scope)
     await communicator.send_input({"type": "http.request", "body": b""})
     start = await communicator.receive_output(90)
     bodies = []

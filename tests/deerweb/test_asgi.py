@@ -1,13 +1,12 @@
 """deerweb/asgi.py, the application uvicorn runs: a page, a static file and a stored image answer as
-they do under WSGI, and files go out block by block, without Django's warning about reading a
-synchronous iterator whole."""
+they do under WSGI, files go out block by block (without Django's warning about reading a
+synchronous iterator whole), and the API answers through its own short chain."""
 
 from __future__ import annotations
 
 import warnings
 
 import pytest
-from django.core.handlers.asgi import ASGIHandler
 
 from tests.world import asgi_request, finished_prediction, png
 
@@ -26,10 +25,16 @@ def _get(web_loop, path: str, *, cookie: str = "") -> tuple[int, dict[bytes, byt
     )
 
 
-def test_the_asgi_application_is_djangos_handler_on_deerwebs_settings():
-    from deerweb.asgi import application
+def test_the_api_answers_through_its_own_chain_and_the_pages_through_every_middleware(
+    member_token, transactional_db, web_loop
+):
+    api = web_loop.run(asgi_request("/replicate/v1/account", headers={"authorization": f"Bearer {member_token}"}))
+    page = web_loop.run(asgi_request("/accounts/login/"))
 
-    assert isinstance(application, ASGIHandler)
+    assert api.status == 200 and page.status == 200
+    assert api.headers[b"x-content-type-options"] == page.headers[b"x-content-type-options"] == b"nosniff"
+    assert b"Accept-Language" in page.headers[b"vary"], "LocaleMiddleware"
+    assert b"vary" not in api.headers and b"set-cookie" not in api.headers, "no locale, session or CSRF"
 
 
 def test_a_page_answers_with_its_security_headers(transactional_db, web_loop):
