@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 # `role_groups_ensure`; a migration must not import app code).
 _MEMBER_PERMS = ["add_prediction", "view_prediction", "add_prompt", "change_prompt", "view_prompt"]
 # An Admin holds every permission of DeerWeb's apps and of Django's users and groups.
-ADMIN_APPS = ["auth", "audit", "accounts", "catalog", "billing", "predictions", "reviews"]
+ADMIN_APPS = ["auth", "audit", "accounts", "catalog", "billing", "predictions", "reviews", "webhooks", "ops"]
 _ROLE_PERMS = {
     MEMBER: _MEMBER_PERMS,
     REVIEWER: [*_MEMBER_PERMS, "view_team_predictions", "review_prediction"],
@@ -45,6 +45,15 @@ def role_groups_ensure() -> dict[str, Group]:
             group.permissions.set(perms)
         groups[role] = group
     return groups
+
+
+def admin_group_permissions_sync(**kwargs: object) -> None:
+    """After each `migrate`: the Admin group holds every permission of ADMIN_APPS, those of apps
+    and models added since the group was made included (Django creates permissions after the
+    migrations, so a migration cannot give them). A missing group is left to role_groups_ensure."""
+    group = Group.objects.filter(name=ADMIN).first()
+    if group is not None:
+        group.permissions.add(*Permission.objects.filter(content_type__app_label__in=ADMIN_APPS))
 
 
 def _snapshot(user: User) -> dict[str, object]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import AnonymousUser, Group
+from django.contrib.auth.models import AnonymousUser, Group, Permission
+from django.core.management.sql import emit_post_migrate_signal
 
 from accounts import roles
 from audit.models import AuditEntry
@@ -101,3 +102,13 @@ def test_the_migration_created_the_groups_with_the_same_permissions(db):
         "view_team_predictions",
         "review_prediction",
     }
+
+
+def test_after_migrate_the_admin_group_holds_the_permissions_of_apps_added_since_it_was_made(db):
+    admin = roles.role_groups_ensure()[permissions.ADMIN]
+    admin.permissions.remove(*Permission.objects.filter(content_type__app_label__in=["webhooks", "ops"]))
+
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+
+    assert admin.permissions.filter(content_type__app_label="webhooks", codename="view_webhookdelivery").exists()
+    assert admin.permissions.filter(content_type__app_label="ops").exists()
