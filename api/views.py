@@ -116,12 +116,12 @@ async def _created_response(request: HttpRequest, prediction: Prediction) -> Htt
     seconds = waiting.prefer_wait(request.headers.get("Prefer", ""))
     if seconds is None:
         return await sync_to_async(_prediction_response)(prediction, request, 201)
-    finished = await waiting.prediction_wait(prediction.owner_id, prediction.pk, seconds)
-    if finished.status_is_terminal:
-        return await sync_to_async(_prediction_response)(finished.prediction, request, 201)
-    # Not done within the wait: `starting`, as Replicate answers, so replicate-python's run()
-    # goes on polling instead of returning an output that is not there yet.
-    return await sync_to_async(_prediction_response)(finished.prediction, request, 201, shown_status="starting")
+    finished = await waiting.prediction_wait(prediction.owner_id, prediction.pk, seconds, _base_url(request))
+    if not finished.status_is_terminal:
+        # Not done within the wait: `starting`, as Replicate answers, so replicate-python's
+        # run() goes on polling instead of returning an output that is not there yet.
+        finished.body["status"] = "starting"
+    return JsonResponse(finished.body, status=201)
 
 
 @async_api_view(("POST",))
@@ -172,13 +172,17 @@ def _get(request: HttpRequest, pk: str) -> Prediction:
     return services.prediction_of(token.user, pk)
 
 
+def _get_response(request: HttpRequest, pk: str) -> JsonResponse:
+    return _prediction_response(_get(request, pk), request)
+
+
 @async_api_view(("GET",))
 async def prediction(request: HttpRequest, pk: str) -> HttpResponse:
-    found = await sync_to_async(_get)(request, pk)
     seconds = waiting.prefer_wait(request.headers.get("Prefer", ""))
-    if seconds is not None:
-        found = (await waiting.prediction_wait(found.owner_id, found.pk, seconds)).prediction
-    return await sync_to_async(_prediction_response)(found, request)
+    if seconds is None:  # a poll: one trip to a thread
+        return await sync_to_async(_get_response)(request, pk)
+    found = await sync_to_async(_get)(request, pk)
+    return JsonResponse((await waiting.prediction_wait(found.owner_id, found.pk, seconds, _base_url(request))).body)
 
 
 @api_view(("POST",))

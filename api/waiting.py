@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from ops import notifier
 from predictions.models import Prediction
-from predictions.replicate import TERMINAL, replicate_status
+from predictions.replicate import TERMINAL, prediction_as_replicate, replicate_status
 
 MAX_WAIT = 60
 _PREFER_WAIT = re.compile(r"(?:^|[,;]\s*)wait(?:\s*=\s*(\d{1,4}))?\s*(?:$|[,;])")
@@ -30,20 +31,29 @@ def prefer_wait(header: str) -> int | None:
 @dataclass(frozen=True)
 class Waited:
     prediction: Prediction
+    body: dict[str, Any]  # the prediction in Replicate's shape, as read
 
     @property
     def status_is_terminal(self) -> bool:
         return replicate_status(self.prediction.status) in TERMINAL
 
 
-async def prediction_wait(owner_id: int, pk: int, seconds: float) -> Waited:
-    """Wait until the prediction (the member's) ends, at most `seconds`; the last state read."""
-    read = notifier.released(lambda: Prediction.objects.prefetch_related("outputs").get(pk=pk, owner_id=owner_id))
-    latest: list[Prediction] = []
+async def prediction_wait(owner_id: int, pk: int, seconds: float, base_url: str) -> Waited:
+    """Wait until the prediction (the member's) ends, at most `seconds`; the last state read.
+
+    Each read also shapes the answer, in the read's thread: a burst of waiters woken at once
+    then answers each as soon as its own read is done, not after every read is."""
+
+    def read() -> Waited:
+        prediction = Prediction.objects.prefetch_related("outputs").get(pk=pk, owner_id=owner_id)
+        return Waited(prediction, prediction_as_replicate(prediction, base_url))
+
+    latest: list[Waited] = []
+    read_released = notifier.released(read)
 
     async def ended() -> bool:
-        latest.append(await read())
-        return Waited(latest[-1]).status_is_terminal
+        latest.append(await read_released())
+        return latest[-1].status_is_terminal
 
     await notifier.wait_until(ended, pk, seconds)
-    return Waited(latest[-1])
+    return latest[-1]

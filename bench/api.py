@@ -8,7 +8,8 @@ broker and so as the notifier. One member with one API token; this process makes
    `--interval` seconds, for `--seconds`. Figures: the rate reached against the rate asked for,
    latency (median, p95, p99, max) and errors.
 2. Waiters: `--waiters` clients at once GET a running prediction each with `Prefer: wait=60`. Once
-   all are waiting, the web process's memory and threads and the database connections it holds
+   all are waiting (the server has stopped using CPU), the web process's memory and threads and
+   the database connections it holds
    are read; then every prediction is marked succeeded in one UPDATE and notified (as the worker
    does), and each answer's time from the notification is recorded.
 """
@@ -48,6 +49,25 @@ def _rss_mib(pid: int) -> float:
 
 def _threads(pid: int) -> int:
     return int(_status_line(pid)["Threads"].strip())
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _settled(pid: int, timeout: float = 60.0) -> float:
+    """Wait until the process has stopped working (under 10 ms of CPU in each of two quarter
+    seconds): every request has reached its wait. The seconds it took."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    quiet, before = 0, _cpu_seconds(pid)
+    while quiet < 2 and loop.time() - start < timeout:
+        await asyncio.sleep(0.25)
+        now = _cpu_seconds(pid)
+        quiet = quiet + 1 if now - before < 0.01 else 0
+        before = now
+    return loop.time() - start
 
 
 def _db_connections(database: str) -> int:
@@ -133,7 +153,8 @@ async def _wait(base: str, token: str, ids: list[int], server_pid: int, database
             statuses[pk] = response.json().get("status", str(response.status_code))
 
         tasks = [asyncio.create_task(waiter(pk)) for pk in ids]
-        await asyncio.sleep(5)  # every request reached the server and is waiting
+        await asyncio.sleep(0.5)
+        figures["settled"] = await _settled(server_pid)  # every request reached the server and is waiting
         figures["early"] = len(answered)
         figures["rss_waiting"] = _rss_mib(server_pid)
         figures["threads_waiting"] = _threads(server_pid)
@@ -227,6 +248,7 @@ def run(args: argparse.Namespace) -> int:
                         "memory before / while waiting",
                         f"{figures['rss_before']:.0f} / {figures['rss_waiting']:.0f} MiB",
                     ],
+                    ["all waiting (server idle) after", f"{figures['settled']:.1f} s"],
                     ["threads before / while waiting", f"{figures['threads_before']} / {figures['threads_waiting']}"],
                     ["database connections while waiting", str(figures["db_connections_waiting"])],
                     ["answered before the notification", str(figures["early"])],

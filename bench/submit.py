@@ -263,6 +263,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         harness.database_recreate(database_url)
         harness.redis_queues_clear(redis_url, [queue])
+        # Each member's thread plays a request of its own, all at once: as many pooled connections
+        # as a server would hold for that many concurrent requests (the default pool is 10).
+        os.environ["DEERWEB_DB_POOL_MAX_SIZE"] = str(args.members + 5)
         harness.django_start(database_url, redis_url, queue=queue, media_root=scratch / "media")
         # A refusal is an expected 400: a "Bad Request" warning for each would bury the figures.
         logging.getLogger("django.request").setLevel(logging.ERROR)

@@ -163,7 +163,7 @@ MIDDLEWARE = [
 ]
 # The Replicate-compatible API's chain under ASGI (deerweb/asgi.py): tokens, not sessions, and
 # all async, so a request waiting on a prediction holds no thread.
-API_MIDDLEWARE = ["django.middleware.security.SecurityMiddleware"]
+API_MIDDLEWARE = ["api.middleware.SecurityHeadersMiddleware"]
 
 ROOT_URLCONF = "deerweb.urls"
 WSGI_APPLICATION = "deerweb.wsgi.application"

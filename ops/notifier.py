@@ -34,10 +34,9 @@ How a view waits (e.g. Replicate's `Prefer: wait=N`), holding no database connec
         prediction = await notifier.released(lambda: Prediction.objects.get(pk=pk, owner=user))()
         ...
 
-`released(read)` runs `read` through `sync_to_async` and then closes the thread's connection,
-which with the PostgreSQL pool (settings.py) returns it to the pool: between two reads the
-request holds none. Django's ASGI handler still keeps the request's sync thread (asgiref's
-per-request ThreadSensitiveContext, used by the sync middleware) parked until the response, idle.
+`released(read)` runs `read` in a shared executor thread and then closes that thread's
+connection, which with the PostgreSQL pool (settings.py) returns it to the pool, and lets the
+request's own sync thread go: between two reads the request holds neither.
 """
 
 from __future__ import annotations
@@ -435,27 +434,48 @@ async def wait_until(condition: Callable[[], Awaitable[bool]], prediction_id: in
 def released(read: Callable[[], T]) -> Callable[[], Awaitable[T]]:
     """`read` as an async callable that leaves neither a database connection nor a thread held.
 
-    `read` runs by `sync_to_async` in the request's sync thread, after which that thread's
-    database connection is closed (with the PostgreSQL pool: given back to the pool) and the
-    thread is let go (`request_thread_release`). Inside a transaction (`atomic`) the connection
-    is left open: do not wait there."""
+    Inside an ASGI request, `read` runs in one of the event loop's few shared executor threads
+    (not a thread made for the request: five hundred requests woken at once queue for those
+    few instead of starting five hundred threads), the request's own idle sync thread is let go
+    (`request_thread_release`), and the connection `read` used is closed (with the PostgreSQL
+    pool: given back). Elsewhere (WSGI, tests calling through `async_to_sync`) it runs in the
+    calling sync thread, which sees that thread's transaction; there the connection is closed
+    unless a transaction (`atomic`) is open: do not wait inside one."""
 
     def run() -> T:
         try:
             return read()
         finally:
-            if not connection.in_atomic_block:
-                connection.close()
+            _connection_close()
 
-    run_in_thread = sync_to_async(run)
+    in_caller_thread = sync_to_async(run)
+    in_shared_thread = sync_to_async(run, thread_sensitive=False)
 
     async def call() -> T:
-        try:
-            return await run_in_thread()
-        finally:
-            request_thread_release()
+        if SyncToAsync.thread_sensitive_context.get(None) is None:
+            return await in_caller_thread()
+        await _request_thread_let_go()
+        return await in_shared_thread()
 
     return call
+
+
+def _connection_close() -> None:
+    if not connection.in_atomic_block:
+        connection.close()
+
+
+_connection_close_in_thread = sync_to_async(_connection_close)
+
+
+async def _request_thread_let_go() -> None:
+    """Close the connection the request's own sync thread holds (in that thread), then let
+    the thread end (`request_thread_release`); nothing if it has none (ended already)."""
+    context = SyncToAsync.thread_sensitive_context.get(None)
+    if context is None or context not in SyncToAsync.context_to_thread_executor:
+        return
+    await _connection_close_in_thread()
+    request_thread_release()
 
 
 def request_thread_release() -> None:
@@ -466,7 +486,8 @@ def request_thread_release() -> None:
     (`ThreadSensitiveContext`); a request that then waits a minute would keep it parked all that
     time. This drops the request's executor so its idle thread ends; the request's next sync call
     starts a new one, which the context ends as usual. Close the thread's database connection
-    first (`released` does). Outside a request's context (tests, `async_to_sync`) it does nothing.
+    first, in that thread (`released` does). Outside a request's context (tests,
+    `async_to_sync`) it does nothing.
     """
     context = SyncToAsync.thread_sensitive_context.get(None)
     if context is None:

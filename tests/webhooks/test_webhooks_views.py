@@ -33,7 +33,9 @@ def test_the_prediction_page_shows_each_delivery_and_the_host_only(member_client
     assert html.count("data-delivery ") == 2
     assert 'data-event="start" data-status-code="503"' in html
     assert 'data-event="completed" data-status-code="200"' in html
-    assert "HTTP 503" in html and "Will try again" in html and "Delivered" in html
+    assert "HTTP 503" in html
+    assert '<td class="outcome-failed">Failed</td>' in html, "a start message is not tried again"
+    assert '<td class="outcome-delivered">Delivered</td>' in html
 
 
 def test_a_prediction_without_a_webhook_has_no_webhook_section(member_client, member):
