@@ -82,6 +82,12 @@ def test_the_webhooks_page_lists_the_members_own_deliveries(member_client, membe
     assert "Rotate webhook secret" in html
 
 
+def test_the_webhooks_page_is_reached_from_the_account_menu(member_client):
+    html = member_client.get(reverse("predictions:list")).content.decode()
+    menu = html[html.index('class="account-menu-body"') :]
+    assert f'<a href="{reverse("webhooks:mine")}">Webhooks</a>' in menu[: menu.index("</div>")]
+
+
 def test_rotating_the_secret_from_the_page_replaces_it(member_client, member):
     old = webhook_secret_for(member)
     response = member_client.post(reverse("webhooks:secret_rotate"))
