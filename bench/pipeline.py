@@ -77,6 +77,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[2.0, 20.0],
         help="simulated run times (starting + processing), one workload each",
     )
+    parser.add_argument(
+        "--logs",
+        nargs="+",
+        choices=["progress", "plain"],
+        default=["progress", "plain"],
+        help="the simulator's logs, one world each: tqdm progress bars (as Replicate's image models print), "
+        "or none (DeerAPI relays many vendors; whether their logs carry a bar is not known)",
+    )
     parser.add_argument("--members", type=int, default=20)
     parser.add_argument("--threads", type=int, default=4, help="threads calling prediction_create")
     parser.add_argument(
@@ -163,6 +171,11 @@ class Workload:
     run_seconds: float
     deerweb: Figures
     peer: Figures | None
+    logs: str = "progress"
+
+    @property
+    def name(self) -> str:
+        return f"{self.run_seconds:g} s, {'progress bars' if self.logs == 'progress' else 'no progress bar'}"
 
 
 class Monitor:
@@ -249,7 +262,7 @@ class Context:
             "PYTHONUNBUFFERED": "1",
         }
 
-    def simulator(self, run_seconds: float) -> Child:
+    def simulator(self, run_seconds: float, logs: str) -> Child:
         starting, processing = _timings(run_seconds)
         argv = [
             sys.executable,
@@ -263,6 +276,8 @@ class Context:
             str(starting),
             "--processing-seconds",
             str(processing),
+            "--logs",
+            logs,
         ]
         return Child("simulator", argv, dict(os.environ), self.scratch / "simulator.log")
 
@@ -634,7 +649,7 @@ def _verdict(ok: bool) -> str:
 
 def _targets(workloads: list[Workload], args: argparse.Namespace) -> list[str]:
     longest = max(workloads, key=lambda w: w.run_seconds)
-    peaks = ", ".join(f"{w.deerweb.peak_in_flight} at {w.run_seconds:g} s" for w in workloads)
+    peaks = ", ".join(f"{w.deerweb.peak_in_flight} at {w.name}" for w in workloads)
     lines = [
         f"{_verdict(longest.deerweb.peak_in_flight >= args.predictions)}  all {args.predictions} tracked at once "
         f"by the one worker (judged on the {longest.run_seconds:g} s workload; at shorter run times predictions "
@@ -644,15 +659,13 @@ def _targets(workloads: list[Workload], args: argparse.Namespace) -> list[str]:
     lag_ok = all(not math.isnan(p) and p <= LAG_P95_TARGET for p in p95s)
     lines.append(
         f"{_verdict(lag_ok)}  p95 lag ≤ {LAG_P95_TARGET:g} s: "
-        + ", ".join(f"{p:.2f} s at {w.run_seconds:g} s" for p, w in zip(p95s, workloads, strict=True))
+        + ", ".join(f"{p:.2f} s at {w.name}" for p, w in zip(p95s, workloads, strict=True))
     )
     with_peer = [w for w in workloads if w.peer and w.peer.requests]
     if with_peer:
         ours = statistics.fmean(w.deerweb.per_prediction for w in with_peer)
         theirs = statistics.fmean(w.peer.per_prediction for w in with_peer)
-        each = ", ".join(
-            f"{w.deerweb.per_prediction / w.peer.per_prediction:.2f} at {w.run_seconds:g} s" for w in with_peer
-        )
+        each = ", ".join(f"{w.deerweb.per_prediction / w.peer.per_prediction:.2f} at {w.name}" for w in with_peer)
         lines.append(
             f"{_verdict(ours <= theirs * REQUEST_RATIO_TARGET)}  requests per prediction ≤ a third of "
             f"the peer's on average over the workloads: {ours:.2f} vs {theirs:.2f} = "
@@ -663,6 +676,33 @@ def _targets(workloads: list[Workload], args: argparse.Namespace) -> list[str]:
     rss = max(w.deerweb.peak_rss for w in workloads) / MB
     lines.append(f"{_verdict(rss <= RSS_TARGET_MB)}  worker RSS ≤ {RSS_TARGET_MB} MB: {rss:.0f} MB at the peak")
     return lines
+
+
+def _workload(ctx: Context, args: argparse.Namespace, members: list, run_seconds: float, logs: str) -> Workload:
+    """One workload in one world: its own simulator process, DeerWeb, then the peer; printed."""
+    starting, processing = _timings(run_seconds)
+    simulator = ctx.simulator(run_seconds, logs).start("listening on")
+    ctx.simulator_pid = simulator.pid
+    try:
+        world = "progress bars in the logs" if logs == "progress" else "no progress bar in the logs"
+        print(
+            f"-- {run_seconds:g} s workload (simulator: {starting:g} s starting + {processing:g} s processing; "
+            f"{world}) --",
+            flush=True,
+        )
+        deerweb = _deerweb(ctx, run_seconds, members)
+        peer = _peer(ctx, run_seconds, members) if args.peer_predictions else None
+    finally:
+        simulator.stop()
+    workload = Workload(run_seconds, deerweb, peer, logs)
+    print(_workload_table(workload, args))
+    if peer and peer.projected_wall is not None:
+        print(
+            f"Peer projection: ceil({args.predictions} / {args.concurrency}) rounds × its mean task time "
+            f"{peer.mean_task:.2f} s (a peer task holds one worker process for its whole prediction)."
+        )
+    print(flush=True)
+    return workload
 
 
 def run(args: argparse.Namespace) -> int:
@@ -684,29 +724,9 @@ def run(args: argparse.Namespace) -> int:
     workloads: list[Workload] = []
     try:
         members = _setup(ctx)
-        for run_seconds in args.run_seconds:
-            starting, processing = _timings(run_seconds)
-            simulator = ctx.simulator(run_seconds).start("listening on")
-            ctx.simulator_pid = simulator.pid
-            try:
-                print(
-                    f"-- {run_seconds:g} s workload (simulator: {starting:g} s starting + {processing:g} s "
-                    f"processing) --",
-                    flush=True,
-                )
-                deerweb = _deerweb(ctx, run_seconds, members)
-                peer = _peer(ctx, run_seconds, members) if args.peer_predictions else None
-            finally:
-                simulator.stop()
-            workload = Workload(run_seconds, deerweb, peer)
-            workloads.append(workload)
-            print(_workload_table(workload, args))
-            if peer and peer.projected_wall is not None:
-                print(
-                    f"Peer projection: ceil({args.predictions} / {args.concurrency}) rounds × its mean task time "
-                    f"{peer.mean_task:.2f} s (a peer task holds one worker process for its whole prediction)."
-                )
-            print(flush=True)
+        for logs in args.logs:
+            for run_seconds in args.run_seconds:
+                workloads.append(_workload(ctx, args, members, run_seconds, logs))
     finally:
         ctx.close()
     print("Targets (DeerWeb):")

@@ -19,6 +19,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--processing-seconds", type=float, default=3.0)
     parser.add_argument("--file-ttl", type=float, default=3600.0)
     parser.add_argument("--log-requests", action="store_true")
+    parser.add_argument(
+        "--logs",
+        choices=["progress", "plain"],
+        default="progress",
+        help="progress bars in the predictions' logs (as Replicate's image models print), or none",
+    )
     options = parser.parse_args(argv)
     simulator = Simulator(
         host=options.host,
@@ -28,6 +34,7 @@ def main(argv: list[str] | None = None) -> None:
         processing_seconds=options.processing_seconds,
         file_ttl=options.file_ttl,
         verbose=options.log_requests,
+        logs=options.logs,
     )
     print(f"DeerAPI simulator listening on {simulator.url} (Ctrl-C to stop)", flush=True)
     try:

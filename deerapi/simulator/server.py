@@ -90,6 +90,8 @@ def _query_key(raw_path: str) -> str:
 
 # --- The server -----------------------------------------------------------------------------
 
+LOG_MODES = ("progress", "plain")
+
 
 class Simulator:
     """DeerAPI over HTTP on `host:port` (port 0 picks a free one).
@@ -109,8 +111,15 @@ class Simulator:
         *,
         verbose: bool = False,
         public_url: str | None = None,
+        logs: str = "progress",
     ) -> None:
+        if logs not in LOG_MODES:
+            raise ValueError(f"logs must be one of {', '.join(LOG_MODES)}")
         self.key = key
+        # DeerAPI relays many vendors' models: whether their logs carry progress bars is not
+        # known. "progress": a tqdm line per denoising step, as Replicate's image models print;
+        # "plain": the seed and the end, no bar. Set it at any time; creates after take it.
+        self.logs = self._logs_made_with = logs
         self.starting_seconds = float(starting_seconds)
         self.processing_seconds = float(processing_seconds)
         self.file_ttl = float(file_ttl)
@@ -274,12 +283,13 @@ class Simulator:
             return None if ended is None else prediction.wall(ended)
 
     def reset(self) -> None:
-        """Forget every prediction, pending fault and counter."""
+        """Forget every prediction, pending fault and counter; logs as the simulator was made."""
         with self._lock:
             self._predictions.clear()
             for queue in self._faults.values():
                 queue.clear()
             self._fail_next.clear()
+            self.logs = self._logs_made_with
         self._stats.clear()
 
     # --- HTTP
@@ -440,6 +450,7 @@ class Simulator:
                 processing_seconds=processing,
                 file_ttl=self.file_ttl,
                 error=error,
+                progress_bars=self.logs == "progress",
             )
             self._predictions[prediction_id] = prediction
             document = prediction.to_json(prediction.created_mono, self._base_url(headers))

@@ -106,6 +106,7 @@ class SimulatedPrediction:
     error: str | None = None
     canceled_mono: float | None = None
     expired: bool = False
+    progress_bars: bool = True  # LOG_MODES: tqdm bars in the logs, or none
 
     @property
     def prompt(self) -> str:
@@ -157,6 +158,19 @@ class SimulatedPrediction:
         if status == "starting" or self.canceled_before_start:
             return ""
         lines = [f"Using seed: {self.seed}", "Running prediction"]
+        if self.progress_bars:
+            lines += self._bars(now)
+        if status == "succeeded":
+            lines.append(f"Total safe images: {self.output_count} out of {self.output_count}")
+        elif status == "failed":
+            lines.append(f"Error: {self.error}")
+        elif status == "canceled":
+            lines.append("Prediction canceled")
+        return "\n".join(lines) + "\n"
+
+    def _bars(self, now: float) -> list[str]:
+        """A tqdm line per denoising step done so far, as Replicate's image models print."""
+        lines = []
         until = min(now, self.finished_mono)
         if self.canceled_mono is not None:
             until = min(until, self.canceled_mono)
@@ -173,13 +187,7 @@ class SimulatedPrediction:
                 f"{step * 100 // self.steps:3d}%|{bar:<10}| {step}/{self.steps} "
                 f"[{elapsed:.2f}s<{remaining:.2f}s, {rate:.2f}it/s]"
             )
-        if status == "succeeded":
-            lines.append(f"Total safe images: {self.output_count} out of {self.output_count}")
-        elif status == "failed":
-            lines.append(f"Error: {self.error}")
-        elif status == "canceled":
-            lines.append("Prediction canceled")
-        return "\n".join(lines) + "\n"
+        return lines
 
     def to_json(self, now: float, base_url: str) -> dict[str, Any]:
         """The Replicate prediction object as DeerAPI relays it."""

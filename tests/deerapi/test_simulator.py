@@ -21,6 +21,7 @@ from PIL import Image
 
 from catalog.inputs import InputField, ModelSpec
 from catalog.specs import MODELS
+from deerapi import progress
 from deerapi.client import (
     AuthError,
     DeerAPIClient,
@@ -186,6 +187,24 @@ def test_a_prediction_is_starting_then_processing_with_growing_logs(sim):
     assert later["logs"].startswith(early["logs"])
     assert len(later["logs"]) > len(early["logs"])
     assert later["output"] is None and "completed_at" not in later
+
+
+def test_logs_carry_progress_bars_or_in_plain_mode_only_the_seed_and_the_end(sim):
+    with_bars = wait_raw(sim, raw_create(sim, SCHNELL, {"prompt": "a deer", "seed": 3}).json()["id"], "succeeded")
+    sim.logs = "plain"
+    plain = wait_raw(sim, raw_create(sim, SCHNELL, {"prompt": "a deer", "seed": 3}).json()["id"], "succeeded")
+
+    assert "it/s]" in with_bars["logs"] and progress.progress_parse(with_bars["logs"]) is not None
+    assert plain["logs"] == "Using seed: 3\nRunning prediction\nTotal safe images: 1 out of 1\n"
+    assert progress.progress_parse(plain["logs"]) is None
+
+
+def test_reset_returns_the_logs_to_the_mode_the_simulator_was_made_with(sim):
+    sim.logs = "plain"
+    sim.reset()
+    assert sim.logs == "progress"
+    with pytest.raises(ValueError):
+        Simulator(logs="colour")
 
 
 def test_any_catalog_model_is_served_including_svg_models_without_an_owner(sim, monkeypatch):
