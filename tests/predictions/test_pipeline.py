@@ -135,3 +135,16 @@ def test_a_long_prediction_is_polled_when_its_progress_bar_says_it_ends_not_ever
     assert prediction.poll_count <= 3
     assert simulator.stats.gets <= 3
     assert prediction.outputs.count() == 1
+
+
+def test_without_a_progress_bar_a_model_is_polled_when_its_last_runs_ended_not_every_second(
+    worker, simulator, member, monkeypatch
+):
+    monkeypatch.setattr(simulator, "processing_seconds", 6.0)
+    simulator.logs = "plain"
+    first = wait_for(submit(member), Status.SUCCEEDED, timeout=30)
+    assert first.poll_count >= 5, "nothing learned yet: polled every second"
+
+    learned = wait_for(submit(member), Status.SUCCEEDED, timeout=30)
+    assert learned.poll_count <= 3
+    assert learned.outputs.count() == 1
