@@ -6,6 +6,7 @@ predictions.storing."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -259,7 +260,9 @@ def _apply_remote(
     logs_before = prediction.logs or ""
     moved = _record_remote(prediction, old, remote, submitted=submitted, store_now=store_now)
     if moved is not None and (remote.logs or "") != logs_before:
-        signals.prediction_changed.send(sender=Prediction, prediction_id=prediction.pk, status=moved, logs_changed=True)
+        signals.prediction_changed.send(
+            sender=Prediction, prediction_id=prediction.pk, status=moved, logs_changed=True, via=prediction.via
+        )
     return moved
 
 
@@ -268,6 +271,7 @@ def _record_remote(
 ) -> str | None:
     prediction_id = prediction.pk
     now = timezone.now()
+    transition = functools.partial(services.prediction_transition, entered_via=prediction.via)
     fields: dict[str, Any] = {"logs": remote.logs}
     if submitted:
         fields.update(deerapi_id=remote.id, submitted_at=now, error="")
@@ -287,7 +291,7 @@ def _record_remote(
                 else _("DeerAPI reported success but returned no output.")
             )
             return _moved(
-                services.prediction_transition(
+                transition(
                     prediction_id, old, Status.FAILED, error=message, completed_at=now, next_poll_at=None, **fields
                 ),
                 Status.FAILED,
@@ -296,9 +300,7 @@ def _record_remote(
             fields.update(attempts=1, next_poll_at=now + storing.STORE_LEASE)
         else:
             fields.update(attempts=0, next_poll_at=now)
-        if not services.prediction_transition(
-            prediction_id, old, Status.STORING, remote_output=remote.output, **fields
-        ):
+        if not transition(prediction_id, old, Status.STORING, remote_output=remote.output, **fields):
             return None
         if store_now:
             prediction.status, prediction.remote_output, prediction.attempts = (Status.STORING, remote.output, 1)
@@ -307,7 +309,7 @@ def _record_remote(
         return Status.STORING
     if status == "failed":
         return _moved(
-            services.prediction_transition(
+            transition(
                 prediction_id,
                 old,
                 Status.FAILED,
@@ -323,7 +325,7 @@ def _record_remote(
             _("DeerAPI stopped the prediction before it started.") if status == "aborted" else ""
         )
         return _moved(
-            services.prediction_transition(
+            transition(
                 prediction_id, old, Status.CANCELED, error=message, completed_at=now, next_poll_at=None, **fields
             ),
             Status.CANCELED,
@@ -341,7 +343,7 @@ def _record_remote(
         if moved:
             notifier.notify(prediction_id)  # its logs and metrics
     else:
-        moved = services.prediction_transition(prediction_id, old, new, **fields)
+        moved = transition(prediction_id, old, new, **fields)
     if moved:
         services.enqueue("poll", prediction_id, countdown=delay)
     return _moved(moved, new)

@@ -107,11 +107,14 @@ def in_language(language: str):
     return translation.override(language or settings.LANGUAGE_CODE)
 
 
-def prediction_transition(prediction_id: int, old: str | tuple[str, ...], new: str, **fields: Any) -> bool:
+def prediction_transition(
+    prediction_id: int, old: str | tuple[str, ...], new: str, *, entered_via: str | None = None, **fields: Any
+) -> bool:
     """Move a prediction from `old` to `new` if it is still in `old`.
 
     Returns False when another actor changed it first; never moves a row along
-    a transition that `TRANSITIONS` does not allow.
+    a transition that `TRANSITIONS` does not allow. `entered_via`: the prediction's `via`,
+    when the caller has it, passed on with `prediction_changed` (receivers can skip work).
     """
     olds = (old,) if isinstance(old, str) else old
     allowed = [status for status in olds if can_transition(status, new)]
@@ -128,7 +131,7 @@ def prediction_transition(prediction_id: int, old: str | tuple[str, ...], new: s
                 _on_finished(prediction_id, new)
             notifier.notify(prediction_id)
             signals.prediction_changed.send(
-                sender=Prediction, prediction_id=prediction_id, status=new, logs_changed=False
+                sender=Prediction, prediction_id=prediction_id, status=new, logs_changed=False, via=entered_via
             )
     return bool(updated)
 

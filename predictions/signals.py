@@ -11,7 +11,8 @@ prediction_finished = Signal()
 # A prediction changed: its status moved (sent by services.prediction_transition after the
 # move, inside its transaction when it is in one), or a poll brought new logs (sent by the
 # pipeline once they are saved, with `logs_changed=True`). Arguments: `prediction_id`,
-# `status` (the status it has now) and `logs_changed`. Sent for every move, the final one
+# `status` (the status it has now), `logs_changed`, and `via` (how it entered DeerWeb, `web` or
+# `api`; None when the sender does not have it at hand). Sent for every move, the final one
 # too (after `prediction_finished`). Receivers must be cheap (one indexed query when there
 # is nothing to do) and must not raise: they run inside the pipeline's transactions.
 prediction_changed = Signal()

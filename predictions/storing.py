@@ -184,7 +184,13 @@ def store_claimed(prediction: Prediction, *, stored: set[int]) -> None:
                     errors.append(exc)
     if not errors:
         services.prediction_transition(
-            prediction_id, Status.STORING, Status.SUCCEEDED, completed_at=timezone.now(), next_poll_at=None, error=""
+            prediction_id,
+            Status.STORING,
+            Status.SUCCEEDED,
+            entered_via=prediction.via,
+            completed_at=timezone.now(),
+            next_poll_at=None,
+            error="",
         )
         return
     permanent = [e for e in errors if e.permanent]

@@ -234,9 +234,12 @@ def ledger_entry(
 def submit_with_webhook(
     owner: User, url: str, events: tuple[str, ...] = webhooks.WEBHOOK_EVENTS, *, resolver=None, **input: Any
 ) -> Prediction:
-    """submit() with a webhook, in one transaction, as the API creates one."""
+    """A prediction with a webhook, made in one transaction as the API makes one (through a
+    token: only the API takes a webhook)."""
     with transaction.atomic():
-        prediction = submit(owner, **input)
+        prediction = services.prediction_create(
+            owner=owner, model_id=SCHNELL, input={"prompt": PROMPT, **input}, via_token="laptop script"
+        )
         webhooks.webhook_subscribe(prediction, url, events, resolver=resolver)
     return prediction
 

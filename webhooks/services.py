@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record
-from predictions.models import Status
+from predictions.models import Status, Via
 from webhooks import keys
 from webhooks.models import Event, WebhookOutbox, WebhookSigningKey, WebhookSubscription
 from webhooks.targets import (
@@ -200,9 +200,12 @@ def webhook_events_due(prediction_id: int, events: Iterable[str], *, once: bool 
 
 
 def prediction_changed_received(
-    sender: Any, prediction_id: int, status: str, logs_changed: bool = False, **kwargs: Any
+    sender: Any, prediction_id: int, status: str, logs_changed: bool = False, via: str | None = None, **kwargs: Any
 ) -> None:
-    """`start` on the first move to a status at DeerAPI; `logs` when a poll brought new logs."""
+    """`start` on the first move to a status at DeerAPI; `logs` when a poll brought new logs.
+    Only the API takes a webhook: a prediction known to come from the web asks nothing."""
+    if via == Via.WEB:
+        return
     if logs_changed:
         webhook_events_due(prediction_id, [Event.LOGS])
     elif status in STARTED:
@@ -212,5 +215,7 @@ def prediction_changed_received(
 def prediction_finished_received(sender: Any, prediction: Prediction, status: str, **kwargs: Any) -> None:
     """`completed` at the end (after its images are stored, for a success), and `output` with
     them: DeerWeb has a prediction's output only once it is stored."""
+    if prediction.via == Via.WEB:
+        return
     events = [Event.COMPLETED, Event.OUTPUT] if status == Status.SUCCEEDED else [Event.COMPLETED]
     webhook_events_due(prediction.pk, events)

@@ -11,9 +11,10 @@ from django.utils import timezone
 from deerapi.client import RemotePrediction
 from predictions import pipeline, services
 from predictions import tasks as prediction_tasks
-from predictions.models import Status
+from predictions.models import Status, Via
 from tests.world import add_output, submit, submit_with_webhook, updated
 from webhooks import delivery, sending
+from webhooks import services as webhooks_services
 from webhooks.models import Outcome, WebhookDelivery, WebhookOutbox
 from webhooks.services import THROTTLE, webhook_events_due
 
@@ -148,6 +149,14 @@ def test_a_prediction_without_a_webhook_costs_one_query_per_event(member, django
     prediction = submit(member)
     with django_assert_num_queries(1):
         webhook_events_due(prediction.pk, ["completed", "output"])
+
+
+def test_a_prediction_made_in_the_browser_asks_nothing_of_webhooks_as_it_changes(member, django_assert_num_queries):
+    prediction = submit(member)
+    with django_assert_num_queries(0):
+        webhooks_services.prediction_changed_received(None, prediction.pk, Status.PROCESSING, via=Via.WEB)
+        webhooks_services.prediction_changed_received(None, prediction.pk, Status.PROCESSING, True, via=Via.WEB)
+        webhooks_services.prediction_finished_received(None, prediction, Status.SUCCEEDED)
 
 
 def test_a_message_whose_worker_died_is_sent_again_by_the_sweep(member, webhook_receiver, settings):
