@@ -129,6 +129,12 @@ def queue_name(database_url: str, role: str) -> str:
     return f"bench.{database_name(database_url)}.{role}"
 
 
+def redis_counter(redis_url: str, key: str) -> int:
+    """The integer at `key` (0 when missing)."""
+    value = redis.Redis.from_url(redis_url).get(key)
+    return int(value) if value else 0
+
+
 def redis_queues_clear(redis_url: str, queues: Sequence[str]) -> None:
     """Delete the run's queues (every priority list of each) and nothing else."""
     try:

@@ -148,6 +148,8 @@ class Figures:
     postgres_cpu: float = 0.0
     simulator_cpu: float = 0.0
     submitter_cpu: float = 0.0
+    worker_statements: int | None = None  # SQL statements the worker ran (bench/counting.py)
+    create_statements: int | None = None  # and prediction_create, in the submitting threads
     machine_busy: float = float("nan")
     mean_task: float | None = None
     projected_wall: float | None = None
@@ -235,6 +237,7 @@ class Context:
         self.redis_url = args.redis_url
         self.deerweb_queue = harness.queue_name(args.database_url, "deerweb")
         self.peer_queue = harness.queue_name(args.database_url, "peer")
+        self.sql_key = f"{self.deerweb_queue}:sql-statements"
         self.port = harness.free_port()
         self.simulator_url = f"http://127.0.0.1:{self.port}"
         self.scratch = Path(tempfile.mkdtemp(prefix="deerweb-bench-"))
@@ -250,6 +253,7 @@ class Context:
             "DATABASE_URL": self.database_url,
             "CELERY_BROKER_URL": self.redis_url,
             "DEERWEB_BENCH_QUEUE": self.deerweb_queue,
+            "DEERWEB_BENCH_SQL_KEY": self.sql_key,
             "DEERAPI_KEY": SIMULATOR_KEY,
             "DEERAPI_BASE_URL": self.simulator_url,
             "DEERAPI_QUERY_URL": self.simulator_url,
@@ -413,11 +417,13 @@ def _deerweb(ctx: Context, run_seconds: float, members: list[Any]) -> Figures:
     from predictions import services
     from predictions.models import Prediction, Status
 
+    from . import counting
+
     args = ctx.args
     figures = Figures(args.predictions)
     _tables_reset(include_deerweb=True)
     ctx.simulator_reset()
-    harness.redis_queues_clear(ctx.redis_url, [ctx.deerweb_queue])
+    harness.redis_queues_clear(ctx.redis_url, [ctx.deerweb_queue, ctx.sql_key])
     with ExitStack() as stack:
         worker = ctx.worker("deerweb", "bench-deerweb")
         stack.callback(worker.stop)
@@ -430,9 +436,10 @@ def _deerweb(ctx: Context, run_seconds: float, members: list[Any]) -> Figures:
         sampler.start()
 
         cpu: list[float] = []
+        statements: list[int] = []
 
         def submit(thread: int) -> None:
-            begun = time.thread_time()
+            begun, counted = time.thread_time(), counting.thread_statements()
             try:
                 for index in range(thread, args.predictions, args.threads):
                     owner = members[index % len(members)]
@@ -440,18 +447,21 @@ def _deerweb(ctx: Context, run_seconds: float, members: list[Any]) -> Figures:
             finally:
                 connection.close()
                 cpu.append(time.thread_time() - begun)
+                statements.append(counting.thread_statements() - counted)
 
         machine_before = harness.machine_cpu_times()
         started = time.time()
         errors = _run_threads(args.threads, submit)
         figures.submit_seconds = time.time() - started
         figures.submitter_cpu = sum(cpu)  # prediction_create: the web side's work
+        figures.create_statements = sum(statements)
         if errors:
             raise BenchError(f"prediction_create failed: {errors[0]!r}")
         _finish(figures, monitor, sampler, worker, args.timeout or 120 + 4 * run_seconds + 0.3 * args.predictions)
         _monitor_into(figures, monitor, machine_before)
 
     _requests_into(figures, ctx.simulator_stats())
+    figures.worker_statements = harness.redis_counter(ctx.redis_url, ctx.sql_key)
     rows = list(Prediction.objects.values_list("status", "deerapi_id", "completed_at"))
     for status, _id, _done in rows:
         figures.statuses[status] = figures.statuses.get(status, 0) + 1
@@ -612,6 +622,7 @@ def _workload_table(workload: Workload, args: argparse.Namespace) -> str:
         row("Worker RSS at the peak (process tree)", _memory(dw), _memory(pr) if pr else ""),
         row("Worker CPU time (per prediction)", _cpu(dw), _cpu(pr) if pr else ""),
         row("CPU per prediction: PostgreSQL / simulator / submitting", _other_cpu(dw), _other_cpu(pr) if pr else ""),
+        row("SQL statements per prediction: worker / create", _statements(dw), _statements(pr) if pr else ""),
         row(
             "All CPUs busy during the run (any process)",
             f"{dw.machine_busy:.0%}",
@@ -628,6 +639,13 @@ def _cpu(figures: Figures) -> str:
 def _other_cpu(figures: Figures) -> str:
     n = (figures.predictions or 1) / 1000
     return f"{figures.postgres_cpu / n:.0f} / {figures.simulator_cpu / n:.0f} / {figures.submitter_cpu / n:.0f} ms"
+
+
+def _statements(figures: Figures) -> str:
+    if figures.worker_statements is None or figures.create_statements is None:
+        return "–"
+    n = figures.predictions or 1
+    return f"{figures.worker_statements / n:.1f} / {figures.create_statements / n:.1f}"
 
 
 def _memory(figures: Figures) -> str:

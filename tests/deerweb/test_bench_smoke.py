@@ -79,12 +79,17 @@ def test_the_pipeline_benchmark_runs_a_tiny_workload_and_prints_every_figure(ben
         "Lag, DeerAPI done → shown succeeded",
         "Worker RSS at the peak",
         "Worker CPU time",
+        "SQL statements per prediction: worker / create",
     ):
         assert figure in output, f"{figure!r} missing from:\n{output}"
     assert "TIMED OUT" not in output
     # One create per prediction on each side, and every figure a number.
     creates = re.findall(r"creates / polls per prediction\s*\|\s*([\d.]+) / [\d.]+\s*\|\s*([\d.]+) / [\d.]+", output)
     assert creates == [("1.00", "1.00")] * 2, output
+    statements = re.findall(r"SQL statements per prediction: worker / create\s*\|\s*([\d.]+) / ([\d.]+)", output)
+    assert len(statements) == 2 and all(float(worker) > 5 and float(create) > 3 for worker, create in statements), (
+        output
+    )
     assert not re.search(r"\bnan\b", output, re.IGNORECASE), output
     verdicts = re.findall(r"^  (PASS|MISS)  ", output, re.MULTILINE)
     assert len(verdicts) == 4, output
