@@ -3,6 +3,7 @@ and every member's own API tokens page."""
 
 from __future__ import annotations
 
+import secrets
 from typing import TYPE_CHECKING
 
 from django.contrib import messages
@@ -144,6 +145,13 @@ def api_tokens(request: AuthedHttpRequest) -> HttpResponse:
     redirect's URL, not in the session, and the page is not cached."""
     form = ApiTokenForm(request.POST or None)
     if request.method == "POST":
+        if not _form_nonce_spent(request):
+            # The answer to this form was shown already: a reload or Back must not make another token.
+            messages.info(
+                request,
+                _("That form was sent already: its token was created and shown once. Create another one below."),
+            )
+            return redirect("accounts:tokens")
         if form.is_valid():
             try:
                 token, raw = tokens.token_create(
@@ -163,8 +171,24 @@ def api_tokens(request: AuthedHttpRequest) -> HttpResponse:
     return _api_tokens_page(request, form)
 
 
+FORM_NONCE = "api_token_form_nonce"
+
+
+def _form_nonce_spent(request: HttpRequest) -> bool:
+    """True once for the nonce of the form the page last showed (kept in the session)."""
+    expected = request.session.pop(FORM_NONCE, None)
+    sent = request.POST.get("form_nonce", "")
+    return bool(expected) and secrets.compare_digest(str(expected), sent)
+
+
 def _api_tokens_page(request: AuthedHttpRequest, form: ApiTokenForm, *, status: int = 200) -> HttpResponse:
-    context = {"form": form, "own": accounts_selectors.api_tokens(request.user), "team_page": None}
+    nonce = request.session[FORM_NONCE] = secrets.token_urlsafe(16)
+    context = {
+        "form": form,
+        "form_nonce": nonce,
+        "own": accounts_selectors.api_tokens(request.user),
+        "team_page": None,
+    }
     if permissions.is_admin(request.user):
         others = accounts_selectors.api_tokens().exclude(user=request.user)
         context["team_page"] = Paginator(others, PAGE_SIZE).get_page(request.GET.get("page"))

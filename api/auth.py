@@ -67,6 +67,7 @@ def api_token_get(request: HttpRequest, *, write: bool = False) -> ApiToken:
         raise ApiError(
             403,
             "Forbidden",
-            "This token is read-only: it cannot create or cancel predictions or upload files.",
+            "This token is read-only: it cannot create or cancel predictions, upload files or read the "
+            "webhook signing secret.",
         )
     return token

@@ -154,6 +154,12 @@ def document() -> dict[str, Any]:
                     "responses": {"200": _json("The token's member", "Account"), **ERRORS},
                 }
             },
+            "/v1/webhooks/default/secret": {
+                "get": {
+                    "operationId": "webhooks.default.secret.get",
+                    "responses": {"200": _json("The key that signs the member's webhooks", "WebhookSecret"), **ERRORS},
+                }
+            },
             "/v1/files": {
                 "get": {
                     "operationId": "files.list",
@@ -301,6 +307,11 @@ def document() -> dict[str, Any]:
                         "username": {"type": "string"},
                         "name": {"type": "string"},
                     },
+                },
+                "WebhookSecret": {
+                    "type": "object",
+                    "required": ["key"],
+                    "properties": {"key": {"type": "string", "pattern": "^whsec_"}},
                 },
                 "File": {
                     "type": "object",

@@ -98,10 +98,12 @@ def api_prediction_create(*, token: ApiToken, model_id: str, body: Any, hosts: f
     if catalog_selectors.model_get(model_id) is None:
         raise not_found("model")
     webhook = body.get("webhook")
-    events = body.get("webhook_events_filter", WEBHOOK_EVENTS_DEFAULT)
+    events = body.get("webhook_events_filter", list(WEBHOOK_EVENTS_DEFAULT))
     if webhook is not None:
-        if not isinstance(webhook, str) or not isinstance(events, list | str):
-            raise _webhook_invalid("webhook", "`webhook` must be a URL and `webhook_events_filter` a list of events.")
+        if not isinstance(webhook, str):
+            raise _webhook_invalid("webhook", "`webhook` must be a URL (a string).")
+        if not isinstance(events, list):
+            raise _webhook_invalid("webhook_events_filter", "`webhook_events_filter` must be a list of events.")
         try:
             webhook_url_check(webhook)  # resolves the host: before the transaction's locks
         except WebhookError as exc:

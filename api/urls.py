@@ -18,4 +18,5 @@ urlpatterns = [
     path("v1/webhooks/default/secret", views.webhook_secret, name="webhook_secret"),
     path("v1/files", views.files, name="files"),
     re_path(r"^v1/files/(?P<pk>[^/]+)$", views.file, name="file"),
+    re_path(r"^", views.unknown, name="unknown"),  # anything else: a JSON 404, not the site's page
 ]

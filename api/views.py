@@ -226,8 +226,9 @@ def account(request: HttpRequest) -> HttpResponse:
 
 @api_view(("GET",))
 def webhook_secret(request: HttpRequest) -> HttpResponse:
-    """GET /v1/webhooks/default/secret: the key that signs the member's webhooks (Standard Webhooks)."""
-    return JsonResponse({"key": webhook_secret_for(api_token_get(request).user)})
+    """GET /v1/webhooks/default/secret: the key that signs the member's webhooks (Standard Webhooks).
+    Not for a read-only token: whoever holds the key can sign messages the member's receivers trust."""
+    return JsonResponse({"key": webhook_secret_for(api_token_get(request, write=True).user)})
 
 
 @api_view(("GET", "POST"))
@@ -251,3 +252,15 @@ def file(request: HttpRequest, pk: str) -> HttpResponse:
         return HttpResponse(status=204)
     image = services.file_of(api_token_get(request).user, pk)
     return JsonResponse(services.file_as_replicate(image, _base_url(request)))
+
+
+@csrf_exempt
+def unknown(request: HttpRequest) -> HttpResponse:
+    """A path the API does not have (Replicate's trainings, deployments, collections…): 404 as
+    problem+json, so a client shows why, not DeerWeb's HTML page."""
+    return ApiError(
+        404,
+        "Not found",
+        f"DeerWeb's API has no {request.path}: it serves predictions, models, account, files and the "
+        "webhook secret (see /replicate/v1/openapi.json).",
+    ).response()

@@ -38,10 +38,11 @@ def test_create_prints_the_token_alone_on_stdout_and_it_works(member):
 
 def test_create_with_an_expiry_in_days_and_read_only(member):
     with time_machine.travel(FROZEN_NOW, tick=False):
-        out, _err = run("create", "alice", "--name", "dashboard", "--expires", "30", "--read-only")
+        out, err = run("create", "alice", "--name", "dashboard", "--expires", "30", "--read-only")
     token = ApiToken.objects.get(name="dashboard")
     assert token.read_only and token.expires_at == FROZEN_NOW + timedelta(days=30)
     assert token.prefix == out.strip()[:12]
+    assert f"expires {(FROZEN_NOW + timedelta(days=30)).strftime('%Y-%m-%d %H:%M')} UTC." in err
 
 
 def test_create_refuses_an_unknown_or_deactivated_user_a_bad_expiry_and_an_empty_name(member):

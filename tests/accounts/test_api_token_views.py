@@ -3,6 +3,7 @@ revoking; an admin sees and revokes everyone's."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -17,6 +18,14 @@ from tests.world import FROZEN_NOW
 
 pytestmark = pytest.mark.django_db
 PAGE = "/accounts/tokens/"
+
+
+def create(client: Client, data: dict[str, str], **headers: str):
+    """The form as a browser sends it: the page first (it holds the form's one-time nonce), then the POST."""
+    page = client.get(PAGE, **headers).content.decode()
+    nonce = re.search(r'name="form_nonce" value="([^"]+)"', page)
+    assert nonce, "the form carries its nonce"
+    return client.post(PAGE, {**data, "form_nonce": nonce[1]}, **headers)
 
 
 def revoke_url(token: ApiToken) -> str:
@@ -52,7 +61,7 @@ def test_a_member_sees_their_own_tokens_and_no_one_elses(member_client, member, 
 
 
 def test_a_new_token_is_shown_once_on_the_answer_and_never_again(member_client, member):
-    response = member_client.post(PAGE, {"name": "laptop script", "expires": "90"})
+    response = create(member_client, {"name": "laptop script", "expires": "90"})
 
     assert response.status_code == 200, "the answer itself, not a redirect to a URL"
     assert response["Cache-Control"] == "no-store"
@@ -70,11 +79,26 @@ def test_a_new_token_is_shown_once_on_the_answer_and_never_again(member_client, 
     assert raw[12:] not in str(list(member_client.cookies.values()))
 
 
+def test_sending_the_same_form_again_makes_no_second_token_and_shows_none(member_client, member):
+    page = member_client.get(PAGE).content.decode()
+    nonce = re.search(r'name="form_nonce" value="([^"]+)"', page)[1]
+    data = {"name": "laptop script", "expires": "90", "form_nonce": nonce}
+    first = member_client.post(PAGE, data)
+    again = member_client.post(PAGE, data, follow=True)
+
+    assert first.status_code == 200 and ApiToken.objects.filter(user=member).count() == 1
+    assert again.redirect_chain == [(PAGE, 302)]
+    assert "That form was sent already" in again.content.decode()
+    assert first.context["raw"] not in again.content.decode()
+    assert member_client.post(PAGE, {"name": "no page first", "expires": "90"}).status_code == 302
+    assert ApiToken.objects.filter(user=member).count() == 1
+
+
 def test_the_form_sets_expiry_and_read_only(member_client, member):
     with time_machine.travel(FROZEN_NOW, tick=False):
-        member_client.post(PAGE, {"name": "dashboard", "expires": "30", "read_only": "on"})
-        member_client.post(PAGE, {"name": "forever", "expires": "0"})
-        member_client.post(PAGE, {"name": "yearly", "expires": "365"})
+        create(member_client, {"name": "dashboard", "expires": "30", "read_only": "on"})
+        create(member_client, {"name": "forever", "expires": "0"})
+        create(member_client, {"name": "yearly", "expires": "365"})
 
     tokens = {token.name: token for token in ApiToken.objects.filter(user=member)}
     assert tokens["dashboard"].expires_at == FROZEN_NOW + timedelta(days=30) and tokens["dashboard"].read_only
@@ -92,7 +116,7 @@ def test_the_form_sets_expiry_and_read_only(member_client, member):
     ],
 )
 def test_a_bad_form_comes_back_with_its_message_and_makes_nothing(member_client, data, message):
-    response = member_client.post(PAGE, data)
+    response = create(member_client, data)
     assert response.status_code == 400
     assert message in response.content.decode()
     assert not ApiToken.objects.exists()
@@ -157,5 +181,5 @@ def test_the_page_and_a_new_token_in_chinese(member_client):
     chinese = {"HTTP_ACCEPT_LANGUAGE": "zh-CN,zh;q=0.9"}
     html = member_client.get(PAGE, **chinese).content.decode()
     assert "API 令牌" in html and "API tokens" not in html
-    created = member_client.post(PAGE, {"name": "脚本", "expires": "0"}, **chinese).content.decode()
+    created = create(member_client, {"name": "脚本", "expires": "0"}, **chinese).content.decode()
     assert "Copy it now" not in created and "不会再次显示" in created

@@ -51,12 +51,14 @@ def test_a_revoked_or_expired_token_or_a_deactivated_members_is_401(client, memb
     assert client.get("/replicate/v1/account", **bearer(raw)).status_code == 401
 
 
-def test_a_read_only_token_reads_but_cannot_create_cancel_or_upload(client, member):
+def test_a_read_only_token_reads_but_cannot_create_cancel_upload_or_read_the_webhook_secret(client, member):
     _token, raw = token_create(member, "dashboard", read_only=True)
     assert client.get("/replicate/v1/predictions", **bearer(raw)).status_code == 200
     response = client.post(CREATE, {"input": {"prompt": PROMPT}}, content_type=JSON, **bearer(raw))
     assert response.status_code == 403 and "read-only" in response.json()["detail"]
     assert client.post("/replicate/v1/files", **bearer(raw)).status_code == 403
+    secret = client.get("/replicate/v1/webhooks/default/secret", **bearer(raw))
+    assert secret.status_code == 403 and "whsec_" not in secret.content.decode()
 
 
 def test_above_the_rate_limit_the_api_answers_429_with_retry_after(api, settings):

@@ -94,3 +94,10 @@ def test_the_files_list_reads_a_page_in_a_bounded_number_of_queries_without_open
     with django_assert_max_num_queries(3):
         results = api.get("/replicate/v1/files").json()["results"]
     assert {r["checksums"]["sha256"] for r in results} == digests and all(r["expires_at"] for r in results)
+
+
+def test_a_path_the_api_does_not_have_is_a_json_404_not_the_sites_page(api):
+    response = api.get("/replicate/v1/trainings")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+    assert "/replicate/v1/trainings" in response.json()["detail"]

@@ -81,7 +81,7 @@ def test_a_create_whose_answer_never_came_is_marked_unknown_and_not_sent_twice(w
 
 
 def test_a_cancel_while_the_create_is_on_its_way_cancels_the_prediction_at_deerapi(worker, simulator, member):
-    simulator.inject("create", delay=3)
+    simulator.inject("create", delay=1.5)  # within the worker's read timeout (3 s): an answer, late
     prediction = wait_for(submit(member, prompt="[[slow]] a doe"), Status.SUBMITTING)
     assert services.prediction_cancel(prediction)
     prediction = wait_for(prediction, Status.CANCELED)

@@ -58,7 +58,8 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from None
         self.stderr.write(
             f"Created token {token.pk} “{token.name}” for {username}"
-            f"{' (read-only)' if token.read_only else ''}, expires {token.expires_at or 'never'}.\n"
+            f"{' (read-only)' if token.read_only else ''}, expires "
+            f"{token.expires_at.strftime('%Y-%m-%d %H:%M UTC') if token.expires_at else 'never'}.\n"
             "It is shown only now: copy it."
         )
         self.stdout.write(raw)
