@@ -9,8 +9,10 @@ have no default.
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import dj_database_url
@@ -254,8 +256,57 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")) or "")
 MEDIA_URL = "/media/"  # never routed: stored files are served by a view after a permission check
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+
+
+def object_storage(bucket: str, *, endpoint_url: str = "", prefix: str = "") -> dict[str, Any]:
+    """STORAGES["default"] for stored files in an S3-compatible bucket (deerweb/storage.py)."""
+    return {
+        "BACKEND": "deerweb.storage.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": endpoint_url or None,
+            # A store other than AWS is asked at endpoint/bucket/key: as a host name
+            # (bucket.minio:9000) the bucket would need a DNS name of its own.
+            "addressing_style": "path" if endpoint_url else None,
+            "location": prefix,
+            # No ACL on the objects: they are as private as the bucket. DeerWeb streams every
+            # file after its permission check and never links to the store.
+            "default_acl": None,
+            # Any URL the backend is asked for is signed and short-lived, never a public one.
+            "querystring_auth": True,
+            "querystring_expire": 300,
+            # A name already taken gets a suffix, as on disk: no file replaces another.
+            "file_overwrite": False,
+        },
+    }
+
+
+# Stored outputs, thumbnails and uploads: on the local disk under MEDIA_ROOT, or with
+# DEERWEB_S3_BUCKET in that bucket of an S3-compatible store (AWS S3 unless
+# DEERWEB_S3_ENDPOINT_URL names another), under DEERWEB_S3_PREFIX. The credentials are
+# boto3's usual ones: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or its other sources.
+S3_BUCKET = env_str("DEERWEB_S3_BUCKET", "") or ""
+S3_ENDPOINT_URL = (
+    env_url("DEERWEB_S3_ENDPOINT_URL", "", schemes=("http", "https")) if env_str("DEERWEB_S3_ENDPOINT_URL") else ""
+)
+S3_PREFIX = (env_str("DEERWEB_S3_PREFIX", "") or "").strip("/")
+if S3_BUCKET and not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", S3_BUCKET):
+    raise ImproperlyConfigured(
+        f"DEERWEB_S3_BUCKET: expected a bucket name (3-63 lower-case letters, digits, dots and hyphens), "
+        f"got {S3_BUCKET!r}"
+    )
+if S3_PREFIX and {"", ".", ".."} & set(S3_PREFIX.split("/")):
+    raise ImproperlyConfigured(f"DEERWEB_S3_PREFIX: expected a path like deerweb/media, got {S3_PREFIX!r}")
+if not S3_BUCKET and (S3_ENDPOINT_URL or S3_PREFIX):
+    raise ImproperlyConfigured(
+        "DEERWEB_S3_ENDPOINT_URL and DEERWEB_S3_PREFIX need DEERWEB_S3_BUCKET (without it files stay on local disk)"
+    )
+STORAGES: dict[str, dict[str, Any]] = {
+    "default": (
+        object_storage(S3_BUCKET, endpoint_url=S3_ENDPOINT_URL, prefix=S3_PREFIX)
+        if S3_BUCKET
+        else {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    ),
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -315,6 +366,11 @@ FILE_ACCEL_PREFIX = env_str("DEERWEB_FILE_ACCEL_PREFIX", "") or ""
 if FILE_ACCEL_PREFIX and not (FILE_ACCEL_PREFIX.startswith("/") and FILE_ACCEL_PREFIX.endswith("/")):
     raise ImproperlyConfigured(
         f"DEERWEB_FILE_ACCEL_PREFIX: expected a path that starts and ends with /, got {FILE_ACCEL_PREFIX!r}"
+    )
+if FILE_ACCEL_PREFIX and S3_BUCKET:
+    raise ImproperlyConfigured(
+        "DEERWEB_FILE_ACCEL_PREFIX: nginx sends files from MEDIA_ROOT's disk, and with DEERWEB_S3_BUCKET "
+        "the files are in the bucket (DeerWeb streams them itself): set one or the other"
     )
 # Reverse proxies in front of DeerWeb that append the client's address to
 # X-Forwarded-For (0: clients connect directly; REMOTE_ADDR is theirs).

@@ -1,5 +1,9 @@
 """Sending a stored file, once the caller has checked who may see it.
 
+The file is streamed block by block from the storage, the local disk or an S3-compatible
+bucket alike, so the response's headers are DeerWeb's own whatever the storage (an object
+store cannot send a Content-Security-Policy or X-Content-Type-Options with an object).
+
 In production nginx can send the bytes: with FILE_ACCEL_PREFIX (DEERWEB_FILE_ACCEL_PREFIX)
 DeerWeb answers with an empty body and `X-Accel-Redirect: <prefix><file name>`, which nginx
 serves from an `internal` location (see the README). The content type and disposition
@@ -38,4 +42,8 @@ def stored_file_response(
         handle = stored.open("rb")
     except FileNotFoundError:
         raise Http404 from None
-    return FileResponse(handle, content_type=content_type, as_attachment=download, filename=filename)
+    streamed = FileResponse(handle, content_type=content_type, as_attachment=download, filename=filename)
+    if not streamed.has_header("Content-Length"):
+        # An object store's file is read as it arrives (deerweb/storage.py): its length came with it.
+        streamed["Content-Length"] = handle.file.size
+    return streamed

@@ -358,5 +358,5 @@ def storage_files_delete(names: list[str]) -> None:
     for name in names:
         try:
             default_storage.delete(name)
-        except OSError:
+        except Exception:  # the disk's OSError, or an object store's client or connection error
             logger.exception("could not delete stored file %s", name)

@@ -27,10 +27,14 @@ from .world import (  # noqa: E402
     FROZEN_NOW,
     PASSWORD,
     REQUIRE_SERVICES,
+    S3_CREDENTIALS,
+    Bucket,
     LoopThread,
     WebhookReceiver,
     Worker,
     database_url,
+    free_port,
+    s3_server,
     unavailable,
     wait_for,
 )
@@ -173,15 +177,15 @@ def worker_session(
         DEERWEB_LOG_LEVEL="INFO",
         PYTHONUNBUFFERED="1",
     )
+    # Started by the first test that asks for `worker` (`s3_worker` starts it with another environment).
     worker = Worker(env, tmp_path_factory.mktemp("worker") / "worker.log")
-    worker.start()
     yield worker
     worker.stop()
 
 
 @pytest.fixture
 def worker(worker_session: Worker, simulator: Simulator, transactional_db) -> Worker:
-    """A running worker; restarted if an earlier test stopped it."""
+    """A running worker; started if no earlier test did, restarted if one stopped it."""
     if worker_session.process is None or worker_session.process.poll() is not None:
         worker_session.start()
     return worker_session
@@ -208,6 +212,48 @@ def public_uploads(settings, monkeypatch) -> str:
     settings.PUBLIC_URL = "https://deerweb.example.com"
     monkeypatch.setattr(uploads, "INLINE_MAX_BYTES", 0)
     return settings.PUBLIC_URL
+
+
+# --- Object storage ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_session() -> Iterator[Bucket]:
+    """An S3 API server of this test process's own (moto's standalone one, on a free loopback
+    port) with the test bucket; boto3's credential variables set for DeerWeb in this process."""
+    port = free_port()
+    process = s3_server(port)
+    bucket = Bucket(f"http://127.0.0.1:{port}")
+    bucket.create()
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in S3_CREDENTIALS.items():
+            patch.setenv(name, value)
+        yield bucket
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture
+def s3(s3_session: Bucket, settings) -> Bucket:
+    """DeerWeb in this process storing its files in the test bucket, emptied."""
+    s3_session.empty()
+    s3_session.use(settings)
+    return s3_session
+
+
+@pytest.fixture
+def s3_worker(worker_session: Worker, s3: Bucket, simulator: Simulator, transactional_db, tmp_path) -> Iterator[Worker]:
+    """A worker as on another host: storing in the test bucket (its DEERWEB_S3_* environment), with
+    a disk of its own. The plain worker comes back when a later test asks for `worker`."""
+    plain = worker_session.env
+    worker_session.stop()
+    worker_session.env = {**plain, **s3.env, "DEERWEB_TEST_MEDIA_ROOT": str(tmp_path / "worker-disk")}
+    try:
+        worker_session.start()
+        yield worker_session
+    finally:
+        worker_session.stop()
+        worker_session.env = plain
 
 
 # --- Webhooks ----------------------------------------------------------------------

@@ -70,7 +70,8 @@ from deerweb.settings import *  # noqa: E402, F403
 
 # Where this test process keeps its files: var/ of the checkout unless DEERWEB_TEST_DIR says otherwise.
 TEST_DIR = Path(os.environ.get("DEERWEB_TEST_DIR") or VAR_DIR)  # noqa: F405
-MEDIA_ROOT = TEST_DIR / f"test-media-{TEST_PROCESS}"
+# A worker standing for one on another host gets a disk of its own (tests/conftest.py: s3_worker).
+MEDIA_ROOT = Path(os.environ.get("DEERWEB_TEST_MEDIA_ROOT") or TEST_DIR / f"test-media-{TEST_PROCESS}")
 NOTIFY_DIR = TEST_DIR / f"test-notify-{TEST_PROCESS}"
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

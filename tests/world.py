@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import io
 import os
 import signal
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import boto3
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -38,6 +40,7 @@ from django.utils import timezone
 from PIL import Image
 
 from billing.models import LedgerEntry, LedgerKind
+from deerweb.settings import object_storage
 from predictions import pipeline, services, storing, uploads
 from predictions.models import InputImage, Prediction, PredictionOutput, Prompt, Status, User
 from webhooks import services as webhooks
@@ -427,6 +430,87 @@ def redis_server(port: int) -> subprocess.Popen:
     )
     wait_until(lambda: port_answers(port), timeout=10, what="redis answering")
     return process
+
+
+# --- Object storage --------------------------------------------------------------------------
+
+# The test bucket, and the credentials DeerWeb and the tests give the S3 server (boto3's variables).
+S3_BUCKET = "deerweb-test"
+S3_PREFIX = "team/media"  # DEERWEB_S3_PREFIX: every object's key starts with it
+S3_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "deerweb-test-key",
+    "AWS_SECRET_ACCESS_KEY": "deerweb-test-secret",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def s3_server(port: int) -> subprocess.Popen:
+    """moto's standalone S3 API server on 127.0.0.1:`port` (everything in its memory), answering."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_until(lambda: port_answers(port) or process.poll() is not None, timeout=30, what="the S3 server answering")
+    if process.poll() is not None:
+        raise RuntimeError(f"the S3 server on port {port} exited with {process.returncode}")
+    return process
+
+
+@dataclass
+class Bucket:
+    """The test bucket on an S3 API server, as DeerWeb names it (DEERWEB_S3_*), and read straight
+    through boto3, past DeerWeb."""
+
+    endpoint_url: str
+    name: str = S3_BUCKET
+    prefix: str = S3_PREFIX
+
+    @property
+    def env(self) -> dict[str, str]:
+        """What a DeerWeb process (a worker) needs in its environment to store files here."""
+        return {
+            "DEERWEB_S3_BUCKET": self.name,
+            "DEERWEB_S3_ENDPOINT_URL": self.endpoint_url,
+            "DEERWEB_S3_PREFIX": self.prefix,
+            **S3_CREDENTIALS,
+        }
+
+    @functools.cached_property
+    def client(self) -> Any:
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id=S3_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=S3_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            region_name=S3_CREDENTIALS["AWS_DEFAULT_REGION"],
+        )
+
+    def create(self) -> None:
+        self.client.create_bucket(Bucket=self.name)
+
+    def use(self, test_settings: Any) -> None:
+        """Store this process's files here from now on (`test_settings`: pytest-django's `settings`
+        fixture), as deerweb/settings.py does with DEERWEB_S3_BUCKET set."""
+        storage = object_storage(self.name, endpoint_url=self.endpoint_url, prefix=self.prefix)
+        test_settings.STORAGES = {**test_settings.STORAGES, "default": storage}
+
+    def names(self) -> list[str]:
+        """The stored files' names (their keys without the prefix), sorted."""
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.name)
+        keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
+        assert all(key.startswith(self.prefix + "/") for key in keys), keys
+        return sorted(key.removeprefix(self.prefix + "/") for key in keys)
+
+    def read(self, name: str) -> bytes:
+        return self.client.get_object(Bucket=self.name, Key=f"{self.prefix}/{name}")["Body"].read()
+
+    def put(self, name: str, data: bytes) -> None:
+        self.client.put_object(Bucket=self.name, Key=f"{self.prefix}/{name}", Body=data)
+
+    def empty(self) -> None:
+        for name in self.names():
+            self.client.delete_object(Bucket=self.name, Key=f"{self.prefix}/{name}")
 
 
 def notify_from_another_process(*prediction_ids: int, **env: str) -> None:

@@ -19,6 +19,7 @@ client's connection error names the URL.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
@@ -27,11 +28,14 @@ import secrets
 import string
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections import deque
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from catalog.inputs import ModelSpec
 from catalog.specs import MODELS, get_model
 from deerapi.simulator.http import SimulatorHTTPServer
 from deerapi.simulator.images import content_type, image_size, output_extension, render
@@ -47,7 +51,7 @@ from deerapi.simulator.replies import (
     not_found,
     unauthorized,
 )
-from deerapi.simulator.state import TERMINAL, SimulatedPrediction, Stats, steps_for
+from deerapi.simulator.state import TERMINAL, FetchedInput, SimulatedPrediction, Stats, steps_for
 from deerapi.simulator.validation import problem_body, validate_input
 
 logger = logging.getLogger(__name__)
@@ -112,6 +116,7 @@ class Simulator:
         verbose: bool = False,
         public_url: str | None = None,
         logs: str = "progress",
+        fetch_inputs: bool = False,
     ) -> None:
         if logs not in LOG_MODES:
             raise ValueError(f"logs must be one of {', '.join(LOG_MODES)}")
@@ -120,6 +125,10 @@ class Simulator:
         # known. "progress": a tqdm line per denoising step, as Replicate's image models print;
         # "plain": the seed and the end, no bar. Set it at any time; creates after take it.
         self.logs = self._logs_made_with = logs
+        # Read each input file given by an http(s) URL when a prediction is created, as DeerAPI
+        # does (and fail the prediction when one cannot be read); `fetched_inputs` keeps the reads.
+        self.fetch_inputs = self._fetch_inputs_made_with = fetch_inputs
+        self._fetched: list[FetchedInput] = []
         self.starting_seconds = float(starting_seconds)
         self.processing_seconds = float(processing_seconds)
         self.file_ttl = float(file_ttl)
@@ -194,6 +203,12 @@ class Simulator:
         """A copy of id → prediction, for reading."""
         with self._lock:
             return dict(self._predictions)
+
+    @property
+    def fetched_inputs(self) -> list[FetchedInput]:
+        """A copy: the input files read from their URLs (with `fetch_inputs`), oldest first."""
+        with self._lock:
+            return list(self._fetched)
 
     def inject(
         self,
@@ -283,13 +298,16 @@ class Simulator:
             return None if ended is None else prediction.wall(ended)
 
     def reset(self) -> None:
-        """Forget every prediction, pending fault and counter; logs as the simulator was made."""
+        """Forget every prediction, pending fault, input read and counter; logs and input reading
+        as the simulator was made."""
         with self._lock:
             self._predictions.clear()
             for queue in self._faults.values():
                 queue.clear()
             self._fail_next.clear()
             self.logs = self._logs_made_with
+            self.fetch_inputs = self._fetch_inputs_made_with
+            self._fetched.clear()
         self._stats.clear()
 
     # --- HTTP
@@ -426,6 +444,8 @@ class Simulator:
         if UNSAFE_MARK in prompt:
             count = max(1, int(count) - 1)
         error = SIMULATED_FAILURE if FAIL_MARK in prompt else None
+        if self.fetch_inputs:
+            error = self._fetch_inputs(spec, data) or error
         with self._lock:
             if self._fail_next:
                 error = self._fail_next.popleft()
@@ -456,6 +476,32 @@ class Simulator:
             document = prediction.to_json(prediction.created_mono, self._base_url(headers))
         self._stats.add("creates")
         return Reply.json(201, document)
+
+    def _fetch_inputs(self, spec: ModelSpec, data: dict[str, Any]) -> str | None:
+        """Read every input file `data` gives by an http(s) URL; the prediction's error if one fails."""
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        for field in spec.fields:
+            if field.kind not in ("uri", "uri_list"):
+                continue
+            value = data.get(field.name)
+            for url in value if isinstance(value, list) else [value]:
+                if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+                    continue
+                try:
+                    with opener.open(url, timeout=10) as answer:
+                        body = answer.read()
+                        fetched = FetchedInput(
+                            url, answer.status, answer.headers.get_content_type(), hashlib.sha256(body).hexdigest()
+                        )
+                except urllib.error.HTTPError as exc:
+                    fetched = FetchedInput(url, exc.code)
+                except OSError:
+                    fetched = FetchedInput(url, 0)
+                with self._lock:
+                    self._fetched.append(fetched)
+                if fetched.status != 200:
+                    return f"could not read {field.name} from {url} (HTTP {fetched.status or 'no answer'})"
+        return None
 
     def _get(self, prediction_id: str, headers: Any) -> Reply:
         now = time.monotonic()

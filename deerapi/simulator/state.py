@@ -83,6 +83,17 @@ class Stats:
         return f"Stats({counters})"
 
 
+@dataclass(frozen=True)
+class FetchedInput:
+    """An input file the simulator read from its URL, as DeerAPI does (Simulator.fetch_inputs):
+    the HTTP status (0: no answer), and the body's content type and SHA-256."""
+
+    url: str
+    status: int
+    content_type: str = ""
+    sha256: str = ""
+
+
 @dataclass
 class SimulatedPrediction:
     """One prediction. Its status is computed from the monotonic clock, never stored."""

@@ -1,5 +1,5 @@
 """deerweb/asgi.py, the application uvicorn runs: a page, a static file and a stored image answer as
-they do under WSGI, files go out block by block (without Django's warning about reading a
+they do under WSGI, files go out block by block from disk or an S3 bucket (without Django's warning about reading a
 synchronous iterator whole), and the API answers through its own short chain."""
 
 from __future__ import annotations
@@ -74,3 +74,21 @@ def test_a_stored_image_is_streamed_block_by_block(member_client, member, transa
     assert headers[b"content-type"] == b"image/png"
     assert b"".join(bodies) == data
     assert caught == []  # common.responses.FileResponse's async iterator, not Django's whole-file fallback
+
+
+def test_a_stored_image_in_an_s3_bucket_is_streamed_block_by_block_as_it_arrives(
+    s3, member_client, member, transactional_db, web_loop
+):
+    prediction = finished_prediction(member, outputs=1)
+    data = png((600, 600), noise=True)  # over a megabyte: several blocks
+    s3.put(prediction.outputs.get().file.name, data)
+    member_client.force_login(member)
+    cookie = f"sessionid={member_client.cookies['sessionid'].value}"
+
+    status, headers, bodies, caught = _get(web_loop, f"/predictions/{prediction.pk}/outputs/0/", cookie=cookie)
+
+    assert status == 200
+    assert headers[b"content-length"] == str(len(data)).encode()
+    assert b"".join(bodies) == data
+    assert len([body for body in bodies if body]) > 1
+    assert caught == []

@@ -1,6 +1,8 @@
 """deerweb/settings.py: a bad value stops start-up with a message naming the variable; the
 environment decides what DeerWeb does (DeerAPI or the simulator, the address a login counts against)."""
 
+import json
+
 import pytest
 
 from tests.world import load_settings
@@ -106,3 +108,51 @@ def test_login_failures_count_against_the_address_the_outermost_proxy_saw(proxie
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == address
+
+
+SHOW_STORAGE = "import json, deerweb.settings as s; print(json.dumps(s.STORAGES['default']))"
+
+
+def test_stored_files_stay_on_local_disk_without_a_bucket():
+    result = load_settings(SHOW_STORAGE, DJANGO_SECRET_KEY="k" * 50)
+    assert json.loads(result.stdout) == {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+
+
+def test_a_bucket_stores_files_privately_under_the_prefix_never_overwriting_one():
+    result = load_settings(
+        SHOW_STORAGE,
+        DJANGO_SECRET_KEY="k" * 50,
+        DEERWEB_S3_BUCKET="team-images",
+        DEERWEB_S3_ENDPOINT_URL="http://minio:9000",
+        DEERWEB_S3_PREFIX="/deerweb/media/",
+    )
+    assert result.returncode == 0, result.stderr
+    storage = json.loads(result.stdout)
+    assert storage["BACKEND"] == "deerweb.storage.S3Storage"
+    assert storage["OPTIONS"] == {
+        "bucket_name": "team-images",
+        "endpoint_url": "http://minio:9000",
+        "addressing_style": "path",
+        "location": "deerweb/media",
+        "default_acl": None,
+        "querystring_auth": True,
+        "querystring_expire": 300,
+        "file_overwrite": False,
+    }
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"DEERWEB_S3_BUCKET": "Not A Bucket"}, "DEERWEB_S3_BUCKET"),
+        ({"DEERWEB_S3_BUCKET": "images", "DEERWEB_S3_ENDPOINT_URL": "minio:9000"}, "DEERWEB_S3_ENDPOINT_URL"),
+        ({"DEERWEB_S3_BUCKET": "images", "DEERWEB_S3_PREFIX": "media/../etc"}, "DEERWEB_S3_PREFIX"),
+        ({"DEERWEB_S3_ENDPOINT_URL": "http://minio:9000"}, "DEERWEB_S3_BUCKET"),
+        ({"DEERWEB_S3_BUCKET": "images", "DEERWEB_FILE_ACCEL_PREFIX": "/protected/"}, "DEERWEB_FILE_ACCEL_PREFIX"),
+    ],
+    ids=["bad-bucket", "endpoint-not-a-url", "prefix-climbs-out", "endpoint-without-bucket", "nginx-and-bucket"],
+)
+def test_a_bad_object_storage_setting_stops_start_up_naming_it(env, named):
+    result = load_settings(DJANGO_SECRET_KEY="k" * 50, **env)
+    assert result.returncode != 0
+    assert named in result.stderr
