@@ -11,8 +11,8 @@ import pytest
 from django.utils import translation
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.browser import generate, log_in, open_new_prediction, screenshot, submit_prompt
-from tests.world import PRO, ROOT, SCHNELL
+from tests.browser import PHONE, generate, log_in, open_new_prediction, screenshot, submit_prompt
+from tests.world import PRO, ROOT, SCHNELL, finished_prediction
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
 
@@ -182,3 +182,14 @@ def test_a_running_prediction_can_be_canceled_from_its_page(page, worker, simula
         assert page.locator("#live img").count() == 0
     finally:
         simulator.processing_seconds = 0.6
+
+
+def test_on_a_phone_the_history_table_scrolls_inside_and_the_page_keeps_its_width(page, member):
+    for _ in range(3):
+        finished_prediction(member, outputs=1)
+    page.set_viewport_size(PHONE)
+    log_in(page, member)
+    page.goto("/predictions/")
+    page.locator("table.history").wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screenshot(page, "history-table-390.png", full_page=True)
