@@ -53,6 +53,13 @@
     window.setTimeout(refresh, delay);
   }
 
+  // A form that undoes something for good (revoke a token, rotate a secret) asks first:
+  // its data-confirm is the question. Without JavaScript it is sent at once, as before.
+  document.addEventListener("submit", function (event) {
+    var question = event.target.getAttribute && event.target.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) { event.preventDefault(); }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     document.documentElement.classList.add("js");
     document.querySelectorAll("[data-site-menu]").forEach(siteMenu);

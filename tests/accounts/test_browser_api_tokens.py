@@ -58,6 +58,12 @@ def test_a_member_makes_a_token_sees_it_once_and_revokes_it(page, member):
     assert raw not in page.content() and raw[12:] not in page.content()
     screenshot(page, "api-token-list.png")
 
+    questions: list[str] = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    row.get_by_role("button", name="Revoke laptop script").click()
+    assert questions == ["Revoke the token “laptop script”? Scripts using it stop working at once."]
+    assert token_authenticate(raw) is not None, "dismissed: nothing sent"
+    page.once("dialog", lambda dialog: dialog.accept())
     row.get_by_role("button", name="Revoke laptop script").click()
     page.get_by_text("The token “laptop script” is revoked: it no longer works.").wait_for()
     assert page.locator("tr", has_text="laptop script").get_by_text("Revoked").is_visible()
