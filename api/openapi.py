@@ -137,6 +137,31 @@ def document() -> dict[str, Any]:
                     "responses": {"200": _json("The model", "Model"), "404": _problem("No such model"), **ERRORS},
                 }
             },
+            "/v1/models/{model_owner}/{model_name}/versions": {
+                "get": {
+                    "operationId": "models.versions.list",
+                    "parameters": [*MODEL_PATH],
+                    "responses": {
+                        "200": _json("The one version DeerWeb keeps of the model", "VersionPage"),
+                        "404": _problem("No such model"),
+                        **ERRORS,
+                    },
+                }
+            },
+            "/v1/models/{model_owner}/{model_name}/versions/{version_id}": {
+                "get": {
+                    "operationId": "models.versions.get",
+                    "parameters": [
+                        *MODEL_PATH,
+                        {"name": "version_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                    ],
+                    "responses": {
+                        "200": _json("The model's version", "Version"),
+                        "404": _problem("No such model or version"),
+                        **ERRORS,
+                    },
+                }
+            },
             "/v1/models/{model_owner}/{model_name}/predictions": {
                 "post": {
                     "operationId": "models.predictions.create",
@@ -276,6 +301,16 @@ def document() -> dict[str, Any]:
                     },
                 },
                 "PredictionPage": _page("Prediction"),
+                "Version": {
+                    "type": "object",
+                    "required": ["id", "openapi_schema"],
+                    "properties": {"id": {"type": "string"}, "openapi_schema": {"type": "object"}},
+                },
+                "VersionPage": {
+                    "type": "object",
+                    "required": ["results"],
+                    "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/Version"}}},
+                },
                 "Model": {
                     "type": "object",
                     "required": ["url", "owner", "name", "latest_version"],

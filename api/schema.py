@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from catalog.inputs import InputField, ModelSpec
@@ -59,6 +60,27 @@ def output_schema(spec: ModelSpec) -> dict[str, Any]:
     return {"title": "Output", **uri}
 
 
+def version_id(model_id: str) -> str:
+    """The id of the one version DeerWeb offers of a model (it runs DeerAPI's current one):
+    64 hex digits, as Replicate's, made from the model id, so `owner/name:<id>` and a bare
+    `version: <id>` both name the model."""
+    return hashlib.sha256(f"deerweb-model:{model_id}".encode()).hexdigest()
+
+
+def version_as_replicate(spec: ModelSpec) -> dict[str, Any]:
+    return {
+        "id": version_id(spec.id),
+        "created_at": CATALOG_DATE,
+        "cog_version": "",
+        "openapi_schema": {
+            "openapi": "3.0.2",
+            "info": {"title": spec.name, "version": spec.id},
+            "paths": {},
+            "components": {"schemas": {"Input": input_schema(spec), "Output": output_schema(spec)}},
+        },
+    }
+
+
 def model_as_replicate(spec: ModelSpec, base_url: str) -> dict[str, Any]:
     owner, _, name = spec.id.rpartition("/")
     return {
@@ -73,15 +95,5 @@ def model_as_replicate(spec: ModelSpec, base_url: str) -> dict[str, Any]:
         "run_count": 0,
         "cover_image_url": None,
         "default_example": None,
-        "latest_version": {
-            "id": spec.id,
-            "created_at": CATALOG_DATE,
-            "cog_version": "",
-            "openapi_schema": {
-                "openapi": "3.0.2",
-                "info": {"title": spec.name, "version": spec.id},
-                "paths": {},
-                "components": {"schemas": {"Input": input_schema(spec), "Output": output_schema(spec)}},
-            },
-        },
+        "latest_version": version_as_replicate(spec),
     }

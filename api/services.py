@@ -19,6 +19,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from api import schema
 from api.errors import ApiError, invalid_input, not_found
 from billing import services as billing
 from catalog import selectors as catalog_selectors
@@ -39,12 +40,28 @@ _FILE_PATH = re.compile(r"^/replicate/v1/files/(?P<id>\d{1,18})$")
 
 def model_id_from_version(version: Any) -> str:
     """`version` of `POST /v1/predictions` names a model here: "owner/name" (or "name"), with
-    an optional ":version" part, which DeerWeb ignores (it runs DeerAPI's current one)."""
+    an optional ":version" part, which DeerWeb ignores (it runs DeerAPI's current one), or the
+    bare id of a model's version as `latest_version.id` shows it (what `run("owner/name:<id>")`
+    sends)."""
     if not isinstance(version, str) or not version.strip():
         raise ApiError(
             422, "Input validation failed", "`version` must name a model, e.g. black-forest-labs/flux-schnell."
         )
-    return version.strip().split(":", 1)[0]
+    value = version.strip()
+    if _VERSION_ID.fullmatch(value):
+        for spec in catalog_selectors.models_enabled():
+            if schema.version_id(spec.id) == value:
+                return spec.id
+        raise ApiError(
+            404,
+            "Not found",
+            "No model of DeerWeb has this version id. Name the model instead (`owner/name`), or use the "
+            "id its `latest_version` shows: DeerWeb keeps one version of each model.",
+        )
+    return value.split(":", 1)[0]
+
+
+_VERSION_ID = re.compile(r"[0-9a-f]{64}")
 
 
 def _quota_error(exc: billing.QuotaExceeded) -> ApiError:

@@ -25,6 +25,7 @@ from api import schema, services, waiting
 from api.auth import api_token_get
 from api.errors import ApiError, not_found
 from catalog import selectors as catalog_selectors
+from catalog.inputs import ModelSpec
 from predictions.models import Prediction
 from predictions.replicate import prediction_as_replicate
 from webhooks.services import webhook_secret_for
@@ -162,7 +163,9 @@ async def predictions(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return await sync_to_async(_list)(request)
     body = await sync_to_async(_json_body)(request)
-    model_id = services.model_id_from_version(body.get("version") if isinstance(body, dict) else None)
+    model_id = await sync_to_async(services.model_id_from_version)(
+        body.get("version") if isinstance(body, dict) else None
+    )
     prediction = await sync_to_async(_create)(request, model_id)
     return await _created_response(request, prediction)
 
@@ -205,10 +208,31 @@ def models(request: HttpRequest) -> HttpResponse:
 @api_view(("GET",))
 def model(request: HttpRequest, model: str) -> HttpResponse:
     api_token_get(request)
+    return JsonResponse(schema.model_as_replicate(_model_spec(model), _base_url(request)))
+
+
+def _model_spec(model: str) -> ModelSpec:
     spec = catalog_selectors.model_get(model.strip("/"))
     if spec is None:
         raise not_found("model")
-    return JsonResponse(schema.model_as_replicate(spec, _base_url(request)))
+    return spec
+
+
+@api_view(("GET",))
+def model_versions(request: HttpRequest, model: str) -> HttpResponse:
+    """GET /v1/models/{model}/versions: the one version DeerWeb keeps of each model."""
+    api_token_get(request)
+    return JsonResponse({"next": None, "previous": None, "results": [schema.version_as_replicate(_model_spec(model))]})
+
+
+@api_view(("GET",))
+def model_version(request: HttpRequest, model: str, version: str) -> HttpResponse:
+    """GET /v1/models/{model}/versions/{id}: the model's version, if `id` is its id."""
+    api_token_get(request)
+    spec = _model_spec(model)
+    if version != schema.version_id(spec.id):
+        raise not_found("version (DeerWeb keeps one version of each model: its id is the model's latest_version.id)")
+    return JsonResponse(schema.version_as_replicate(spec))
 
 
 @api_view(("GET",))

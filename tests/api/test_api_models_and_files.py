@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from catalog import specs as catalog
 from catalog.models import ModelConfig
 from predictions.models import InputImage, Prediction
-from tests.world import KONTEXT, SCHNELL, png
+from tests.world import KONTEXT, PROMPT, SCHNELL, png
 
 pytestmark = pytest.mark.django_db
 JSON = "application/json"
@@ -101,3 +101,20 @@ def test_a_path_the_api_does_not_have_is_a_json_404_not_the_sites_page(api):
     assert response.status_code == 404
     assert response["Content-Type"] == "application/problem+json"
     assert "/replicate/v1/trainings" in response.json()["detail"]
+
+
+def test_a_models_one_version_is_read_by_its_id_and_names_the_model_in_a_create(api):
+    version = api.get(f"/replicate/v1/models/{SCHNELL}").json()["latest_version"]["id"]
+    assert len(version) == 64 and int(version, 16) >= 0
+    assert api.get(f"/replicate/v1/models/{SCHNELL}/versions/{version}").json()["id"] == version
+    assert [v["id"] for v in api.get(f"/replicate/v1/models/{SCHNELL}/versions").json()["results"]] == [version]
+    assert api.get(f"/replicate/v1/models/{SCHNELL}/versions/{'0' * 64}").status_code == 404
+
+    created = api.post(
+        "/replicate/v1/predictions", {"version": version, "input": {"prompt": PROMPT}}, content_type="application/json"
+    )
+    assert created.status_code == 201 and created.json()["model"] == SCHNELL
+    unknown = api.post(
+        "/replicate/v1/predictions", {"version": "f" * 64, "input": {"prompt": PROMPT}}, content_type="application/json"
+    )
+    assert unknown.status_code == 404 and "version id" in unknown.json()["detail"]

@@ -52,6 +52,12 @@ def test_a_get_that_waits_answers_when_the_prediction_ends(http):
     assert body["status"] == "succeeded" and body["output"]
 
 
+def request_threads() -> int:
+    """Threads asgiref runs requests' sync code in (a ThreadPoolExecutor per request), not the
+    event loop's shared executor ("asyncio_…") or other tests' threads."""
+    return sum(1 for thread in threading.enumerate() if thread.name.startswith("ThreadPoolExecutor-"))
+
+
 def test_requests_waiting_under_asgi_hold_no_thread_and_each_answers_when_its_prediction_ends(
     member, member_token, web_loop
 ):
@@ -61,7 +67,7 @@ def test_requests_waiting_under_asgi_hold_no_thread_and_each_answers_when_its_pr
     web_loop.run(
         asgi_request(f"/replicate/v1/predictions/{running[0].pk}", headers={"authorization": headers["authorization"]})
     )
-    threads_before = threading.active_count()
+    threads_before = request_threads()
 
     answers = [web_loop.start(asgi_request(f"/replicate/v1/predictions/{p.pk}", headers=headers)) for p in running]
 
@@ -69,7 +75,7 @@ def test_requests_waiting_under_asgi_hold_no_thread_and_each_answers_when_its_pr
         return notifier.watching()
 
     wait_until(lambda: web_loop.run(waits()) == len(running), what="every request waiting")
-    threads_waiting = threading.active_count()
+    threads_waiting = request_threads()
     for prediction in running:
         ended(prediction, status=Status.FAILED)
         notifier.notify(prediction.pk)

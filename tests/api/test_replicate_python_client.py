@@ -37,6 +37,12 @@ def test_run_waits_for_the_stored_images_and_their_urls_fetch_without_the_token(
     assert prediction.owner == member and prediction.via == Via.API and prediction.status == "succeeded"
 
 
+def test_run_with_a_pinned_version_runs_that_model(client):
+    version = client.models.get(SCHNELL).latest_version.id
+    output = client.run(f"{SCHNELL}:{version}", input={"prompt": PROMPT})
+    assert len(output) == 1 and fetched(output[0])
+
+
 def test_run_without_waiting_polls_until_done(client):
     output = client.run(PRO, input={"prompt": PROMPT}, wait=False)
     assert isinstance(output, str) and fetched(output)
