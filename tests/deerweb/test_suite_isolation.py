@@ -13,7 +13,7 @@ from tests.world import ROOT
 
 SHOW = (
     "import json, os; from django.conf import settings as s; "
-    "print(json.dumps({'broker': s.CELERY_BROKER_URL, 'queue': s.CELERY_TASK_DEFAULT_QUEUE, "
+    "print(json.dumps({'broker': s.CELERY_BROKER_URL, 'queue': getattr(s, 'CELERY_TASK_DEFAULT_QUEUE', None), "
     "'media': str(s.MEDIA_ROOT), "
     "'folders': s.CELERY_BROKER_TRANSPORT_OPTIONS.get('data_folder_in'), "
     "'test_db': s.DATABASES['default'].get('TEST', {}).get('NAME'), 'environ': dict(os.environ)}))"

@@ -12,15 +12,16 @@ from tests.world import Worker, load_settings, submit, submitted, updated, wait_
 SHOW_PRIORITIES = (
     "import deerweb.settings as s; routes = s.CELERY_TASK_ROUTES; "
     "print(routes['predictions.tasks.submit']['priority'], routes['webhooks.tasks.deliver']['priority'], "
-    "routes['*']['priority'], getattr(s, 'CELERY_TASK_QUEUE_MAX_PRIORITY', None), s.CELERY_TASK_DEFAULT_QUEUE)"
+    "routes['*']['priority'], getattr(s, 'CELERY_TASK_QUEUE_MAX_PRIORITY', None), "
+    "getattr(s, 'CELERY_TASK_DEFAULT_QUEUE', None))"
 )
 
 
 @pytest.mark.parametrize(
     ("broker", "priorities"),
     [
-        # Redis takes the lowest number first.
-        ("redis://127.0.0.1:6379/0", ["6", "3", "0", "None", "celery"]),
+        # Redis takes the lowest number first (Celery's own queue).
+        ("redis://127.0.0.1:6379/0", ["6", "3", "0", "None", "None"]),
         # RabbitMQ takes the highest first, from a queue declared with x-max-priority.
         ("amqp://guest:guest@127.0.0.1:5672//", ["1", "2", "3", "3", "deerweb"]),
     ],
