@@ -496,7 +496,7 @@ WEBHOOK_CALL_LIMIT = int(2 * WEBHOOK_TIMEOUT) + 10
 CELERY_BROKER_URL = env_url(
     "CELERY_BROKER_URL",
     "filesystem://",
-    schemes=("redis", "rediss", "filesystem", "memory", "amqp"),
+    schemes=("redis", "rediss", "filesystem", "memory", "amqp", "amqps"),
 )
 BROKER_DIR = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -517,7 +517,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": 0.2,
     }
 else:
-    # Poll countdowns are seconds; a generous visibility timeout never fires early.
+    # Poll countdowns are seconds; a generous visibility timeout (Redis's) never fires early.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
@@ -535,6 +535,26 @@ CELERY_DB_REUSE_MAX = 10_000
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Every task's priority, by name: polls, stores and every task not named go first, webhook
+# deliveries next, creates last, so work on predictions already at DeerAPI never waits behind a
+# burst of new submissions, and a busy worker sends new ones only as it keeps up with the running
+# ones. Celery passes the number to the broker as it is, and the brokers read it in opposite ways:
+# Redis takes the lowest first (kombu's steps 0, 3, 6, 9), RabbitMQ the highest, and only from a
+# queue declared with x-max-priority. The filesystem broker has no priorities.
+_AMQP_BROKER = CELERY_BROKER_URL.startswith(("amqp://", "amqps://"))
+if _AMQP_BROKER:
+    # A queue of DeerWeb's own name, declared with priorities: Celery's default one (`celery`) may
+    # exist without them, and RabbitMQ refuses to declare a queue again with other arguments.
+    CELERY_TASK_DEFAULT_QUEUE = "deerweb"
+    CELERY_TASK_QUEUE_MAX_PRIORITY = 3
+    _PRIORITY = {"first": 3, "webhook": 2, "create": 1}
+else:
+    _PRIORITY = {"first": 0, "webhook": 3, "create": 6}
+CELERY_TASK_ROUTES = {
+    "predictions.tasks.submit": {"priority": _PRIORITY["create"]},
+    "webhooks.tasks.deliver": {"priority": _PRIORITY["webhook"]},
+    "*": {"priority": _PRIORITY["first"]},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "sweep-predictions": {

@@ -65,16 +65,13 @@ class PredictionInputError(ValueError):
 # --- Enqueueing ---------------------------------------------------------------
 
 
-# Creates wait behind polls and stores (0, the highest, on Redis): work on predictions already at
-# DeerAPI is never queued behind a burst of new submissions, and a busy worker sends new ones
-# only as it keeps up with the running ones. Brokers without priorities ignore it.
-PRIORITY = {"submit": 6}
 # Tolerance for a countdown message that arrives a moment early.
 EARLY = timedelta(milliseconds=500)
 
 
 def enqueue(task: str, prediction_id: int, countdown: float = 0.0, *, lease: datetime | None = None) -> None:
-    """Send a task once the current transaction commits (at once outside one).
+    """Send a task once the current transaction commits (at once outside one), at its task's
+    priority (settings.CELERY_TASK_ROUTES: creates after polls and stores).
 
     `lease`: the `next_poll_at` the sweep gave the row when it claimed it (see
     `predictions_sweep`); the task may claim the row while it still holds that value.
@@ -87,7 +84,6 @@ def enqueue(task: str, prediction_id: int, countdown: float = 0.0, *, lease: dat
             args=[prediction_id],
             kwargs=kwargs,
             countdown=max(0.0, countdown),
-            priority=PRIORITY.get(task, 0),
         )
 
     transaction.on_commit(send)

@@ -129,8 +129,8 @@ def simulator(simulator_session: Simulator, settings) -> Simulator:
 
 @pytest.fixture(scope="session")
 def real_services() -> None:
-    """A database and a broker that a worker process can share with the tests: PostgreSQL + Redis,
-    or an SQLite file + the filesystem broker. The queues start empty."""
+    """A database and a broker that a worker process can share with the tests: PostgreSQL + Redis (or
+    RabbitMQ), or an SQLite file + the filesystem broker. The queues start empty."""
     if connection.vendor not in ("postgresql", "sqlite"):
         unavailable(f"{connection.vendor} is not a database DeerWeb supports")
     if connection.vendor == "sqlite" and connection.creation.is_in_memory_db(connection.settings_dict["NAME"]):
@@ -143,6 +143,16 @@ def real_services() -> None:
             redis.Redis.from_url(broker).flushdb()
         except redis.RedisError as exc:
             unavailable(f"Redis: {exc}")
+    elif broker.startswith(("amqp://", "amqps://")):
+        from kombu import Connection
+
+        # Deleted, not purged: a queue left by an earlier run may have been declared otherwise.
+        rabbitmq = Connection(broker, connect_timeout=5)
+        try:
+            with rabbitmq:
+                rabbitmq.default_channel.queue_delete(settings.CELERY_TASK_DEFAULT_QUEUE)
+        except (*rabbitmq.connection_errors, *rabbitmq.channel_errors) as exc:
+            unavailable(f"RabbitMQ: {exc!r}")
     elif broker.startswith("filesystem://"):
         options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
         for folder in (options["data_folder_in"], options["processed_folder"], options["control_folder"]):
@@ -151,7 +161,7 @@ def real_services() -> None:
     else:
         unavailable(
             f"no broker a worker process can share (CELERY_BROKER_URL={broker.split(':')[0]}://): "
-            "Redis is not answering on 127.0.0.1:6379; set redis://… or filesystem://"
+            "Redis is not answering on 127.0.0.1:6379; set redis://…, amqp://… or filesystem://"
         )
 
 
@@ -313,8 +323,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("django_db") or DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.database)
-        elsewhere = (item.get_closest_marker("postgresql") and current["database"] != "postgresql") or (
-            item.get_closest_marker("redis") and current["broker"] != "redis"
+        elsewhere = (
+            (item.get_closest_marker("postgresql") and current["database"] != "postgresql")
+            or (item.get_closest_marker("redis") and current["broker"] != "redis")
+            or (item.get_closest_marker("priorities") and current["broker"] not in ("redis", "amqp"))
         )
         (deselected if elsewhere else kept).append(item)
     if deselected:

@@ -3,15 +3,17 @@
 Two configurations, chosen by the environment, each with a real worker process:
 - PostgreSQL + Redis (production's): DATABASE_URL=postgres://… and
   CELERY_BROKER_URL=redis://…; also picked when they answer on 127.0.0.1 and
-  neither variable is set.
+  neither variable is set. CELERY_BROKER_URL=amqp://… runs the same on RabbitMQ.
 - SQLite + the filesystem broker (`make run`'s): DATABASE_URL=sqlite:///…
   and CELERY_BROKER_URL=filesystem://. The test database is a file beside the
   named one, so the worker process can open it too.
 
-Each test process (each pytest-xdist worker) has its own test database, Redis
-database (the URL's number plus the worker's index), broker folders and media
-folder, so processes never see each other's tasks or files. Without a broker
-the in-memory one is used and the tests that need a worker skip, or fail when
+Each test process (each pytest-xdist worker) has its own test database, broker
+(a Redis database: the URL's number plus the worker's index; on RabbitMQ a queue
+in the URL's virtual host named after the run's database and the process:
+`deerweb-test.<database>.<process>`), broker folders and media folder, so
+processes never see each other's tasks or files. Without a broker the in-memory
+one is used and the tests that need a worker skip, or fail when
 DEERWEB_REQUIRE_SERVICES=1 (as in CI).
 """
 
@@ -48,6 +50,13 @@ def _redis_for_process(url: str) -> str:
     return urlunsplit(parts._replace(path=f"/{number}"))
 
 
+def _queue_for_process() -> str:
+    """The RabbitMQ queue of this test process: runs on other databases (CI's, a developer's) may
+    share the virtual host, as may the other processes of this run."""
+    database = urlsplit(os.environ.get("DATABASE_URL", "")).path.strip("/") or "deerweb"
+    return f"deerweb-test.{database}.{TEST_PROCESS}"
+
+
 os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key-not-for-production")
 os.environ.setdefault("DEERWEB_LOG_LEVEL", "WARNING")
 if "DATABASE_URL" not in os.environ and _answers("127.0.0.1", 5432):
@@ -58,6 +67,12 @@ if os.environ["CELERY_BROKER_URL"].startswith("redis://") and os.environ.get("DE
     # Worked out in each test process (xdist's inherit the main one's environment, whose index
     # is 0); the worker processes a test process starts inherit its URL, or are given another.
     os.environ["CELERY_BROKER_URL"] = _redis_for_process(os.environ["CELERY_BROKER_URL"])
+    os.environ["DEERWEB_TEST_BROKER_OF"] = TEST_PROCESS
+if os.environ["CELERY_BROKER_URL"].startswith(("amqp://", "amqps://")) and (
+    os.environ.get("DEERWEB_TEST_BROKER_OF") != TEST_PROCESS
+):
+    # As above: a worker process is given the test database's URL, so it could not name the queue itself.
+    os.environ["DEERWEB_TEST_QUEUE"] = _queue_for_process()
     os.environ["DEERWEB_TEST_BROKER_OF"] = TEST_PROCESS
 # Tests point DeerWeb at a simulator they start themselves.
 os.environ.setdefault("DEERAPI_KEY", "test-deerapi-key-0123456789")
@@ -94,3 +109,6 @@ if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
         "processed_folder": str(BROKER_DIR / "processed"),
         "control_folder": str(BROKER_DIR / "control"),
     }
+
+if CELERY_BROKER_URL.startswith(("amqp://", "amqps://")):  # noqa: F405
+    CELERY_TASK_DEFAULT_QUEUE = os.environ.get("DEERWEB_TEST_QUEUE") or _queue_for_process()

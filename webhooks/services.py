@@ -63,8 +63,6 @@ THROTTLED = frozenset({Event.OUTPUT, Event.LOGS})
 THROTTLE = timedelta(milliseconds=500)
 # Statuses that mean DeerAPI has the prediction: the first move to one of them is `start`.
 STARTED = frozenset({Status.STARTING, Status.PROCESSING, Status.STORING})
-# Deliveries queue behind polls and stores (0) and ahead of creates (6): see predictions.services.PRIORITY.
-PRIORITY = 3
 
 
 # --- Subscribe ----------------------------------------------------------------------
@@ -151,8 +149,9 @@ def webhook_secret_rotate(user: User) -> str:
 
 
 def enqueue(outbox_id: int, countdown: float = 0.0, *, lease: datetime | None = None) -> None:
-    """Send the delivery task once the current transaction commits (at once outside one). A
-    broker that fails here loses nothing: the sweep sends the due row later."""
+    """Send the delivery task once the current transaction commits (at once outside one), behind
+    polls and stores and ahead of creates (settings.CELERY_TASK_ROUTES). A broker that fails here
+    loses nothing: the sweep sends the due row later."""
     kwargs = {"lease": lease.isoformat()} if lease is not None else {}
 
     def send() -> None:
@@ -161,7 +160,6 @@ def enqueue(outbox_id: int, countdown: float = 0.0, *, lease: datetime | None = 
             args=[outbox_id],
             kwargs=kwargs,
             countdown=max(0.0, countdown),
-            priority=PRIORITY,
         )
 
     transaction.on_commit(send, robust=True)

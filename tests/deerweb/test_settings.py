@@ -50,6 +50,31 @@ def test_the_default_broker_is_the_filesystem_one_named_so_kombu_does_not_warn_a
     assert result.stdout.split() == ["filesystem://localhost//", "0.2"]
 
 
+RABBITMQ = "amqp://guest:guest@127.0.0.1:5672//"
+
+
+@pytest.mark.parametrize(
+    ("database", "notifier"),
+    [("postgres://postgres@127.0.0.1:5432/deerweb", "postgresql"), ("sqlite:////tmp/deerweb.sqlite3", "local")],
+)
+def test_with_rabbitmq_waiting_requests_are_woken_through_postgresql_or_on_sqlite_through_local_sockets(
+    database, notifier
+):
+    result = load_settings(
+        "import deerweb.settings as s; print(s.NOTIFIER)",
+        DJANGO_SECRET_KEY="k" * 50,
+        CELERY_BROKER_URL=RABBITMQ,
+        DATABASE_URL=database,
+    )
+    assert result.stdout.strip() == notifier, result.stderr
+
+
+def test_the_redis_notifier_with_rabbitmq_stops_start_up_naming_the_variable():
+    result = load_settings(DJANGO_SECRET_KEY="k" * 50, CELERY_BROKER_URL=RABBITMQ, DEERWEB_NOTIFIER="redis")
+    assert result.returncode != 0
+    assert "DEERWEB_NOTIFIER: redis needs a Redis broker" in result.stderr
+
+
 def test_importing_the_settings_creates_no_folder():
     result = load_settings(
         "import pathlib\n"

@@ -1,6 +1,6 @@
 """The suite's own settings: each test process (pytest-xdist's gw0, gw1, …) has its own Redis
-database, broker folders, media folder and SQLite test database, and the worker processes a test
-process starts share them with it."""
+database or RabbitMQ queue, broker folders, media folder and SQLite test database, and the worker
+processes a test process starts share them with it."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from tests.world import ROOT
 
 SHOW = (
     "import json, os; from django.conf import settings as s; "
-    "print(json.dumps({'broker': s.CELERY_BROKER_URL, 'media': str(s.MEDIA_ROOT), "
+    "print(json.dumps({'broker': s.CELERY_BROKER_URL, 'queue': getattr(s, 'CELERY_TASK_DEFAULT_QUEUE', None), "
+    "'media': str(s.MEDIA_ROOT), "
     "'folders': s.CELERY_BROKER_TRANSPORT_OPTIONS.get('data_folder_in'), "
     "'test_db': s.DATABASES['default'].get('TEST', {}).get('NAME'), 'environ': dict(os.environ)}))"
 )
@@ -62,6 +63,24 @@ def test_a_worker_process_sees_the_broker_of_the_test_process_that_started_it_or
     assert settings_seen(started_by_gw1, CELERY_BROKER_URL=gw1["broker"])["broker"] == "redis://127.0.0.1:6379/9"
     given = "redis://127.0.0.1:6390/0"
     assert settings_seen(started_by_gw1, CELERY_BROKER_URL=given)["broker"] == given
+
+
+def test_on_rabbitmq_each_test_process_has_its_own_queue_which_the_worker_it_starts_on_the_test_database_shares():
+    rabbitmq = "amqp://guest:guest@127.0.0.1:5672//"
+    env = base_environment(DATABASE_URL="postgres://postgres@127.0.0.1:5432/deerweb_ci", CELERY_BROKER_URL=rabbitmq)
+    main = settings_seen(env)
+    gw0 = settings_seen(main["environ"], PYTEST_XDIST_WORKER="gw0")
+    gw1 = settings_seen(main["environ"], PYTEST_XDIST_WORKER="gw1")
+    # The worker fixture gives its worker the test database's URL, and the test process's environment.
+    worker_of_gw1 = settings_seen(gw1["environ"], DATABASE_URL="postgres://postgres@127.0.0.1:5432/test_deerweb_ci_gw1")
+
+    assert (main["queue"], gw0["queue"], gw1["queue"], worker_of_gw1["queue"]) == (
+        "deerweb-test.deerweb_ci.main",
+        "deerweb-test.deerweb_ci.gw0",
+        "deerweb-test.deerweb_ci.gw1",
+        "deerweb-test.deerweb_ci.gw1",
+    )
+    assert worker_of_gw1["broker"] == rabbitmq
 
 
 def test_on_sqlite_each_test_process_has_its_own_broker_folders_and_a_test_database_file(tmp_path):
