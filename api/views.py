@@ -47,9 +47,22 @@ def _json_body(request: HttpRequest) -> Any:
     if not request.body:
         return {}
     try:
-        return json.loads(request.body)
+        body = json.loads(request.body)
     except (ValueError, UnicodeDecodeError):
         raise ApiError(400, "Bad request", "The body is not valid JSON.") from None
+    if b"\\u0000" in request.body and _has_nul(body):  # PostgreSQL keeps no NUL character in text or JSON
+        raise ApiError(422, "Input validation failed", "Text in the body may not contain NUL characters (\\u0000).")
+    return body
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
 
 
 def api_view(methods: tuple[str, ...]) -> Callable[[View], View]:

@@ -152,3 +152,16 @@ def test_history_and_the_detail_page_mark_an_api_prediction_with_the_tokens_name
     assert "API · laptop script" in history
     detail = member_client.get(f"/predictions/{created['id']}/").content.decode()
     assert "the API, with the token “laptop script”" in detail
+
+
+def test_a_nul_character_in_the_body_is_422_not_a_server_error(api):
+    for body in ('{"version": "a\\u0000b", "input": {}}', '{"input": {"prompt": "a\\u0000b"}}'):
+        url = "/replicate/v1/predictions" if "version" in body else f"/replicate/v1/models/{SCHNELL}/predictions"
+        response = api.post(url, body, content_type="application/json")
+        assert response.status_code == 422 and "NUL" in response.json()["detail"]
+    escaped = api.post(
+        f"/replicate/v1/models/{SCHNELL}/predictions",
+        '{"input": {"prompt": "a \\\\u0000 b"}}',
+        content_type="application/json",
+    )
+    assert escaped.status_code == 201, "a backslash then u0000 is text, not NUL"
