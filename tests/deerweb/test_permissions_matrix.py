@@ -8,6 +8,7 @@ happened and redirected back).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -29,6 +30,7 @@ class Case:
     url: str  # formatted with the world's prediction ids
     expect: dict[str, int | str]
     data: tuple[tuple[str, str], ...] = ()
+    from_page: bool = False  # the form's one-time nonce comes from its page, as in a browser
 
 
 def everyone(anonymous, member, other_member, reviewer, admin, deactivated="login") -> dict[str, int | str]:
@@ -144,6 +146,7 @@ CASES = [
         "/accounts/tokens/",
         everyone("login", 200, 200, 200, 200),
         (("name", "script"), ("expires", "30")),
+        from_page=True,
     ),
     # A member's API token: its owner and admins may revoke it; nobody else finds it.
     Case(
@@ -220,6 +223,9 @@ def test_each_role_gets_what_the_table_says(case: Case, role: str, world):
     client = client_for(role, world)
     url = case.url.format(**world["ids"])
     data = {key: value.format(**world["ids"]) for key, value in case.data}
+    if case.from_page:
+        nonce = re.search(r'name="form_nonce" value="([^"]+)"', client.get(url).content.decode())
+        data["form_nonce"] = nonce[1] if nonce else ""
     response = client.get(url) if case.method == "GET" else client.post(url, data)
     assert outcome(response) == case.expect[role], (
         f"{role} {case.method} {url}: got {response.status_code} {response.get('Location', '')}"

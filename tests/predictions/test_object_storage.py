@@ -8,7 +8,6 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,7 +21,8 @@ pytestmark = pytest.mark.django_db
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><script>alert(1)</script></svg>'
 
 
-def test_a_predictions_outputs_and_thumbnails_are_stored_in_the_bucket_not_on_disk(s3, member):
+def test_a_predictions_outputs_and_thumbnails_are_stored_in_the_bucket_not_on_disk(s3, member, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)  # empty: files of earlier tests (ids repeat on SQLite) do not count
     prediction = finished_prediction(member, outputs=2)
     names = [name for o in prediction.outputs.order_by("index") for name in (o.file.name, o.thumbnail.name)]
     assert s3.names() == sorted(names)
