@@ -107,13 +107,8 @@ def _method_not_allowed(methods: tuple[str, ...]) -> HttpResponse:
     return response
 
 
-def _prediction_response(
-    prediction: Prediction, request: HttpRequest, http_status: int = 200, *, shown_status: str | None = None
-) -> JsonResponse:
-    body = prediction_as_replicate(prediction, _base_url(request))
-    if shown_status is not None:
-        body["status"] = shown_status
-    return JsonResponse(body, status=http_status)
+def _prediction_response(prediction: Prediction, request: HttpRequest, http_status: int = 200) -> JsonResponse:
+    return JsonResponse(prediction_as_replicate(prediction, _base_url(request)), status=http_status)
 
 
 # --- Predictions -----------------------------------------------------------------------------

@@ -51,20 +51,15 @@ def _threads(pid: int) -> int:
     return int(_status_line(pid)["Threads"].strip())
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def _settled(pid: int, timeout: float = 60.0) -> float:
     """Wait until the process has stopped working (under 10 ms of CPU in each of two quarter
     seconds): every request has reached its wait. The seconds it took."""
     loop = asyncio.get_running_loop()
     start = loop.time()
-    quiet, before = 0, _cpu_seconds(pid)
+    quiet, before = 0, harness.tree_cpu_seconds(harness.processes(), pid)
     while quiet < 2 and loop.time() - start < timeout:
         await asyncio.sleep(0.25)
-        now = _cpu_seconds(pid)
+        now = harness.tree_cpu_seconds(harness.processes(), pid)
         quiet = quiet + 1 if now - before < 0.01 else 0
         before = now
     return loop.time() - start

@@ -437,7 +437,7 @@ def released(read: Callable[[], T]) -> Callable[[], Awaitable[T]]:
     Inside an ASGI request, `read` runs in one of the event loop's few shared executor threads
     (not a thread made for the request: five hundred requests woken at once queue for those
     few instead of starting five hundred threads), the request's own idle sync thread is let go
-    (`request_thread_release`), and the connection `read` used is closed (with the PostgreSQL
+    (`_request_thread_let_go`), and the connection `read` used is closed (with the PostgreSQL
     pool: given back). Elsewhere (WSGI, tests calling through `async_to_sync`) it runs in the
     calling sync thread, which sees that thread's transaction; there the connection is closed
     unless a transaction (`atomic`) is open: do not wait inside one."""
@@ -469,29 +469,20 @@ _connection_close_in_thread = sync_to_async(_connection_close)
 
 
 async def _request_thread_let_go() -> None:
-    """Close the connection the request's own sync thread holds (in that thread), then let
-    the thread end (`request_thread_release`); nothing if it has none (ended already)."""
-    context = SyncToAsync.thread_sensitive_context.get(None)
-    if context is None or context not in SyncToAsync.context_to_thread_executor:
-        return
-    await _connection_close_in_thread()
-    request_thread_release()
-
-
-def request_thread_release() -> None:
-    """Let the thread that Django's ASGI handler keeps for this request's sync code end.
+    """Let the thread that Django's ASGI handler keeps for this request's sync code end, after
+    closing the database connection it holds (in that thread).
 
     Under ASGI, each request runs its thread-sensitive sync code (sync middleware methods,
     `sync_to_async` calls) in a thread of its own that asgiref keeps until the response is sent
     (`ThreadSensitiveContext`); a request that then waits a minute would keep it parked all that
     time. This drops the request's executor so its idle thread ends; the request's next sync call
-    starts a new one, which the context ends as usual. Close the thread's database connection
-    first, in that thread (`released` does). Outside a request's context (tests,
-    `async_to_sync`) it does nothing.
+    starts a new one, which the context ends as usual. Nothing outside a request's context, or
+    once the thread has ended.
     """
     context = SyncToAsync.thread_sensitive_context.get(None)
-    if context is None:
+    if context is None or context not in SyncToAsync.context_to_thread_executor:
         return
+    await _connection_close_in_thread()
     executor = SyncToAsync.context_to_thread_executor.pop(context, None)
     if executor is not None:
         executor.shutdown(wait=False)
