@@ -90,9 +90,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--concurrency",
         type=int,
-        default=os.cpu_count() or 1,
-        help="prefork processes of each worker (default: the CPU count, as `celery worker` "
-        "and the docker-compose worker use; here %(default)s)",
+        default=4,
+        help="task slots of each worker: DeerWeb's threads (as the Procfile and docker-compose "
+        "start it), the peer's prefork processes (default %(default)s)",
     )
     parser.add_argument("--sample-interval", type=float, default=0.5, help="seconds between samples")
     parser.add_argument(
@@ -285,8 +285,8 @@ class Context:
         ]
         return Child("simulator", argv, dict(os.environ), self.scratch / "simulator.log")
 
-    def worker(self, app: str, name: str) -> Child:
-        """A worker as the Procfile runs it, with the benchmark's concurrency."""
+    def worker(self, app: str, name: str, pool: str = "prefork") -> Child:
+        """A worker as the Procfile runs it (DeerWeb's: `pool` threads), with the benchmark's concurrency."""
         argv = [
             sys.executable,
             "-m",
@@ -297,7 +297,7 @@ class Context:
             "--loglevel",
             "INFO",
             "--pool",
-            "prefork",
+            pool,
             "--concurrency",
             str(self.args.concurrency),
             "--without-gossip",
@@ -425,7 +425,7 @@ def _deerweb(ctx: Context, run_seconds: float, members: list[Any]) -> Figures:
     ctx.simulator_reset()
     harness.redis_queues_clear(ctx.redis_url, [ctx.deerweb_queue, ctx.sql_key])
     with ExitStack() as stack:
-        worker = ctx.worker("deerweb", "bench-deerweb")
+        worker = ctx.worker("deerweb", "bench-deerweb", pool="threads")
         stack.callback(worker.stop)
         worker.start(" ready.")
         # Beat runs beside the worker, as in production (Procfile, README); not in the worker's figures.

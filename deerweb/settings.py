@@ -208,9 +208,10 @@ else:
     # is lent (CONN_HEALTH_CHECKS), so one PostgreSQL dropped is replaced, not handed out; after
     # a PostgreSQL restart psycopg_pool backs off between failed checks (1 s, 2 s, …), so the
     # first requests of a process that held many connections wait a few seconds for a new one.
-    # A request waits up to DEERWEB_DB_POOL_TIMEOUT seconds for a free one, then fails.
+    # A request waits up to DEERWEB_DB_POOL_TIMEOUT seconds for a free one, then fails. A worker
+    # needs one per task thread (--concurrency) and per poller thread (DEERWEB_POLL_THREADS) at most.
     DB_POOL_MIN_SIZE = env_int("DEERWEB_DB_POOL_MIN_SIZE", 1, minimum=0)
-    DB_POOL_MAX_SIZE = env_int("DEERWEB_DB_POOL_MAX_SIZE", 10, minimum=1)
+    DB_POOL_MAX_SIZE = env_int("DEERWEB_DB_POOL_MAX_SIZE", 20, minimum=1)
     if DB_POOL_MAX_SIZE < DB_POOL_MIN_SIZE:
         raise ImproperlyConfigured(
             f"DEERWEB_DB_POOL_MAX_SIZE: must be at least DEERWEB_DB_POOL_MIN_SIZE ({DB_POOL_MIN_SIZE}), "
@@ -431,6 +432,10 @@ OUTPUT_MAX_BYTES = env_int("DEERWEB_OUTPUT_MAX_BYTES", 50 * 1024 * 1024, minimum
 SWEEP_INTERVAL = env_float("DEERWEB_SWEEP_INTERVAL", 5.0, minimum=0.5)
 # How late a due row must be before the sweep assumes its message was lost.
 SWEEP_GRACE = env_float("DEERWEB_SWEEP_GRACE", 10.0, minimum=0.5)
+# Threads in each worker process that poll DeerAPI for the running predictions that are due,
+# claimed a batch at a time from the database (predictions/poller.py). 0: every poll is a Celery
+# message instead. Each thread holds a database connection while it has work.
+POLL_THREADS = env_int("DEERWEB_POLL_THREADS", 8, minimum=0)
 SUBMIT_MAX_ATTEMPTS = env_int("DEERWEB_SUBMIT_MAX_ATTEMPTS", 6, minimum=1)
 DOWNLOAD_MAX_ATTEMPTS = env_int("DEERWEB_DOWNLOAD_MAX_ATTEMPTS", 5, minimum=1)
 PROMPT_MAX_LENGTH = env_int("DEERWEB_PROMPT_MAX_LENGTH", 4000, minimum=10)

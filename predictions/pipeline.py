@@ -11,6 +11,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -187,7 +188,7 @@ def poll_interval(prediction: Prediction, now) -> float:
     return 10.0
 
 
-# The fastest of a model's recent runs (DeerAPI's metrics.total_time), per process, for a while.
+# A model's recent run times (DeerAPI's metrics.total_time, create to done), per process, for a while.
 RUN_TIME_SAMPLE = 20
 
 
@@ -197,46 +198,66 @@ RUN_TIME_TTL = 30.0
 RUN_TIME_TTL_NONE = 2.0  # a model with no run yet may have one soon
 
 
-_fastest_runs: dict[str, tuple[float, float | None]] = {}
+@dataclass(frozen=True)
+class RunTimes:
+    """The fastest and the slowest of a model's last RUN_TIME_SAMPLE succeeded runs, in seconds."""
+
+    fastest: float
+    slowest: float
 
 
-def fastest_recent_run(model_id: str) -> float | None:
-    """Seconds the fastest of the model's last RUN_TIME_SAMPLE succeeded runs took at DeerAPI,
-    from create to done; None without any. Read at most every RUN_TIME_TTL s per process."""
+_recent_runs: dict[tuple[str, int | None], tuple[float, RunTimes | None]] = {}
+
+
+def recent_run_times(model_id: str, num_outputs: int | None = None) -> RunTimes | None:
+    """How long the model's last RUN_TIME_SAMPLE succeeded runs took at DeerAPI, from create to
+    done, with the same `num_outputs` when given (more images take longer); None without any.
+    Read at most every RUN_TIME_TTL s per process."""
+    key = (model_id, num_outputs)
     clock = time.monotonic()
-    cached = _fastest_runs.get(model_id)
+    cached = _recent_runs.get(key)
     if cached is not None and clock - cached[0] < (RUN_TIME_TTL if cached[1] is not None else RUN_TIME_TTL_NONE):
         return cached[1]
+    runs = Prediction.objects.filter(model_id=model_id, status=Status.SUCCEEDED, metrics__total_time__isnull=False)
+    if num_outputs is not None:
+        runs = runs.filter(input__num_outputs=num_outputs)
     times = [
-        value
-        for value in Prediction.objects.filter(
-            model_id=model_id, status=Status.SUCCEEDED, metrics__total_time__isnull=False
-        )
-        .order_by("-created_at")
-        .values_list("metrics__total_time", flat=True)[:RUN_TIME_SAMPLE]
+        float(value)
+        for value in runs.order_by("-created_at").values_list("metrics__total_time", flat=True)[:RUN_TIME_SAMPLE]
         if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 86400
     ]
-    fastest = float(min(times)) if times else None
-    _fastest_runs[model_id] = (clock, fastest)
-    return fastest
+    found = RunTimes(min(times), max(times)) if times else None
+    _recent_runs[key] = (clock, found)
+    return found
+
+
+def _num_outputs(prediction: Prediction) -> int | None:
+    value = prediction.input.get("num_outputs") if isinstance(prediction.input, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def poll_delay(prediction: Prediction, remote: RemotePrediction, now) -> float:
     """Seconds until a running prediction is next polled.
 
     At the end its progress bar predicts (a little after, so the poll finds it done), when its
-    logs have one: two or three polls whatever the run time. A model without a bar (seen at
-    the first poll, `poll_interval` after the create) is next polled when the fastest of its
-    recent runs would have ended, as none of them was quicker. Otherwise `poll_interval`.
+    logs have one: two or three polls whatever the run time. Otherwise, from the model's recent
+    run times (with as many outputs): first when the fastest of them would have ended, as none
+    was quicker, then a third of their spread apart (at least FINISHING_POLL, at most
+    `poll_interval`) until the slowest would have ended, then `poll_interval`. A model with no
+    run yet: `poll_interval`.
     """
     backoff = poll_interval(prediction, now)
     remaining = progress.progress_remaining(remote.logs, remote.started_at, now)
     if remaining is None:
-        fastest = fastest_recent_run(prediction.model_id) if prediction.model_id and prediction.poll_count else None
-        if fastest is None:
+        runs = recent_run_times(prediction.model_id, _num_outputs(prediction)) if prediction.model_id else None
+        if runs is None:
             return backoff
         age = (now - (prediction.submitted_at or prediction.created_at)).total_seconds()
-        return min(max(backoff, fastest - age + PROGRESS_MARGIN), PROGRESS_MAX_WAIT)
+        if age < runs.fastest:
+            return min(runs.fastest - age + PROGRESS_MARGIN, PROGRESS_MAX_WAIT)
+        if age < runs.slowest + backoff:
+            return min(max((runs.slowest - runs.fastest) / 3, FINISHING_POLL), backoff)
+        return backoff
     if remaining <= 0:  # every step done: the model is saving its images
         return min(backoff, FINISHING_POLL)
     return min(remaining + PROGRESS_MARGIN, PROGRESS_MAX_WAIT)
@@ -344,7 +365,7 @@ def _record_remote(
             notifier.notify(prediction_id)  # its logs and metrics
     else:
         moved = transition(prediction_id, old, new, **fields)
-    if moved:
+    if moved and _poll_messages:
         services.enqueue("poll", prediction_id, countdown=delay)
     return _moved(moved, new)
 
@@ -366,6 +387,55 @@ def prediction_refresh(prediction_id: int, *, lease: str | None = None, client: 
         _refresh_claimed(prediction, client or get_client(), now)
 
 
+# Whether a scheduled poll is sent as a Celery message with a countdown (the default), or left
+# to the row's next_poll_at for the pollers to claim (predictions.poller, in a worker process).
+_poll_messages = True
+
+
+def poll_messages_send(enabled: bool) -> None:
+    """A process whose poller runs (predictions.poller) schedules polls without messages."""
+    global _poll_messages
+    _poll_messages = enabled
+
+
+# The pollers claim a row this little before it falls due (they look every poller.TICK seconds).
+POLLER_EARLY = timedelta(milliseconds=50)
+
+
+def due_polls_claim(limit: int) -> tuple[datetime, list[Prediction]]:
+    """Claim up to `limit` running predictions whose poll is due, oldest due first: one
+    `UPDATE … RETURNING` moves their lease (POLL_LEASE, as a poll task's claim) and counts the
+    poll. Rows another poller is claiming at this moment are skipped (PostgreSQL), not waited for.
+    Returns the lease, which `poll_claims_release` needs, and the claimed rows as updated."""
+    now = timezone.now()
+    lease_until = now + POLL_LEASE
+    table = Prediction._meta.db_table
+    skip_locked = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    sql = (
+        f"UPDATE {table} SET next_poll_at = %s, poll_count = poll_count + 1 WHERE id IN ("  # noqa: S608 - names from the model, values bound
+        f"SELECT id FROM {table} WHERE status IN (%s, %s) AND next_poll_at <= %s "
+        f"ORDER BY next_poll_at LIMIT %s{skip_locked}) RETURNING *"
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    params = [adapt(lease_until), Status.STARTING, Status.PROCESSING, adapt(now + POLLER_EARLY), limit]
+    return lease_until, list(Prediction.objects.raw(sql, params))
+
+
+def poll_claims_release(claims: list[tuple[int, datetime]]) -> int:
+    """Give back claims of `due_polls_claim` no poll was started for: due again now."""
+    released = 0
+    now = timezone.now()
+    for pk, lease in claims:
+        released += Prediction.objects.filter(pk=pk, next_poll_at=lease).update(next_poll_at=now)
+    return released
+
+
+def prediction_poll_claimed(prediction: Prediction, *, client: DeerAPIClient | None = None) -> None:
+    """Poll a prediction `due_polls_claim` claimed (the poller's threads)."""
+    with services.in_language(prediction.language):
+        _refresh_claimed(prediction, client or get_client(), timezone.now())
+
+
 def _refresh_claimed(prediction: Prediction, client: DeerAPIClient, now) -> None:
     prediction_id = prediction.pk
     try:
@@ -377,8 +447,11 @@ def _refresh_claimed(prediction: Prediction, client: DeerAPIClient, now) -> None
         )
         logger.info("prediction=%s poll failed (%s); again in %.1fs", prediction_id, exc.message, delay)
         with transaction.atomic():
-            if Prediction.objects.filter(pk=prediction_id, status=prediction.status).update(
-                next_poll_at=timezone.now() + timedelta(seconds=delay)
+            if (
+                Prediction.objects.filter(pk=prediction_id, status=prediction.status).update(
+                    next_poll_at=timezone.now() + timedelta(seconds=delay)
+                )
+                and _poll_messages
             ):
                 services.enqueue("poll", prediction_id, countdown=delay)
         return

@@ -6,7 +6,10 @@ sweep sends: the `next_poll_at` it gave the row, which the task may claim. Time 
 matching lease in services.py.
 """
 
+from typing import Any
+
 from celery import shared_task
+from celery.signals import worker_ready, worker_shutdown
 from django.conf import settings
 from django.utils import timezone
 
@@ -14,7 +17,7 @@ from billing import deerapi_account
 from deerapi import sync as model_sync
 from ops import health
 from ops.logging import about_prediction
-from predictions import pipeline, storing, uploads
+from predictions import pipeline, poller, storing, uploads
 from predictions.models import User
 
 
@@ -94,3 +97,14 @@ def input_images_purge() -> None:
 
 # Tasks whose first argument is a prediction's id (/healthz names the prediction a failure was about).
 PREDICTION_TASKS = frozenset({submit.name, poll.name, store.name, cancel.name})
+
+
+# The worker polls due predictions itself (predictions/poller.py), from its main process.
+@worker_ready.connect
+def _poller_start(**kwargs: Any) -> None:
+    poller.poller_start()
+
+
+@worker_shutdown.connect
+def _poller_stop(**kwargs: Any) -> None:
+    poller.poller_stop()

@@ -18,6 +18,7 @@ from django.test import Client
 from accounts import roles
 from common import permissions
 from deerapi.simulator import Simulator
+from predictions import services
 from predictions.models import Prediction, User
 
 pytest.register_assert_rewrite("tests.world", "tests.browser")
@@ -28,6 +29,7 @@ from .world import (  # noqa: E402
     PASSWORD,
     REQUIRE_SERVICES,
     S3_CREDENTIALS,
+    Broker,
     Bucket,
     LoopThread,
     WebhookReceiver,
@@ -88,6 +90,14 @@ def api(client, member_token) -> Client:
     """The API as `member`'s script calls it: every request carries the member's token."""
     client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {member_token}"
     return client
+
+
+@pytest.fixture
+def broker(monkeypatch) -> Broker:
+    """Celery messages the code under test sends, recorded, not sent."""
+    recorded = Broker()
+    monkeypatch.setattr(services, "current_app", recorded)
+    return recorded
 
 
 @pytest.fixture

@@ -109,6 +109,20 @@ def submitted(owner: User, model_id: str = SCHNELL, **input: Any) -> Prediction:
     return prediction
 
 
+class Broker:
+    """Stands in for Celery's send_task: records the messages instead of sending them (no worker runs)."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list, dict]] = []
+
+    def send_task(self, name: str, args: list, kwargs: dict | None = None, **options) -> None:
+        self.messages.append((name, args, kwargs or {}))
+
+    def sent(self, task: str) -> list[list]:
+        """The arguments of every `predictions.tasks.<task>` message."""
+        return [args for name, args, _kwargs in self.messages if name == f"predictions.tasks.{task}"]
+
+
 def updated(prediction: Prediction, **fields: Any) -> Prediction:
     """`prediction` with `fields` written straight to its row (past the status machine), re-read."""
     Prediction.objects.filter(pk=prediction.pk).update(**fields)
@@ -663,6 +677,8 @@ class Worker:
                 "--beat",
                 "--loglevel",
                 "INFO",
+                "--pool",
+                "threads",
                 "--concurrency",
                 "4",
                 "--without-gossip",

@@ -44,54 +44,84 @@ def test_once_every_step_is_done_it_is_polled_again_soon():
 @pytest.fixture
 def run_times(member):
     """Succeeded flux-schnell predictions of `member` that took these seconds at DeerAPI."""
-    pipeline._fastest_runs.clear()
+    pipeline._recent_runs.clear()
 
-    def make(*seconds: float) -> None:
+    def make(*seconds: float, num_outputs: int = 1) -> None:
         prompt = Prompt.objects.create(owner=member, text="a deer")
         for value in seconds:
             Prediction.objects.create(
                 owner=member,
                 prompt=prompt,
                 model_id=SCHNELL,
+                input={"prompt": "a deer", "num_outputs": num_outputs},
                 status=Status.SUCCEEDED,
                 metrics={"predict_time": value / 2, "total_time": value},
             )
 
     yield make
-    pipeline._fastest_runs.clear()
+    pipeline._recent_runs.clear()
+
+
+def schnell(seconds_since_submit: float, *, num_outputs: int = 1) -> tuple[Prediction, RemotePrediction, object]:
+    """A running flux-schnell prediction without a progress bar, and the time it is looked at."""
+    prediction, remote = running("Using seed: 5\n")
+    prediction.model_id, prediction.input = SCHNELL, {"prompt": "a deer", "num_outputs": num_outputs}
+    return prediction, remote, prediction.submitted_at + timedelta(seconds=seconds_since_submit)
 
 
 @pytest.mark.django_db
-def test_the_fastest_recent_run_of_the_model_is_known(run_times):
+def test_the_fastest_and_slowest_recent_runs_of_the_model_are_known(run_times):
     run_times(9.5, 6.2, 7.0)
-    assert pipeline.fastest_recent_run(SCHNELL) == 6.2
-    assert pipeline.fastest_recent_run(IDEOGRAM) is None
+    assert pipeline.recent_run_times(SCHNELL) == pipeline.RunTimes(fastest=6.2, slowest=9.5)
+    assert pipeline.recent_run_times(IDEOGRAM) is None
 
 
 @pytest.mark.django_db
-def test_the_first_poll_after_the_create_keeps_the_fixed_schedule(run_times):
-    # It is the one that shows whether the model prints a progress bar.
+def test_run_times_are_learned_apart_for_each_number_of_outputs(run_times):
+    run_times(2.0, num_outputs=1)
+    run_times(7.0, 8.0, num_outputs=4)
+    assert pipeline.recent_run_times(SCHNELL, 4) == pipeline.RunTimes(fastest=7.0, slowest=8.0)
+    assert pipeline.recent_run_times(SCHNELL, 1) == pipeline.RunTimes(fastest=2.0, slowest=2.0)
+
+
+@pytest.mark.django_db
+def test_the_first_poll_after_the_create_waits_for_the_fastest_recent_run(run_times):
     run_times(6.0, 8.0)
-    prediction, _remote = running()
-    prediction.model_id = SCHNELL
+    prediction, _remote, now = schnell(0)
     remote = RemotePrediction(id="abc", status="starting")
-    now = prediction.submitted_at
+    assert pipeline.poll_delay(prediction, remote, now) == pytest.approx(6.0 + pipeline.PROGRESS_MARGIN)
+
+
+@pytest.mark.django_db
+def test_a_model_without_a_run_of_that_size_keeps_the_fixed_schedule(run_times):
+    run_times(6.0, 8.0, num_outputs=1)
+    prediction, remote, now = schnell(0, num_outputs=4)
     assert pipeline.poll_delay(prediction, remote, now) == pipeline.poll_interval(prediction, now)
 
 
 @pytest.mark.django_db
 def test_without_a_progress_bar_the_next_poll_waits_for_the_fastest_recent_run(run_times):
     run_times(6.0, 8.0)
-    prediction, remote = running("Using seed: 5\n")
-    prediction.model_id, prediction.poll_count = SCHNELL, 1
-    now = prediction.submitted_at + timedelta(seconds=1.5)
+    prediction, remote, now = schnell(1.5)
     assert pipeline.poll_delay(prediction, remote, now) == pytest.approx(4.5 + pipeline.PROGRESS_MARGIN)
 
 
 @pytest.mark.django_db
-def test_a_prediction_already_slower_than_the_fastest_run_keeps_the_fixed_schedule(run_times):
+def test_past_the_fastest_run_polls_come_a_third_of_the_spread_apart(run_times):
+    run_times(4.0, 7.0)
+    prediction, remote, now = schnell(4.5)
+    assert pipeline.poll_delay(prediction, remote, now) == pytest.approx(1.0)
+
+
+@pytest.mark.django_db
+def test_runs_that_all_took_as_long_are_followed_by_quick_polls(run_times):
+    run_times(2.0, 2.0)
+    prediction, remote, now = schnell(2.5)
+    assert pipeline.poll_delay(prediction, remote, now) == pipeline.FINISHING_POLL
+
+
+@pytest.mark.django_db
+def test_a_prediction_slower_than_every_recent_run_keeps_the_fixed_schedule(run_times):
     run_times(2.0)
-    prediction, remote = running("Using seed: 5\n")
-    prediction.model_id, prediction.poll_count = SCHNELL, 1
-    now = prediction.submitted_at + timedelta(seconds=3)
+    prediction, remote, now = schnell(3.5)
     assert pipeline.poll_delay(prediction, remote, now) == pipeline.poll_interval(prediction, now)

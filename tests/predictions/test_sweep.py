@@ -7,28 +7,11 @@ import time_machine
 from django.conf import settings
 from django.utils import timezone
 
-from predictions import pipeline, services, tasks
+from predictions import pipeline, tasks
 from predictions.models import Prediction, Prompt, Status
 from tests.world import SCHNELL
 
 pytestmark = pytest.mark.django_db
-
-
-class Broker:
-    """Stands in for Celery's send_task: records the messages instead of sending them (no worker runs)."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list, dict]] = []
-
-    def send_task(self, name: str, args: list, kwargs: dict | None = None, **options) -> None:
-        self.messages.append((name, args, kwargs or {}))
-
-
-@pytest.fixture
-def broker(monkeypatch) -> Broker:
-    recorded = Broker()
-    monkeypatch.setattr(services, "current_app", recorded)
-    return recorded
 
 
 def late_rows(owner, status: str, count: int, *, late_by: float = 60.0) -> list[int]:

@@ -1,0 +1,155 @@
+"""The worker's poller: DeerAPI is asked about running predictions that are due, a batch at a
+time, from a few I/O threads inside the worker, instead of through a Celery message per poll.
+
+A thread wakes every TICK seconds and claims the due rows (one `UPDATE … RETURNING`, see
+pipeline.due_polls_claim: each row's lease moves past the poll's time limit, so another
+worker's poller or the beat sweep leaves it alone), then hands them to POLL_THREADS threads,
+each with its own kept-alive connection to DeerAPI (deerapi.client.get_client) and to the
+database. A prediction found done is stored by the thread that polled it. No more rows are
+claimed than the threads can start on at once, so a claim never sits in a queue while its
+lease runs out; a worker stopped warmly gives back the claims it had not started on. A worker
+killed mid-poll leaves its claims to expire: the sweep re-sends them (pipeline.predictions_sweep).
+
+Started with the worker (predictions.tasks: `worker_ready`), in its main process: the worker
+runs a thread pool (Procfile), so nothing forks while these threads run.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections, connection
+from django.utils import timezone
+
+from ops.logging import prediction_context
+from predictions import pipeline
+from predictions.models import Prediction
+
+logger = logging.getLogger(__name__)
+
+# Seconds between two looks for due rows when none is waiting: how late, at most, a poll
+# falls due before it is claimed.
+TICK = 0.1
+
+
+@dataclass(frozen=True)
+class _Claim:
+    prediction: Prediction
+    lease: datetime
+
+
+class Poller:
+    """Claims due polls and runs them on `threads` I/O threads."""
+
+    def __init__(self, threads: int, *, tick: float = TICK) -> None:
+        self.threads = threads
+        self.tick = tick
+        self._jobs: queue.Queue[_Claim | None] = queue.Queue()
+        self._idle = threading.Semaphore(threads)  # one per thread free to start a poll
+        self._stopping = threading.Event()
+        self._workers: list[threading.Thread] = []
+        self._claimer: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._workers = [
+            threading.Thread(target=self._work, name=f"deerweb-poll-{n}", daemon=True) for n in range(self.threads)
+        ]
+        self._claimer = threading.Thread(target=self._claim_loop, name="deerweb-poller", daemon=True)
+        for thread in [*self._workers, self._claimer]:
+            thread.start()
+        pipeline.poll_messages_send(False)
+        logger.info("poller started: %d threads", self.threads)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop claiming, give back the claims no thread started on, let running polls end."""
+        pipeline.poll_messages_send(True)
+        self._stopping.set()
+        if self._claimer is not None:
+            self._claimer.join(timeout)
+        unstarted: list[_Claim] = []
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if job is not None:
+                unstarted.append(job)
+        if unstarted:
+            pipeline.poll_claims_release([(job.prediction.pk, job.lease) for job in unstarted])
+        for _thread in self._workers:
+            self._jobs.put(None)
+        deadline = time.monotonic() + timeout
+        for thread in self._workers:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        close_old_connections()
+
+    def _claim_loop(self) -> None:
+        while not self._stopping.is_set():
+            free = self._free_threads()
+            claimed = 0
+            if free:
+                try:
+                    lease, predictions = pipeline.due_polls_claim(free)
+                except DatabaseError:
+                    logger.exception("poller: could not claim due polls")
+                    connection.close()
+                    lease, predictions = timezone.now(), []
+                for prediction in predictions:
+                    self._jobs.put(_Claim(prediction, lease))
+                claimed = len(predictions)
+                for _unused in range(free - claimed):
+                    self._idle.release()
+            if free and claimed < free:  # nothing more is due: look again in a tick
+                self._stopping.wait(self.tick)
+        connection.close()
+
+    def _free_threads(self) -> int:
+        """Take every thread that is free now (at least one, waiting a tick for it)."""
+        if not self._idle.acquire(timeout=self.tick):
+            return 0
+        free = 1
+        while free < self.threads and self._idle.acquire(blocking=False):
+            free += 1
+        return free
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                break
+            try:
+                with prediction_context(job.prediction.pk):
+                    pipeline.prediction_poll_claimed(job.prediction)
+            except Exception:  # the claim's lease runs out and the sweep sends the poll again
+                logger.exception("prediction=%s poll failed", job.prediction.pk)
+                connection.close()
+            finally:
+                if self._jobs.empty():  # nothing waiting: the connection goes back to the pool
+                    close_old_connections()
+                self._idle.release()
+        close_old_connections()
+
+
+_poller: Poller | None = None
+
+
+def poller_start() -> Poller | None:
+    """Start this process's poller (settings.POLL_THREADS; 0: a Celery message per poll)."""
+    global _poller
+    if _poller is None and settings.POLL_THREADS > 0:
+        _poller = Poller(settings.POLL_THREADS)
+        _poller.start()
+    return _poller
+
+
+def poller_stop() -> None:
+    global _poller
+    if _poller is not None:
+        _poller.stop()
+        _poller = None

@@ -1,0 +1,96 @@
+"""predictions.poller: a worker's threads claim the running predictions that are due, a batch
+at a time, and poll them, instead of a Celery message per poll."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from predictions import pipeline
+from predictions.models import Prediction, Prompt, Status
+from predictions.poller import Poller
+from tests.world import SCHNELL, submitted, wait_for
+
+
+def running_rows(owner, *due_in: float, status: str = Status.PROCESSING) -> list[int]:
+    """Predictions at DeerAPI in `status`, due for a poll `due_in` seconds from now (negative: late)."""
+    now = timezone.now()
+    prompt = Prompt.objects.create(owner=owner, text="a deer")
+    rows = Prediction.objects.bulk_create(
+        Prediction(
+            owner=owner,
+            prompt=prompt,
+            model_id=SCHNELL,
+            input={"prompt": "a deer"},
+            status=status,
+            deerapi_id=f"remote-{i}",
+            next_poll_at=now + timedelta(seconds=seconds),
+        )
+        for i, seconds in enumerate(due_in)
+    )
+    return [row.pk for row in rows]
+
+
+@pytest.mark.django_db
+def test_due_polls_are_claimed_oldest_first_with_their_lease_moved_and_the_poll_counted(member):
+    later, oldest, late = running_rows(member, 30, -20, -5)
+    lease, claimed = pipeline.due_polls_claim(10)
+    assert [p.pk for p in claimed] == [oldest, late]
+    assert all(p.poll_count == 1 and p.next_poll_at == lease for p in claimed)
+    assert lease > timezone.now() + pipeline.POLL_LEASE - timedelta(seconds=5)
+    assert Prediction.objects.get(pk=later).poll_count == 0
+
+
+@pytest.mark.django_db
+def test_a_claimed_poll_is_not_claimed_again_until_its_lease_runs_out(member):
+    running_rows(member, -1, -1)
+    assert len(pipeline.due_polls_claim(10)[1]) == 2
+    assert pipeline.due_polls_claim(10)[1] == []
+
+
+@pytest.mark.django_db
+def test_no_more_polls_are_claimed_than_asked_for(member):
+    running_rows(member, -3, -2, -1)
+    assert len(pipeline.due_polls_claim(2)[1]) == 2
+    assert len(pipeline.due_polls_claim(2)[1]) == 1
+
+
+@pytest.mark.django_db
+def test_only_predictions_running_at_deerapi_are_claimed(member):
+    running_rows(member, -1, status=Status.QUEUED)
+    running_rows(member, -1, status=Status.STORING)
+    starting = running_rows(member, -1, status=Status.STARTING)
+    assert [p.pk for p in pipeline.due_polls_claim(10)[1]] == starting
+
+
+@pytest.mark.django_db
+def test_claims_given_back_are_due_at_once_unless_someone_else_took_them_since(member):
+    kept, taken = running_rows(member, -1, -1)
+    lease, _claimed = pipeline.due_polls_claim(10)
+    Prediction.objects.filter(pk=taken).update(next_poll_at=lease + timedelta(seconds=1))
+    assert pipeline.poll_claims_release([(kept, lease), (taken, lease)]) == 1
+    assert Prediction.objects.get(pk=kept).next_poll_at <= timezone.now()
+    assert [p.pk for p in pipeline.due_polls_claim(10)[1]] == [kept]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_running_poller_follows_a_prediction_to_its_stored_images_without_a_poll_message(simulator, member, broker):
+    poller = Poller(2, tick=0.05)
+    poller.start()
+    try:
+        prediction = wait_for(submitted(member), Status.SUCCEEDED)
+        assert not broker.sent("poll"), "the poller needs no message per poll"
+    finally:
+        poller.stop()
+    assert prediction.outputs.count() == 1
+    assert prediction.poll_count >= 1
+    assert simulator.stats.creates == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stopped_poller_hands_polls_back_to_messages(simulator, member, broker):
+    poller = Poller(1, tick=0.05)
+    poller.start()
+    poller.stop()
+    prediction = submitted(member)
+    assert broker.sent("poll") == [[prediction.pk]]
