@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -41,8 +42,18 @@ def deerapi_alerts() -> DeerAPIAlerts:
     return DeerAPIAlerts(*(row or (None, None)))
 
 
+# When this process last cleared the banners on an accepted create (time.monotonic()): it does so
+# at most every BANNERS_CLEAR_EVERY seconds, not with a statement per create. A banner raised
+# in this process is cleared by the next accepted create; one raised elsewhere within that time.
+BANNERS_CLEAR_EVERY = 5.0
+
+_banners_cleared_at: float | None = None
+
+
 def deerapi_balance_empty() -> None:
     """DeerAPI said its balance is exhausted: admins see a banner until a create succeeds."""
+    global _banners_cleared_at
+    _banners_cleared_at = None
     TeamSettings.objects.bulk_create([TeamSettings(pk=1)], ignore_conflicts=True)
     TeamSettings.objects.filter(pk=1, deerapi_balance_empty_since__isnull=True).update(
         deerapi_balance_empty_since=timezone.now()
@@ -51,6 +62,8 @@ def deerapi_balance_empty() -> None:
 
 def deerapi_key_rejected() -> None:
     """DeerAPI rejected the key on a create: admins see a banner until a create succeeds."""
+    global _banners_cleared_at
+    _banners_cleared_at = None
     TeamSettings.objects.bulk_create([TeamSettings(pk=1)], ignore_conflicts=True)
     TeamSettings.objects.filter(pk=1, deerapi_key_rejected_since__isnull=True).update(
         deerapi_key_rejected_since=timezone.now()
@@ -58,7 +71,13 @@ def deerapi_key_rejected() -> None:
 
 
 def deerapi_create_accepted() -> None:
-    """A create went through: clear the banners (one query, a no-op when none is up)."""
+    """A create went through: clear the banners (one query, a no-op when none is up; at most
+    every BANNERS_CLEAR_EVERY seconds)."""
+    global _banners_cleared_at
+    now = time.monotonic()
+    if _banners_cleared_at is not None and now - _banners_cleared_at < BANNERS_CLEAR_EVERY:
+        return
+    _banners_cleared_at = now
     TeamSettings.objects.filter(
         Q(deerapi_balance_empty_since__isnull=False) | Q(deerapi_key_rejected_since__isnull=False), pk=1
     ).update(deerapi_balance_empty_since=None, deerapi_key_rejected_since=None)

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -67,21 +67,35 @@ UNKNOWN_EXPLANATION = gettext_lazy(
 
 def prediction_submit(prediction_id: int, *, lease: str | None = None, client: DeerAPIClient | None = None) -> None:
     """Send the create for a queued prediction, exactly once."""
-    now = timezone.now()
-    claimed = Prediction.objects.filter(services.due(now, lease), pk=prediction_id, status=Status.QUEUED).update(
-        status=Status.SUBMITTING,
-        attempts=F("attempts") + 1,
-        next_poll_at=now + SUBMIT_LEASE,
-    )
-    if not claimed:
+    prediction = _submit_claim(prediction_id, lease)
+    if prediction is None:
         return
     notifier.notify(prediction_id)  # queued -> submitting, not through prediction_transition
-    prediction = Prediction.objects.get(pk=prediction_id)
     if prediction.cancel_requested_at is not None:  # asked for during an earlier attempt
         _canceled_before_sending(prediction_id)
         return
     with services.in_language(prediction.language):
         _submit_claimed(prediction, client or get_client())
+
+
+def _submit_claim(prediction_id: int, lease: str | None) -> Prediction | None:
+    """Claim a queued prediction for its create (as services.due allows), counting the
+    attempt; the row as claimed, in one `UPDATE … RETURNING`, or None when it is not ours."""
+    now = timezone.now()
+    adapt = connection.ops.adapt_datetimefield_value
+    table = Prediction._meta.db_table
+    params: list[Any] = [Status.SUBMITTING, adapt(now + SUBMIT_LEASE), prediction_id, Status.QUEUED]
+    params.append(adapt(now + services.EARLY))
+    leased = ""
+    if lease:
+        leased = " OR next_poll_at = %s"
+        params.append(adapt(datetime.fromisoformat(lease)))
+    sql = (
+        f"UPDATE {table} SET status = %s, attempts = attempts + 1, next_poll_at = %s "  # noqa: S608 - names from the model, values bound
+        f"WHERE id = %s AND status = %s AND (next_poll_at <= %s{leased}) RETURNING *"
+    )
+    claimed = list(Prediction.objects.raw(sql, params))
+    return claimed[0] if claimed else None
 
 
 def _submit_claimed(prediction: Prediction, client: DeerAPIClient) -> None:
@@ -151,9 +165,14 @@ def _submit_claimed(prediction: Prediction, client: DeerAPIClient) -> None:
         services.prediction_fail(prediction_id, Status.SUBMITTING, message, **extra)
         return
     deerapi_account.deerapi_create_accepted()
-    moved = _apply_remote(prediction, Status.SUBMITTING, remote, submitted=True)
-    if moved in REMOTE and _cancel_requested(prediction_id):  # asked for while the create was on its way
-        prediction_cancel_remote(prediction_id, client=client)
+    # Moved on only if no cancel was asked for while the create was on its way (one statement);
+    # otherwise moved on regardless, and the cancel sent. A cancel asked for after the move sees
+    # the prediction at DeerAPI and sends it itself (services.prediction_cancel).
+    moved = _apply_remote(prediction, Status.SUBMITTING, remote, submitted=True, unless_cancel_requested=True)
+    if moved is None and _cancel_requested(prediction_id):
+        moved = _apply_remote(prediction, Status.SUBMITTING, remote, submitted=True)
+        if moved in REMOTE:
+            prediction_cancel_remote(prediction_id, client=client)
 
 
 def _cancel_requested(prediction_id: int) -> bool:
@@ -270,6 +289,7 @@ def _apply_remote(
     *,
     submitted: bool = False,
     store_now: bool = False,
+    unless_cancel_requested: bool = False,
 ) -> str | None:
     """Record what DeerAPI says about a prediction and schedule what comes next.
 
@@ -279,7 +299,14 @@ def _apply_remote(
     that dies between the two loses that announcement only, and the next poll's logs make another.
     """
     logs_before = prediction.logs or ""
-    moved = _record_remote(prediction, old, remote, submitted=submitted, store_now=store_now)
+    moved = _record_remote(
+        prediction,
+        old,
+        remote,
+        submitted=submitted,
+        store_now=store_now,
+        unless_cancel_requested=unless_cancel_requested,
+    )
     if moved is not None and (remote.logs or "") != logs_before:
         signals.prediction_changed.send(
             sender=Prediction, prediction_id=prediction.pk, status=moved, logs_changed=True, via=prediction.via
@@ -288,7 +315,13 @@ def _apply_remote(
 
 
 def _record_remote(
-    prediction: Prediction, old: str, remote: RemotePrediction, *, submitted: bool, store_now: bool
+    prediction: Prediction,
+    old: str,
+    remote: RemotePrediction,
+    *,
+    submitted: bool,
+    store_now: bool,
+    unless_cancel_requested: bool = False,
 ) -> str | None:
     prediction_id = prediction.pk
     now = timezone.now()
@@ -364,7 +397,8 @@ def _record_remote(
         if moved:
             notifier.notify(prediction_id)  # its logs and metrics
     else:
-        moved = transition(prediction_id, old, new, **fields)
+        where = Q(cancel_requested_at__isnull=True) if unless_cancel_requested else None
+        moved = transition(prediction_id, old, new, where=where, **fields)
     if moved and _poll_messages:
         services.enqueue("poll", prediction_id, countdown=delay)
     return _moved(moved, new)

@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
+from common.db import connections_keep_if_usable
 from ops.logging import prediction_context
 from predictions import pipeline
 from predictions.models import Prediction
@@ -130,8 +131,7 @@ class Poller:
                 logger.exception("prediction=%s poll failed", job.prediction.pk)
                 connection.close()
             finally:
-                if self._jobs.empty():  # nothing waiting: the connection goes back to the pool
-                    close_old_connections()
+                connections_keep_if_usable()
                 self._idle.release()
         close_old_connections()
 

@@ -104,9 +104,15 @@ def in_language(language: str):
 
 
 def prediction_transition(
-    prediction_id: int, old: str | tuple[str, ...], new: str, *, entered_via: str | None = None, **fields: Any
+    prediction_id: int,
+    old: str | tuple[str, ...],
+    new: str,
+    *,
+    entered_via: str | None = None,
+    where: Q | None = None,
+    **fields: Any,
 ) -> bool:
-    """Move a prediction from `old` to `new` if it is still in `old`.
+    """Move a prediction from `old` to `new` if it is still in `old` (and matches `where`).
 
     Returns False when another actor changed it first; never moves a row along
     a transition that `TRANSITIONS` does not allow. `entered_via`: the prediction's `via`,
@@ -120,7 +126,8 @@ def prediction_transition(
     # A move, its settlement (at the end) and what the receivers of its signals record commit
     # together; no savepoint when called inside a transaction (a failure here fails the caller's too).
     with transaction.atomic(savepoint=False):
-        updated = Prediction.objects.filter(pk=prediction_id, status__in=allowed).update(status=new, **fields)
+        rows = Prediction.objects.filter(pk=prediction_id, status__in=allowed)
+        updated = (rows.filter(where) if where is not None else rows).update(status=new, **fields)
         if updated:
             logger.info("prediction=%s status=%s", prediction_id, new, extra={"prediction_id": prediction_id})
             if finishing:

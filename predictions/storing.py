@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from ops import notifier
 from predictions import services
@@ -61,11 +64,27 @@ class StoredFile:
     thumbnail: bytes | None
 
 
+_sessions = threading.local()
+
+
+def _session() -> requests.Session:
+    """This thread's session for provider files: kept-alive connections, one more try for a
+    GET whose kept-alive connection had been closed by the other end."""
+    session = getattr(_sessions, "session", None)
+    if session is None:
+        session = requests.Session()
+        adapter = HTTPAdapter(max_retries=Retry(total=1, connect=1, read=1, status=0, redirect=0, other=0))
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        _sessions.session = session
+    return session
+
+
 def _download(url: str) -> tuple[bytes, str]:
     """Fetch one provider file within the size limit. No DeerAPI key is sent."""
     limit = settings.OUTPUT_MAX_BYTES
     try:
-        with requests.get(
+        with _session().get(
             url,
             stream=True,
             timeout=(settings.DEERAPI_CONNECT_TIMEOUT, settings.DEERAPI_READ_TIMEOUT),
