@@ -39,6 +39,8 @@ from .world import (  # noqa: E402
     s3_server,
     unavailable,
     wait_for,
+    workers_start,
+    workers_stop,
 )
 
 # --- The world ----------------------------------------------------------------
@@ -274,6 +276,32 @@ def s3_worker(worker_session: Worker, s3: Bucket, simulator: Simulator, transact
     finally:
         worker_session.stop()
         worker_session.env = plain
+
+
+@pytest.fixture
+def s3_hosts(
+    worker_session: Worker, s3: Bucket, simulator: Simulator, transactional_db, tmp_path
+) -> Iterator[list[Worker]]:
+    """Three workers as on three hosts (`docker compose up --scale worker=3`): each with a disk of
+    its own, sharing only the database, the broker and the test bucket. Each embeds beat (the world's
+    Worker does), where compose runs one beat service: the sweeps are claims, safe to run side by side.
+    The plain worker comes back when a later test asks for `worker`."""
+    worker_session.stop()
+    hosts = []
+    for number in (1, 2, 3):
+        disk = tmp_path / f"host-{number}"
+        env = {
+            **worker_session.env,
+            **s3.env,
+            "DEERWEB_TEST_DIR": str(disk),
+            "DEERWEB_TEST_MEDIA_ROOT": str(disk / "media"),
+        }
+        hosts.append(Worker(env, disk / "worker.log", name=f"host-{number}"))
+    try:
+        workers_start(hosts)
+        yield hosts
+    finally:
+        workers_stop(hosts)
 
 
 # --- Webhooks ----------------------------------------------------------------------

@@ -652,11 +652,13 @@ def load_settings(code: str = SHOW_SETTINGS, **env: str) -> subprocess.Completed
 
 
 class Worker:
-    """A `celery -A deerweb worker` process (with embedded beat) on the test database."""
+    """A `celery -A deerweb worker` process (with embedded beat) on the test database; `name`
+    its node name's first part (each worker sharing a broker needs its own)."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, name: str = "") -> None:
         self.env = env
         self.log_path = log_path
+        self.name = name or f"test-{os.getpid()}"
         self.process: subprocess.Popen | None = None
         self.restarts = 0
 
@@ -686,7 +688,7 @@ class Worker:
                 "--schedule",
                 str(self.log_path.with_suffix(".beat")),
                 "-n",
-                f"test-{os.getpid()}@%h",
+                f"{self.name}@%h",
             ],
             cwd=ROOT,
             env=self.env,
@@ -721,5 +723,47 @@ class Worker:
         self.stop()
         self.start()
 
+    def holds(self, client: tuple[str, int]) -> bool:
+        """Whether one of this worker's processes (its pool's included) has the loopback TCP
+        connection from `client` (address, port) open: a request it waits on. Linux's /proc."""
+        sockets = {
+            f"socket:[{fields[9]}]"
+            for fields in (line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:])
+            if int(fields[1].rpartition(":")[2], 16) == client[1]
+        }
+        for pid in self._pids():
+            try:
+                if any(os.readlink(fd) in sockets for fd in Path(f"/proc/{pid}/fd").iterdir()):
+                    return True
+            except OSError:  # the process ended meanwhile
+                continue
+        return False
+
+    def _pids(self) -> list[int]:
+        """The processes of the worker's process group (it starts a session of its own)."""
+        if self.process is None or self.process.poll() is not None:
+            return []
+        pids = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                group = int(stat.read_text().rpartition(")")[2].split()[2])
+            except (OSError, IndexError, ValueError):
+                continue
+            if group == self.process.pid:
+                pids.append(int(stat.parent.name))
+        return pids
+
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
+
+
+def workers_start(workers: list[Worker]) -> None:
+    """Start the workers side by side, as hosts would, and wait until each is ready."""
+    with concurrent.futures.ThreadPoolExecutor(len(workers)) as pool:
+        list(pool.map(Worker.start, workers))
+
+
+def workers_stop(workers: list[Worker]) -> None:
+    """Stop the workers side by side (each shutdown waits for its pool)."""
+    with concurrent.futures.ThreadPoolExecutor(len(workers)) as pool:
+        list(pool.map(Worker.stop, workers))

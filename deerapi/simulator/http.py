@@ -98,7 +98,7 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
             reply = bad_request("the body needs a valid Content-Length of at most 10 MB")
         else:
             try:
-                reply = simulator.handle(method, self.path, self.headers, body)
+                reply = simulator.handle(method, self.path, self.headers, body, self.client_address[:2])
             except Exception:
                 logger.exception("the DeerAPI simulator failed on %s %s", method, self.path)
                 reply = error_reply(500, "simulator internal error", type="new_api_error", code="internal")

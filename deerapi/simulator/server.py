@@ -14,7 +14,9 @@ and each one is used up by the next request to that route. Two of them act as a
 careless gateway would with the key it received: `echo_key` puts it in the error's
 message ("Incorrect API key provided: …"), and `dead_redirect` sends the client,
 path and query (so `?key=`) included, to an address where nothing listens, so the
-client's connection error names the URL.
+client's connection error names the URL. A `delay` holds the request unanswered for
+that long; `Simulator.held` (or `GET /_simulator/held`) lists the requests held at the
+moment with the client's address, so a test can stop the process that waits for one.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from deerapi.simulator.replies import (
     not_found,
     unauthorized,
 )
-from deerapi.simulator.state import TERMINAL, FetchedInput, SimulatedPrediction, Stats, steps_for
+from deerapi.simulator.state import TERMINAL, FetchedInput, HeldRequest, SimulatedPrediction, Stats, steps_for
 from deerapi.simulator.validation import problem_body, validate_input
 
 logger = logging.getLogger(__name__)
@@ -129,6 +131,7 @@ class Simulator:
         # does (and fail the prediction when one cannot be read); `fetched_inputs` keeps the reads.
         self.fetch_inputs = self._fetch_inputs_made_with = fetch_inputs
         self._fetched: list[FetchedInput] = []
+        self._held: list[HeldRequest] = []
         self.starting_seconds = float(starting_seconds)
         self.processing_seconds = float(processing_seconds)
         self.file_ttl = float(file_ttl)
@@ -209,6 +212,12 @@ class Simulator:
         """A copy: the input files read from their URLs (with `fetch_inputs`), oldest first."""
         with self._lock:
             return list(self._fetched)
+
+    @property
+    def held(self) -> list[HeldRequest]:
+        """The requests a delay fault holds at this moment, oldest first."""
+        with self._lock:
+            return list(self._held)
 
     def inject(
         self,
@@ -333,8 +342,9 @@ class Simulator:
         self._stats.add("faults")
         return fault
 
-    def handle(self, method: str, raw_path: str, headers: Any, body: bytes) -> Reply:
-        """Answer one request. Called from the handler threads, without the lock held."""
+    def handle(self, method: str, raw_path: str, headers: Any, body: bytes, client: tuple[str, int] = ("", 0)) -> Reply:
+        """Answer one request from `client` (address, port). Called from the handler threads,
+        without the lock held."""
         path = unquote(urlsplit(raw_path).path)
         if path.startswith("/_simulator/"):
             if not self._authorized(headers):
@@ -364,7 +374,7 @@ class Simulator:
         if route == "create" and not fault.refuses:
             processed = answer()
         if fault.delay:
-            time.sleep(fault.delay)
+            self._hold(HeldRequest(route, path, client), fault.delay)
         if fault.drop:
             return Reply(0, drop=True)
         if fault.dead_redirect:
@@ -379,6 +389,15 @@ class Simulator:
         if fault.oversize:
             return Reply(200, content_type="image/png", junk_size=fault.oversize)
         return processed if processed is not None else answer()
+
+    def _hold(self, request: HeldRequest, seconds: float) -> None:
+        with self._lock:
+            self._held.append(request)
+        try:
+            time.sleep(seconds)
+        finally:
+            with self._lock:
+                self._held.remove(request)
 
     def _route(self, method: str, path: str) -> tuple[str | None, dict[str, str]]:
         if method == "POST":
@@ -580,6 +599,8 @@ class Simulator:
     def _control(self, method: str, path: str, body: bytes) -> Reply:
         if method == "GET" and path == "/_simulator/stats":
             return Reply.json(200, self._stats.as_dict())
+        if method == "GET" and path == "/_simulator/held":
+            return Reply.json(200, {"held": [request.as_dict() for request in self.held]})
         if method == "GET" and (match := _CONTROL_PREDICTION.match(path)):
             now = time.monotonic()
             with self._lock:

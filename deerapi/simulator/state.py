@@ -94,6 +94,19 @@ class FetchedInput:
     sha256: str = ""
 
 
+@dataclass(frozen=True, eq=False)
+class HeldRequest:
+    """A request a delay fault holds unanswered (Simulator.held): its route, path and the
+    client's (address, port), by which a test finds the process waiting for the answer."""
+
+    route: str
+    path: str
+    client: tuple[str, int]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"route": self.route, "path": self.path, "client": list(self.client)}
+
+
 @dataclass
 class SimulatedPrediction:
     """One prediction. Its status is computed from the monotonic clock, never stored."""

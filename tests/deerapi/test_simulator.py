@@ -434,6 +434,33 @@ def test_a_create_answered_too_slowly_is_uncertain_and_was_created(sim):
     assert sim.stats.creates == 1
 
 
+def test_a_request_held_by_a_delay_is_listed_with_its_clients_address_until_answered(sim, api):
+    created = api.create_prediction(SCHNELL, {"prompt": "a deer"})
+    sim.inject("get", delay=1.0)
+
+    def held_gets() -> list:  # an earlier test's delayed create may still be held
+        return [request for request in sim.held if request.route == "get"]
+
+    with requests.Session() as session:
+        answer = threading.Thread(
+            target=session.get,
+            args=(f"{sim.url}/replicate/v1/predictions/{created.id}",),
+            kwargs={"headers": AUTH, "timeout": 5},
+        )
+        answer.start()
+        deadline = time.monotonic() + 5
+        while not held_gets() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        [held] = held_gets()
+        listed = requests.get(f"{sim.url}/_simulator/held", headers=AUTH, timeout=5).json()["held"]
+        answer.join(5)
+
+    assert held.path == f"/replicate/v1/predictions/{created.id}"
+    assert held.client[0] == "127.0.0.1" and held.client[1] not in (0, sim.port)
+    assert {"route": "get", "path": held.path, "client": list(held.client)} in listed
+    assert held_gets() == []
+
+
 def test_a_malformed_reply_is_uncertain_on_create_and_transient_on_get(sim, api):
     sim.inject("create", malformed=True)
     with pytest.raises(UncertainSubmission):
