@@ -380,6 +380,8 @@ PROXY_COUNT = env_int("DEERWEB_PROXY_COUNT", 0, minimum=0)
 # address, for a minute. The lockout is a message on the login page, not an error page.
 AUTHENTICATION_BACKENDS = [
     "accounts.login_throttle.LoginThrottleBackend",
+    # Reads permissions only (one query where ModelBackend runs two); ModelBackend signs members in.
+    "accounts.backends.PermissionsInOneQueryBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("DEERWEB_LOGIN_FAILURE_LIMIT", 5, minimum=1)

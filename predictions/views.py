@@ -23,6 +23,7 @@ from billing import services as billing
 from catalog import selectors as catalog_selectors
 from catalog import specs as catalog
 from catalog.inputs import ModelSpec
+from common import rows
 from common.paging import id_param
 from common.permissions import AuthedHttpRequest
 from predictions import files, prompts, replicate, selectors, services, uploads
@@ -34,7 +35,7 @@ from predictions.forms import (
     PromptSaveForm,
     initial_from_input,
 )
-from predictions.models import InputImage, Prediction, PredictionOutput, Prompt, User
+from predictions.models import TERMINAL, InputImage, Prediction, PredictionOutput, Prompt, User
 
 DEFAULT_MODEL = "black-forest-labs/flux-schnell"
 PAGE_SIZE = 25
@@ -62,9 +63,33 @@ def prediction_list(request: AuthedHttpRequest) -> HttpResponse:
         "form": form,
         "page": page,
         "grid": grid,
+        "rows": rows.rows_rendered(
+            "predictions/_history_tiles.html" if grid else "predictions/_history_row.html",
+            page.rows,
+            name="prediction",
+            key=_history_row_key,
+        ),
         "filtered": any(request.GET.get(name) for name in ("q", "status", "model", "from", "to")),
     }
     return render(request, "predictions/list.html", context, status=200 if valid else 400)
+
+
+def _history_row_key(prediction: Prediction) -> tuple[object, ...] | None:
+    """What a finished prediction's row or tiles show that can still change (common/rows.py);
+    None while it runs. The outputs' thumbnails and sizes are in it: a thumbnail may come later.
+    The prompt and creation time make it the same prediction, even where ids are reused (SQLite)."""
+    if prediction.status not in TERMINAL:
+        return None
+    outputs = tuple((o.index, o.width, o.height, o.thumbnail.name) for o in prediction.outputs.all())
+    return (
+        prediction.pk,
+        prediction.prompt_id,
+        prediction.created_at,
+        prediction.status,
+        prediction.via_token,
+        prediction.files_deleted_at,
+        outputs,
+    )
 
 
 # --- The form -------------------------------------------------------------------------------

@@ -91,6 +91,27 @@ def test_the_grid_shows_every_output_and_a_tile_for_predictions_without_one(memb
     assert '<span aria-current="page">Grid</span>' in html
 
 
+def test_a_finished_predictions_row_shown_again_follows_what_changed_since(member_client, member):
+    """Finished rows come from the cache (common/rows.py); their keys hold what can still change."""
+    done = make(member, "a stag at dusk")
+    assert "Succeeded" in member_client.get(LIST).content.decode()
+    assert "已完成" in member_client.get(LIST, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode(), "per language"
+    Prediction.objects.filter(pk=done.pk).update(status=Status.FAILED)
+    assert f'data-prediction-status="{Status.FAILED}"' in member_client.get(LIST).content.decode()
+    assert 'class="no-output"' in member_client.get(LIST, {"view": "grid"}).content.decode()
+    add_output(done, 0)
+    html = member_client.get(LIST, {"view": "grid"}).content.decode()
+    assert f'src="/predictions/{done.pk}/outputs/0/thumbnail/"' in html and 'class="no-output"' not in html
+    assert f'src="/predictions/{done.pk}/outputs/0/thumbnail/"' in member_client.get(LIST).content.decode()
+
+
+def test_a_running_predictions_row_is_rendered_afresh_each_time(member_client, member):
+    running = make(member, "still going", status=Status.PROCESSING)
+    assert f'data-prediction-status="{Status.PROCESSING}"' in member_client.get(LIST).content.decode()
+    Prediction.objects.filter(pk=running.pk).update(status=Status.STORING)
+    assert f'data-prediction-status="{Status.STORING}"' in member_client.get(LIST).content.decode()
+
+
 @pytest.mark.parametrize("view", ["list", "grid"])
 def test_the_history_costs_the_same_queries_for_few_or_many_rows(
     member_client, member, view, django_assert_max_num_queries
