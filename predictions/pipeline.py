@@ -68,11 +68,15 @@ UNKNOWN_EXPLANATION = gettext_lazy(
 def prediction_submit(prediction_id: int, *, lease: str | None = None, client: DeerAPIClient | None = None) -> None:
     """Send the create for a queued prediction, exactly once."""
     prediction = _submit_claim(prediction_id, lease)
-    if prediction is None:
-        return
-    notifier.notify(prediction_id)  # queued -> submitting, not through prediction_transition
+    if prediction is not None:
+        prediction_submit_claimed(prediction, client=client)
+
+
+def prediction_submit_claimed(prediction: Prediction, *, client: DeerAPIClient | None = None) -> None:
+    """Send the create of a prediction claimed in submitting (a task's claim, or the pollers')."""
+    notifier.notify(prediction.pk)  # queued -> submitting, not through prediction_transition
     if prediction.cancel_requested_at is not None:  # asked for during an earlier attempt
-        _canceled_before_sending(prediction_id)
+        _canceled_before_sending(prediction.pk)
         return
     with services.in_language(prediction.language):
         _submit_claimed(prediction, client or get_client())
@@ -127,12 +131,15 @@ def _submit_claimed(prediction: Prediction, client: DeerAPIClient) -> None:
         delay = services.jittered(services.backoff(prediction.attempts), exc.retry_after)
         logger.info("prediction=%s create refused (%s); retry in %.1fs", prediction_id, exc.message, delay)
         with transaction.atomic():
-            if services.prediction_transition(
-                prediction_id,
-                Status.SUBMITTING,
-                Status.QUEUED,
-                next_poll_at=timezone.now() + timedelta(seconds=delay),
-                error=_("DeerAPI is busy (%(msg)s); trying again.") % {"msg": exc.message},
+            if (
+                services.prediction_transition(
+                    prediction_id,
+                    Status.SUBMITTING,
+                    Status.QUEUED,
+                    next_poll_at=timezone.now() + timedelta(seconds=delay),
+                    error=_("DeerAPI is busy (%(msg)s); trying again.") % {"msg": exc.message},
+                )
+                and services.create_messages()
             ):
                 services.enqueue("submit", prediction_id, countdown=delay)
         return
@@ -436,23 +443,57 @@ def poll_messages_send(enabled: bool) -> None:
 POLLER_EARLY = timedelta(milliseconds=50)
 
 
-def due_polls_claim(limit: int) -> tuple[datetime, list[Prediction]]:
-    """Claim up to `limit` running predictions whose poll is due, oldest due first: one
-    `UPDATE … RETURNING` moves their lease (POLL_LEASE, as a poll task's claim) and counts the
-    poll. Rows another poller is claiming at this moment are skipped (PostgreSQL), not waited for.
-    Returns the lease, which `poll_claims_release` needs, and the claimed rows as updated."""
+def _due_claim(statuses: tuple[str, ...], assignments: str, values: list[Any], limit: int) -> list[Prediction]:
+    """Claim up to `limit` rows in `statuses` that are due, longest due first, in one
+    `UPDATE … RETURNING`; rows another worker is claiming at this moment are skipped
+    (PostgreSQL), not waited for."""
     now = timezone.now()
-    lease_until = now + POLL_LEASE
     table = Prediction._meta.db_table
     skip_locked = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    marks = ", ".join(["%s"] * len(statuses))
     sql = (
-        f"UPDATE {table} SET next_poll_at = %s, poll_count = poll_count + 1 WHERE id IN ("  # noqa: S608 - names from the model, values bound
-        f"SELECT id FROM {table} WHERE status IN (%s, %s) AND next_poll_at <= %s "
+        f"UPDATE {table} SET {assignments} WHERE id IN ("  # noqa: S608 - names from the model, values bound
+        f"SELECT id FROM {table} WHERE status IN ({marks}) AND next_poll_at <= %s "
         f"ORDER BY next_poll_at LIMIT %s{skip_locked}) RETURNING *"
     )
     adapt = connection.ops.adapt_datetimefield_value
-    params = [adapt(lease_until), Status.STARTING, Status.PROCESSING, adapt(now + POLLER_EARLY), limit]
-    return lease_until, list(Prediction.objects.raw(sql, params))
+    params = [*values, *statuses, adapt(now + POLLER_EARLY), limit]
+    return list(Prediction.objects.raw(sql, params))
+
+
+def due_polls_claim(limit: int) -> tuple[datetime, list[Prediction]]:
+    """Claim up to `limit` running predictions whose poll is due: their lease moves on
+    (POLL_LEASE, as a poll task's claim) and the poll is counted. Returns the lease, which
+    `poll_claims_release` needs, and the claimed rows as updated."""
+    lease_until = timezone.now() + POLL_LEASE
+    adapt = connection.ops.adapt_datetimefield_value
+    claimed = _due_claim(
+        (Status.STARTING, Status.PROCESSING),
+        "next_poll_at = %s, poll_count = poll_count + 1",
+        [adapt(lease_until)],
+        limit,
+    )
+    return lease_until, claimed
+
+
+def due_creates_claim(limit: int) -> list[Prediction]:
+    """Claim up to `limit` queued predictions that are due for their create, as
+    `prediction_submit` claims one (status submitting, the attempt counted, SUBMITTING_LEASE)."""
+    adapt = connection.ops.adapt_datetimefield_value
+    return _due_claim(
+        (Status.QUEUED,),
+        "status = %s, attempts = attempts + 1, next_poll_at = %s",
+        [Status.SUBMITTING, adapt(timezone.now() + SUBMIT_LEASE)],
+        limit,
+    )
+
+
+def work_due() -> bool:
+    """Whether a create or a poll is due now: a read, for a poller with nothing to do."""
+    return Prediction.objects.filter(
+        status__in=(Status.QUEUED, Status.STARTING, Status.PROCESSING),
+        next_poll_at__lte=timezone.now() + POLLER_EARLY,
+    ).exists()
 
 
 def poll_claims_release(claims: list[tuple[int, datetime]]) -> int:
@@ -462,6 +503,15 @@ def poll_claims_release(claims: list[tuple[int, datetime]]) -> int:
     for pk, lease in claims:
         released += Prediction.objects.filter(pk=pk, next_poll_at=lease).update(next_poll_at=now)
     return released
+
+
+def create_claims_release(prediction_ids: list[int]) -> int:
+    """Give back creates `due_creates_claim` claimed that were never sent: queued again, due now.
+    (An attempt counted for nothing: SUBMIT_MAX_ATTEMPTS is far from reach.)"""
+    return sum(
+        services.prediction_transition(pk, Status.SUBMITTING, Status.QUEUED, next_poll_at=timezone.now())
+        for pk in prediction_ids
+    )
 
 
 def prediction_poll_claimed(prediction: Prediction, *, client: DeerAPIClient | None = None) -> None:
@@ -573,12 +623,16 @@ def predictions_sweep() -> dict[str, int]:
         if services.prediction_transition(pk, Status.SUBMITTING, Status.UNKNOWN, next_poll_at=None, error=message):
             counts["unknown"] += 1
 
-    for status, task, lease in (
-        (Status.QUEUED, "submit", SUBMIT_LEASE),
-        (Status.STARTING, "poll", POLL_LEASE),
-        (Status.PROCESSING, "poll", POLL_LEASE),
-        (Status.STORING, "store", storing.STORE_LEASE),
-    ):
+    resend = [(Status.STORING, "store", storing.STORE_LEASE)]
+    if services.create_messages():
+        resend[:0] = [
+            (Status.QUEUED, "submit", SUBMIT_LEASE),
+            (Status.STARTING, "poll", POLL_LEASE),
+            (Status.PROCESSING, "poll", POLL_LEASE),
+        ]
+    # else the workers' pollers claim every queued or running row that is due, however late
+    # (a backlog, or a claim whose worker died and whose lease ran out): no message is lost.
+    for status, task, lease in resend:
         lease_until = now + lease
         with transaction.atomic():
             ids = _late_rows_claim(status, late, lease_until)

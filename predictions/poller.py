@@ -1,5 +1,6 @@
-"""The worker's poller: DeerAPI is asked about running predictions that are due, a batch at a
-time, from a few I/O threads inside the worker, instead of through a Celery message per poll.
+"""The worker's poller: the creates and polls that are due are claimed from the database a batch
+at a time and sent to DeerAPI from a few I/O threads inside the worker, instead of through a
+Celery message each (services.create_messages).
 
 A thread wakes every TICK seconds and claims the due rows (one `UPDATE … RETURNING`, see
 pipeline.due_polls_claim: each row's lease moves past the poll's time limit, so another
@@ -25,7 +26,6 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
-from django.utils import timezone
 
 from common.db import connections_keep_if_usable
 from ops.logging import prediction_context
@@ -42,7 +42,7 @@ TICK = 0.1
 @dataclass(frozen=True)
 class _Claim:
     prediction: Prediction
-    lease: datetime
+    lease: datetime | None  # a poll's, which `stop` gives back; None for a create
 
 
 class Poller:
@@ -81,8 +81,12 @@ class Poller:
                 break
             if job is not None:
                 unstarted.append(job)
-        if unstarted:
-            pipeline.poll_claims_release([(job.prediction.pk, job.lease) for job in unstarted])
+        polls = [(job.prediction.pk, job.lease) for job in unstarted if job.lease is not None]
+        if polls:
+            pipeline.poll_claims_release(polls)
+        creates = [job.prediction.pk for job in unstarted if job.lease is None]
+        if creates:
+            pipeline.create_claims_release(creates)
         for _thread in self._workers:
             self._jobs.put(None)
         deadline = time.monotonic() + timeout
@@ -91,24 +95,35 @@ class Poller:
         close_old_connections()
 
     def _claim_loop(self) -> None:
+        idle = False
         while not self._stopping.is_set():
             free = self._free_threads()
+            if not free:
+                continue
             claimed = 0
-            if free:
-                try:
-                    lease, predictions = pipeline.due_polls_claim(free)
-                except DatabaseError:
-                    logger.exception("poller: could not claim due polls")
-                    connection.close()
-                    lease, predictions = timezone.now(), []
-                for prediction in predictions:
-                    self._jobs.put(_Claim(prediction, lease))
-                claimed = len(predictions)
-                for _unused in range(free - claimed):
-                    self._idle.release()
-            if free and claimed < free:  # nothing more is due: look again in a tick
+            try:
+                if not idle or pipeline.work_due():  # idle: a read, not a write, every tick
+                    claimed = self._claim(free)
+            except DatabaseError:
+                logger.exception("poller: could not claim due work")
+                connection.close()
+            for _unused in range(free - claimed):
+                self._idle.release()
+            idle = claimed == 0
+            if claimed < free:  # nothing more is due: look again in a tick
                 self._stopping.wait(self.tick)
         connection.close()
+
+    def _claim(self, free: int) -> int:
+        """Claim due polls, then due creates with the threads left (polls of predictions
+        already at DeerAPI go first); queue them for the threads."""
+        lease, polls = pipeline.due_polls_claim(free)
+        for prediction in polls:
+            self._jobs.put(_Claim(prediction, lease))
+        creates = pipeline.due_creates_claim(free - len(polls)) if len(polls) < free else []
+        for prediction in creates:
+            self._jobs.put(_Claim(prediction, None))
+        return len(polls) + len(creates)
 
     def _free_threads(self) -> int:
         """Take every thread that is free now (at least one, waiting a tick for it)."""
@@ -126,9 +141,12 @@ class Poller:
                 break
             try:
                 with prediction_context(job.prediction.pk):
-                    pipeline.prediction_poll_claimed(job.prediction)
-            except Exception:  # the claim's lease runs out and the sweep sends the poll again
-                logger.exception("prediction=%s poll failed", job.prediction.pk)
+                    if job.lease is None:
+                        pipeline.prediction_submit_claimed(job.prediction)
+                    else:
+                        pipeline.prediction_poll_claimed(job.prediction)
+            except Exception:  # the claim's lease runs out and the sweep takes it up again
+                logger.exception("prediction=%s %s failed", job.prediction.pk, "poll" if job.lease else "create")
                 connection.close()
             finally:
                 connections_keep_if_usable()

@@ -89,6 +89,14 @@ def enqueue(task: str, prediction_id: int, countdown: float = 0.0, *, lease: dat
     transaction.on_commit(send)
 
 
+def create_messages() -> bool:
+    """Whether a prediction due for its create is sent to the workers as a Celery message.
+    Not when workers run pollers (settings.POLL_THREADS, the same on every process): they claim
+    queued rows as they fall due (predictions/poller.py), and the beat sweep sends a message for
+    one left waiting longer than SWEEP_GRACE."""
+    return settings.POLL_THREADS == 0
+
+
 def due(now: datetime, lease: str | None) -> Q:
     """Rows a task may claim: due now, or still holding the lease the sweep sent it with."""
     due = Q(next_poll_at__lte=now + EARLY)
@@ -299,7 +307,8 @@ def prediction_create(
         billing.quota_reserve(prediction, spec)
         prediction.save()
         billing.reservation_record(prediction)
-        enqueue("submit", prediction.pk)
+        if create_messages():
+            enqueue("submit", prediction.pk)
     logger.info(
         "prediction=%s created model=%s owner=%s",
         prediction.pk,

@@ -1,5 +1,5 @@
-"""predictions.poller: a worker's threads claim the running predictions that are due, a batch
-at a time, and poll them, instead of a Celery message per poll."""
+"""predictions.poller: a worker's threads claim the creates and polls that are due, a batch at a
+time, and send them to DeerAPI, instead of a Celery message each."""
 
 from datetime import timedelta
 
@@ -9,7 +9,7 @@ from django.utils import timezone
 from predictions import pipeline
 from predictions.models import Prediction, Prompt, Status
 from predictions.poller import Poller
-from tests.world import SCHNELL, submitted, wait_for
+from tests.world import SCHNELL, submit, submitted, wait_for
 
 
 def running_rows(owner, *due_in: float, status: str = Status.PROCESSING) -> list[int]:
@@ -71,6 +71,55 @@ def test_claims_given_back_are_due_at_once_unless_someone_else_took_them_since(m
     assert pipeline.poll_claims_release([(kept, lease), (taken, lease)]) == 1
     assert Prediction.objects.get(pk=kept).next_poll_at <= timezone.now()
     assert [p.pk for p in pipeline.due_polls_claim(10)[1]] == [kept]
+
+
+@pytest.mark.django_db
+def test_due_creates_are_claimed_in_submitting_with_the_attempt_counted(member):
+    due, later = running_rows(member, -1, 30, status=Status.QUEUED)
+    claimed = pipeline.due_creates_claim(10)
+    assert [(p.pk, p.status, p.attempts) for p in claimed] == [(due, Status.SUBMITTING, 1)]
+    assert claimed[0].next_poll_at > timezone.now() + pipeline.SUBMIT_LEASE - timedelta(seconds=5)
+    assert pipeline.due_creates_claim(10) == []
+
+
+@pytest.mark.django_db
+def test_creates_given_back_are_queued_again_and_due_at_once(member):
+    (pk,) = running_rows(member, -1, status=Status.QUEUED)
+    pipeline.due_creates_claim(10)
+    assert pipeline.create_claims_release([pk]) == 1
+    assert [p.pk for p in pipeline.due_creates_claim(10)] == [pk]
+
+
+@pytest.mark.django_db
+def test_work_is_due_while_a_create_or_poll_is(member):
+    assert not pipeline.work_due()
+    running_rows(member, 30, status=Status.QUEUED)
+    running_rows(member, -1, status=Status.STORING)
+    assert not pipeline.work_due()
+    running_rows(member, -1, status=Status.STARTING)
+    assert pipeline.work_due()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_pollers_a_new_prediction_is_sent_to_no_worker_and_a_poller_takes_it_to_its_stored_images(
+    simulator, member, broker
+):
+    poller = Poller(2, tick=0.05)
+    poller.start()
+    try:
+        prediction = wait_for(submit(member), Status.SUCCEEDED)
+    finally:
+        poller.stop()
+    assert broker.messages == [], "neither the create nor the polls needed a message"
+    assert prediction.outputs.count() == 1
+    assert simulator.stats.creates == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_pollers_a_new_prediction_is_sent_to_the_workers(settings, member, broker):
+    settings.POLL_THREADS = 0
+    prediction = submit(member)
+    assert broker.sent("submit") == [[prediction.pk]]
 
 
 @pytest.mark.django_db(transaction=True)

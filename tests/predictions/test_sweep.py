@@ -14,6 +14,12 @@ from tests.world import SCHNELL
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def without_pollers(settings) -> None:
+    """Workers without pollers (DEERWEB_POLL_THREADS=0): every create and poll is a message."""
+    settings.POLL_THREADS = 0
+
+
 def late_rows(owner, status: str, count: int, *, late_by: float = 60.0) -> list[int]:
     due = timezone.now() - timedelta(seconds=late_by)
     prompt = Prompt.objects.create(owner=owner, text="a deer")
@@ -38,7 +44,7 @@ def sweep(django_capture_on_commit_callbacks) -> dict[str, int]:
 
 
 def test_a_thousand_late_rows_get_one_message_each_however_often_the_sweep_runs_within_a_lease(
-    member, broker, django_capture_on_commit_callbacks
+    member, broker, without_pollers, django_capture_on_commit_callbacks
 ):
     ids = late_rows(member, Status.PROCESSING, 1000)
 
@@ -53,7 +59,7 @@ def test_a_thousand_late_rows_get_one_message_each_however_often_the_sweep_runs_
 
 
 def test_a_row_still_not_done_when_its_lease_ends_is_sent_again_once(
-    member, broker, django_capture_on_commit_callbacks
+    member, broker, without_pollers, django_capture_on_commit_callbacks
 ):
     late_rows(member, Status.QUEUED, 3)
 
@@ -89,10 +95,20 @@ def test_a_plain_message_for_a_row_the_sweep_leased_does_nothing_until_the_lease
 
 
 def test_rows_that_are_due_but_not_yet_late_are_left_to_their_own_message(
-    member, broker, django_capture_on_commit_callbacks
+    member, broker, without_pollers, django_capture_on_commit_callbacks
 ):
     late_rows(member, Status.PROCESSING, 5, late_by=1.0)
 
     sweep(django_capture_on_commit_callbacks)
 
     assert broker.messages == []
+
+
+def test_with_pollers_late_queued_and_running_rows_are_left_to_them_and_a_late_store_still_gets_its_message(
+    member, broker, django_capture_on_commit_callbacks
+):
+    for status in (Status.QUEUED, Status.STARTING, Status.PROCESSING, Status.STORING):
+        late_rows(member, status, 2)
+    counts = sweep(django_capture_on_commit_callbacks)
+    assert (counts["submit"], counts["poll"], counts["store"]) == (0, 0, 2)
+    assert [name for name, _args, _kw in broker.messages] == ["predictions.tasks.store"] * 2
