@@ -1,5 +1,6 @@
-"""What the benchmarks share: the machine, a dedicated database, Redis queues, child processes,
-memory sampling, percentiles and plain-text tables. Standard library, psycopg and redis only.
+"""What the benchmarks share: the machine, a dedicated database, broker queues, child processes
+(DeerWeb's as the Procfile starts them), memory sampling, percentiles and plain-text tables.
+Standard library, psycopg, redis and kombu only.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ import argparse
 import math
 import os
 import platform
+import re
 import shlex
 import signal
 import socket
@@ -18,6 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -146,6 +149,57 @@ def redis_queues_clear(redis_url: str, queues: Sequence[str]) -> None:
         raise BenchError(f"Redis at {redis_url} did not answer: {exc}") from exc
 
 
+def broker_queue_lengths(broker_url: str, queues: Sequence[str]) -> dict[str, int]:
+    """Messages waiting in each queue: on Redis, its lists (one per priority) plus the messages a
+    worker took and has not acknowledged yet (countdowns it holds); on RabbitMQ, its ready messages."""
+    if broker_url.startswith(("amqp://", "amqps://")):
+        return {queue: _amqp_ready(broker_url, queue) for queue in queues}
+    try:
+        client = redis.Redis.from_url(broker_url)
+        lengths = {}
+        for queue in queues:
+            waiting = sum(client.llen(key) for key in [queue, *client.scan_iter(match=f"{queue}\x06\x16*")])
+            # kombu keeps a taken message in the hash `unacked` with its routing key until acknowledged.
+            held = sum(1 for value in client.hvals("unacked") if f'"{queue}"'.encode() in value)
+            lengths[queue] = waiting + held
+        return lengths
+    except redis.RedisError as exc:
+        raise BenchError(f"Redis at {broker_url} did not answer: {exc}") from exc
+
+
+def _amqp_ready(broker_url: str, queue: str) -> int:
+    from amqp.exceptions import NotFound
+    from kombu import Connection
+
+    with Connection(broker_url, connect_timeout=10) as conn:
+        try:
+            return int(conn.default_channel.queue_declare(queue, passive=True).message_count)
+        except NotFound:
+            return 0  # never declared: nothing was ever sent to it
+
+
+def broker_queues_clear(broker_url: str, queues: Sequence[str]) -> None:
+    """Empty the run's queues (on Redis, delete them) and touch nothing else."""
+    if not broker_url.startswith(("amqp://", "amqps://")):
+        redis_queues_clear(broker_url, queues)
+        return
+    from amqp.exceptions import NotFound
+    from kombu import Connection
+
+    try:
+        with Connection(broker_url, connect_timeout=10) as conn:
+            for queue in queues:
+                channel = conn.channel()
+                try:
+                    channel.queue_purge(queue)
+                except NotFound:
+                    pass
+                finally:
+                    channel.close()
+    except OSError as exc:
+        raise BenchError(f"RabbitMQ at {broker_url} did not answer: {exc}") from exc
+
+
 # --- Child processes ------------------------------------------------------------------------
 
 
@@ -210,6 +264,32 @@ class Child:
 
     def tail(self, chars: int = 3000) -> str:
         return self.log()[-chars:]
+
+
+_VARIABLE = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)")
+
+
+def procfile_argv(role: str, env: dict[str, str]) -> list[str]:
+    """The Procfile's command for `role`, its `${NAME:-default}`s read from `env`, as a list.
+
+    Its `.venv/bin/<tool>` runs as `python -m <tool>` of this interpreter, so a benchmark run from
+    any virtualenv starts DeerWeb's processes exactly as the Procfile (and so a deploy) does.
+    """
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        name, _, command = line.partition(":")
+        if name.strip() == role:
+            break
+    else:
+        raise BenchError(f"the Procfile has no {role!r} process")
+
+    def expand(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(3)
+        return env.get(name) or match.group(2) or ""
+
+    argv = shlex.split(_VARIABLE.sub(expand, command))
+    if argv[0].startswith(".venv/bin/"):
+        argv = [sys.executable, "-m", argv[0].removeprefix(".venv/bin/"), *argv[1:]]
+    return argv
 
 
 @dataclass(frozen=True)
@@ -316,6 +396,26 @@ class Sampler(threading.Thread):
 # --- Figures ------------------------------------------------------------------------------
 
 
+def run_threads(count: int, target: Callable[[int], None]) -> list[BaseException]:
+    """Run `target(0)` … `target(count - 1)` in threads released together; the errors they raised."""
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(count)
+
+    def body(index: int) -> None:
+        barrier.wait()
+        try:
+            target(index)
+        except BaseException as exc:  # reported by the caller
+            errors.append(exc)
+
+    threads = [threading.Thread(target=body, args=(i,), name=f"bench-thread-{i}") for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """The q-th percentile (0–100), interpolated between the nearest ranks; NaN for no values."""
     if not values:
@@ -372,6 +472,40 @@ def django_start(database_url: str, redis_url: str, *, queue: str, media_root: P
     call_command("migrate", verbosity=0)
     # As a deploy does: the manifest static files storage needs collected files.
     call_command("collectstatic", interactive=False, verbosity=0)
+
+
+def deerweb_environment(
+    database_url: str, broker_url: str, *, queue: str, simulator_url: str, key: str, media_root: Path
+) -> dict[str, str]:
+    """DeerWeb's settings for a benchmark's own process and the workers it starts: production
+    settings (bench.settings) on the run's database and queue, DeerAPI at the simulator."""
+    import secrets
+
+    return {
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": broker_url,
+        "DEERWEB_BENCH_QUEUE": queue,
+        "DEERAPI_KEY": key,
+        "DEERAPI_BASE_URL": simulator_url,
+        "DEERAPI_QUERY_URL": simulator_url,
+        "MEDIA_ROOT": str(media_root),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def members_create(count: int) -> list[Any]:
+    """`count` members (bench-member-01 …) in DeerWeb's database, set up in this process."""
+    from predictions.models import User
+
+    members = []
+    for number in range(1, count + 1):
+        member = User(username=f"bench-member-{number:02d}")
+        member.set_unusable_password()
+        members.append(member)
+    User.objects.bulk_create(members)
+    return list(User.objects.filter(username__startswith="bench-member-").order_by("username"))
 
 
 # --- End of DeerWeb inside the benchmark's own process -------------------------------------------

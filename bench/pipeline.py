@@ -25,14 +25,11 @@ import argparse
 import math
 import os
 import re
-import secrets
 import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -248,22 +245,20 @@ class Context:
     def environment(self) -> dict[str, str]:
         """DeerWeb's settings for the benchmark's own process and its worker."""
         return {
-            "DJANGO_SETTINGS_MODULE": "bench.settings",
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
-            "DATABASE_URL": self.database_url,
-            "CELERY_BROKER_URL": self.redis_url,
-            "DEERWEB_BENCH_QUEUE": self.deerweb_queue,
+            **harness.deerweb_environment(
+                self.database_url,
+                self.redis_url,
+                queue=self.deerweb_queue,
+                simulator_url=self.simulator_url,
+                key=SIMULATOR_KEY,
+                media_root=self.scratch / "media",
+            ),
             "DEERWEB_BENCH_SQL_KEY": self.sql_key,
-            "DEERAPI_KEY": SIMULATOR_KEY,
-            "DEERAPI_BASE_URL": self.simulator_url,
-            "DEERAPI_QUERY_URL": self.simulator_url,
-            "MEDIA_ROOT": str(self.scratch / "media"),
             "BENCH_PEER_BROKER_URL": self.redis_url,
             "BENCH_PEER_QUEUE": self.peer_queue,
             "BENCH_PEER_DATABASE_URL": self.database_url,
             "BENCH_PEER_API_BASE": f"{self.simulator_url}/replicate",
             "BENCH_PEER_API_TOKEN": SIMULATOR_KEY,
-            "PYTHONUNBUFFERED": "1",
         }
 
     def simulator(self, run_seconds: float, logs: str) -> Child:
@@ -374,25 +369,6 @@ def _requests_into(figures: Figures, stats: dict[str, Any]) -> None:
     figures.gets = stats["gets"]
 
 
-def _run_threads(count: int, target: Callable[[int], None]) -> list[BaseException]:
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(count)
-
-    def body(index: int) -> None:
-        barrier.wait()
-        try:
-            target(index)
-        except BaseException as exc:  # reported by the caller
-            errors.append(exc)
-
-    threads = [threading.Thread(target=body, args=(i,), name=f"bench-submit-{i}") for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
-
-
 def _observe(stack: ExitStack, ctx: Context, count_sql: str, worker: Child) -> tuple[Monitor, Sampler]:
     """A monitor of `worker` sampled in the background; both closed when `stack` unwinds."""
     monitor = Monitor(ctx, count_sql, worker.pid)
@@ -451,7 +427,7 @@ def _deerweb(ctx: Context, run_seconds: float, members: list[Any]) -> Figures:
 
         machine_before = harness.machine_cpu_times()
         started = time.time()
-        errors = _run_threads(args.threads, submit)
+        errors = harness.run_threads(args.threads, submit)
         figures.submit_seconds = time.time() - started
         figures.submitter_cpu = sum(cpu)  # prediction_create: the web side's work
         figures.create_statements = sum(statements)
@@ -563,20 +539,12 @@ def _setup(ctx: Context) -> list[Any]:
     from django.core.management import call_command
     from django.db import connection
 
-    from predictions.models import User
-
     from .peer import TABLE_DDL
 
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
         cursor.execute(TABLE_DDL)
-    members = []
-    for number in range(1, ctx.args.members + 1):
-        member = User(username=f"bench-member-{number:02d}")
-        member.set_unusable_password()
-        members.append(member)
-    User.objects.bulk_create(members)
-    return list(User.objects.filter(username__startswith="bench-member-").order_by("username"))
+    return harness.members_create(ctx.args.members)
 
 
 # --- Printing -----------------------------------------------------------------------------

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import argparse
 
-from deerapi.simulator.server import Simulator
+from deerapi.simulator.replies import RANDOM_FAULT_KINDS, parse_fault_rates
+from deerapi.simulator.server import ROUTES, Simulator
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -25,17 +26,36 @@ def main(argv: list[str] | None = None) -> None:
         default="progress",
         help="progress bars in the predictions' logs (as Replicate's image models print), or none",
     )
-    options = parser.parse_args(argv)
-    simulator = Simulator(
-        host=options.host,
-        port=options.port,
-        key=options.key,
-        starting_seconds=options.starting_seconds,
-        processing_seconds=options.processing_seconds,
-        file_ttl=options.file_ttl,
-        verbose=options.log_requests,
-        logs=options.logs,
+    parser.add_argument(
+        "--fault-rate",
+        action="append",
+        default=[],
+        metavar="ROUTE:KIND=RATE",
+        help=f"meet a fault at random, e.g. create:drop=0.01 (routes: {', '.join(ROUTES)}; kinds: "
+        f"{', '.join(RANDOM_FAULT_KINDS)}: a 5xx answer, an answer after --timeout-seconds, the connection "
+        "closed without an answer); repeat for more",
     )
+    parser.add_argument("--fault-seed", type=int, default=None, help="seed of the random faults, to repeat a run")
+    parser.add_argument(
+        "--timeout-seconds", type=float, default=35.0, help="how late a `timeout` fault answers (default %(default)s)"
+    )
+    options = parser.parse_args(argv)
+    try:
+        simulator = Simulator(
+            host=options.host,
+            port=options.port,
+            key=options.key,
+            starting_seconds=options.starting_seconds,
+            processing_seconds=options.processing_seconds,
+            file_ttl=options.file_ttl,
+            verbose=options.log_requests,
+            logs=options.logs,
+            fault_rates=parse_fault_rates(options.fault_rate),
+            fault_seed=options.fault_seed,
+            timeout_seconds=options.timeout_seconds,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
     print(f"DeerAPI simulator listening on {simulator.url} (Ctrl-C to stop)", flush=True)
     try:
         simulator.serve_forever()

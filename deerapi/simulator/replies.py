@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import random
 import socket
+import threading
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -113,6 +115,78 @@ class Fault:
         problem = isinstance(self.body, dict) and ("title" in self.body or "detail" in self.body)
         kind = PROBLEM_JSON if problem else JSON
         return Reply.json(status, self.body, content_type=kind, headers=headers)
+
+
+# Faults met at random, each with its own rate per route (FaultRates): an HTTP 5xx answer, an answer
+# later than the client waits (`timeout_seconds`), or the connection closed without an answer.
+RANDOM_FAULT_KINDS = ("error", "timeout", "drop")
+# A gateway's 5xx answers, drawn evenly: 503 is the one a client may take as "not taken, try again".
+RANDOM_ERROR_STATUSES = (500, 502, 503, 504)
+
+
+class FaultRates:
+    """Faults drawn at random, for a soak: each request to a route meets one fault kind with that
+    kind's rate (the kinds of a route exclude each other, so their rates sum to at most 1).
+
+    Seeded, so a run can be repeated; thread-safe.
+    """
+
+    def __init__(self, *, seed: int | None = None, timeout_seconds: float = 35.0) -> None:
+        if not timeout_seconds > 0:
+            raise ValueError("timeout_seconds must be positive")
+        self.timeout_seconds = float(timeout_seconds)
+        self._rates: dict[str, dict[str, float]] = {}
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+
+    def set(self, route: str, kind: str, rate: float) -> None:
+        if kind not in RANDOM_FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; expected one of {', '.join(RANDOM_FAULT_KINDS)}")
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
+            raise ValueError("a fault rate is a number from 0 to 1")
+        with self._lock:
+            rates = {**self._rates.get(route, {}), kind: float(rate)}
+            if sum(rates.values()) > 1:
+                raise ValueError(f"the fault rates of route {route!r} sum to more than 1")
+            self._rates[route] = {name: value for name, value in rates.items() if value}
+
+    def as_dict(self) -> dict[str, dict[str, float]]:
+        with self._lock:
+            return {route: dict(rates) for route, rates in self._rates.items() if rates}
+
+    def draw(self, route: str) -> tuple[str, Fault] | None:
+        """The fault this request to `route` meets, with its kind; None for most."""
+        with self._lock:
+            rates = self._rates.get(route)
+            if not rates:
+                return None
+            roll = self._random.random()
+            for kind in RANDOM_FAULT_KINDS:
+                rate = rates.get(kind, 0.0)
+                if roll < rate:
+                    if kind == "error":
+                        return kind, Fault(route, status=self._random.choice(RANDOM_ERROR_STATUSES))
+                    if kind == "timeout":
+                        return kind, Fault(route, delay=self.timeout_seconds)
+                    return kind, Fault(route, drop=True)
+                roll -= rate
+        return None
+
+
+def parse_fault_rates(specs: list[str]) -> dict[str, dict[str, float]]:
+    """`["create:drop=0.01", "get:error=0.02"]` (a command line's `--fault-rate`s) as {route: {kind: rate}}."""
+    rates: dict[str, dict[str, float]] = {}
+    for spec in specs:
+        where, _, value = spec.partition("=")
+        route, _, kind = where.partition(":")
+        try:
+            rate = float(value)
+        except ValueError:
+            raise ValueError(f"expected ROUTE:KIND=RATE such as create:drop=0.01, got {spec!r}") from None
+        if not route or not kind:
+            raise ValueError(f"expected ROUTE:KIND=RATE such as create:drop=0.01, got {spec!r}")
+        rates.setdefault(route, {})[kind] = rate
+    return rates
 
 
 def dead_address() -> str:

@@ -17,6 +17,10 @@ path and query (so `?key=`) included, to an address where nothing listens, so th
 client's connection error names the URL. A `delay` holds the request unanswered for
 that long; `Simulator.held` (or `GET /_simulator/held`) lists the requests held at the
 moment with the client's address, so a test can stop the process that waits for one.
+
+Faults can also be met at random (`fault_rates`, `Simulator.fault_rate` or
+`POST /_simulator/fault_rates`): a 5xx answer, an answer later than `timeout_seconds`,
+or a connection closed without an answer, each at its own rate per route, for soaks.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from deerapi.simulator.replies import (
     MALFORMED_BODY,
     PROBLEM_JSON,
     Fault,
+    FaultRates,
     Reply,
     bad_request,
     dead_address,
@@ -119,6 +124,9 @@ class Simulator:
         public_url: str | None = None,
         logs: str = "progress",
         fetch_inputs: bool = False,
+        fault_rates: dict[str, dict[str, float]] | None = None,
+        fault_seed: int | None = None,
+        timeout_seconds: float = 35.0,
     ) -> None:
         if logs not in LOG_MODES:
             raise ValueError(f"logs must be one of {', '.join(LOG_MODES)}")
@@ -141,6 +149,10 @@ class Simulator:
         self._predictions: dict[str, SimulatedPrediction] = {}
         self._faults: dict[str, deque[Fault]] = {route: deque() for route in ROUTES}
         self._fail_next: deque[str] = deque()
+        # Random faults: `fault_rates` is {route: {kind: rate}}; `timeout_seconds` is how late a
+        # "timeout" answers (more than the client waits). Reset returns to these.
+        self._fault_rates_made_with = (fault_rates or {}, fault_seed, timeout_seconds)
+        self._rates = self._new_fault_rates()
         self._stats = Stats()
         self._thread: threading.Thread | None = None
         self._serving = False
@@ -272,6 +284,28 @@ class Simulator:
         with self._lock:
             self._faults[route].append(fault)
 
+    def fault_rate(self, route: str, kind: str, rate: float) -> None:
+        """From now on, each request to `route` meets a `kind` fault ("error": a 5xx answer,
+        "timeout": an answer after `timeout_seconds`, "drop": the connection closed without an
+        answer) with probability `rate`. A dropped or late create still starts its prediction."""
+        if route not in ROUTES:
+            raise ValueError(f"unknown route {route!r}; expected one of {', '.join(ROUTES)}")
+        self._rates.set(route, kind, rate)
+
+    @property
+    def fault_rates(self) -> dict[str, dict[str, float]]:
+        return self._rates.as_dict()
+
+    def _new_fault_rates(self) -> FaultRates:
+        rates, seed, timeout_seconds = self._fault_rates_made_with
+        made = FaultRates(seed=seed, timeout_seconds=timeout_seconds)
+        for route, kinds in rates.items():
+            if route not in ROUTES:
+                raise ValueError(f"unknown route {route!r}; expected one of {', '.join(ROUTES)}")
+            for kind, rate in kinds.items():
+                made.set(route, kind, rate)
+        return made
+
     def pending_faults(self) -> list[dict[str, Any]]:
         with self._lock:
             return [fault.as_dict() for queue in self._faults.values() for fault in queue]
@@ -307,8 +341,8 @@ class Simulator:
             return None if ended is None else prediction.wall(ended)
 
     def reset(self) -> None:
-        """Forget every prediction, pending fault, input read and counter; logs and input reading
-        as the simulator was made."""
+        """Forget every prediction, pending fault, input read and counter; logs, input reading and
+        random fault rates (their draws started again from the seed) as the simulator was made."""
         with self._lock:
             self._predictions.clear()
             for queue in self._faults.values():
@@ -317,6 +351,7 @@ class Simulator:
             self.logs = self._logs_made_with
             self.fetch_inputs = self._fetch_inputs_made_with
             self._fetched.clear()
+            self._rates = self._new_fault_rates()
         self._stats.clear()
 
     # --- HTTP
@@ -366,6 +401,10 @@ class Simulator:
             return self._answer(route, params, headers, body)
 
         fault = self._take_fault(route)
+        if fault is None and (drawn := self._rates.draw(route)) is not None:
+            kind, fault = drawn
+            self._stats.add("faults")
+            self._stats.add_injected(f"{route}:{kind}")
         if fault is None:
             return answer()
         # A create that is dropped, delayed or garbled still reaches "DeerAPI" and
@@ -601,6 +640,14 @@ class Simulator:
             return Reply.json(200, self._stats.as_dict())
         if method == "GET" and path == "/_simulator/held":
             return Reply.json(200, {"held": [request.as_dict() for request in self.held]})
+        if method == "GET" and path == "/_simulator/predictions":
+            # Every prediction created, with its prompt: who asks can tell how often each was sent.
+            now = time.monotonic()
+            with self._lock:
+                listed = [
+                    {"id": p.id, "prompt": p.prompt, "status": p.status_at(now)} for p in self._predictions.values()
+                ]
+            return Reply.json(200, listed)
         if method == "GET" and (match := _CONTROL_PREDICTION.match(path)):
             now = time.monotonic()
             with self._lock:
@@ -628,6 +675,9 @@ class Simulator:
                 route = options.pop("route", None)
                 self.inject(route, **options)
                 return Reply.json(200, {"ok": True, "pending": self.pending_faults()})
+            if path == "/_simulator/fault_rates":
+                self.fault_rate(**options)
+                return Reply.json(200, {"ok": True, "fault_rates": self.fault_rates})
             if path == "/_simulator/fail_next":
                 self.fail_next(**options)
                 return Reply.json(200, {"ok": True})

@@ -27,7 +27,7 @@ class Stats:
     Every counter except `creates` counts requests received, whatever they were
     answered: `creates` counts predictions actually recorded (dropped creates
     included). `requests` counts every API and file request; the `/_simulator/`
-    control routes count nowhere.
+    control routes count nowhere. `injected` counts the random faults met, by "route:kind".
     """
 
     FIELDS = (
@@ -55,6 +55,7 @@ class Stats:
             self.model_lists = 0
             self.faults = 0
             self.requests = 0
+            self._injected: dict[str, int] = {}
             self._per_prediction_gets: dict[str, int] = {}
 
     def add(self, name: str, amount: int = 1) -> None:
@@ -66,6 +67,16 @@ class Stats:
             self.gets += 1
             self._per_prediction_gets[prediction_id] = self._per_prediction_gets.get(prediction_id, 0) + 1
 
+    def add_injected(self, name: str) -> None:
+        with self._lock:
+            self._injected[name] = self._injected.get(name, 0) + 1
+
+    @property
+    def injected(self) -> dict[str, int]:
+        """A copy: random faults met, by "route:kind"."""
+        with self._lock:
+            return dict(self._injected)
+
     @property
     def per_prediction_gets(self) -> dict[str, int]:
         """A copy: how many GETs each prediction id received."""
@@ -76,6 +87,7 @@ class Stats:
         with self._lock:
             data: dict[str, Any] = {name: getattr(self, name) for name in self.FIELDS}
             data["per_prediction_gets"] = dict(self._per_prediction_gets)
+            data["injected"] = dict(self._injected)
         return data
 
     def __repr__(self) -> str:

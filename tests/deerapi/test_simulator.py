@@ -461,6 +461,80 @@ def test_a_request_held_by_a_delay_is_listed_with_its_clients_address_until_answ
     assert held_gets() == []
 
 
+def test_random_faults_meet_each_kind_at_its_rate_and_are_counted_as_the_client_saw_them():
+    rates = {"get": {"error": 0.2, "drop": 0.2}}
+    with Simulator(starting_seconds=STARTING, processing_seconds=PROCESSING, fault_rates=rates, fault_seed=7) as sim:
+        created = raw_create(sim, SCHNELL, {"prompt": "a deer"}).json()
+        answers: list[int] = []
+        for _ in range(200):
+            try:
+                url = f"{sim.url}/replicate/v1/predictions/{created['id']}"
+                answers.append(requests.get(url, headers=AUTH, timeout=5).status_code)
+            except requests.ConnectionError:
+                answers.append(0)
+
+        errors = [status for status in answers if status >= 500]
+        assert set(errors) <= {500, 502, 503, 504} and len(set(errors)) > 1
+        assert sim.stats.injected == {"get:error": len(errors), "get:drop": answers.count(0)}
+        assert 20 <= len(errors) <= 60 and 20 <= answers.count(0) <= 60
+        assert answers.count(200) == 200 - len(errors) - answers.count(0)
+        assert sim.stats.faults == len(errors) + answers.count(0)
+
+
+def test_a_random_timeout_answers_too_late_and_the_create_it_met_still_started():
+    with Simulator(fault_rates={"create": {"timeout": 1.0}}, timeout_seconds=0.5) as sim:
+        impatient = DeerAPIClient(base_url=sim.url, key=KEY, connect_timeout=2, read_timeout=0.2)
+
+        with pytest.raises(UncertainSubmission):
+            impatient.create_prediction(SCHNELL, {"prompt": "a deer"})
+
+        assert sim.stats.creates == 1 and sim.stats.injected == {"create:timeout": 1}
+        patient = DeerAPIClient(base_url=sim.url, key=KEY, connect_timeout=2, read_timeout=5)
+        started = time.monotonic()
+        assert patient.create_prediction(SCHNELL, {"prompt": "a deer"}).id
+        assert time.monotonic() - started >= 0.5
+
+
+def test_a_file_download_dropped_at_random_hangs_up_until_the_rate_is_set_back_to_zero(sim, api):
+    created = api.create_prediction(SCHNELL, {"prompt": "a deer"})
+    [url] = wait_until(api, created.id, "succeeded").output
+    sim.fault_rate("file", "drop", 1.0)
+
+    with pytest.raises(requests.ConnectionError):
+        requests.get(url, timeout=5)
+
+    sim.fault_rate("file", "drop", 0)
+    assert requests.get(url, timeout=5).status_code == 200
+    assert sim.fault_rates == {}
+
+
+def test_fault_rates_refuse_unknown_routes_and_kinds_and_rates_summing_over_one(sim):
+    with pytest.raises(ValueError, match="route"):
+        sim.fault_rate("nowhere", "drop", 0.1)
+    with pytest.raises(ValueError, match="kind"):
+        sim.fault_rate("get", "slow", 0.1)
+    with pytest.raises(ValueError, match="0 to 1"):
+        sim.fault_rate("get", "drop", 1.5)
+    sim.fault_rate("get", "drop", 0.6)
+    with pytest.raises(ValueError, match="more than 1"):
+        sim.fault_rate("get", "error", 0.6)
+    assert sim.fault_rates == {"get": {"drop": 0.6}}
+
+
+def test_reset_returns_to_the_fault_rates_made_with_and_draws_the_same_faults_again():
+    rates = {"create": {"error": 0.5}}
+    with Simulator(fault_rates=rates, fault_seed=3) as sim:
+
+        def statuses() -> list[int]:
+            return [raw_create(sim, SCHNELL, {"prompt": "a deer"}).status_code for _ in range(20)]
+
+        first = statuses()
+        sim.fault_rate("create", "error", 0)
+        sim.reset()
+        assert sim.fault_rates == rates
+        assert statuses() == first and 201 in first and any(status >= 500 for status in first)
+
+
 def test_a_malformed_reply_is_uncertain_on_create_and_transient_on_get(sim, api):
     sim.inject("create", malformed=True)
     with pytest.raises(UncertainSubmission):
@@ -636,8 +710,16 @@ def test_the_http_control_endpoints_inject_faults_fail_expire_reset_and_report_s
     status = requests.get(f"{sim.url}/_simulator/predictions/{created.id}", headers=AUTH, timeout=5).json()
     assert status["status"] == "failed" and status["completed_at"] <= time.time()
 
+    assert control("fault_rates", {"route": "cancel", "kind": "error", "rate": 0.25}).json()["fault_rates"] == {
+        "cancel": {"error": 0.25}
+    }
+    assert control("fault_rates", {"route": "cancel", "kind": "error", "rate": 2}).status_code == 400
+    listed = requests.get(f"{sim.url}/_simulator/predictions", headers=AUTH, timeout=5).json()
+    assert listed == [{"id": created.id, "prompt": "a deer", "status": "failed"}]
+
     assert control("reset").ok
     assert sim.predictions == {}
+    assert sim.fault_rates == {}
     assert requests.get(f"{sim.url}/_simulator/stats", headers=AUTH, timeout=5).json()["requests"] == 0
 
 
@@ -739,3 +821,27 @@ def test_the_simulator_commands_serve_in_the_foreground_until_ctrl_c(command):
         out, err = process.communicate(timeout=10)
     assert process.returncode == 0, err
     assert "Stopping" in out
+
+
+def test_the_simulator_command_meets_faults_at_the_rates_it_is_given_and_refuses_a_bad_one():
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    command = [sys.executable, "-m", "deerapi.simulator", "--port", "0", "--key", "k1"]
+    refused = subprocess.run([*command, "--fault-rate", "get=0.1"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert refused.returncode == 2 and "ROUTE:KIND=RATE" in refused.stderr
+
+    process = subprocess.Popen(
+        [*command, "--fault-rate", "get:error=1", "--fault-rate", "models:drop=0"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = process.stdout.readline().split(" on ")[1].split()[0]
+        auth = {"Authorization": "Bearer k1"}
+        assert requests.get(f"{url}/replicate/v1/predictions/x", headers=auth, timeout=5).status_code >= 500
+        assert requests.get(f"{url}/v1/models", headers=auth, timeout=5).status_code == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=10)
