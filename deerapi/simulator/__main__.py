@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 
+from deerapi.simulator.images import OUTPUT_SIZES
 from deerapi.simulator.server import Simulator
 
 
@@ -25,6 +26,13 @@ def main(argv: list[str] | None = None) -> None:
         default="progress",
         help="progress bars in the predictions' logs (as Replicate's image models print), or none",
     )
+    parser.add_argument(
+        "--output-size",
+        choices=OUTPUT_SIZES,
+        default="small",
+        help="output images 256 px on the long side, or the size the input asks for (1 MP by default, "
+        "up to 2048×2048) and as heavy as a real picture",
+    )
     options = parser.parse_args(argv)
     simulator = Simulator(
         host=options.host,
@@ -35,6 +43,7 @@ def main(argv: list[str] | None = None) -> None:
         file_ttl=options.file_ttl,
         verbose=options.log_requests,
         logs=options.logs,
+        output_size=options.output_size,
     )
     print(f"DeerAPI simulator listening on {simulator.url} (Ctrl-C to stop)", flush=True)
     try:
