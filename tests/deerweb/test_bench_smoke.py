@@ -99,3 +99,18 @@ def test_the_bench_command_lists_every_benchmark_in_its_help():
     result = run_bench("--help")
     assert result.returncode == 0, result.stderr
     assert re.search(r"^\s+pipeline\s+Pipeline benchmark", result.stdout, re.MULTILINE), result.stdout
+
+
+def test_the_images_benchmark_stores_each_size_and_format_and_prints_its_cpu_per_megapixel():
+    result = run_bench("images", "--megapixels", "0.25", "1", "--formats", "png", "jpg", "--repeats", "1")
+    output = result.stdout
+    assert result.returncode == 0, f"{output[-3000:]}\n{result.stderr[-3000:]}"
+
+    rows = re.findall(r"^\| (png|jpg) +\| (\d+)×(\d+) .*\| ([\d.]+) ms +\| ([\d.]+) ms +\|", output, re.MULTILINE)
+    assert [(fmt, width, height) for fmt, width, height, _, _ in rows] == [
+        ("png", "512", "512"),
+        ("png", "1024", "1024"),
+        ("jpg", "512", "512"),
+        ("jpg", "1024", "1024"),
+    ], output
+    assert all(float(per_image) > 0 and float(per_megapixel) > 0 for *_, per_image, per_megapixel in rows), output
