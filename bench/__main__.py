@@ -15,7 +15,7 @@ from .harness import BenchError
 
 # Each name is a module of this package with `add_arguments(parser)` and `run(args) -> int`;
 # the first line of its docstring is its help.
-BENCHMARKS = ["pipeline", "pages", "submit", "waits", "api", "soak"]
+BENCHMARKS = ["pipeline", "images", "pages", "submit", "waits", "api", "soak"]
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,7 +1,8 @@
 """SQL statements counted in the processes a benchmark starts (installed by bench.settings).
 
 Each process counts the statements its database connections run. A worker adds its count to
-the Redis key `DEERWEB_BENCH_SQL_KEY` after each task (one INCRBY), so `bench pipeline` can
+the Redis key `DEERWEB_BENCH_SQL_KEY` (on `DEERWEB_BENCH_SQL_REDIS_URL`, or the broker's Redis) after
+each task (one INCRBY), so `bench pipeline` can
 print statements per prediction; the benchmark's own process reads its count directly.
 """
 
@@ -54,7 +55,8 @@ class CountingConfig(AppConfig):
         from celery.signals import task_postrun
         from django.conf import settings
 
-        client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+        # On Redis, whatever the broker: `bench pipeline --broker amqp://…` keeps its counter there.
+        client = redis.Redis.from_url(os.environ.get("DEERWEB_BENCH_SQL_REDIS_URL") or settings.CELERY_BROKER_URL)
         flushed = 0
 
         def flush(**kwargs: Any) -> None:

@@ -1,15 +1,16 @@
 """Pipeline benchmark: DeerWeb's submit → poll → store pipeline against the official client.
 
-Real PostgreSQL (a dedicated database, dropped and migrated at the start), real Redis, the DeerAPI
-simulator as its own process, and ONE Celery worker process with a fixed prefork concurrency.
+Real PostgreSQL (a dedicated database, dropped and migrated at the start), real Redis (or RabbitMQ
+for DeerWeb's worker: `--broker amqp://…`), the DeerAPI simulator as its own process (small images,
+or `--output-size full`: 1 MP webp files as heavy as real ones), and ONE Celery worker process with
+a fixed prefork concurrency.
 
 DeerWeb: `--members` members submit `--predictions` predictions at once through
 `services.prediction_create` (from `--threads` threads); the worker (`celery -A deerweb worker`,
-production settings, beat beside it as in the Procfile) sends, polls and stores them all. The peer:
-Celery tasks calling the `replicate` client's `run` (bench/peer.py) on a worker with the same
-concurrency. The peer follows only `concurrency` predictions at a time, so it runs
-`--peer-predictions` and its wall time for the full count is projected: ceil(predictions /
-concurrency) rounds of its mean task time.
+production settings, beat beside it as in the Procfile) sends, polls and stores them all. Then, on
+the same simulator, the two peers of bench/peers.py: the `replicate` client's `run` in Celery tasks
+on 8 worker slots (`--peer-slots`), and its `async_run` with 100 predictions in flight
+(`--async-in-flight`), over every prediction (the `run()` peer over `--peer-predictions` if fewer).
 
 Figures per workload (simulated run time): wall time until all are stored; predictions in flight
 at the peak (sampled); DeerAPI requests per prediction (the simulator's counter, file downloads
@@ -24,12 +25,12 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import re
 import shutil
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,7 +40,7 @@ from typing import Any
 import psycopg
 import requests
 
-from . import harness
+from . import harness, peers
 from .harness import BenchError, Child, Sampler
 
 MODEL = "black-forest-labs/flux-schnell"
@@ -49,23 +50,48 @@ DEERWEB_COUNTS = (
     "SELECT count(*) FILTER (WHERE status IN ('starting', 'processing', 'storing')), "
     "count(*) FILTER (WHERE status IN ('succeeded', 'failed', 'canceled', 'unknown')) FROM predictions_prediction"
 )
-PEER_COUNTS = (
-    "SELECT count(*) FILTER (WHERE started_at IS NOT NULL AND stored_at IS NULL AND error IS NULL), "
-    "count(*) FILTER (WHERE stored_at IS NOT NULL OR error IS NOT NULL) FROM bench_peer_job"
-)
 # Targets.
 LAG_P95_TARGET = 2.0
 REQUEST_RATIO_TARGET = 1 / 3
+THROUGHPUT_RATIO_TARGET = 1.4  # of the async_run() script's
 RSS_TARGET_MB = 300
 MB = 1_000_000
-# The peer keeps only output URLs; the simulator's name the prediction: /files/<id>/out-0.webp.
-_FILE_URL = re.compile(r"/files/([^/]+)/")
+PEERS = {"run": "`run()`", "async": "`async_run()`"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--predictions", type=int, default=1000, help="DeerWeb's predictions per workload")
     parser.add_argument(
-        "--peer-predictions", type=int, default=40, help="the peer's (reduced) count per workload; 0 skips the peer"
+        "--peers",
+        nargs="*",
+        choices=list(PEERS),
+        default=list(PEERS),
+        help="the peers measured beside DeerWeb: `replicate.run` in Celery tasks, `replicate.async_run` in a "
+        "script (none: DeerWeb alone)",
+    )
+    parser.add_argument(
+        "--peer-predictions",
+        type=int,
+        default=None,
+        help="the run() peer's count per workload (default: as many as DeerWeb's; its throughput is a rate, "
+        "so fewer give the same figure sooner); 0 skips it",
+    )
+    parser.add_argument("--peer-slots", type=int, default=8, help="the run() peer's worker processes")
+    parser.add_argument(
+        "--async-in-flight", type=int, default=100, help="the async_run() peer's predictions in flight at most"
+    )
+    parser.add_argument(
+        "--output-size",
+        choices=["small", "full"],
+        default="small",
+        help="the simulator's outputs: 256 px, or as large as the input asks (1 MP webp here) and as heavy as "
+        "real pictures, so the worker's CPU includes realistic image work",
+    )
+    parser.add_argument(
+        "--broker",
+        default=None,
+        help="DeerWeb's Celery broker, e.g. amqp://guest:guest@127.0.0.1:5672// (default: --redis-url); the "
+        "run() peer and the SQL statement counter stay on --redis-url",
     )
     parser.add_argument(
         "--run-seconds",
@@ -104,11 +130,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _positive(args: argparse.Namespace) -> None:
-    for name in ("predictions", "members", "threads", "concurrency"):
+    for name in ("predictions", "members", "threads", "concurrency", "peer_slots", "async_in_flight"):
         if getattr(args, name) < 1:
             raise BenchError(f"--{name.replace('_', '-')} must be at least 1")
+    if args.peer_predictions is None:
+        args.peer_predictions = args.predictions
     if args.peer_predictions < 0:
         raise BenchError("--peer-predictions must be 0 or more")
+    if args.broker is None:
+        args.broker = args.redis_url
+    if not args.broker.startswith(("redis://", "amqp://", "amqps://")):
+        raise BenchError("--broker must be a redis:// or amqp:// URL")
     if any(seconds <= 0 for seconds in args.run_seconds) or args.sample_interval <= 0:
         raise BenchError("--run-seconds and --sample-interval must be positive")
 
@@ -148,13 +180,16 @@ class Figures:
     worker_statements: int | None = None  # SQL statements the worker ran (bench/counting.py)
     create_statements: int | None = None  # and prediction_create, in the submitting threads
     machine_busy: float = float("nan")
-    mean_task: float | None = None
-    projected_wall: float | None = None
     timed_out: bool = False
 
     @property
     def per_prediction(self) -> float:
         return self.requests / self.predictions if self.predictions else float("nan")
+
+    @property
+    def throughput(self) -> float:
+        """Predictions succeeded per second, from the first submit to the last result in hand."""
+        return self.succeeded / self.wall if self.wall > 0 else float("nan")
 
     @property
     def lag_median(self) -> float:
@@ -169,7 +204,7 @@ class Figures:
 class Workload:
     run_seconds: float
     deerweb: Figures
-    peer: Figures | None
+    peers: dict[str, Figures]  # by PEERS key, in the order run
     logs: str = "progress"
 
     @property
@@ -247,13 +282,14 @@ class Context:
         return {
             **harness.deerweb_environment(
                 self.database_url,
-                self.redis_url,
+                self.args.broker,
                 queue=self.deerweb_queue,
                 simulator_url=self.simulator_url,
                 key=SIMULATOR_KEY,
                 media_root=self.scratch / "media",
             ),
             "DEERWEB_BENCH_SQL_KEY": self.sql_key,
+            "DEERWEB_BENCH_SQL_REDIS_URL": self.redis_url,
             "BENCH_PEER_BROKER_URL": self.redis_url,
             "BENCH_PEER_QUEUE": self.peer_queue,
             "BENCH_PEER_DATABASE_URL": self.database_url,
@@ -277,11 +313,14 @@ class Context:
             str(processing),
             "--logs",
             logs,
+            "--output-size",
+            self.args.output_size,
         ]
         return Child("simulator", argv, dict(os.environ), self.scratch / "simulator.log")
 
-    def worker(self, app: str, name: str, pool: str = "prefork") -> Child:
-        """A worker as the Procfile runs it (DeerWeb's: `pool` threads), with the benchmark's concurrency."""
+    def worker(self, app: str, name: str, pool: str = "prefork", concurrency: int | None = None) -> Child:
+        """A worker as the Procfile runs it (DeerWeb's: `pool` threads), with the benchmark's
+        concurrency unless given another."""
         argv = [
             sys.executable,
             "-m",
@@ -294,7 +333,7 @@ class Context:
             "--pool",
             pool,
             "--concurrency",
-            str(self.args.concurrency),
+            str(concurrency or self.args.concurrency),
             "--without-gossip",
             "--without-mingle",
             "-n",
@@ -320,6 +359,20 @@ class Context:
             str(schedule),
         ]
         return Child("beat", argv, dict(os.environ, DEERWEB_LOG_LEVEL="INFO"), self.scratch / "beat.log")
+
+    def broker_queue_clear(self) -> None:
+        """Delete DeerWeb's queue on RabbitMQ (on Redis `_deerweb` clears it), as it may hold an earlier
+        workload's last messages; the worker declares it again."""
+        if not self.args.broker.startswith(("amqp://", "amqps://")):
+            return
+        from kombu import Connection
+
+        rabbitmq = Connection(self.args.broker, connect_timeout=5)
+        try:
+            with rabbitmq:
+                rabbitmq.default_channel.queue_delete(self.deerweb_queue)
+        except (*rabbitmq.connection_errors, *rabbitmq.channel_errors) as exc:
+            raise BenchError(f"RabbitMQ did not answer: {exc!r}") from exc
 
     def simulator_reset(self) -> None:
         self.session.post(f"{self.simulator_url}/_simulator/reset", timeout=10).raise_for_status()
@@ -449,61 +502,6 @@ def _deerweb(ctx: Context, run_seconds: float, members: list[Any]) -> Figures:
     return figures
 
 
-def _peer(ctx: Context, run_seconds: float, members: list[Any]) -> Figures:
-    from . import peer
-
-    args = ctx.args
-    count = args.peer_predictions
-    figures = Figures(count)
-    _tables_reset(include_deerweb=False)
-    ctx.simulator_reset()
-    harness.redis_queues_clear(ctx.redis_url, [ctx.peer_queue])
-    with psycopg.connect(ctx.database_url, autocommit=True) as conn:
-        now = datetime.now().astimezone()
-        with conn.cursor() as cursor:
-            cursor.executemany(
-                "INSERT INTO bench_peer_job (id, member, queued_at) VALUES (%s, %s, %s)",
-                [(index, members[index % len(members)].username, now) for index in range(count)],
-            )
-    with ExitStack() as stack:
-        worker = ctx.worker("bench.peer", "bench-peer")
-        stack.callback(worker.stop)
-        worker.start(" ready.")
-        monitor, sampler = _observe(stack, ctx, PEER_COUNTS, worker)
-        sampler.start()
-        machine_before = harness.machine_cpu_times()
-        started, begun = time.time(), time.thread_time()
-        for index in range(count):
-            member = members[index % len(members)].username
-            peer.app.send_task(
-                "bench.peer.run_prediction", args=[index, MODEL, _input(index, member)], queue=ctx.peer_queue
-            )
-        figures.submit_seconds = time.time() - started
-        figures.submitter_cpu = time.thread_time() - begun
-        rounds = math.ceil(count / args.concurrency)
-        _finish(figures, monitor, sampler, worker, args.timeout or 120 + rounds * (run_seconds + 2) * 2)
-        _monitor_into(figures, monitor, machine_before)
-
-    _requests_into(figures, ctx.simulator_stats())
-    with psycopg.connect(ctx.database_url) as conn:
-        rows = conn.execute("SELECT output_url, started_at, stored_at, error FROM bench_peer_job").fetchall()
-    done = [(url, begun, stored) for url, begun, stored, error in rows if stored is not None and not error]
-    figures.statuses = {"succeeded": len(done), "failed": sum(1 for row in rows if row[3])}
-    figures.statuses["unfinished"] = count - sum(figures.statuses.values())
-    figures.succeeded = len(done)
-    if done:
-        figures.wall = max(stored for _url, _begun, stored in done).timestamp() - started
-        figures.mean_task = statistics.fmean((stored - begun).total_seconds() for _url, begun, stored in done)
-        figures.projected_wall = math.ceil(args.predictions / args.concurrency) * figures.mean_task
-    pairs = []
-    for url, _begun, stored in done:
-        match = _FILE_URL.search(url or "")
-        if match:
-            pairs.append((match.group(1), stored))
-    figures.lags = _lags(ctx, pairs)
-    return figures
-
-
 def _lags(ctx: Context, done: list[tuple[str, datetime]]) -> list[float]:
     """Seconds from the simulator completing each prediction to its being shown succeeded."""
     lags = []
@@ -554,14 +552,21 @@ def _seconds(value: float | None, digits: int = 1) -> str:
     return "–" if value is None or math.isnan(value) else f"{value:.{digits}f} s"
 
 
-def _workload_table(workload: Workload, args: argparse.Namespace) -> str:
-    dw, pr = workload.deerweb, workload.peer
-    headers = ["", f"DeerWeb ({dw.predictions} predictions)"]
-    if pr:
-        headers.append(f"Peer: replicate client ({pr.predictions} predictions, reduced)")
+def _column(key: str, figures: Figures, args: argparse.Namespace) -> str:
+    if key == "run":
+        reduced = ", fewer" if figures.predictions < args.predictions else ""
+        return f"{PEERS[key]}, {args.peer_slots} slots ({figures.predictions} predictions{reduced})"
+    return f"{PEERS[key]}, {args.async_in_flight} in flight ({figures.predictions} predictions)"
 
-    def row(name: str, deerweb: str, peer: str) -> list[str]:
-        return [name, deerweb, peer] if pr else [name, deerweb]
+
+def _workload_table(workload: Workload, args: argparse.Namespace) -> str:
+    """DeerWeb beside each peer that ran: a column each."""
+    columns = [workload.deerweb, *workload.peers.values()]
+    headers = [
+        "",
+        f"DeerWeb ({workload.deerweb.predictions} predictions)",
+        *(_column(key, figures, args) for key, figures in workload.peers.items()),
+    ]
 
     def finished(figures: Figures) -> str:
         text = f"{figures.succeeded} of {figures.predictions} succeeded"
@@ -570,33 +575,22 @@ def _workload_table(workload: Workload, args: argparse.Namespace) -> str:
             text += " (" + ", ".join(f"{v} {k}" for k, v in sorted(others.items())) + ")"
         return text + (" — TIMED OUT" if figures.timed_out else "")
 
-    peer_wall = ""
-    if pr:
-        peer_wall = _seconds(pr.wall)
-        if pr.projected_wall is not None:
-            peer_wall += f"; {args.predictions} projected: {pr.projected_wall:.0f} s"
-    rows = [
-        row("Outcome", finished(dw), finished(pr) if pr else ""),
-        row("Wall time until all stored", _seconds(dw.wall), peer_wall),
-        row("Time to submit all", _seconds(dw.submit_seconds, 2), _seconds(pr.submit_seconds, 2) if pr else ""),
-        row(
-            "In flight at the peak (starting, processing, storing)",
-            str(dw.peak_in_flight),
-            str(pr.peak_in_flight) if pr else "",
-        ),
-        row("DeerAPI requests per prediction", f"{dw.per_prediction:.2f}", f"{pr.per_prediction:.2f}" if pr else ""),
-        row("  creates / polls per prediction", _split(dw), _split(pr) if pr else ""),
-        row("Lag, DeerAPI done → shown succeeded: median / p95", _lag(dw), _lag(pr) if pr else ""),
-        row("Worker RSS at the peak (process tree)", _memory(dw), _memory(pr) if pr else ""),
-        row("Worker CPU time (per prediction)", _cpu(dw), _cpu(pr) if pr else ""),
-        row("CPU per prediction: PostgreSQL / simulator / submitting", _other_cpu(dw), _other_cpu(pr) if pr else ""),
-        row("SQL statements per prediction: worker / create", _statements(dw), _statements(pr) if pr else ""),
-        row(
-            "All CPUs busy during the run (any process)",
-            f"{dw.machine_busy:.0%}",
-            f"{pr.machine_busy:.0%}" if pr else "",
-        ),
+    figures_rows: list[tuple[str, Callable[[Figures], str]]] = [
+        ("Outcome", finished),
+        ("Throughput: predictions stored (peers: in hand) per second", lambda f: f"{f.throughput:.1f} / s"),
+        ("Wall time until all stored", lambda f: _seconds(f.wall)),
+        ("Time to submit all", lambda f: _seconds(f.submit_seconds, 2)),
+        ("In flight at the peak (starting, processing, storing)", lambda f: str(f.peak_in_flight)),
+        ("DeerAPI requests per prediction", lambda f: f"{f.per_prediction:.2f}"),
+        ("  creates / polls per prediction", _split),
+        ("Lag, DeerAPI done → shown succeeded (peers: in hand): median / p95", _lag),
+        ("Worker RSS at the peak (process tree; async: the script)", _memory),
+        ("Worker CPU time (per prediction)", _cpu),
+        ("CPU per prediction: PostgreSQL / simulator / submitting", _other_cpu),
+        ("SQL statements per prediction: worker / create", _statements),
+        ("All CPUs busy during the run (any process)", lambda f: f"{f.machine_busy:.0%}"),
     ]
+    rows = [[name, *(show(figures) for figures in columns)] for name, show in figures_rows]
     return harness.table(headers, rows)
 
 
@@ -617,6 +611,8 @@ def _statements(figures: Figures) -> str:
 
 
 def _memory(figures: Figures) -> str:
+    if not figures.peak_pss:  # the async script reports its peak RSS only
+        return f"{figures.peak_rss / MB:.0f} MB"
     return f"{figures.peak_rss / MB:.0f} MB (PSS {figures.peak_pss / MB:.0f} MB)"
 
 
@@ -647,25 +643,38 @@ def _targets(workloads: list[Workload], args: argparse.Namespace) -> list[str]:
         f"{_verdict(lag_ok)}  p95 lag ≤ {LAG_P95_TARGET:g} s: "
         + ", ".join(f"{p:.2f} s at {w.name}" for p, w in zip(p95s, workloads, strict=True))
     )
-    with_peer = [w for w in workloads if w.peer and w.peer.requests]
+    with_peer = [(w, w.peers["run"]) for w in workloads if "run" in w.peers and w.peers["run"].requests]
     if with_peer:
-        ours = statistics.fmean(w.deerweb.per_prediction for w in with_peer)
-        theirs = statistics.fmean(w.peer.per_prediction for w in with_peer)
-        each = ", ".join(f"{w.deerweb.per_prediction / w.peer.per_prediction:.2f} at {w.name}" for w in with_peer)
+        ours = statistics.fmean(w.deerweb.per_prediction for w, _peer in with_peer)
+        theirs = statistics.fmean(peer.per_prediction for _w, peer in with_peer)
+        each = ", ".join(f"{w.deerweb.per_prediction / peer.per_prediction:.2f} at {w.name}" for w, peer in with_peer)
         lines.append(
             f"{_verdict(ours <= theirs * REQUEST_RATIO_TARGET)}  requests per prediction ≤ a third of "
-            f"the peer's on average over the workloads: {ours:.2f} vs {theirs:.2f} = "
+            f"the run() peer's on average over the workloads: {ours:.2f} vs {theirs:.2f} = "
             f"{ours / theirs:.2f} (per workload: {each})"
         )
     else:
-        lines.append("MISS  requests per prediction against the peer: the peer did not run (--peer-predictions 0)")
+        lines.append("MISS  requests per prediction against the run() peer: it did not run")
+    with_async = [(w, w.peers["async"]) for w in workloads if "async" in w.peers]
+    if with_async:
+        ratios = [w.deerweb.throughput / peer.throughput for w, peer in with_async]
+        ok = all(not math.isnan(ratio) and ratio >= THROUGHPUT_RATIO_TARGET for ratio in ratios)
+        lines.append(
+            f"{_verdict(ok)}  throughput ≥ {THROUGHPUT_RATIO_TARGET:g}× the async_run() script's: "
+            + ", ".join(
+                f"{w.deerweb.throughput:.1f} vs {peer.throughput:.1f} / s = {ratio:.2f}× at {w.name}"
+                for (w, peer), ratio in zip(with_async, ratios, strict=True)
+            )
+        )
+    else:
+        lines.append("MISS  throughput against the async_run() script: it did not run")
     rss = max(w.deerweb.peak_rss for w in workloads) / MB
     lines.append(f"{_verdict(rss <= RSS_TARGET_MB)}  worker RSS ≤ {RSS_TARGET_MB} MB: {rss:.0f} MB at the peak")
     return lines
 
 
 def _workload(ctx: Context, args: argparse.Namespace, members: list, run_seconds: float, logs: str) -> Workload:
-    """One workload in one world: its own simulator process, DeerWeb, then the peer; printed."""
+    """One workload in one world: its own simulator process, DeerWeb, then the peers; printed."""
     starting, processing = _timings(run_seconds)
     simulator = ctx.simulator(run_seconds, logs).start("listening on")
     ctx.simulator_pid = simulator.pid
@@ -676,17 +685,17 @@ def _workload(ctx: Context, args: argparse.Namespace, members: list, run_seconds
             f"{world}) --",
             flush=True,
         )
+        ctx.broker_queue_clear()
         deerweb = _deerweb(ctx, run_seconds, members)
-        peer = _peer(ctx, run_seconds, members) if args.peer_predictions else None
+        measured: dict[str, Figures] = {}
+        if "run" in args.peers and args.peer_predictions:
+            measured["run"] = peers.run_peer(ctx, run_seconds, members, args.peer_predictions)
+        if "async" in args.peers:
+            measured["async"] = peers.async_peer(ctx, members, args.predictions)
     finally:
         simulator.stop()
-    workload = Workload(run_seconds, deerweb, peer, logs)
+    workload = Workload(run_seconds, deerweb, measured, logs)
     print(_workload_table(workload, args))
-    if peer and peer.projected_wall is not None:
-        print(
-            f"Peer projection: ceil({args.predictions} / {args.concurrency}) rounds × its mean task time "
-            f"{peer.mean_task:.2f} s (a peer task holds one worker process for its whole prediction)."
-        )
     print(flush=True)
     return workload
 
@@ -697,13 +706,17 @@ def run(args: argparse.Namespace) -> int:
     print(f"Command: {harness.command_line()}")
     for line in harness.machine_lines(args.database_url, args.redis_url):
         print(line)
+    broker = "RabbitMQ" if args.broker.startswith("amqp") else "Redis"
     print(
-        f"Workers: one Celery worker process each, prefork, concurrency {args.concurrency}; DeerWeb's with "
-        f"production settings and beat as its own process (not counted); the simulator in its own process"
+        f"Workers: DeerWeb's, one Celery worker process, prefork, concurrency {args.concurrency}, on {broker}, "
+        f"with production settings and beat as its own process (not counted); the run() peer's, prefork, "
+        f"concurrency {args.peer_slots}, on Redis; the async_run() script, one process, {args.async_in_flight} "
+        f"in flight; the simulator in its own process"
     )
+    size = "1 MP (1024×1024, as heavy as a real picture)" if args.output_size == "full" else "256×256"
     print(
         f"Workload: {args.members} members submit {args.predictions} predictions at once from {args.threads} "
-        f"threads; model {MODEL}, 1 webp image each; peer: {args.peer_predictions} predictions"
+        f"threads; model {MODEL}, 1 webp image each of {size}; run() peer: {args.peer_predictions} predictions"
     )
     print(flush=True)
     ctx = Context(args)

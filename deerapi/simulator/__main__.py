@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 
+from deerapi.simulator.images import OUTPUT_SIZES
 from deerapi.simulator.replies import RANDOM_FAULT_KINDS, parse_fault_rates
 from deerapi.simulator.server import ROUTES, Simulator
 
@@ -35,6 +36,13 @@ def main(argv: list[str] | None = None) -> None:
         f"{', '.join(RANDOM_FAULT_KINDS)}: a 5xx answer, an answer after --timeout-seconds, the connection "
         "closed without an answer); repeat for more",
     )
+    parser.add_argument(
+        "--output-size",
+        choices=OUTPUT_SIZES,
+        default="small",
+        help="output images 256 px on the long side, or the size the input asks for (1 MP by default, "
+        "up to 2048×2048) and as heavy as a real picture",
+    )
     parser.add_argument("--fault-seed", type=int, default=None, help="seed of the random faults, to repeat a run")
     parser.add_argument(
         "--timeout-seconds", type=float, default=35.0, help="how late a `timeout` fault answers (default %(default)s)"
@@ -53,6 +61,7 @@ def main(argv: list[str] | None = None) -> None:
             fault_rates=parse_fault_rates(options.fault_rate),
             fault_seed=options.fault_seed,
             timeout_seconds=options.timeout_seconds,
+            output_size=options.output_size,
         )
     except ValueError as exc:
         parser.error(str(exc))

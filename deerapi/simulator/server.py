@@ -44,7 +44,15 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from catalog.inputs import ModelSpec
 from catalog.specs import MODELS, get_model
 from deerapi.simulator.http import SimulatorHTTPServer
-from deerapi.simulator.images import content_type, image_size, output_extension, render
+from deerapi.simulator.images import (
+    OUTPUT_SIZES,
+    content_type,
+    full_size,
+    image_size,
+    output_extension,
+    render,
+    render_full,
+)
 from deerapi.simulator.replies import (
     JSON,
     MALFORMED_BODY,
@@ -127,9 +135,12 @@ class Simulator:
         fault_rates: dict[str, dict[str, float]] | None = None,
         fault_seed: int | None = None,
         timeout_seconds: float = 35.0,
+        output_size: str = "small",
     ) -> None:
         if logs not in LOG_MODES:
             raise ValueError(f"logs must be one of {', '.join(LOG_MODES)}")
+        if output_size not in OUTPUT_SIZES:
+            raise ValueError(f"output_size must be one of {', '.join(OUTPUT_SIZES)}")
         self.key = key
         # DeerAPI relays many vendors' models: whether their logs carry progress bars is not
         # known. "progress": a tqdm line per denoising step, as Replicate's image models print;
@@ -138,6 +149,9 @@ class Simulator:
         # Read each input file given by an http(s) URL when a prediction is created, as DeerAPI
         # does (and fail the prediction when one cannot be read); `fetched_inputs` keeps the reads.
         self.fetch_inputs = self._fetch_inputs_made_with = fetch_inputs
+        # "small": images 256 px on the long side, cheap for tests; "full": the size the input asks
+        # for (1 MP by default, up to 2048×2048) and as heavy as a real picture, for benchmarks.
+        self.output_size = output_size
         self._fetched: list[FetchedInput] = []
         self._held: list[HeldRequest] = []
         self.starting_seconds = float(starting_seconds)
@@ -496,7 +510,8 @@ class Simulator:
         if spec.output == "list" and spec.field("num_outputs"):
             count = data.get("num_outputs", defaults["num_outputs"]) or 1
         quality = data.get("output_quality", defaults.get("output_quality"))
-        width, height = image_size({**defaults, **data})
+        full = self.output_size == "full"
+        width, height = (full_size if full else image_size)({**defaults, **data})
         prompt = data.get("prompt") if isinstance(data.get("prompt"), str) else ""
         processing = self.processing_seconds * (SLOW_FACTOR if SLOW_MARK in prompt else 1)
         if UNSAFE_MARK in prompt:
@@ -529,6 +544,7 @@ class Simulator:
                 file_ttl=self.file_ttl,
                 error=error,
                 progress_bars=self.logs == "progress",
+                full_size=full,
             )
             self._predictions[prediction_id] = prediction
             document = prediction.to_json(prediction.created_mono, self._base_url(headers))
@@ -596,6 +612,10 @@ class Simulator:
             ):
                 return file_not_found()
         # Rendered outside the lock: other requests never wait for Pillow.
+        if prediction.full_size:
+            tag = f"{prediction.id}/{index}"
+            data = render_full(prediction.extension, prediction.width, prediction.height, prediction.quality, tag)
+            return Reply(200, data, content_type(prediction.extension))
         data = render(
             prediction.extension,
             prediction.seed,

@@ -143,6 +143,7 @@ class SimulatedPrediction:
     canceled_mono: float | None = None
     expired: bool = False
     progress_bars: bool = True  # LOG_MODES: tqdm bars in the logs, or none
+    full_size: bool = False  # OUTPUT_SIZES: files at `width`×`height` as heavy as real pictures
 
     @property
     def prompt(self) -> str:

@@ -31,6 +31,7 @@ from deerapi.client import (
     UncertainSubmission,
 )
 from deerapi.simulator import SIMULATED_FAILURE, Simulator
+from deerapi.simulator.images import full_size
 from deerapi.simulator.validation import validate_input
 from tests.world import PRO, ROOT, SCHNELL
 
@@ -170,6 +171,82 @@ def test_the_same_seed_and_prompt_give_the_same_image_and_a_new_index_another(si
 
     assert download(first_done.output[0]) == download(second_done.output[0])
     assert download(first_done.output[0]) != download(first_done.output[1])
+
+
+# --- Full-size outputs ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def full_size_simulator():
+    with Simulator(starting_seconds=STARTING, processing_seconds=PROCESSING, output_size="full") as simulator:
+        yield simulator
+
+
+def download_output(sim: Simulator, model_id: str, data: dict) -> requests.Response:
+    created = raw_create(sim, model_id, data).json()
+    output = wait_raw(sim, created["id"], "succeeded")["output"]
+    response = requests.get(output[0] if isinstance(output, list) else output, timeout=10)
+    assert response.status_code == 200
+    return response
+
+
+@pytest.mark.parametrize(
+    ("model_id", "data", "size", "mime"),
+    [
+        (SCHNELL, {"prompt": "a deer"}, (1024, 1024), "image/webp"),
+        (
+            SCHNELL,
+            {"prompt": "a deer", "megapixels": "0.25", "aspect_ratio": "16:9", "output_format": "png"},
+            (688, 384),
+            "image/png",
+        ),
+        (
+            "black-forest-labs/flux-2-pro",
+            {"prompt": "a deer", "resolution": "4 MP", "output_format": "jpg"},
+            (2048, 2048),
+            "image/jpeg",
+        ),
+    ],
+)
+def test_full_size_outputs_are_as_large_as_the_input_asks_in_the_format_asked(
+    full_size_simulator, model_id, data, size, mime
+):
+    response = download_output(full_size_simulator, model_id, data)
+
+    assert response.headers["Content-Type"] == mime
+    image = Image.open(io.BytesIO(response.content))
+    assert image.size == size
+    assert Image.MIME[image.format] == mime
+    # As heavy as a real picture's file, not a flat gradient's: more than 0.1 byte per pixel.
+    assert len(response.content) > size[0] * size[1] / 10
+
+
+def test_full_size_files_of_the_same_input_differ_and_each_decodes_whole(full_size_simulator):
+    data = {"prompt": "a deer", "seed": 7, "output_format": "png", "aspect_ratio": "3:2"}
+    first = download_output(full_size_simulator, SCHNELL, data).content
+    second = download_output(full_size_simulator, SCHNELL, data).content
+
+    assert first != second
+    for content in (first, second):
+        Image.open(io.BytesIO(content)).verify()  # the PNG chunks' checksums
+        image = Image.open(io.BytesIO(content))
+        image.load()
+        assert image.size == (1248, 832)
+
+
+@pytest.mark.parametrize(
+    ("data", "size"),
+    [
+        ({"aspect_ratio": "custom", "width": 1440, "height": 960}, (1440, 960)),
+        ({"width": 3000, "height": 1500}, (2048, 1024)),
+        ({"size": "1024x1820"}, (1024, 1824)),
+        ({"resolution": "None", "aspect_ratio": "1:1"}, (1024, 1024)),
+        ({"resolution": "2 MP", "aspect_ratio": "16:9"}, (1936, 1088)),
+        ({"resolution": "4 MP", "aspect_ratio": "16:9"}, (2048, 1152)),
+    ],
+)
+def test_a_full_size_comes_from_the_inputs_size_or_its_megapixels_at_its_ratio(data, size):
+    assert full_size(data) == size
 
 
 def test_a_prediction_is_starting_then_processing_with_growing_logs(sim):

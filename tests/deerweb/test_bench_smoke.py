@@ -43,13 +43,19 @@ def run_bench(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.services
 @pytest.mark.postgresql
 @pytest.mark.redis
-def test_the_pipeline_benchmark_runs_a_tiny_workload_and_prints_every_figure(bench_database_url):
+def test_the_pipeline_benchmark_runs_a_tiny_workload_beside_both_peers_and_prints_every_figure(bench_database_url):
     result = run_bench(
         "pipeline",
         "--predictions",
         "10",
         "--peer-predictions",
         "4",
+        "--peer-slots",
+        "2",
+        "--async-in-flight",
+        "5",
+        "--output-size",
+        "full",
         "--run-seconds",
         "0.5",
         "--members",
@@ -69,9 +75,12 @@ def test_the_pipeline_benchmark_runs_a_tiny_workload_and_prints_every_figure(ben
     assert "Machine: " in output and "Command: python -m bench pipeline --predictions 10" in output
     assert "| Outcome " in output
     assert "progress bars in the logs) --" in output and "no progress bar in the logs) --" in output, output
-    assert output.count("10 of 10 succeeded") == 2, output
-    assert output.count("4 of 4 succeeded") == 2, output
+    assert output.count("10 of 10 succeeded") == 4, output  # DeerWeb and the async_run() script
+    assert output.count("4 of 4 succeeded") == 2, output  # the run() peer
+    assert "`run()`, 2 slots (4 predictions, fewer)" in output and "`async_run()`, 5 in flight" in output, output
+    assert "1 webp image each of 1 MP" in output
     for figure in (
+        "Throughput: predictions stored",
         "Wall time until all stored",
         "In flight at the peak",
         "DeerAPI requests per prediction",
@@ -83,19 +92,34 @@ def test_the_pipeline_benchmark_runs_a_tiny_workload_and_prints_every_figure(ben
     ):
         assert figure in output, f"{figure!r} missing from:\n{output}"
     assert "TIMED OUT" not in output
-    # One create per prediction on each side, and every figure a number.
-    creates = re.findall(r"creates / polls per prediction\s*\|\s*([\d.]+) / [\d.]+\s*\|\s*([\d.]+) / [\d.]+", output)
-    assert creates == [("1.00", "1.00")] * 2, output
+    # One create per prediction in each column, and every figure a number.
+    creates = re.findall(r"creates / polls per prediction((?:\s*\|\s*[\d.]+ / [\d.]+)+)", output)
+    assert [re.findall(r"([\d.]+) / ", cells) for cells in creates] == [["1.00"] * 3] * 2, output
     statements = re.findall(r"SQL statements per prediction: worker / create\s*\|\s*([\d.]+) / ([\d.]+)", output)
     assert len(statements) == 2 and all(float(worker) > 5 and float(create) > 3 for worker, create in statements), (
         output
     )
     assert not re.search(r"\bnan\b", output, re.IGNORECASE), output
     verdicts = re.findall(r"^  (PASS|MISS)  ", output, re.MULTILINE)
-    assert len(verdicts) == 4, output
+    assert len(verdicts) == 5, output
 
 
 def test_the_bench_command_lists_every_benchmark_in_its_help():
     result = run_bench("--help")
     assert result.returncode == 0, result.stderr
     assert re.search(r"^\s+pipeline\s+Pipeline benchmark", result.stdout, re.MULTILINE), result.stdout
+
+
+def test_the_images_benchmark_stores_each_size_and_format_and_prints_its_cpu_per_megapixel():
+    result = run_bench("images", "--megapixels", "0.25", "1", "--formats", "png", "jpg", "--repeats", "1")
+    output = result.stdout
+    assert result.returncode == 0, f"{output[-3000:]}\n{result.stderr[-3000:]}"
+
+    rows = re.findall(r"^\| (png|jpg) +\| (\d+)×(\d+) .*\| ([\d.]+) ms +\| ([\d.]+) ms +\|", output, re.MULTILINE)
+    assert [(fmt, width, height) for fmt, width, height, _, _ in rows] == [
+        ("png", "512", "512"),
+        ("png", "1024", "1024"),
+        ("jpg", "512", "512"),
+        ("jpg", "1024", "1024"),
+    ], output
+    assert all(float(per_image) > 0 and float(per_megapixel) > 0 for *_, per_image, per_megapixel in rows), output

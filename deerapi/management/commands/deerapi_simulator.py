@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from deerapi.simulator import Simulator
+from deerapi.simulator.images import OUTPUT_SIZES
 
 
 class Command(BaseCommand):
@@ -30,6 +31,12 @@ class Command(BaseCommand):
             help="Seconds output files stay downloadable after a prediction ends.",
         )
         parser.add_argument("--log-requests", action="store_true", help="Print a line for every request.")
+        parser.add_argument(
+            "--output-size",
+            choices=OUTPUT_SIZES,
+            default="small",
+            help="Output images 256 px on the long side, or the size the input asks for, as heavy as real ones.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         key = options["key"] if options["key"] is not None else settings.DEERAPI_KEY
@@ -41,6 +48,7 @@ class Command(BaseCommand):
             processing_seconds=options["processing_seconds"],
             file_ttl=options["file_ttl"],
             verbose=options["log_requests"],
+            output_size=options["output_size"],
         )
         self.stdout.write(f"DeerAPI simulator listening on {simulator.url} (Ctrl-C to stop)")
         self.stdout.flush()
