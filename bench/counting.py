@@ -2,8 +2,8 @@
 
 Each process counts the statements its database connections run. A worker adds its count to
 the Redis key `DEERWEB_BENCH_SQL_KEY` (on `DEERWEB_BENCH_SQL_REDIS_URL`, or the broker's Redis) after
-each task (one INCRBY), so `bench pipeline` can
-print statements per prediction; the benchmark's own process reads its count directly.
+each task and every FLUSH_EVERY seconds (its pollers run no task; one INCRBY), so `bench pipeline`
+can print statements per prediction; the benchmark's own process reads its count directly.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 from django.apps import AppConfig
 
 _counted = 0
+FLUSH_EVERY = 0.2
 _thread = threading.local()
 
 
@@ -52,17 +53,29 @@ class CountingConfig(AppConfig):
     @staticmethod
     def _flush_after_tasks(key: str) -> None:
         import redis
-        from celery.signals import task_postrun
+        from celery.signals import task_postrun, worker_ready
         from django.conf import settings
 
         # On Redis, whatever the broker: `bench pipeline --broker amqp://…` keeps its counter there.
         client = redis.Redis.from_url(os.environ.get("DEERWEB_BENCH_SQL_REDIS_URL") or settings.CELERY_BROKER_URL)
         flushed = 0
+        lock = threading.Lock()
 
         def flush(**kwargs: Any) -> None:
             nonlocal flushed
-            if _counted > flushed:
-                client.incrby(key, _counted - flushed)
-                flushed = _counted
+            with lock:
+                counted = _counted
+                if counted > flushed:
+                    client.incrby(key, counted - flushed)
+                    flushed = counted
+
+        def flush_now_and_then(**kwargs: Any) -> None:
+            def loop() -> None:
+                while True:
+                    threading.Event().wait(FLUSH_EVERY)
+                    flush()
+
+            threading.Thread(target=loop, name="bench-sql-flush", daemon=True).start()
 
         task_postrun.connect(flush, weak=False, dispatch_uid="bench_counting_flush")
+        worker_ready.connect(flush_now_and_then, weak=False, dispatch_uid="bench_counting_flush_thread")

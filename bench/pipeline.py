@@ -708,7 +708,8 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     broker = "RabbitMQ" if args.broker.startswith("amqp") else "Redis"
     print(
-        f"Workers: DeerWeb's, one Celery worker process, prefork, concurrency {args.concurrency}, on {broker}, "
+        f"Workers: DeerWeb's, one Celery worker process as the Procfile starts it (a pool of {args.concurrency} "
+        f"threads, and its poller's {os.environ.get('DEERWEB_POLL_THREADS') or 8} threads), on {broker}, "
         f"with production settings and beat as its own process (not counted); the run() peer's, prefork, "
         f"concurrency {args.peer_slots}, on Redis; the async_run() script, one process, {args.async_in_flight} "
         f"in flight; the simulator in its own process"

@@ -7,13 +7,14 @@ the team does. Each member has a thread of its own, logged in with Django's test
 own database connection (closed at the end). The threads wait at a barrier, then each POSTs
 `--per-member` predictions of 1 to 4 images to /predictions/new/, one after the other: the real
 view, form, quota check under row locks, ledger entry and `transaction.on_commit` enqueue. The
-submit tasks queue up in Redis, on the run's own queue; no worker takes them, and the queue is
-deleted at the end.
+predictions wait, queued and due, for the workers' pollers; none runs here, and the run's own
+Redis queue (where a submit task would go with DEERWEB_POLL_THREADS=0) is deleted at the end.
 
 Figures: latency of each POST (median, p95, max; accepted and refused apart), submissions per
 second from the barrier to the last answer, and the check that the quota is never overspent: for
 every member and for the team, the ledger's reservations this month ≤ the budget. Also checked:
-one prediction, one reserve entry and one queued task per accepted submission, none per refusal.
+one prediction, one reserve entry and one queued row per accepted submission, none per refusal,
+and no message sent (the pollers claim queued rows).
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class Figures:
     wall: float = float("nan")
     cpu: float = float("nan")  # this process's CPU seconds during the submissions
     queued: int = 0
+    messages: int = 0
     predictions: int = 0
     reserves: int = 0
     overspent: list[str] = field(default_factory=list)  # who spent more than their budget
@@ -172,7 +174,7 @@ def _check(
 
     from billing import services as billing
     from billing.models import LedgerEntry, LedgerKind, Period
-    from predictions.models import Prediction
+    from predictions.models import Prediction, Status
 
     month = billing.period_bounds(Period.MONTH, timezone.now())
     assert month is not None
@@ -188,7 +190,8 @@ def _check(
     figures.predictions = Prediction.objects.count()
     figures.reserves = LedgerEntry.objects.filter(kind=LedgerKind.RESERVE).count()
     client = redis.Redis.from_url(redis_url)
-    figures.queued = sum(client.llen(key) for key in [queue, *client.scan_iter(match=f"{queue}\x06\x16*")])
+    figures.queued = Prediction.objects.filter(status=Status.QUEUED).count()
+    figures.messages = sum(client.llen(key) for key in [queue, *client.scan_iter(match=f"{queue}\x06\x16*")])
 
 
 def _ms(values: list[float], q: float) -> str:
@@ -224,15 +227,16 @@ def _report(figures: Figures, args: argparse.Namespace) -> list[str]:
     if errors:
         lines.append(f"First error: {errors[0].detail}")
     consistent = figures.accepted == figures.predictions == figures.reserves == figures.queued
+    consistent = consistent and figures.messages == 0
     lines += [
         "Targets:",
         f"  {'PASS' if not figures.overspent else 'MISS'}  the quota is never overspent (reservations this month ≤ "
         f"budget, for each of {args.members} members and for the team)"
         + (f": overspent by {'; '.join(figures.overspent)}" if figures.overspent else ""),
         f"  {'PASS' if consistent and not errors else 'MISS'}  every accepted submission is one prediction, one "
-        f"reserve entry and one queued task, and nothing else was saved or sent: {figures.accepted} accepted, "
-        f"{figures.predictions} predictions, {figures.reserves} reserve entries, {figures.queued} queued tasks, "
-        f"{len(errors)} errors",
+        f"reserve entry and one queued row, and nothing else was saved or sent: {figures.accepted} accepted, "
+        f"{figures.predictions} predictions, {figures.reserves} reserve entries, {figures.queued} queued, "
+        f"{figures.messages} messages, {len(errors)} errors",
         f"  {'PASS' if member_refused and team_refused else 'MISS'}  the budgets were reached, so the quota "
         f"check was put to the test: {member_refused} refused by a member's budget, {team_refused} by the team's",
     ]

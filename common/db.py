@@ -1,14 +1,14 @@
-"""Database connections of the worker's threads."""
+"""Database connections of the worker's poller threads (predictions/poller.py), which keep
+theirs between units of work: taking one from the pool and checking it for each would cost a
+round trip each."""
 
 from django.db import connections
 
 
 def connections_keep_if_usable() -> None:
-    """Between two units of work on a worker thread: keep the thread's database connections
-    (a connection taken from the pool and checked for every task cost a round trip each), but
-    close one that failed and no longer answers, or was left inside a transaction, so the next
-    unit of work takes a fresh one. Django's close_old_connections would close them all
-    (CONN_MAX_AGE is 0 for the web's pool)."""
+    """After a unit of work: keep the thread's database connections, but close one that failed
+    and no longer answers, or was left inside a transaction, so the next unit takes a fresh one.
+    (Django's close_old_connections would close them all: CONN_MAX_AGE is 0 for the web's pool.)"""
     for connection in connections.all(initialized_only=True):
         if connection.connection is None:
             continue
@@ -19,3 +19,11 @@ def connections_keep_if_usable() -> None:
                 connection.errors_occurred = False
             else:
                 connection.close()
+
+
+def connections_check() -> None:
+    """Before a unit of work on a connection that may have gone stale (idle a while, or another
+    thread's failed): close it unless it answers, so the unit takes a fresh one."""
+    for connection in connections.all(initialized_only=True):
+        if connection.connection is not None and not connection.is_usable():
+            connection.close()

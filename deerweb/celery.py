@@ -13,14 +13,15 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-# Around every task: the task thread keeps its database connection (one round trip less per
-# task than taking one from the pool and checking it), unless it failed or was left in a
-# transaction (common.db). Eager tasks run inside their caller's transaction.
+# Around every task, as Django does around every request: with CONN_MAX_AGE 0 the task's
+# database connection goes back to the process's pool (PostgreSQL) or is closed (SQLite), and
+# the next task takes a checked one. (The worker's pollers keep theirs: predictions/poller.py.)
+# Eager tasks run inside their caller's transaction.
 @task_prerun.connect
 @task_postrun.connect
-def _connections_tidy(sender: Task | None = None, **kwargs: Any) -> None:
+def _close_old_connections(sender: Task | None = None, **kwargs: Any) -> None:
     if sender is not None and getattr(sender.request, "is_eager", False):
         return
-    from common.db import connections_keep_if_usable
+    from django.db import close_old_connections
 
-    connections_keep_if_usable()
+    close_old_connections()

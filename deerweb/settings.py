@@ -536,8 +536,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Celery's Django fixup would close the database connections around every task and, in a
 # prefork pool process, close its whole connection pool with them (opening a PostgreSQL
-# connection was a sixth of a pipeline task's time: bench/, README). deerweb/celery.py lets each
-# task thread keep its connection instead, closing one only when it failed (common.db).
+# connection was a sixth of a pipeline task's time: bench/, README). deerweb/celery.py gives the
+# connection back to the pool around each task instead (closes it, on SQLite).
 CELERY_DB_REUSE_MAX = 10_000
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90

@@ -27,7 +27,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 
-from common.db import connections_keep_if_usable
+from common.db import connections_check, connections_keep_if_usable
 from ops.logging import prediction_context
 from predictions import pipeline
 from predictions.models import Prediction
@@ -37,6 +37,10 @@ logger = logging.getLogger(__name__)
 # Seconds between two looks for due rows when none is waiting: how late, at most, a poll
 # falls due before it is claimed.
 TICK = 0.1
+
+# A thread whose database connection sat unused this long checks it before its next unit of
+# work (a create must not be sent on a connection that cannot then record it).
+CHECK_AFTER_IDLE = 2.0
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,9 @@ class Poller:
         self._idle = threading.Semaphore(threads)  # one per thread free to start a poll
         self._stopping = threading.Event()
         self._workers: list[threading.Thread] = []
+        # Counts database errors met by any thread: the others check their connection before
+        # their next unit of work (PostgreSQL restarted, say: every kept connection is dead).
+        self._database_errors = 0
         self._claimer: threading.Thread | None = None
 
     def start(self) -> None:
@@ -106,6 +113,7 @@ class Poller:
                     claimed = self._claim(free)
             except DatabaseError:
                 logger.exception("poller: could not claim due work")
+                self._database_errors += 1
                 connection.close()
             for _unused in range(free - claimed):
                 self._idle.release()
@@ -135,23 +143,45 @@ class Poller:
         return free
 
     def _work(self) -> None:
+        errors_seen, last_used = self._database_errors, time.monotonic()
         while True:
             job = self._jobs.get()
             if job is None:
                 break
+            if errors_seen != self._database_errors or time.monotonic() - last_used > CHECK_AFTER_IDLE:
+                connections_check()
+                errors_seen = self._database_errors
             try:
-                with prediction_context(job.prediction.pk):
-                    if job.lease is None:
-                        pipeline.prediction_submit_claimed(job.prediction)
-                    else:
-                        pipeline.prediction_poll_claimed(job.prediction)
-            except Exception:  # the claim's lease runs out and the sweep takes it up again
-                logger.exception("prediction=%s %s failed", job.prediction.pk, "poll" if job.lease else "create")
+                self._run(job)
+            except DatabaseError:
+                self._database_errors += 1
+                errors_seen = self._database_errors
                 connection.close()
+                if job.lease is not None:  # a poll is asked again at once, on a fresh connection
+                    self._run_logged(job)
+                else:  # the create may be at DeerAPI: its claim runs out into the sweep
+                    logger.exception("prediction=%s create failed", job.prediction.pk)
+            except Exception:
+                logger.exception("prediction=%s %s failed", job.prediction.pk, "poll" if job.lease else "create")
             finally:
                 connections_keep_if_usable()
+                last_used = time.monotonic()
                 self._idle.release()
         close_old_connections()
+
+    def _run(self, job: _Claim) -> None:
+        with prediction_context(job.prediction.pk):
+            if job.lease is None:
+                pipeline.prediction_submit_claimed(job.prediction)
+            else:
+                pipeline.prediction_poll_claimed(job.prediction)
+
+    def _run_logged(self, job: _Claim) -> None:
+        try:
+            self._run(job)
+        except Exception:  # the claim's lease runs out and a poller takes it up again
+            logger.exception("prediction=%s poll failed", job.prediction.pk)
+            connection.close()
 
 
 _poller: Poller | None = None

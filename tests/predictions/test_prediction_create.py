@@ -9,8 +9,10 @@ from tests.world import SCHNELL
 pytestmark = pytest.mark.django_db
 
 
-def test_a_valid_input_is_saved_as_queued_with_only_the_models_keys(member, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks() as callbacks:
+def test_a_valid_input_is_saved_as_queued_and_due_with_only_the_models_keys(
+    member, broker, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
         prediction = services.prediction_create(
             owner=member,
             model_id=SCHNELL,
@@ -20,7 +22,20 @@ def test_a_valid_input_is_saved_as_queued_with_only_the_models_keys(member, djan
     assert prediction.input == {"prompt": "a deer in snow", "aspect_ratio": "16:9", "num_outputs": 2}
     assert prediction.prompt.text == "a deer in snow"
     assert prediction.prompt.owner == member
-    assert len(callbacks) == 1, "the submit task is enqueued once, after commit"
+    assert prediction.next_poll_at == prediction.created_at, "due at once: the workers' pollers claim it"
+    assert broker.messages == []
+
+
+def test_without_pollers_the_submit_task_is_enqueued_once_after_commit(
+    member, broker, settings, django_capture_on_commit_callbacks
+):
+    settings.POLL_THREADS = 0
+    with django_capture_on_commit_callbacks() as callbacks:
+        prediction = services.prediction_create(owner=member, model_id=SCHNELL, input={"prompt": "a deer"})
+    assert broker.messages == []
+    for callback in callbacks:
+        callback()
+    assert broker.sent("submit") == [[prediction.pk]]
 
 
 def test_an_unknown_model_is_refused_and_nothing_is_saved(member):

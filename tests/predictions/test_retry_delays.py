@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from deerapi.client import AuthError, TransientError
 from predictions import pipeline, services, storing
-from predictions.models import Status
+from predictions.models import Prediction, Status
 from tests.world import finished_prediction
 
 pytestmark = pytest.mark.django_db
@@ -49,14 +49,28 @@ def spread_within(countdowns: list[float], low: float, high: float) -> bool:
 
 
 @pytest.mark.parametrize(("retry_after", "low", "high"), [(None, 1.0, 2.0), (30.0, 30.0, 31.0)])
-def test_creates_refused_together_are_retried_at_different_times_never_before_retry_after(
-    member, countdowns, retry_after, low, high
+def test_creates_refused_together_are_due_again_at_different_times_never_before_retry_after(
+    member, countdowns, frozen_clock, retry_after, low, high
 ):
     client = Refusing(TransientError("busy", status_code=503, retry_after=retry_after))
+    now = timezone.now()
     for _ in range(TOGETHER):
-        queued = finished_prediction(member, outputs=0, status=Status.QUEUED, next_poll_at=timezone.now())
+        queued = finished_prediction(member, outputs=0, status=Status.QUEUED, next_poll_at=now)
         pipeline.prediction_submit(queued.pk, client=client)
-    assert spread_within(countdowns, low, high), countdowns
+    due = Prediction.objects.filter(owner=member, status=Status.QUEUED).values_list("next_poll_at", flat=True)
+    assert spread_within([(at - now).total_seconds() for at in due], low, high)
+    assert countdowns == [], "the pollers claim them when due: no message"
+
+
+def test_without_pollers_a_refused_create_is_sent_again_by_a_message_after_its_delay(
+    member, countdowns, frozen_clock, settings
+):
+    settings.POLL_THREADS = 0
+    client = Refusing(TransientError("busy", status_code=503, retry_after=5.0))
+    queued = finished_prediction(member, outputs=0, status=Status.QUEUED, next_poll_at=timezone.now())
+    pipeline.prediction_submit(queued.pk, client=client)
+    queued.refresh_from_db()
+    assert countdowns == [pytest.approx((queued.next_poll_at - timezone.now()).total_seconds())]
 
 
 @pytest.mark.parametrize(
