@@ -250,12 +250,15 @@ def _team_settings_for_submit() -> TeamSettings:
 
     Without a team budget nothing team-wide is checked, so members' submissions need not
     wait for each other: the row is read without a lock (its defaults only seed a new
-    member's quota). With one, the row is locked and read again, so concurrent submissions
+    member's quota). With one, the row is locked as it is read, so concurrent submissions
     are checked against the team's month one after another.
     """
-    team = TeamSettings.objects.filter(pk=1).first()
-    if team is None or team.team_monthly_budget is not None:
-        team = _team_settings_locked()
+    # One statement when a team budget is set: it locks the row only then.
+    team = TeamSettings.objects.select_for_update().filter(pk=1, team_monthly_budget__isnull=False).first()
+    if team is None:
+        team = TeamSettings.objects.filter(pk=1).first()
+        if team is None or team.team_monthly_budget is not None:  # the first ever, or set since
+            team = _team_settings_locked()
     return team
 
 
