@@ -21,14 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import transaction
-from django.db.models import Count, F, Q, Subquery, Sum
+from django.db.models import Count, Q, QuerySet, Subquery, Sum
 from django.utils import formats, timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -39,6 +39,7 @@ from billing.models import LedgerEntry, LedgerKind, MemberQuota, Period, TeamSet
 from catalog import specs as catalog
 from catalog.inputs import ModelSpec
 from common import permissions
+from common.db import Prepared
 
 if TYPE_CHECKING:
     from predictions.models import User
@@ -250,12 +251,15 @@ def _team_settings_for_submit() -> TeamSettings:
 
     Without a team budget nothing team-wide is checked, so members' submissions need not
     wait for each other: the row is read without a lock (its defaults only seed a new
-    member's quota). With one, the row is locked and read again, so concurrent submissions
+    member's quota). With one, the row is locked as it is read, so concurrent submissions
     are checked against the team's month one after another.
     """
-    team = TeamSettings.objects.filter(pk=1).first()
-    if team is None or team.team_monthly_budget is not None:
-        team = _team_settings_locked()
+    # One statement when a team budget is set: it locks the row only then.
+    team = TeamSettings.objects.select_for_update().filter(pk=1, team_monthly_budget__isnull=False).first()
+    if team is None:
+        team = TeamSettings.objects.filter(pk=1).first()
+        if team is None or team.team_monthly_budget is not None:  # the first ever, or set since
+            team = _team_settings_locked()
     return team
 
 
@@ -533,29 +537,48 @@ class BudgetStatus:
         return str(PERIOD_LEFT.get(self.limits.period, ""))
 
 
+def _budget_row(user_id: int) -> QuerySet[Any]:
+    # The member's quota through the join, the team's row in subqueries.
+    team = TeamSettings.objects.filter(pk=1)
+    return (
+        get_user_model()
+        .objects.filter(pk=user_id)
+        .values_list(
+            "quota__id",
+            "quota__budget",
+            "quota__period",
+            "quota__max_in_flight",
+            "quota__allowed_models",
+            Subquery(team.values("default_budget")[:1]),
+            Subquery(team.values("default_period")[:1]),
+            Subquery(team.values("default_max_in_flight")[:1]),
+            Subquery(team.values("deerapi_balance_empty_since")[:1]),
+            Subquery(team.values("deerapi_key_rejected_since")[:1]),
+        )
+    )
+
+
+def _member_spent(user_id: int, start: datetime, end: datetime) -> QuerySet[Any]:
+    """`spent_between` for one member, as a query of one row (none without entries)."""
+    entries = LedgerEntry.objects.filter(user_id=user_id, created_at__gte=start, created_at__lt=end)
+    return entries.order_by().values("user_id").annotate(total=Sum("amount")).values_list("total")
+
+
+# Every page shows the budget in its header: the ORM's time to build these two queries was
+# most of their cost, so they are built once (common/db.py) and only run here.
+_BUDGET_ROW = Prepared(_budget_row, -1_000_001)
+_MEMBER_SPENT = Prepared(_member_spent, -1_000_001, datetime(1901, 1, 1, tzinfo=UTC), datetime(1901, 1, 2, tzinfo=UTC))
+
+
 def budget_status(user: User, now: datetime | None = None) -> BudgetStatus:
     """A member's limits and what is left this period: two queries (one without a budget)."""
     now = now or timezone.now()
-    # The member's quota through the join (cheap to build), the team's row in subqueries:
-    # this runs on every page, and the ORM's time to build it is most of its cost.
-    team = TeamSettings.objects.filter(pk=1)
-    row = (
-        get_user_model()
-        .objects.filter(pk=user.pk)
-        .values(
-            own=F("quota__id"),
-            budget=F("quota__budget"),
-            period=F("quota__period"),
-            max_in_flight=F("quota__max_in_flight"),
-            allowed_models=F("quota__allowed_models"),
-            default_budget=Subquery(team.values("default_budget")[:1]),
-            default_period=Subquery(team.values("default_period")[:1]),
-            default_max_in_flight=Subquery(team.values("default_max_in_flight")[:1]),
-            balance_empty_since=Subquery(team.values("deerapi_balance_empty_since")[:1]),
-            key_rejected_since=Subquery(team.values("deerapi_key_rejected_since")[:1]),
-        )
-        .get()
+    (values,) = _BUDGET_ROW.rows(user.pk)
+    names = (
+        *("own", "budget", "period", "max_in_flight", "allowed_models"),
+        *("default_budget", "default_period", "default_max_in_flight", "balance_empty_since", "key_rejected_since"),
     )
+    row = dict(zip(names, values, strict=True))
     if row["own"] is not None:
         limits = Limits(row["budget"], row["period"], row["max_in_flight"], tuple(row["allowed_models"] or ()), True)
     else:
@@ -563,7 +586,9 @@ def budget_status(user: User, now: datetime | None = None) -> BudgetStatus:
             row["default_budget"], row["default_period"] or Period.MONTH, row["default_max_in_flight"], (), False
         )
     bounds = period_bounds(limits.period, now)
-    spent = spent_between(user.pk, *bounds) if bounds and limits.budget is not None else ZERO
+    spent = ZERO
+    if bounds and limits.budget is not None:
+        spent = next(iter(_MEMBER_SPENT.rows(user.pk, *bounds)), (None,))[0] or ZERO
     return BudgetStatus(
         limits=limits,
         spent=spent,

@@ -22,7 +22,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from catalog.inputs import RESERVED_NAMES, InputField, ModelSpec
-from common.widgets import IsoDateField, PromptTextarea, choice_field
+from common.widgets import IsoDateField, PlainSelect, PromptTextarea, choice_field
 from predictions import services, uploads
 from predictions.models import Status
 
@@ -138,7 +138,7 @@ class PredictionForm(forms.Form):
     # Django's own error store, which `add_input_errors` fills in; the stubs do not declare it.
     _errors: ErrorDict | None
 
-    model = forms.ChoiceField(label=_("Model"), choices=())
+    model = forms.ChoiceField(label=_("Model"), choices=(), widget=PlainSelect)
     # The member's prompt this form started from (library, "Edit and run"): the new
     # prediction links to it while its text is unchanged.
     prompt_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
@@ -273,7 +273,7 @@ def input_form_field(item: InputField) -> forms.Field:
         if item.default is None:
             # No default: the member may leave it unset and DeerAPI decides.
             choices.insert(0, ("", "—"))
-        return forms.ChoiceField(choices=choices, initial=item.default, **common)
+        return forms.ChoiceField(choices=choices, initial=item.default, widget=PlainSelect, **common)
     if item.kind == "uri":
         return ImageInputField(**common)
     if item.kind == "uri_list":
@@ -301,8 +301,8 @@ class HistoryFilterForm(forms.Form):
     """The history's filters, all in the query string: q, status, model, from, to, view."""
 
     q = forms.CharField(label=_("Prompt contains"), required=False, max_length=200)
-    status = forms.ChoiceField(label=_("Status"), required=False)
-    model = forms.ChoiceField(label=_("Model"), required=False)
+    status = forms.ChoiceField(label=_("Status"), required=False, widget=PlainSelect)
+    model = forms.ChoiceField(label=_("Model"), required=False, widget=PlainSelect)
     view = forms.ChoiceField(choices=VIEWS, required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, models: list[ModelSpec], **kwargs: Any) -> None:

@@ -274,6 +274,7 @@ def prediction_create(
     source: Prediction | None = None,
     compare_group: uuid.UUID | None = None,
     via_token: str = "",
+    spec: ModelSpec | None = None,
 ) -> Prediction:
     """Save a prediction as `queued` and have a worker send it.
 
@@ -281,8 +282,11 @@ def prediction_create(
     against the member's quota, saves and enqueues, all in one transaction.
     `prompt` reuses a prompt of the member's (its text must match the input's).
     `via_token`: the name of the API token it came through (empty: the web pages).
+    `spec`: the model as the caller already read it in this request (`models_enabled`), which
+    saves reading it again; without it, the model is read here.
     """
-    spec = catalog_selectors.model_get(model_id)
+    if spec is None or spec.id != model_id:
+        spec = catalog_selectors.model_get(model_id)
     if spec is None:
         raise PredictionInputError({"model": _("Unknown model “%(id)s”.") % {"id": model_id}})
     cleaned = prediction_input_clean(spec, input)

@@ -182,7 +182,7 @@ def _create_from_form(request: AuthedHttpRequest, form: PredictionForm) -> Predi
                 request.user, form.input_data(), hosts=frozenset({request.get_host()})
             )
             prediction = services.prediction_create(
-                owner=request.user, model_id=form.spec.id, input=data, prompt=prompt, source=source
+                owner=request.user, model_id=form.spec.id, input=data, prompt=prompt, source=source, spec=form.spec
             )
             uploads.input_images_link(prediction, stored)
             return prediction
