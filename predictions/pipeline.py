@@ -17,7 +17,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import DateTimeField, ExpressionWrapper, F, Q, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -221,7 +222,7 @@ RUN_TIME_SAMPLE = 20
 RUN_TIME_TTL = 30.0
 
 
-RUN_TIME_TTL_NONE = 2.0  # a model with no run yet may have one soon
+RUN_TIME_TTL_NONE = 0.5  # a model with no run yet may have one soon
 
 
 @dataclass(frozen=True)
@@ -254,7 +255,40 @@ def recent_run_times(model_id: str, num_outputs: int | None = None) -> RunTimes 
     ]
     found = RunTimes(min(times), max(times)) if times else None
     _recent_runs[key] = (clock, found)
+    if found is not None and cached is not None and cached[1] is None:  # its first runs, seen here
+        _still_running_at.pop(key, None)
+        polls_bring_forward(model_id, num_outputs, found.fastest)
     return found
+
+
+# While a model (with so many outputs) has no run to learn from: the age of the oldest of its
+# predictions this process found still running. A younger one is not polled again before it is
+# that old (none of them was quicker so far), nor before it has run twice as long, so only the
+# oldest probe DeerAPI every `poll_interval`; the first run to end brings the others' polls forward.
+_still_running_at: dict[tuple[str, int | None], float] = {}
+
+# The polls `polls_bring_forward` may move: not those claimed by a poll under way (their lease
+# lies further ahead).
+BRING_FORWARD_WITHIN = timedelta(seconds=30)
+
+
+def polls_bring_forward(model_id: str, num_outputs: int | None, fastest: float) -> int:
+    """A model's first run times are known: its running predictions polled later than the end
+    that run time predicts (on the schedule of a model with no runs) are polled then instead."""
+    now = timezone.now()
+    learned_end = ExpressionWrapper(
+        F("submitted_at") + timedelta(seconds=fastest + PROGRESS_MARGIN), output_field=DateTimeField()
+    )
+    rows = Prediction.objects.filter(
+        model_id=model_id,
+        status__in=(Status.STARTING, Status.PROCESSING),
+        submitted_at__isnull=False,
+        next_poll_at__lt=now + BRING_FORWARD_WITHIN,
+        next_poll_at__gt=learned_end,
+    )
+    if num_outputs is not None:
+        rows = rows.filter(input__num_outputs=num_outputs)
+    return rows.update(next_poll_at=Greatest(learned_end, Value(now, output_field=DateTimeField())))
 
 
 def _num_outputs(prediction: Prediction) -> int | None:
@@ -270,15 +304,23 @@ def poll_delay(prediction: Prediction, remote: RemotePrediction, now) -> float:
     run times (with as many outputs): first when the fastest of them would have ended, as none
     was quicker, then a third of their spread apart (at least FINISHING_POLL, at most
     `poll_interval`) until the slowest would have ended, then `poll_interval`. A model with no
-    run yet: `poll_interval`.
+    run yet: `poll_interval` for the oldest of its predictions in flight; a younger one waits until
+    it is as old as the oldest found still running (`_still_running_at`) and at least as long as it
+    has run, since the first run to end brings its poll forward (`polls_bring_forward`).
     """
     backoff = poll_interval(prediction, now)
     remaining = progress.progress_remaining(remote.logs, remote.started_at, now)
     if remaining is None:
         runs = recent_run_times(prediction.model_id, _num_outputs(prediction)) if prediction.model_id else None
-        if runs is None:
-            return backoff
         age = (now - (prediction.submitted_at or prediction.created_at)).total_seconds()
+        if runs is None:
+            key = (prediction.model_id, _num_outputs(prediction))
+            oldest = _still_running_at.get(key, 0.0)
+            if prediction.poll_count:  # a poll found it running (not the create's answer)
+                _still_running_at[key] = max(oldest, age)
+            if oldest > age + backoff:  # the oldest probe DeerAPI; the first run's end brings this forward
+                return min(max(oldest - age, age), PROGRESS_MAX_WAIT)
+            return backoff
         if age < runs.fastest:
             return min(runs.fastest - age + PROGRESS_MARGIN, PROGRESS_MAX_WAIT)
         if age < runs.slowest + backoff:

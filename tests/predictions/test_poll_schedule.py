@@ -125,3 +125,75 @@ def test_a_prediction_slower_than_every_recent_run_keeps_the_fixed_schedule(run_
     run_times(2.0)
     prediction, remote, now = schnell(3.5)
     assert pipeline.poll_delay(prediction, remote, now) == pipeline.poll_interval(prediction, now)
+
+
+@pytest.fixture
+def no_run_yet():
+    """A model with no run to learn from, and no prediction of it seen running in this process."""
+    pipeline._recent_runs.clear()
+    pipeline._still_running_at.clear()
+    yield
+    pipeline._recent_runs.clear()
+    pipeline._still_running_at.clear()
+
+
+@pytest.mark.django_db
+def test_with_no_run_yet_a_prediction_younger_than_one_found_running_waits_until_it_is_as_old(no_run_yet):
+    pipeline._still_running_at[(SCHNELL, 1)] = 12.0
+    prediction, remote, now = schnell(3)
+    assert pipeline.poll_delay(prediction, remote, now) == pytest.approx(9.0)
+
+
+@pytest.mark.django_db
+def test_with_no_run_yet_a_poll_that_finds_a_prediction_running_records_its_age(no_run_yet):
+    prediction, remote, now = schnell(7)
+    prediction.poll_count = 1
+    assert pipeline.poll_delay(prediction, remote, now) == pipeline.poll_interval(prediction, now)
+    assert pipeline._still_running_at[(SCHNELL, 1)] == pytest.approx(7.0)
+
+
+def running_since(member, seconds_ago: float, next_poll_in: float, *, model_id: str = SCHNELL) -> Prediction:
+    now = timezone.now()
+    prompt = Prompt.objects.create(owner=member, text="a deer")
+    return Prediction.objects.create(
+        owner=member,
+        prompt=prompt,
+        model_id=model_id,
+        input={"prompt": "a deer", "num_outputs": 1},
+        status=Status.PROCESSING,
+        submitted_at=now - timedelta(seconds=seconds_ago),
+        next_poll_at=now + timedelta(seconds=next_poll_in),
+    )
+
+
+@pytest.mark.django_db
+def test_once_a_models_first_run_is_known_its_later_polls_come_forward_to_the_end_it_predicts(member, no_run_yet):
+    late = running_since(member, 5, 20)
+    already_due = running_since(member, 9, 10)
+    under_way = running_since(member, 5, 55)  # a poll's lease
+    other = running_since(member, 5, 20, model_id=IDEOGRAM)
+    assert pipeline.polls_bring_forward(SCHNELL, 1, fastest=6.0) == 2
+    for prediction in (late, already_due, under_way, other):
+        prediction.refresh_from_db()
+    assert late.next_poll_at == pytest.approx(late.submitted_at + timedelta(seconds=6.25), abs=timedelta(0))
+    assert already_due.next_poll_at <= timezone.now()
+    assert under_way.next_poll_at > timezone.now() + timedelta(seconds=50)
+    assert other.next_poll_at > timezone.now() + timedelta(seconds=15)
+
+
+@pytest.mark.django_db
+def test_learning_a_models_first_runs_brings_its_waiting_polls_forward(member, run_times, no_run_yet):
+    late = running_since(member, 5, 20)
+    assert pipeline.recent_run_times(SCHNELL, 1) is None
+    pipeline._recent_runs[(SCHNELL, 1)] = (0.0, None)  # read long ago
+    run_times(6.0)
+    assert pipeline.recent_run_times(SCHNELL, 1) == pipeline.RunTimes(6.0, 6.0)
+    late.refresh_from_db()
+    assert late.next_poll_at < timezone.now() + timedelta(seconds=5)
+
+
+@pytest.mark.django_db
+def test_with_no_run_yet_a_prediction_younger_than_one_found_running_backs_off_by_doubling(no_run_yet):
+    pipeline._still_running_at[(SCHNELL, 1)] = 8.0
+    prediction, remote, now = schnell(6)
+    assert pipeline.poll_delay(prediction, remote, now) == pytest.approx(6.0)
