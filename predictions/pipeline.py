@@ -265,7 +265,10 @@ def recent_run_times(model_id: str, num_outputs: int | None = None) -> RunTimes 
 # predictions this process found still running. A younger one is not polled again before it is
 # that old (none of them was quicker so far), nor before it has run twice as long, so only the
 # oldest probe DeerAPI every `poll_interval`; the first run to end brings the others' polls forward.
-_still_running_at: dict[tuple[str, int | None], float] = {}
+_still_running_at: dict[tuple[str, int | None], tuple[float, datetime]] = {}
+
+# Predictions submitted within this many seconds of the oldest one found running probe with it.
+PROBE_WINDOW = 0.25
 
 # The polls `polls_bring_forward` may move: not those claimed by a poll under way (their lease
 # lies further ahead).
@@ -315,11 +318,12 @@ def poll_delay(prediction: Prediction, remote: RemotePrediction, now) -> float:
         age = (now - (prediction.submitted_at or prediction.created_at)).total_seconds()
         if runs is None:
             key = (prediction.model_id, _num_outputs(prediction))
-            oldest = _still_running_at.get(key, 0.0)
-            if prediction.poll_count:  # a poll found it running (not the create's answer)
-                _still_running_at[key] = max(oldest, age)
-            if oldest > age + backoff:  # the oldest probe DeerAPI; the first run's end brings this forward
-                return min(max(oldest - age, age), PROGRESS_MAX_WAIT)
+            seen_age, seen_at = _still_running_at.get(key, (0.0, now))
+            oldest = seen_age + (now - seen_at).total_seconds()  # as old as it is now
+            if prediction.poll_count and age >= oldest:  # a poll found it running (not the create's answer)
+                _still_running_at[key] = (age, now)
+            if oldest > age + PROBE_WINDOW:  # the oldest probe DeerAPI; the first run's end brings this forward
+                return min(max(oldest - age, age, backoff), PROGRESS_MAX_WAIT)
             return backoff
         if age < runs.fastest:
             return min(runs.fastest - age + PROGRESS_MARGIN, PROGRESS_MAX_WAIT)

@@ -139,8 +139,8 @@ def no_run_yet():
 
 @pytest.mark.django_db
 def test_with_no_run_yet_a_prediction_younger_than_one_found_running_waits_until_it_is_as_old(no_run_yet):
-    pipeline._still_running_at[(SCHNELL, 1)] = 12.0
     prediction, remote, now = schnell(3)
+    pipeline._still_running_at[(SCHNELL, 1)] = (12.0, now)
     assert pipeline.poll_delay(prediction, remote, now) == pytest.approx(9.0)
 
 
@@ -149,7 +149,7 @@ def test_with_no_run_yet_a_poll_that_finds_a_prediction_running_records_its_age(
     prediction, remote, now = schnell(7)
     prediction.poll_count = 1
     assert pipeline.poll_delay(prediction, remote, now) == pipeline.poll_interval(prediction, now)
-    assert pipeline._still_running_at[(SCHNELL, 1)] == pytest.approx(7.0)
+    assert pipeline._still_running_at[(SCHNELL, 1)] == (pytest.approx(7.0), now)
 
 
 def running_since(member, seconds_ago: float, next_poll_in: float, *, model_id: str = SCHNELL) -> Prediction:
@@ -194,6 +194,14 @@ def test_learning_a_models_first_runs_brings_its_waiting_polls_forward(member, r
 
 @pytest.mark.django_db
 def test_with_no_run_yet_a_prediction_younger_than_one_found_running_backs_off_by_doubling(no_run_yet):
-    pipeline._still_running_at[(SCHNELL, 1)] = 8.0
     prediction, remote, now = schnell(6)
+    pipeline._still_running_at[(SCHNELL, 1)] = (7.0, now - timedelta(seconds=1))  # 8 s old now
     assert pipeline.poll_delay(prediction, remote, now) == pytest.approx(6.0)
+
+
+@pytest.mark.django_db
+def test_with_no_run_yet_predictions_submitted_with_the_oldest_probe_with_it(no_run_yet):
+    prediction, remote, now = schnell(6)
+    prediction.poll_count = 3
+    pipeline._still_running_at[(SCHNELL, 1)] = (6.1, now)
+    assert pipeline.poll_delay(prediction, remote, now) == pipeline.poll_interval(prediction, now)
