@@ -111,6 +111,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--members", type=int, default=20)
     parser.add_argument("--threads", type=int, default=4, help="threads calling prediction_create")
     parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="DeerWeb's submissions per second, spread evenly (default 0: all at once); the peers start at once",
+    )
+    parser.add_argument(
         "--concurrency",
         type=int,
         default=4,
@@ -137,6 +143,8 @@ def _positive(args: argparse.Namespace) -> None:
         args.peer_predictions = args.predictions
     if args.peer_predictions < 0:
         raise BenchError("--peer-predictions must be 0 or more")
+    if args.rate < 0:
+        raise BenchError("--rate must be 0 (all at once) or more")
     if args.broker is None:
         args.broker = args.redis_url
     if not args.broker.startswith(("redis://", "amqp://", "amqps://")):
@@ -467,10 +475,14 @@ def _deerweb(ctx: Context, run_seconds: float, members: list[Any]) -> Figures:
         cpu: list[float] = []
         statements: list[int] = []
 
+        paced_from = time.monotonic()
+
         def submit(thread: int) -> None:
             begun, counted = time.thread_time(), counting.thread_statements()
             try:
                 for index in range(thread, args.predictions, args.threads):
+                    if args.rate and (wait := paced_from + index / args.rate - time.monotonic()) > 0:
+                        time.sleep(wait)
                     owner = members[index % len(members)]
                     services.prediction_create(owner=owner, model_id=MODEL, input=_input(index, owner.username))
             finally:
@@ -716,7 +728,8 @@ def run(args: argparse.Namespace) -> int:
     )
     size = "1 MP (1024×1024, as heavy as a real picture)" if args.output_size == "full" else "256×256"
     print(
-        f"Workload: {args.members} members submit {args.predictions} predictions at once from {args.threads} "
+        f"Workload: {args.members} members submit {args.predictions} predictions "
+        f"{f'at {args.rate:g} a second' if args.rate else 'at once'} from {args.threads} "
         f"threads; model {MODEL}, 1 webp image each of {size}; run() peer: {args.peer_predictions} predictions"
     )
     print(flush=True)
