@@ -26,7 +26,8 @@ from catalog.inputs import ModelSpec
 from common import rows
 from common.paging import id_param
 from common.permissions import AuthedHttpRequest
-from predictions import files, metadata, prompts, replicate, selectors, services, uploads
+from common.responses import IteratorResponse
+from predictions import archive, files, metadata, prompts, replicate, selectors, services, uploads
 from predictions.forms import (
     CompareForm,
     HistoryFilterForm,
@@ -367,6 +368,24 @@ def _serve(output: PredictionOutput, field: str, *, download: bool) -> HttpRespo
 def output_file(request: AuthedHttpRequest, pk: int, index: int) -> HttpResponseBase:
     output = selectors.output_get(request.user, pk, index)
     return _serve(output, "file", download="download" in request.GET)
+
+
+@login_required
+@require_GET
+def predictions_download(request: AuthedHttpRequest) -> HttpResponseBase:
+    """The selected predictions' outputs in a .zip with metadata.json and metadata.csv, streamed."""
+    ids = [pk for value in request.GET.getlist("id") if (pk := id_param(value)) is not None]
+    predictions = selectors.predictions_for_archive(request.user, ids)
+    if not predictions:
+        messages.error(request, _("Select the predictions to download."))
+        return redirect("predictions:list")
+    response = IteratorResponse(
+        archive.archive_stream(predictions, embed=metadata.embedding_enabled()), content_type="application/zip"
+    )
+    response["Content-Disposition"] = content_disposition_header(True, "deerweb-predictions.zip")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @require_GET

@@ -149,10 +149,12 @@ def add_output(
     size: tuple[int, int] = (8, 8),
     color: str = "red",
     image_format: str = "PNG",
+    noise: bool = False,
 ) -> PredictionOutput:
-    """A stored output of `size` (a PNG, or the `image_format` given: JPEG, WEBP), with its SHA-256
-    and the WEBP thumbnail the pipeline would make of it."""
-    image = Image.new("RGB", size, color)
+    """A stored output of `size` (a PNG, or the `image_format` given: JPEG, WEBP), of one colour or
+    of random pixels with `noise`, with its SHA-256 and the WEBP thumbnail the pipeline would make of it."""
+    pixels = os.urandom(size[0] * size[1] * 3) if noise else None
+    image = Image.frombytes("RGB", size, pixels) if pixels else Image.new("RGB", size, color)
     data = _encoded(image, image_format)
     image.thumbnail(storing.THUMBNAIL_SIZE)
     ext = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}[image_format]
