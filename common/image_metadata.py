@@ -91,18 +91,26 @@ def xmp_packet(properties: dict[str, str]) -> bytes:
 
 
 def jpeg_with_xmp(data: bytes, xmp: bytes) -> bytes:
-    """The JPEG with an APP1 XMP segment after SOI (and after a JFIF APP0, which must come first)."""
+    """The JPEG with an APP1 XMP segment after SOI (and after a JFIF APP0, which must come first);
+    an XMP segment it had is dropped. Only the leading APPn and COM segments are walked."""
     if not data.startswith(b"\xff\xd8"):
         raise UnsupportedImage("not a JPEG file")
     payload = XMP_JPEG_HEADER + xmp
     if len(payload) > JPEG_SEGMENT_MAX:
         raise UnsupportedImage("XMP too large for one JPEG segment")
+    app0: list[bytes] = []
+    rest: list[bytes] = []
     at = 2
-    while data[at : at + 2] == b"\xff\xe0":  # APP0 segments (JFIF, JFXX)
+    while len(data) >= at + 4 and data[at] == 0xFF and (0xE0 <= data[at + 1] <= 0xEF or data[at + 1] == 0xFE):
         (length,) = struct.unpack(">H", data[at + 2 : at + 4])
+        segment = data[at : at + 2 + length]
+        if data[at + 1] == 0xE0 and not rest:
+            app0.append(segment)
+        elif not (data[at + 1] == 0xE1 and segment[4:].startswith(XMP_JPEG_HEADER)):
+            rest.append(segment)
         at += 2 + length
-    segment = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
-    return data[:at] + segment + data[at:]
+    ours = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+    return b"".join([data[:2], *app0, ours, *rest, data[at:]])
 
 
 # --- WebP ----------------------------------------------------------------------------------
