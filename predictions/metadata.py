@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from billing.models import TeamSettings
+from catalog import specs as catalog
 from common import image_metadata
 from predictions import uploads
 from predictions.models import Prediction, PredictionOutput
@@ -71,17 +72,25 @@ def _a1111_value(value: Any) -> str:
 
 
 def a1111_parameters(output: PredictionOutput, record: dict[str, Any]) -> str:
-    """The `parameters` text: the prompt, a negative prompt line if any, then `Key: value, …`."""
+    """The `parameters` text: the prompt, a negative prompt line if any, then `Key: value, …` in
+    AUTOMATIC1111's order (steps, sampler and CFG scale, seed, size, model), then the other inputs.
+    Steps, sampler and CFG scale not in the inputs are the model's defaults, which DeerAPI used."""
     inputs: dict[str, Any] = record["inputs"]
+    spec = catalog.get_model(record["model"])
     fields: dict[str, Any] = {}
-    for name, value in inputs.items():
-        if name not in NOT_PARAMETERS and value not in (None, "", [], {}):
-            fields.setdefault(A1111_LABELS.get(name, name.replace("_", " ").capitalize()), value)
+    for name, label in A1111_LABELS.items():
+        field = spec.field(name) if spec else None
+        value = inputs.get(name, field.default if field else None)
+        if value is not None and label not in fields:
+            fields[label] = value
     if record["seed"] is not None:
         fields["Seed"] = record["seed"]
     if output.width and output.height:
         fields["Size"] = f"{output.width}x{output.height}"
     fields["Model"] = record["model"]
+    for name, value in inputs.items():
+        if name not in NOT_PARAMETERS and name not in A1111_LABELS and value not in (None, "", [], {}):
+            fields.setdefault(name.replace("_", " ").capitalize(), value)
     lines = [record["prompt"]]
     if inputs.get("negative_prompt"):
         lines.append(f"Negative prompt: {inputs['negative_prompt']}")

@@ -15,7 +15,7 @@ from PIL import Image
 
 from billing import services as billing
 from predictions.models import Prediction, PredictionOutput
-from tests.world import FILE_POLICY, SCHNELL, add_output, finished_prediction, updated
+from tests.world import FILE_POLICY, SCHNELL, SDXL, add_output, finished_prediction, updated
 
 pytestmark = pytest.mark.django_db
 PROMPT = "a red deer at dawn, 35mm"
@@ -52,7 +52,15 @@ def test_a_downloaded_png_carries_its_parameters_as_automatic1111_writes_them(me
     assert settings["Size"] == "24x16"
     assert settings["Model"] == SCHNELL
     assert settings["Aspect ratio"] == '"1:1"'  # quoted, as it holds a colon
+    assert settings_line.startswith(f"Steps: 4, Seed: 123, Size: 24x16, Model: {SCHNELL}, ")  # A1111's order
     assert image.size == (24, 16)
+
+
+def test_steps_left_to_the_model_are_written_as_its_default_and_its_guidance_as_cfg_scale(member_client, member):
+    output = made(member)
+    updated(output.prediction, model_id=SDXL, input={"prompt": PROMPT, "guidance_scale": 9})
+    parameters = Image.open(io.BytesIO(download(member_client, output).content)).text["parameters"]
+    assert parameters.split("\n")[1].startswith("Steps: 50, Sampler: K_EULER, CFG scale: 9, Seed: 123, ")
 
 
 def test_a_downloaded_png_carries_the_deerweb_record_as_json(member_client, member):
