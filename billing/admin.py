@@ -60,6 +60,7 @@ class TeamSettingsAdmin(admin.ModelAdmin):
     fieldsets = (
         (_("Defaults for new members"), {"fields": ("default_budget", "default_period", "default_max_in_flight")}),
         (_("Team"), {"fields": ("team_monthly_budget",)}),
+        (_("Downloads"), {"fields": ("embed_download_metadata",)}),
         (
             _("DeerAPI"),
             {
@@ -75,7 +76,7 @@ class TeamSettingsAdmin(admin.ModelAdmin):
             },
         ),
     )
-    readonly_fields = flatten_fieldsets(fieldsets[2:])  # the DeerAPI section
+    readonly_fields = flatten_fieldsets(fieldsets[3:])  # the DeerAPI section
 
     def has_add_permission(self, request):
         return False

@@ -67,6 +67,14 @@ class TeamSettings(models.Model):
         blank=True,
         help_text=_("Empty: unlimited."),
     )
+    embed_download_metadata = models.BooleanField(
+        _("downloads carry their metadata"),
+        default=True,
+        help_text=_(
+            "A downloaded image carries its prompt, inputs, seed, model and member in its file. "
+            "Turn off for privacy: downloads are then the files exactly as stored."
+        ),
+    )
     # Set when DeerAPI says its balance is exhausted or the key is rejected;
     # cleared by the next prediction DeerAPI accepts. Admins see a banner meanwhile.
     deerapi_balance_empty_since = models.DateTimeField(null=True, blank=True)

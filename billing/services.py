@@ -99,7 +99,13 @@ def recorded_cost() -> Decimal:
 
 # What a member may change on their quota through `quota_update`.
 QUOTA_FIELDS = ("budget", "period", "max_in_flight", "allowed_models", "auto_approve")
-TEAM_FIELDS = ("default_budget", "default_period", "default_max_in_flight", "team_monthly_budget")
+TEAM_FIELDS = (
+    "default_budget",
+    "default_period",
+    "default_max_in_flight",
+    "team_monthly_budget",
+    "embed_download_metadata",
+)
 
 
 class Limit:

@@ -28,3 +28,21 @@ class FileResponse(http.FileResponse):
         read = sync_to_async(file.read, thread_sensitive=False)
         while chunk := await read(self.async_block_size):
             yield chunk
+
+
+class IteratorResponse(http.StreamingHttpResponse):
+    """A streamed response made by a sync iterator, pulled part by part under ASGI too.
+
+    Django's ASGI handler would otherwise read a sync iterator whole into a list before sending
+    it. The iterator must not use the database (it runs in the thread pool): read rows first.
+    """
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        parts = iter(cast(Iterator[bytes], self.streaming_content))
+        pull = sync_to_async(_next_part, thread_sensitive=False)
+        while (part := await pull(parts)) is not None:
+            yield part
+
+
+def _next_part(parts: Iterator[bytes]) -> bytes | None:
+    return next(parts, None)

@@ -47,3 +47,14 @@ def stored_file_response(
         # An object store's file is read as it arrives (deerweb/storage.py): its length came with it.
         streamed["Content-Length"] = handle.file.size
     return streamed
+
+
+def stored_file_bytes(stored: FieldFile) -> bytes:
+    """The whole stored file, for a response that changes it on the way (a download with metadata)."""
+    if not stored.name:
+        raise Http404
+    try:
+        with stored.open("rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        raise Http404 from None

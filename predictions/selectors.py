@@ -39,6 +39,21 @@ def shared_with_team(prefix: str = "") -> Q:
     )
 
 
+ARCHIVE_MAX = 200  # predictions in one .zip download
+
+
+def predictions_for_archive(user: User, ids: list[int]) -> list[Prediction]:
+    """The predictions of `ids` that `user` may see (the rule of `prediction_get`), newest first,
+    with their prompts, members and stored outputs: everything a .zip download writes."""
+    qs = Prediction.objects.filter(pk__in=ids[:ARCHIVE_MAX], files_deleted_at__isnull=True)
+    if not permissions.can_view_team(user):
+        qs = qs.filter(Q(owner=user) | shared_with_team())
+    outputs = PredictionOutput.objects.exclude(file="").order_by("index")
+    return list(
+        qs.select_related("prompt", "owner").prefetch_related(Prefetch("outputs", queryset=outputs)).order_by("-pk")
+    )
+
+
 def prediction_history(
     user: User,
     *,

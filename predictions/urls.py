@@ -9,6 +9,7 @@ prediction_patterns = (
     [
         path("", views.prediction_list, name="list"),
         path("new/", views.prediction_new, name="new"),
+        path("download/", views.predictions_download, name="download"),
         path("new/fields/", views.prediction_new_fields, name="new_fields"),
         path("compare/", views.compare_new, name="compare"),
         path("compare/<uuid:group>/", views.compare_detail, name="compare_detail"),

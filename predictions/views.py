@@ -15,7 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import urlencode
+from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -26,7 +26,8 @@ from catalog.inputs import ModelSpec
 from common import rows
 from common.paging import id_param
 from common.permissions import AuthedHttpRequest
-from predictions import files, prompts, replicate, selectors, services, uploads
+from common.responses import IteratorResponse
+from predictions import archive, files, metadata, prompts, replicate, selectors, services, uploads
 from predictions.forms import (
     CompareForm,
     HistoryFilterForm,
@@ -345,12 +346,20 @@ def _serve(output: PredictionOutput, field: str, *, download: bool) -> HttpRespo
     content_type = output.content_type if field == "file" else "image/webp"
     ext = output.extension if field == "file" else "webp"
     name = f"deerweb-{output.prediction_id}-{output.index + 1}.{ext}"
-    # The file itself, or (DEERWEB_FILE_ACCEL_PREFIX) an X-Accel-Redirect for nginx to send it.
-    response = files.stored_file_response(stored, content_type=content_type, filename=name, download=download)
+    response: HttpResponseBase
+    if download and field == "file" and output.content_type in metadata.EMBEDDABLE and metadata.embedding_enabled():
+        # A download carries how it was made; the stored file (and the inline view) stay as DeerAPI sent them.
+        data = metadata.output_with_metadata(output, files.stored_file_bytes(stored))
+        response = HttpResponse(data, content_type=content_type)
+        response["Content-Disposition"] = content_disposition_header(True, name)
+        response["Cache-Control"] = "private, no-cache"
+    else:
+        # The file itself, or (DEERWEB_FILE_ACCEL_PREFIX) an X-Accel-Redirect for nginx to send it.
+        response = files.stored_file_response(stored, content_type=content_type, filename=name, download=download)
+        response["Cache-Control"] = "private, max-age=86400"
     # Our content type, never the provider's; and nothing in the file may run.
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
-    response["Cache-Control"] = "private, max-age=86400"
     return response
 
 
@@ -359,6 +368,24 @@ def _serve(output: PredictionOutput, field: str, *, download: bool) -> HttpRespo
 def output_file(request: AuthedHttpRequest, pk: int, index: int) -> HttpResponseBase:
     output = selectors.output_get(request.user, pk, index)
     return _serve(output, "file", download="download" in request.GET)
+
+
+@login_required
+@require_GET
+def predictions_download(request: AuthedHttpRequest) -> HttpResponseBase:
+    """The selected predictions' outputs in a .zip with metadata.json and metadata.csv, streamed."""
+    ids = [pk for value in request.GET.getlist("id") if (pk := id_param(value)) is not None]
+    predictions = selectors.predictions_for_archive(request.user, ids)
+    if not predictions:
+        messages.error(request, _("Select the predictions to download."))
+        return redirect("predictions:list")
+    response = IteratorResponse(
+        archive.archive_stream(predictions, embed=metadata.embedding_enabled()), content_type="application/zip"
+    )
+    response["Content-Disposition"] = content_disposition_header(True, "deerweb-predictions.zip")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @require_GET

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
+import hashlib
 import io
 import os
 import signal
@@ -142,24 +143,33 @@ def ended(prediction: Prediction, **fields: Any) -> Prediction:
 
 
 def add_output(
-    prediction: Prediction, index: int = 0, *, size: tuple[int, int] = (8, 8), color: str = "red"
+    prediction: Prediction,
+    index: int = 0,
+    *,
+    size: tuple[int, int] = (8, 8),
+    color: str = "red",
+    image_format: str = "PNG",
+    noise: bool = False,
 ) -> PredictionOutput:
-    """A stored PNG output of `size`, with the WEBP thumbnail the pipeline would make of it."""
-    image = Image.new("RGB", size, color)
-    data = _encoded(image, "PNG")
+    """A stored output of `size` (a PNG, or the `image_format` given: JPEG, WEBP), of one colour or
+    of random pixels with `noise`, with its SHA-256 and the WEBP thumbnail the pipeline would make of it."""
+    pixels = os.urandom(size[0] * size[1] * 3) if noise else None
+    image = Image.frombytes("RGB", size, pixels) if pixels else Image.new("RGB", size, color)
+    data = _encoded(image, image_format)
     image.thumbnail(storing.THUMBNAIL_SIZE)
+    ext = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}[image_format]
     output = PredictionOutput(
         prediction=prediction,
         index=index,
-        source_url=f"https://files.example/{prediction.pk}-{index}.png",
-        content_type="image/png",
+        source_url=f"https://files.example/{prediction.pk}-{index}.{ext}",
+        content_type=Image.MIME[image_format],
         size=len(data),
         width=size[0],
         height=size[1],
-        checksum="0" * 64,
+        checksum=hashlib.sha256(data).hexdigest(),
     )
     name = f"out-{prediction.pk}-{index}"
-    output.file.save(f"{name}.png", ContentFile(data), save=False)
+    output.file.save(f"{name}.{ext}", ContentFile(data), save=False)
     output.thumbnail.save(f"{name}.webp", ContentFile(_encoded(image, "WEBP")), save=False)
     output.save()
     return output

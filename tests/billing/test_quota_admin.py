@@ -1,6 +1,7 @@
 """The quota parts of the admin site: member limits and team settings (audited), the read-only
 ledger with its "adjust" page, and the prediction actions that resolve unknown outcomes or refund."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -61,6 +62,7 @@ def test_the_team_settings_list_opens_the_one_row_and_saving_it_is_audited(admin
             "default_period": "week",
             "default_max_in_flight": "",
             "team_monthly_budget": "200",
+            "embed_download_metadata": "on",
         },
     )
     assert response.status_code == 302, response.content.decode()[-2000:]
@@ -71,6 +73,16 @@ def test_the_team_settings_list_opens_the_one_row_and_saving_it_is_audited(admin
         Decimal("200"),
     )
     assert AuditEntry.objects.get(action="quota.change").target_type == "billing.teamsettings"
+
+
+def test_an_admin_turns_off_metadata_in_downloads_on_the_team_settings_page(admin_client):
+    url = reverse("admin:billing_teamsettings_change", args=[TeamSettings.load().pk])
+    page = admin_client.get(url).content.decode()
+    assert re.search(r'<input type="checkbox" name="embed_download_metadata"[^>]* checked', page)
+    response = admin_client.post(url, {"default_period": "month"})
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    assert TeamSettings.objects.get(pk=1).embed_download_metadata is False
+    assert AuditEntry.objects.get(action="quota.change").summary == "team: embed_download_metadata"
 
 
 def test_the_ledger_is_read_only_in_the_admin(admin_client, member):

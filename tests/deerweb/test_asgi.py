@@ -4,7 +4,9 @@ synchronous iterator whole), and the API answers through its own short chain."""
 
 from __future__ import annotations
 
+import io
 import warnings
+import zipfile
 
 import pytest
 
@@ -92,3 +94,17 @@ def test_a_stored_image_in_an_s3_bucket_is_streamed_block_by_block_as_it_arrives
     assert b"".join(bodies) == data
     assert len([body for body in bodies if body]) > 1
     assert caught == []
+
+
+def test_a_zip_of_predictions_is_sent_part_by_part(member_client, member, transactional_db, web_loop):
+    prediction = finished_prediction(member, outputs=3)
+    member_client.force_login(member)
+    cookie = f"sessionid={member_client.cookies['sessionid'].value}"
+
+    status, headers, bodies, caught = _get(web_loop, f"/predictions/download/?id={prediction.pk}", cookie=cookie)
+
+    assert status == 200 and headers[b"content-type"] == b"application/zip"
+    assert len([body for body in bodies if body]) > 3  # an output per part, then the records
+    assert caught == []  # common.responses.IteratorResponse, not Django's read-it-whole fallback
+    names = zipfile.ZipFile(io.BytesIO(b"".join(bodies))).namelist()
+    assert names == [*(f"deerweb-{prediction.pk}-{n}.png" for n in (1, 2, 3)), "metadata.json", "metadata.csv"]

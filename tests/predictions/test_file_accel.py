@@ -3,6 +3,7 @@ and hands the sending to nginx with X-Accel-Redirect, keeping its own headers.""
 
 import pytest
 
+from billing import services as billing
 from tests.world import FILE_POLICY, add_output, load_settings, make_prediction, stored_image
 
 pytestmark = pytest.mark.django_db
@@ -30,12 +31,25 @@ def test_an_output_is_handed_to_nginx_with_our_type_name_and_policy(accel, membe
     assert response["Cache-Control"] == "private, max-age=86400"
 
 
-def test_a_download_is_handed_to_nginx_as_an_attachment(accel, member_client, member):
+def test_a_download_without_embedded_metadata_is_handed_to_nginx_as_an_attachment(
+    accel, member_client, member, admin_user
+):
+    billing.team_settings_update({"embed_download_metadata": False}, by=admin_user)
     prediction = make_prediction(member)
     add_output(prediction)
     response = member_client.get(f"/predictions/{prediction.pk}/outputs/0/?download=1")
     assert response["Content-Disposition"] == f'attachment; filename="deerweb-{prediction.pk}-1.png"'
     assert response.content == b""
+
+
+def test_a_download_with_embedded_metadata_is_sent_by_deerweb_with_its_policy(accel, member_client, member):
+    prediction = make_prediction(member)
+    add_output(prediction)
+    response = member_client.get(f"/predictions/{prediction.pk}/outputs/0/?download=1")
+    assert not response.has_header("X-Accel-Redirect")
+    assert response["Content-Disposition"] == f'attachment; filename="deerweb-{prediction.pk}-1.png"'
+    assert response["Content-Security-Policy"] == FILE_POLICY
+    assert response.content.startswith(b"\x89PNG")
 
 
 def test_a_thumbnail_is_handed_to_nginx_as_webp(accel, member_client, member):

@@ -5,17 +5,19 @@ permission check, with the same safe headers as from local disk."""
 from __future__ import annotations
 
 import hashlib
+import io
 from pathlib import Path
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from PIL import Image
 
 from deerapi.simulator.state import FetchedInput
 from predictions import pipeline, replicate, storing, uploads
 from predictions.models import ReviewState, Status
 from reviews import services as reviews
-from tests.world import FILE_POLICY, RECRAFT_SVG, finished_prediction, made_with_upload, wait_until
+from tests.world import FILE_POLICY, PROMPT, RECRAFT_SVG, finished_prediction, made_with_upload, wait_until
 
 pytestmark = pytest.mark.django_db
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><script>alert(1)</script></svg>'
@@ -80,11 +82,15 @@ def test_an_svg_stored_in_the_bucket_is_served_sandboxed_so_its_script_cannot_ru
     assert response["X-Content-Type-Options"] == "nosniff"
 
 
-def test_a_download_from_the_bucket_keeps_its_file_name(s3, member_client, member):
+def test_a_download_from_the_bucket_keeps_its_file_name_and_carries_its_metadata(s3, member_client, member):
     prediction = finished_prediction(member)
+    output = prediction.outputs.get()
+    stored = s3.read(output.file.name)
     response = member_client.get(reverse("predictions:output", args=[prediction.pk, 0]) + "?download=1")
     assert response["Content-Disposition"] == f'attachment; filename="deerweb-{prediction.pk}-1.png"'
-    assert b"".join(response.streaming_content) == s3.read(prediction.outputs.get().file.name)
+    assert Image.open(io.BytesIO(response.getvalue())).text["parameters"].startswith(PROMPT + "\n")
+    assert s3.read(output.file.name) == stored
+    assert hashlib.sha256(stored).hexdigest() == output.checksum
 
 
 def test_the_apis_signed_output_url_streams_the_file_from_the_bucket(s3, client, member):
