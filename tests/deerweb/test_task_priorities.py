@@ -40,9 +40,15 @@ CREATES = 16
 @pytest.mark.services
 @pytest.mark.priorities
 @pytest.mark.django_db(transaction=True)
-def test_a_due_poll_is_taken_before_the_creates_queued_ahead_of_it(worker_session, simulator, member, tmp_path):
-    # The sweep would send late creates again, out of their queue order: not within this test.
-    worker = Worker(dict(worker_session.env, DEERWEB_SWEEP_GRACE="600"), tmp_path / "worker.log")
+def test_without_pollers_a_due_poll_is_taken_before_the_creates_queued_ahead_of_it(
+    worker_session, simulator, member, tmp_path, settings
+):
+    # Messages for every create and poll (DEERWEB_POLL_THREADS=0; pollers claim polls first:
+    # tests/predictions/test_poller.py). The sweep would send late creates again, out of their
+    # queue order: not within this test.
+    settings.POLL_THREADS = 0
+    env = dict(worker_session.env, DEERWEB_SWEEP_GRACE="600", DEERWEB_POLL_THREADS="0")
+    worker = Worker(env, tmp_path / "worker.log")
     worker_session.stop()  # nothing takes a message until every one is queued
     running = submitted(member)
     current_app.control.purge()  # its own poll, queued before the creates

@@ -83,6 +83,17 @@ def test_due_creates_are_claimed_in_submitting_with_the_attempt_counted(member):
 
 
 @pytest.mark.django_db
+def test_due_polls_are_claimed_before_due_creates_and_creates_only_fill_the_threads_left(member):
+    (queued_first,) = running_rows(member, -60, status=Status.QUEUED)
+    (due_poll,) = running_rows(member, -1)
+    poller = Poller(1)
+    assert poller._claim(1) == 1
+    assert poller._jobs.get_nowait().prediction.pk == due_poll
+    assert poller._claim(2) == 1
+    assert poller._jobs.get_nowait().prediction.pk == queued_first
+
+
+@pytest.mark.django_db
 def test_creates_given_back_are_queued_again_and_due_at_once(member):
     (pk,) = running_rows(member, -1, status=Status.QUEUED)
     pipeline.due_creates_claim(10)
