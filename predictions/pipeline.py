@@ -270,6 +270,10 @@ _still_running_at: dict[tuple[str, int | None], tuple[float, datetime]] = {}
 # Predictions submitted within this many seconds of the oldest one found running probe with it.
 PROBE_WINDOW = 0.25
 
+# The oldest found running is forgotten when no poll found it (or an older one) running for this
+# long: it ended without a run to learn from (failed, canceled), or polls of it are far apart.
+STILL_RUNNING_FORGET = 6.0
+
 # The polls `polls_bring_forward` may move: not those claimed by a poll under way (their lease
 # lies further ahead).
 BRING_FORWARD_WITHIN = timedelta(seconds=30)
@@ -319,7 +323,8 @@ def poll_delay(prediction: Prediction, remote: RemotePrediction, now) -> float:
         if runs is None:
             key = (prediction.model_id, _num_outputs(prediction))
             seen_age, seen_at = _still_running_at.get(key, (0.0, now))
-            oldest = seen_age + (now - seen_at).total_seconds()  # as old as it is now
+            since = (now - seen_at).total_seconds()
+            oldest = seen_age + since if since < STILL_RUNNING_FORGET else 0.0  # as old as it is now
             if prediction.poll_count and age >= oldest:  # a poll found it running (not the create's answer)
                 _still_running_at[key] = (age, now)
             if oldest > age + PROBE_WINDOW:  # the oldest probe DeerAPI; the first run's end brings this forward

@@ -423,6 +423,16 @@ def flush_waits_out_a_deadlock() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def no_prediction_seen_running() -> Iterator[None]:
+    """What this process learned of models with no run yet (predictions.pipeline) stays in its test."""
+    from predictions import pipeline
+
+    pipeline._still_running_at.clear()
+    yield
+    pipeline._still_running_at.clear()
+
+
+@pytest.fixture(autouse=True)
 def default_language() -> Iterator[None]:
     """Each test starts in the default language: a test client request in Chinese leaves
     Chinese active in the thread, and a prediction created next would remember it."""

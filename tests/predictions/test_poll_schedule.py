@@ -205,3 +205,11 @@ def test_with_no_run_yet_predictions_submitted_with_the_oldest_probe_with_it(no_
     prediction.poll_count = 3
     pipeline._still_running_at[(SCHNELL, 1)] = (6.1, now)
     assert pipeline.poll_delay(prediction, remote, now) == pipeline.poll_interval(prediction, now)
+
+
+@pytest.mark.django_db
+def test_with_no_run_yet_one_found_running_long_ago_is_forgotten(no_run_yet):
+    prediction, remote, now = schnell(3)
+    seen = now - timedelta(seconds=pipeline.STILL_RUNNING_FORGET + 1)
+    pipeline._still_running_at[(SCHNELL, 1)] = (12.0, seen)
+    assert pipeline.poll_delay(prediction, remote, now) == pipeline.poll_interval(prediction, now)
