@@ -269,6 +269,34 @@ class Child:
 _VARIABLE = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)")
 
 
+def simulator_timings(run_seconds: float) -> tuple[float, float]:
+    """Starting and processing seconds summing to the run time. Starting is never 0: the
+    replicate client takes a create answered `processing` as already finished."""
+    starting = min(1.0, run_seconds / 4)
+    return starting, run_seconds - starting
+
+
+def simulator_argv(port: int, key: str, run_seconds: float, logs: str, *options: str) -> list[str]:
+    """`python -m deerapi.simulator` on `port`, its runs `run_seconds` long, with `options` more."""
+    starting, processing = simulator_timings(run_seconds)
+    return [
+        sys.executable,
+        "-m",
+        "deerapi.simulator",
+        "--port",
+        str(port),
+        "--key",
+        key,
+        "--starting-seconds",
+        str(starting),
+        "--processing-seconds",
+        str(processing),
+        "--logs",
+        logs,
+        *options,
+    ]
+
+
 def procfile_argv(role: str, env: dict[str, str]) -> list[str]:
     """The Procfile's command for `role`, its `${NAME:-default}`s read from `env`, as a list.
 

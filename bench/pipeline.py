@@ -153,13 +153,6 @@ def _positive(args: argparse.Namespace) -> None:
         raise BenchError("--run-seconds and --sample-interval must be positive")
 
 
-def _timings(run_seconds: float) -> tuple[float, float]:
-    """Starting and processing seconds summing to the run time. Starting is never 0: the
-    replicate client takes a create answered `processing` as already finished."""
-    starting = min(1.0, run_seconds / 4)
-    return starting, run_seconds - starting
-
-
 def _input(index: int, member: str) -> dict[str, Any]:
     return {"prompt": f"bench {index} by {member}: a red deer at dawn", "num_outputs": 1, "output_format": "webp"}
 
@@ -306,24 +299,9 @@ class Context:
         }
 
     def simulator(self, run_seconds: float, logs: str) -> Child:
-        starting, processing = _timings(run_seconds)
-        argv = [
-            sys.executable,
-            "-m",
-            "deerapi.simulator",
-            "--port",
-            str(self.port),
-            "--key",
-            SIMULATOR_KEY,
-            "--starting-seconds",
-            str(starting),
-            "--processing-seconds",
-            str(processing),
-            "--logs",
-            logs,
-            "--output-size",
-            self.args.output_size,
-        ]
+        argv = harness.simulator_argv(
+            self.port, SIMULATOR_KEY, run_seconds, logs, "--output-size", self.args.output_size
+        )
         return Child("simulator", argv, dict(os.environ), self.scratch / "simulator.log")
 
     def worker(self, app: str, name: str, pool: str = "prefork", concurrency: int | None = None) -> Child:
@@ -687,7 +665,7 @@ def _targets(workloads: list[Workload], args: argparse.Namespace) -> list[str]:
 
 def _workload(ctx: Context, args: argparse.Namespace, members: list, run_seconds: float, logs: str) -> Workload:
     """One workload in one world: its own simulator process, DeerWeb, then the peers; printed."""
-    starting, processing = _timings(run_seconds)
+    starting, processing = harness.simulator_timings(run_seconds)
     simulator = ctx.simulator(run_seconds, logs).start("listening on")
     ctx.simulator_pid = simulator.pid
     try:

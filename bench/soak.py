@@ -21,7 +21,6 @@ import os
 import re
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -196,26 +195,16 @@ class Run:
 
     def simulator(self) -> Child:
         args = self.args
-        starting = min(1.0, args.run_seconds / 4)
-        argv = [
-            sys.executable,
-            "-m",
-            "deerapi.simulator",
-            "--port",
-            str(self.port),
-            "--key",
+        argv = harness.simulator_argv(
+            self.port,
             SIMULATOR_KEY,
-            "--starting-seconds",
-            str(starting),
-            "--processing-seconds",
-            str(args.run_seconds - starting),
-            "--logs",
+            args.run_seconds,
             "plain",
             "--fault-seed",
             str(args.seed),
             "--timeout-seconds",
             str(args.read_timeout + 1),
-        ]
+        )
         for route in args.fault_routes:
             for kind, rate in (("error", args.error_rate), ("timeout", args.timeout_rate), ("drop", args.drop_rate)):
                 if rate:

@@ -494,11 +494,13 @@ def poll_messages_send(enabled: bool) -> None:
 POLLER_EARLY = timedelta(milliseconds=50)
 
 
-def _due_claim(statuses: tuple[str, ...], assignments: str, values: list[Any], limit: int) -> list[Prediction]:
-    """Claim up to `limit` rows in `statuses` that are due, longest due first, in one
-    `UPDATE … RETURNING`; rows another worker is claiming at this moment are skipped
-    (PostgreSQL), not waited for."""
-    now = timezone.now()
+def _due_claim(
+    statuses: tuple[str, ...], assignments: str, values: list[Any], limit: int, due_by: datetime | None = None
+) -> list[Prediction]:
+    """Claim up to `limit` rows in `statuses` due by `due_by` (default: now, as the pollers look),
+    longest due first, in one `UPDATE … RETURNING`; rows another worker is claiming at this
+    moment are skipped (PostgreSQL), not waited for. The rows as updated."""
+    due_by = due_by or timezone.now() + POLLER_EARLY
     table = Prediction._meta.db_table
     skip_locked = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
     marks = ", ".join(["%s"] * len(statuses))
@@ -508,7 +510,7 @@ def _due_claim(statuses: tuple[str, ...], assignments: str, values: list[Any], l
         f"ORDER BY next_poll_at LIMIT %s{skip_locked}) RETURNING *"
     )
     adapt = connection.ops.adapt_datetimefield_value
-    params = [*values, *statuses, adapt(now + POLLER_EARLY), limit]
+    params = [*values, *statuses, adapt(due_by), limit]
     return list(Prediction.objects.raw(sql, params))
 
 
@@ -621,23 +623,14 @@ def registered_sweeps() -> list[Callable[[], object]]:
 
 
 def _late_rows_claim(status: str, late: datetime, lease_until: datetime) -> list[int]:
-    """Move the lease of up to SWEEP_BATCH rows in `status` due before `late`; their ids.
+    """Move the lease of up to SWEEP_BATCH rows in `status` due by `late`; their ids.
 
-    One `UPDATE … RETURNING`: a row the sweep re-sends is not due again until `lease_until`,
-    so it gets at most one message per lease however far behind the workers are. Rows a
-    worker is claiming at this moment are skipped (PostgreSQL), not waited for.
+    A row the sweep re-sends is not due again until `lease_until`, so it gets at most one
+    message per lease however far behind the workers are.
     """
-    table = Prediction._meta.db_table
-    skip_locked = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
-    sql = (
-        f"UPDATE {table} SET next_poll_at = %s WHERE id IN ("  # noqa: S608 - names from the model, values bound
-        f"SELECT id FROM {table} WHERE status = %s AND next_poll_at < %s "
-        f"ORDER BY next_poll_at LIMIT %s{skip_locked}) RETURNING id"
-    )
     adapt = connection.ops.adapt_datetimefield_value
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [adapt(lease_until), status, adapt(late), SWEEP_BATCH])
-        return [pk for (pk,) in cursor.fetchall()]
+    claimed = _due_claim((status,), "next_poll_at = %s", [adapt(lease_until)], SWEEP_BATCH, due_by=late)
+    return [row.pk for row in claimed]
 
 
 def predictions_sweep() -> dict[str, int]:

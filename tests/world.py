@@ -124,6 +124,26 @@ class Broker:
         return [args for name, args, _kwargs in self.messages if name == f"predictions.tasks.{task}"]
 
 
+def rows_due(owner: User, *due_in: float, status: str = Status.PROCESSING) -> list[int]:
+    """Predictions of `owner` in `status` (at DeerAPI, by default), one per value of `due_in`: due
+    for their next step that many seconds from now (negative: late). Their ids, in that order."""
+    now = timezone.now()
+    prompt = Prompt.objects.create(owner=owner, text="a deer")
+    rows = Prediction.objects.bulk_create(
+        Prediction(
+            owner=owner,
+            prompt=prompt,
+            model_id=SCHNELL,
+            input={"prompt": "a deer"},
+            status=status,
+            deerapi_id=f"remote-{i}",
+            next_poll_at=now + timedelta(seconds=seconds),
+        )
+        for i, seconds in enumerate(due_in)
+    )
+    return [row.pk for row in rows]
+
+
 def updated(prediction: Prediction, **fields: Any) -> Prediction:
     """`prediction` with `fields` written straight to its row (past the status machine), re-read."""
     Prediction.objects.filter(pk=prediction.pk).update(**fields)

@@ -7,33 +7,14 @@ import pytest
 from django.utils import timezone
 
 from predictions import pipeline
-from predictions.models import Prediction, Prompt, Status
+from predictions.models import Prediction, Status
 from predictions.poller import Poller
-from tests.world import SCHNELL, submit, submitted, wait_for
-
-
-def running_rows(owner, *due_in: float, status: str = Status.PROCESSING) -> list[int]:
-    """Predictions at DeerAPI in `status`, due for a poll `due_in` seconds from now (negative: late)."""
-    now = timezone.now()
-    prompt = Prompt.objects.create(owner=owner, text="a deer")
-    rows = Prediction.objects.bulk_create(
-        Prediction(
-            owner=owner,
-            prompt=prompt,
-            model_id=SCHNELL,
-            input={"prompt": "a deer"},
-            status=status,
-            deerapi_id=f"remote-{i}",
-            next_poll_at=now + timedelta(seconds=seconds),
-        )
-        for i, seconds in enumerate(due_in)
-    )
-    return [row.pk for row in rows]
+from tests.world import rows_due, submit, submitted, wait_for
 
 
 @pytest.mark.django_db
 def test_due_polls_are_claimed_with_their_lease_moved_and_the_poll_counted(member):
-    later, oldest, late = running_rows(member, 30, -20, -5)
+    later, oldest, late = rows_due(member, 30, -20, -5)
     lease, claimed = pipeline.due_polls_claim(10)
     assert {p.pk for p in claimed} == {oldest, late}
     assert all(p.poll_count == 1 and p.next_poll_at == lease for p in claimed)
@@ -43,29 +24,29 @@ def test_due_polls_are_claimed_with_their_lease_moved_and_the_poll_counted(membe
 
 @pytest.mark.django_db
 def test_a_claimed_poll_is_not_claimed_again_until_its_lease_runs_out(member):
-    running_rows(member, -1, -1)
+    rows_due(member, -1, -1)
     assert len(pipeline.due_polls_claim(10)[1]) == 2
     assert pipeline.due_polls_claim(10)[1] == []
 
 
 @pytest.mark.django_db
 def test_no_more_polls_are_claimed_than_asked_for_the_longest_due_first(member):
-    oldest, older, newest = running_rows(member, -3, -2, -1)
+    oldest, older, newest = rows_due(member, -3, -2, -1)
     assert {p.pk for p in pipeline.due_polls_claim(2)[1]} == {oldest, older}
     assert [p.pk for p in pipeline.due_polls_claim(2)[1]] == [newest]
 
 
 @pytest.mark.django_db
 def test_only_predictions_running_at_deerapi_are_claimed(member):
-    running_rows(member, -1, status=Status.QUEUED)
-    running_rows(member, -1, status=Status.STORING)
-    starting = running_rows(member, -1, status=Status.STARTING)
+    rows_due(member, -1, status=Status.QUEUED)
+    rows_due(member, -1, status=Status.STORING)
+    starting = rows_due(member, -1, status=Status.STARTING)
     assert [p.pk for p in pipeline.due_polls_claim(10)[1]] == starting
 
 
 @pytest.mark.django_db
 def test_claims_given_back_are_due_at_once_unless_someone_else_took_them_since(member):
-    kept, taken = running_rows(member, -1, -1)
+    kept, taken = rows_due(member, -1, -1)
     lease, _claimed = pipeline.due_polls_claim(10)
     Prediction.objects.filter(pk=taken).update(next_poll_at=lease + timedelta(seconds=1))
     assert pipeline.poll_claims_release([(kept, lease), (taken, lease)]) == 1
@@ -75,7 +56,7 @@ def test_claims_given_back_are_due_at_once_unless_someone_else_took_them_since(m
 
 @pytest.mark.django_db
 def test_due_creates_are_claimed_in_submitting_with_the_attempt_counted(member):
-    due, later = running_rows(member, -1, 30, status=Status.QUEUED)
+    due, later = rows_due(member, -1, 30, status=Status.QUEUED)
     claimed = pipeline.due_creates_claim(10)
     assert [(p.pk, p.status, p.attempts) for p in claimed] == [(due, Status.SUBMITTING, 1)]
     assert claimed[0].next_poll_at > timezone.now() + pipeline.SUBMIT_LEASE - timedelta(seconds=5)
@@ -84,8 +65,8 @@ def test_due_creates_are_claimed_in_submitting_with_the_attempt_counted(member):
 
 @pytest.mark.django_db
 def test_due_polls_are_claimed_before_due_creates_and_creates_only_fill_the_threads_left(member):
-    (queued_first,) = running_rows(member, -60, status=Status.QUEUED)
-    (due_poll,) = running_rows(member, -1)
+    (queued_first,) = rows_due(member, -60, status=Status.QUEUED)
+    (due_poll,) = rows_due(member, -1)
     poller = Poller(1)
     assert poller._claim(1) == 1
     assert poller._jobs.get_nowait().prediction.pk == due_poll
@@ -95,7 +76,7 @@ def test_due_polls_are_claimed_before_due_creates_and_creates_only_fill_the_thre
 
 @pytest.mark.django_db
 def test_creates_given_back_are_queued_again_and_due_at_once(member):
-    (pk,) = running_rows(member, -1, status=Status.QUEUED)
+    (pk,) = rows_due(member, -1, status=Status.QUEUED)
     pipeline.due_creates_claim(10)
     assert pipeline.create_claims_release([pk]) == 1
     assert [p.pk for p in pipeline.due_creates_claim(10)] == [pk]
@@ -104,10 +85,10 @@ def test_creates_given_back_are_queued_again_and_due_at_once(member):
 @pytest.mark.django_db
 def test_work_is_due_while_a_create_or_poll_is(member):
     assert not pipeline.work_due()
-    running_rows(member, 30, status=Status.QUEUED)
-    running_rows(member, -1, status=Status.STORING)
+    rows_due(member, 30, status=Status.QUEUED)
+    rows_due(member, -1, status=Status.STORING)
     assert not pipeline.work_due()
-    running_rows(member, -1, status=Status.STARTING)
+    rows_due(member, -1, status=Status.STARTING)
     assert pipeline.work_due()
 
 

@@ -1,15 +1,13 @@
 """The sweep re-sends work whose message was lost, at most once per lease, however large the backlog."""
 
-from datetime import timedelta
-
 import pytest
 import time_machine
 from django.conf import settings
 from django.utils import timezone
 
 from predictions import pipeline, tasks
-from predictions.models import Prediction, Prompt, Status
-from tests.world import SCHNELL
+from predictions.models import Prediction, Status
+from tests.world import rows_due
 
 pytestmark = pytest.mark.django_db
 
@@ -21,21 +19,7 @@ def without_pollers(settings) -> None:
 
 
 def late_rows(owner, status: str, count: int, *, late_by: float = 60.0) -> list[int]:
-    due = timezone.now() - timedelta(seconds=late_by)
-    prompt = Prompt.objects.create(owner=owner, text="a deer")
-    Prediction.objects.bulk_create(
-        Prediction(
-            owner=owner,
-            prompt=prompt,
-            model_id=SCHNELL,
-            input={"prompt": "a deer"},
-            status=status,
-            deerapi_id=f"remote-{i}",
-            next_poll_at=due,
-        )
-        for i in range(count)
-    )
-    return list(Prediction.objects.filter(owner=owner).values_list("pk", flat=True))
+    return rows_due(owner, *[-late_by] * count, status=status)
 
 
 def sweep(django_capture_on_commit_callbacks) -> dict[str, int]:
