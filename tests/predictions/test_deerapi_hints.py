@@ -13,7 +13,7 @@ from ops import health
 from ops.models import Heartbeat
 from predictions import hints, pipeline
 from predictions.models import Prediction, Status
-from tests.world import SCHNELL, Worker, make_prediction, submit, submitted, wait_for, wait_until
+from tests.world import SCHNELL, Worker, asgi_request, make_prediction, submit, submitted, wait_for, wait_until
 
 
 @pytest.fixture(autouse=True)
@@ -190,3 +190,12 @@ def test_predictions_succeed_whether_deerapi_calls_back_or_not(hinting_worker, s
     called = webhooks == "sent"
     assert simulator.stats.webhooks_sent == (3 if called else 0)
     assert (health.heartbeat_at(hints.HEARTBEAT) is not None) is called
+
+
+def test_a_call_takes_the_apis_short_chain_without_session_or_csrf(member, public, transactional_db, web_loop):
+    prediction = running(member, next_poll_in=8)
+    answer = web_loop.run(asgi_request(hints.hint_url(prediction.pk).removeprefix(public), method="POST"))
+    assert answer.status == 204
+    assert b"set-cookie" not in answer.headers and b"vary" not in answer.headers
+    prediction.refresh_from_db()
+    assert prediction.next_poll_at <= timezone.now()
