@@ -180,3 +180,19 @@ def test_on_a_phone_the_collection_and_its_share_page_fit_the_screen(page, brows
     assert page.get_by_role("button", name="Add selected to collection").is_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert Collection.objects.count() == 1
+
+
+def test_a_reviewer_adds_cards_selected_in_the_review_queue(page, reviewer, member):
+    first, second = pictured(member, "a stag"), pictured(member, "a doe")
+    log_in(page, reviewer)
+    page.goto("/review/")
+    page.get_by_role("checkbox", name="Select").first.check()
+    page.get_by_role("checkbox", name="Select").nth(1).check()
+    page.get_by_role("button", name="Add selected to collection").click()
+    page.get_by_text("2 images chosen.").wait_for()
+    page.get_by_label("Or a new collection named").fill("Queue picks")
+    page.get_by_role("button", name="Add to collection").click()
+    page.wait_for_url(re.compile(r"/review/$"))
+    assert page.get_by_text("Added 2 images to “Queue picks”.").is_visible()
+    collection = Collection.objects.get(owner=reviewer)
+    assert sorted(collection.items.values_list("output__prediction_id", flat=True)) == [first.pk, second.pk]

@@ -195,3 +195,11 @@ def test_a_bad_form_gets_a_message_not_an_error_page(member_client, member):
     assert member_client.post(reverse("collections:list"), {"name": "  "}).status_code == 400
     assert member_client.post(reverse("collections:share", args=[collection.pk]), {"days": "9"}).status_code == 400
     assert member_client.get(reverse("collections:add"), {"id": "x"}).status_code == 302
+
+
+def test_a_gallery_card_leads_to_the_choice_for_its_prediction(member_client, member, other_member):
+    shared = finished_prediction(other_member, outputs=2, review_state=ReviewState.APPROVED)
+    html = member_client.get(reverse("gallery:list")).content.decode()
+    link = re.search(rf'href="(/collections/add/\?id={shared.pk}&amp;next=[^"]+)"', html).group(1)
+    choice = member_client.get(link.replace("&amp;", "&"))
+    assert choice.status_code == 200 and "2 images chosen." in choice.content.decode()

@@ -182,3 +182,18 @@ def test_a_deactivated_members_links_stop_working(client, member):
 def test_the_share_page_prompt_is_the_predictions(client, member):
     collection = collection_of(member, finished_prediction(member, outputs=1))
     assert PROMPT in client.get(share_link_of(collection, show_prompt=True)).content.decode()
+
+
+def test_the_share_page_costs_the_same_queries_for_few_or_many_images(client, member, django_assert_max_num_queries):
+    prediction = finished_prediction(member, outputs=1)
+    collection = collection_of(member, prediction)
+    path = share_link_of(collection, show_prompt=True)
+    client.get(path)  # the first opening writes an audit entry; later ones within the hour do not
+    with django_assert_max_num_queries(12) as few:
+        client.get(path)
+    services.collection_items_add(
+        collection, [o for p in [finished_prediction(member, outputs=4) for _ in range(20)] for o in p.outputs.all()]
+    )
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        html = client.get(path).content.decode()
+    assert len(shown_items(html)) == 60 and 'rel="next"' in html
