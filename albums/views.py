@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django.contrib import messages
@@ -63,6 +64,7 @@ def _detail(request: AuthedHttpRequest, collection: Collection, *, status: int =
         context.update(
             edit_form=CollectionForm(initial={"name": collection.name, "visibility": collection.visibility}),
             share_form=ShareLinkForm(),
+            form_nonce=_share_form_nonce(request),
             links=selectors.collection_share_links(collection),
             now=timezone.now(),
         )
@@ -230,6 +232,22 @@ def prediction_panel(request: AuthedHttpRequest, prediction: Prediction) -> tupl
 # --- Share links --------------------------------------------------------------------------------
 
 
+SHARE_FORM_NONCE = "share_link_form_nonce"
+
+
+def _share_form_nonce(request: HttpRequest) -> str:
+    """A new one-time value for the share form the page shows (kept in the session)."""
+    nonce = request.session[SHARE_FORM_NONCE] = secrets.token_urlsafe(16)
+    return nonce
+
+
+def _share_form_nonce_used(request: HttpRequest) -> bool:
+    """True once for the value of the share form the page last showed: a reload of the page that
+    answered it, or Back, must not make another link."""
+    expected = request.session.pop(SHARE_FORM_NONCE, None)
+    return bool(expected) and secrets.compare_digest(str(expected), request.POST.get("form_nonce", ""))
+
+
 @login_required
 @require_POST
 def share_link_create(request: AuthedHttpRequest, pk: int) -> HttpResponse:
@@ -238,6 +256,11 @@ def share_link_create(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     form = ShareLinkForm(request.POST)
     if not form.is_valid():
         return _detail(request, collection, status=400, share_form=form)
+    if not _share_form_nonce_used(request):
+        messages.info(
+            request, _("That form was sent already: its link was made and shown once. Make another one below.")
+        )
+        return redirect(collection)
     try:
         link, token = services.share_link_create(
             collection, by=request.user, days=form.cleaned_data["days"], show_prompt=form.cleaned_data["show_prompt"]

@@ -32,9 +32,16 @@ def shown_items(html: str) -> list[int]:
     return [int(n) for n in re.findall(r'/s/[^/"]+/(\d+)/thumbnail/', html)]
 
 
+def share_form_sent(client, collection, **data: str):
+    """The owner's share form, as their collection's page shows it, sent with `data`."""
+    page = client.get(collection.get_absolute_url()).content.decode()
+    nonce = re.search(r'name="form_nonce" value="([^"]+)"', page).group(1)
+    return client.post(reverse("collections:share", args=[collection.pk]), {"form_nonce": nonce, **data})
+
+
 def test_the_link_is_shown_once_and_only_its_hash_is_kept(member_client, member):
     collection = collection_of(member, finished_prediction(member, outputs=1))
-    response = member_client.post(reverse("collections:share", args=[collection.pk]), {"days": "7"})
+    response = share_form_sent(member_client, collection, days="7")
     assert response.status_code == 200 and response["Cache-Control"] == "no-store"
     url = re.search(r'value="(http://testserver/s/[^"]+/)"', response.content.decode()).group(1)
     token = url.rstrip("/").rsplit("/", 1)[1]
@@ -197,3 +204,14 @@ def test_the_share_page_costs_the_same_queries_for_few_or_many_images(client, me
     with django_assert_max_num_queries(len(few.captured_queries)):
         html = client.get(path).content.decode()
     assert len(shown_items(html)) == 60 and 'rel="next"' in html
+
+
+def test_sending_the_share_form_again_makes_no_second_link(member_client, member):
+    collection = collection_of(member, finished_prediction(member, outputs=1))
+    page = member_client.get(collection.get_absolute_url()).content.decode()
+    nonce = re.search(r'name="form_nonce" value="([^"]+)"', page).group(1)
+    url = reverse("collections:share", args=[collection.pk])
+    assert member_client.post(url, {"form_nonce": nonce, "days": "1"}).status_code == 200
+    again = member_client.post(url, {"form_nonce": nonce, "days": "1"}, follow=True)
+    assert "That form was sent already" in again.content.decode()
+    assert ShareLink.objects.count() == 1
