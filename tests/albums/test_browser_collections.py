@@ -71,6 +71,7 @@ def test_a_member_ticks_images_in_the_grid_and_adds_them_to_a_new_collection(pag
     page.get_by_label(f"Select image 1 of prediction {stag.pk}").check()
     page.get_by_label(f"Select image 2 of prediction {stag.pk}").check()
     page.get_by_label(f"Select image 1 of prediction {doe.pk}").check()
+    screenshot(page, "collection-history-grid-selected.png")
     page.get_by_role("button", name="Add selected to collection").click()
     page.get_by_text("3 images chosen.").wait_for()
     page.get_by_label("Or a new collection named").fill("Deer at dusk")
