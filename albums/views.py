@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -23,7 +24,7 @@ from albums.models import Collection, ShareLink
 from common.paging import id_param, keyset_context
 from common.permissions import AuthedHttpRequest
 from predictions import archive, serving
-from predictions.models import Prediction
+from predictions.models import Prediction, User
 
 LIST_PAGE_SIZE = 30
 ITEMS_PAGE_SIZE = 48
@@ -150,7 +151,7 @@ def _chosen_ids(request: HttpRequest) -> tuple[list[int], list[int]]:
 def collection_add(request: AuthedHttpRequest) -> HttpResponse:
     """Add chosen outputs to a collection. Without a collection chosen (a selection sent from the
     history or the review queue) it shows the choice; with one it adds and goes back to `next`.
-    With `Accept: application/json` (app.js) it answers with the message instead."""
+    With `Accept: application/json` (static/deerweb/collections.js) it answers with the message instead."""
     wants_json = "application/json" in request.headers.get("Accept", "")
     prediction_ids, output_ids = _chosen_ids(request)
     outputs = selectors.outputs_to_add(request.user, prediction_ids=prediction_ids, output_ids=output_ids)
@@ -166,8 +167,9 @@ def collection_add(request: AuthedHttpRequest) -> HttpResponse:
         return HttpResponseRedirect(back)
     if not picking and form.is_valid():
         try:
-            collection = _collection_chosen(request.user, form.cleaned_data, collections)
-            added = services.collection_items_add(collection, outputs)
+            with transaction.atomic():  # a new collection is kept only if the images went in
+                collection = _collection_chosen(request.user, form.cleaned_data, collections)
+                added = services.collection_items_add(collection, outputs)
         except services.CollectionError as exc:
             form.add_error(None, exc.message)
         else:
@@ -190,13 +192,13 @@ def collection_add(request: AuthedHttpRequest) -> HttpResponse:
         "outputs": outputs[:60],
         "count": len(outputs),
         "prediction_ids": prediction_ids,
-        "output_ids": [o.pk for o in outputs] if not prediction_ids else output_ids,
+        "output_ids": output_ids,
         "next": back,
     }
     return render(request, "collections/add.html", context, status=400 if form.errors else 200)
 
 
-def _collection_chosen(user: Any, data: dict[str, Any], collections: list[Collection]) -> Collection:
+def _collection_chosen(user: User, data: dict[str, Any], collections: list[Collection]) -> Collection:
     if data.get("collection"):
         for collection in collections:
             if collection.pk == data["collection"]:

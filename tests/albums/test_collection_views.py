@@ -203,3 +203,14 @@ def test_a_gallery_card_leads_to_the_choice_for_its_prediction(member_client, me
     link = re.search(rf'href="(/collections/add/\?id={shared.pk}&amp;next=[^"]+)"', html).group(1)
     choice = member_client.get(link.replace("&amp;", "&"))
     assert choice.status_code == 200 and "2 images chosen." in choice.content.decode()
+
+
+def test_a_full_collection_refuses_more_and_a_new_one_is_not_left_behind(member_client, member, monkeypatch):
+    from albums import services
+
+    monkeypatch.setattr(services, "COLLECTION_MAX", 2)
+    prediction = finished_prediction(member, outputs=3)
+    response = member_client.post(reverse("collections:add"), {"id": [prediction.pk], "new_name": "Big", "add": "1"})
+    assert response.status_code == 400
+    assert "A collection holds at most 2 images" in response.content.decode()
+    assert not Collection.objects.filter(name="Big").exists()
