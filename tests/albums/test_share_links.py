@@ -215,3 +215,11 @@ def test_sending_the_share_form_again_makes_no_second_link(member_client, member
     again = member_client.post(url, {"form_nonce": nonce, "days": "1"}, follow=True)
     assert "That form was sent already" in again.content.decode()
     assert ShareLink.objects.count() == 1
+
+
+def test_the_audit_log_finds_a_links_entries_by_their_prefix(admin_client, member):
+    collection = collection_of(member, finished_prediction(member, outputs=1))
+    Client().get(share_link_of(collection))
+    html = admin_client.get(reverse("audit:list"), {"action": "sharelink."}).content.decode()
+    assert "sharelink.create" in html and "sharelink.open" in html
+    assert '<option value="sharelink.revoke">' in html or 'value="sharelink.revoke"' in html
