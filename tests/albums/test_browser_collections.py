@@ -18,7 +18,7 @@ import pytest
 from django.utils import timezone
 
 from albums.models import Collection, ShareLink
-from tests.browser import PHONE, WIDE, log_in, new_context, screenshot
+from tests.browser import PHONE, SCREENSHOTS, WIDE, log_in, new_context, screenshot
 from tests.world import add_output, collection_of, finished_prediction
 
 COLOURS = ("#7a4b1f", "#24508a", "#1f6f43", "#a35d2a", "#5b4a8a", "#8a5a00")
@@ -97,6 +97,7 @@ def test_an_image_is_added_from_its_predictions_page_without_leaving_it(page, me
     panel.get_by_label("Collection", exact=True).select_option(label="Keepers")
     panel.get_by_role("button", name="Add to collection").click()
     panel.get_by_role("status").filter(has_text="Added 1 image to “Keepers”.").wait_for()
+    panel.screenshot(path=str(SCREENSHOTS / "collection-add-panel.png"))
     assert page.url.endswith(prediction.get_absolute_url())
     assert list(collection.items.values_list("output__index", flat=True)) == [1]
 
@@ -177,6 +178,9 @@ def test_on_a_phone_the_collection_and_its_share_page_fit_the_screen(page, brows
     assert all(images_loaded(tab))
     screenshot(tab, "share-link-anonymous-390.png", full_page=True)
     context.close()
+    page.goto("/collections/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screenshot(page, "collections-390.png", full_page=True)
     page.goto("/predictions/?view=grid")
     assert page.get_by_role("button", name="Add selected to collection").is_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
