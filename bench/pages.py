@@ -323,6 +323,7 @@ def _generate(args: argparse.Namespace, owners: list[int], reviewer: int, admin:
     """Every seeded row, by stage (0: the first stage, 1: the rest)."""
     from django.utils import timezone
 
+    from albums.models import Collection, CollectionItem, ShareLink
     from billing.models import LedgerEntry
     from catalog import specs as catalog
     from predictions.models import Prediction, PredictionOutput, Prompt
@@ -338,8 +339,12 @@ def _generate(args: argparse.Namespace, owners: list[int], reviewer: int, admin:
         "predictions": Rows(Prediction),
         "outputs": Rows(PredictionOutput),
         "ledger": Rows(LedgerEntry),
+        "collections": Rows(Collection),
+        "collection items": Rows(CollectionItem),
+        "share links": Rows(ShareLink),
     }
-    prompts, predictions, outputs, ledger = tables.values()
+    prompts, predictions, outputs, ledger = (tables[name] for name in ("prompts", "predictions", "outputs", "ledger"))
+    stored: dict[int, tuple[list[int], list[int]]] = {}  # owner → their stored outputs' ids, by stage
     texts: dict[int, str] = {}
     recent: dict[int, list[tuple[int, int, int]]] = {}  # owner → their last prompts: (id, stage, last prediction)
     output_id = ledger_id = 0
@@ -461,6 +466,8 @@ def _generate(args: argparse.Namespace, owners: list[int], reviewer: int, admin:
                 checksum=f"{rng.getrandbits(256):064x}",
                 created_at=completed,
             )
+            if not deleted:
+                stored.setdefault(item.owner, ([], []))[stage].append(output_id)
     for _ in range(2 * len(owners)):  # an admin's corrections, now and then
         ledger_id += 1
         ledger.add(
@@ -473,7 +480,64 @@ def _generate(args: argparse.Namespace, owners: list[int], reviewer: int, admin:
             created_by_id=admin,
             created_at=now - HISTORY_SPAN * rng.random(),
         )
+    _collections(tables, owners, stored, rng, now)
     return tables
+
+
+BIG_COLLECTION = 1000  # images in the busiest member's first collection (albums' COLLECTION_MAX)
+SHARE_TOKEN = "bench-share-link-token"  # noqa: S105 - of a live link to that collection, in a throwaway database
+
+
+def _collections(
+    tables: dict[str, Rows],
+    owners: list[int],
+    stored: dict[int, tuple[list[int], list[int]]],
+    rng: random.Random,
+    now: datetime,
+) -> None:
+    """Three collections per member (every other one the team's), of 5 to 60 of their images, and
+    the busiest member's first one of BIG_COLLECTION, half from each stage, with a live share link."""
+    from albums.services import token_hash
+
+    collection_id = item_id = 0
+    for n, owner in enumerate(owners):
+        by_stage = stored.get(owner, ([], []))
+        for k in range(3):
+            collection_id += 1
+            tables["collections"].add(
+                0,
+                id=collection_id,
+                owner_id=owner,
+                name=f"{rng.choice(ADJECTIVES)} {rng.choice(SUBJECTS)} {k + 1}",
+                visibility="team" if k % 2 == 0 else "private",
+                created_at=now - timedelta(days=k + 1, minutes=n),
+            )
+            big = n == 0 and k == 0
+            for stage, pool in enumerate(by_stage):
+                size = min(len(pool), BIG_COLLECTION // 2 if big else rng.randint(3, 30))
+                for output_id in rng.sample(pool, size):
+                    item_id += 1
+                    tables["collection items"].add(
+                        stage,
+                        id=item_id,
+                        collection_id=collection_id,
+                        output_id=output_id,
+                        created_at=now - timedelta(days=30) * rng.random(),
+                    )
+            if big:
+                tables["share links"].add(
+                    0,
+                    id=1,
+                    collection_id=collection_id,
+                    token_hash=token_hash(SHARE_TOKEN),
+                    show_prompt=True,
+                    expires_at=now + timedelta(days=30),
+                    # Opened a moment ago: no opening during the run is due for the audit log (at most
+                    # one an hour), so every measured request costs the same queries.
+                    audited_open_at=now,
+                    created_by_id=owner,
+                    created_at=now,
+                )
 
 
 def _people(members: int) -> tuple[list[int], int, int]:
@@ -518,7 +582,8 @@ def _insert(tables: dict[str, Rows], stage: int) -> dict[str, int]:
         cursor.execute("VACUUM ANALYZE")  # what autovacuum would have done by now on a live database
     print(
         f"Seeded stage {stage + 1}: +{added['predictions']:,} predictions, +{added['outputs']:,} outputs, "
-        f"+{added['prompts']:,} prompts, +{added['ledger']:,} ledger entries in "
+        f"+{added['prompts']:,} prompts, +{added['ledger']:,} ledger entries, "
+        f"+{added['collection items']:,} collection items in "
         f"{time.perf_counter() - started:.1f} s (COPY, then VACUUM ANALYZE)",
         flush=True,
     )
@@ -603,17 +668,17 @@ def _url(name: str, params: dict[str, Any] | None = None, *args: Any) -> str:
     return reverse(name, args=args) + (f"?{query}" if query else "")
 
 
-def _keyset(name: str, params: dict[str, Any], ids: Callable[[], list[int]], size: int) -> Callable:
-    """Page 2 and a last page of a third of a page, of a keyset-paged list (`after=<id>`)."""
+def _keyset(name: str, params: dict[str, Any], ids: Callable[[], list[int]], size: int, *args: Any) -> Callable:
+    """Page 2 and a last page of a third of a page, of a keyset-paged list (`after=<id>`); `args`: the URL's."""
 
     def deeper() -> list[tuple[str, str]]:
         rows = ids()
         pages = []
         if len(rows) > size:
-            pages.append(("page 2", _url(name, {**params, "after": rows[size - 1]})))
+            pages.append(("page 2", _url(name, {**params, "after": rows[size - 1]}, *args)))
         short = max(1, size // 3)
         if len(rows) > size + short:
-            pages.append((f"last page ({short} rows)", _url(name, {**params, "after": rows[-short - 1]})))
+            pages.append((f"last page ({short} rows)", _url(name, {**params, "after": rows[-short - 1]}, *args)))
         return pages
 
     return deeper
@@ -638,6 +703,9 @@ def _pages(member: Any) -> tuple[list[Page], list[int]]:
     from django.db.models import Count
     from django.utils import timezone
 
+    from albums import selectors as albums_selectors
+    from albums import views as albums_views
+    from albums.models import Collection, ShareLink
     from billing import selectors as billing_selectors
     from billing import services as billing
     from billing import views as usage_views
@@ -728,6 +796,57 @@ def _pages(member: Any) -> tuple[list[Page], list[int]]:
                     {},
                     lambda: list(reviews_selectors.review_queue().values_list("pk", flat=True)),
                     review_views.QUEUE_PAGE_SIZE,
+                ),
+            ),
+        ),
+    ]
+    big = Collection.objects.filter(owner=member).annotate(n=Count("items")).order_by("-n").first()
+    link = ShareLink.objects.select_related("collection", "created_by").get(collection=big)
+    pages += [
+        (
+            "Collections",
+            Page(
+                "",
+                "member",
+                _url("collections:list"),
+                lambda c: len(c["collections"]),
+                _keyset(
+                    "collections:list",
+                    {},
+                    lambda: list(albums_selectors.collections_seen_by(member).values_list("pk", flat=True)),
+                    albums_views.LIST_PAGE_SIZE,
+                ),
+            ),
+        ),
+        (
+            "Collection (1,000 images)",
+            Page(
+                "",
+                "member",
+                _url("collections:detail", None, big.pk),
+                lambda c: len(c["items"]),
+                _keyset(
+                    "collections:detail",
+                    {},
+                    lambda: list(albums_selectors.collection_items(member, big).values_list("pk", flat=True)),
+                    albums_views.ITEMS_PAGE_SIZE,
+                    big.pk,
+                ),
+            ),
+        ),
+        (
+            "Share link page",
+            Page(
+                "",
+                "member",
+                _url("share:page", None, SHARE_TOKEN),
+                lambda c: len(c["items"]),
+                _keyset(
+                    "share:page",
+                    {},
+                    lambda: list(albums_selectors.share_items(link).values_list("pk", flat=True)),
+                    albums_views.SHARE_PAGE_SIZE,
+                    SHARE_TOKEN,
                 ),
             ),
         ),

@@ -144,6 +144,7 @@ INSTALLED_APPS = [
     "predictions",
     "reviews",
     "webhooks",
+    "albums",
     "api",
 ]
 

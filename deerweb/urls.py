@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from accounts.urls import account_patterns, team_patterns
+from albums.urls import collection_patterns, share_patterns
 from predictions.urls import hint_patterns, input_patterns, prediction_patterns, prompt_patterns, signed_output_patterns
 from reviews.urls import gallery_patterns, review_patterns
 
@@ -26,6 +27,8 @@ urlpatterns = [
     path("team/", include(team_patterns)),
     path("accounts/", include(account_patterns)),
     path("webhooks/", include("webhooks.urls")),
+    path("collections/", include(collection_patterns)),
+    path("s/", include(share_patterns)),
     path("", include("ops.urls")),
     path("favicon.ico", views.favicon, name="favicon"),
     path("replicate/", include("api.urls")),

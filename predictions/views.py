@@ -15,7 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import content_disposition_header, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -27,8 +27,7 @@ from catalog.inputs import ModelSpec
 from common import rows
 from common.paging import id_param
 from common.permissions import AuthedHttpRequest
-from common.responses import IteratorResponse
-from predictions import archive, files, hints, metadata, prompts, replicate, selectors, services, uploads
+from predictions import archive, files, hints, prompts, replicate, selectors, services, serving, uploads
 from predictions.forms import (
     CompareForm,
     HistoryFilterForm,
@@ -37,7 +36,7 @@ from predictions.forms import (
     PromptSaveForm,
     initial_from_input,
 )
-from predictions.models import TERMINAL, InputImage, Prediction, PredictionOutput, Prompt, User
+from predictions.models import TERMINAL, InputImage, Prediction, Prompt, User
 
 DEFAULT_MODEL = "black-forest-labs/flux-schnell"
 PAGE_SIZE = 25
@@ -340,53 +339,27 @@ def compare_detail(request: AuthedHttpRequest, group: uuid.UUID) -> HttpResponse
 # --- Files --------------------------------------------------------------------------------------------
 
 
-def _serve(output: PredictionOutput, field: str, *, download: bool) -> HttpResponseBase:
-    stored = getattr(output, field)
-    if not stored:
-        raise Http404
-    content_type = output.content_type if field == "file" else "image/webp"
-    ext = output.extension if field == "file" else "webp"
-    name = f"deerweb-{output.prediction_id}-{output.index + 1}.{ext}"
-    response: HttpResponseBase
-    if download and field == "file" and output.content_type in metadata.EMBEDDABLE and metadata.embedding_enabled():
-        # A download carries how it was made; the stored file (and the inline view) stay as DeerAPI sent them.
-        data = metadata.output_with_metadata(output, files.stored_file_bytes(stored))
-        response = HttpResponse(data, content_type=content_type)
-        response["Content-Disposition"] = content_disposition_header(True, name)
-        response["Cache-Control"] = "private, no-cache"
-    else:
-        # The file itself, or (DEERWEB_FILE_ACCEL_PREFIX) an X-Accel-Redirect for nginx to send it.
-        response = files.stored_file_response(stored, content_type=content_type, filename=name, download=download)
-        response["Cache-Control"] = "private, max-age=86400"
-    # Our content type, never the provider's; and nothing in the file may run.
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
-    return response
-
-
 @login_required
 @require_GET
 def output_file(request: AuthedHttpRequest, pk: int, index: int) -> HttpResponseBase:
     output = selectors.output_get(request.user, pk, index)
-    return _serve(output, "file", download="download" in request.GET)
+    return serving.output_response(output, "file", download="download" in request.GET)
 
 
 @login_required
 @require_GET
 def predictions_download(request: AuthedHttpRequest) -> HttpResponseBase:
-    """The selected predictions' outputs in a .zip with metadata.json and metadata.csv, streamed."""
+    """The selected predictions' outputs (`id`: the history list's rows) or the selected outputs
+    (`output`: the grid's tiles) in a .zip with metadata.json and metadata.csv, streamed."""
     ids = [pk for value in request.GET.getlist("id") if (pk := id_param(value)) is not None]
-    predictions = selectors.predictions_for_archive(request.user, ids)
+    output_ids = [pk for value in request.GET.getlist("output") if (pk := id_param(value)) is not None]
+    predictions = selectors.predictions_for_archive(request.user, ids) if ids else []
+    if output_ids and not ids:
+        predictions = selectors.outputs_for_archive(request.user, output_ids)
     if not predictions:
         messages.error(request, _("Select the predictions to download."))
-        return redirect("predictions:list")
-    response = IteratorResponse(
-        archive.archive_stream(predictions, embed=metadata.embedding_enabled()), content_type="application/zip"
-    )
-    response["Content-Disposition"] = content_disposition_header(True, "deerweb-predictions.zip")
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+        return redirect(reverse("predictions:list") + ("?view=grid" if output_ids else ""))
+    return archive.archive_response(predictions, filename="deerweb-predictions.zip")
 
 
 @require_GET
@@ -395,7 +368,7 @@ def signed_output_file(request: HttpRequest, signature: str, name: str) -> HttpR
     output = replicate.output_from_signature(signature)
     if output is None:
         raise Http404
-    return _serve(output, "file", download=False)
+    return serving.output_response(output, "file", download=False)
 
 
 @login_required
@@ -403,8 +376,8 @@ def signed_output_file(request: HttpRequest, signature: str, name: str) -> HttpR
 def output_thumbnail(request: AuthedHttpRequest, pk: int, index: int) -> HttpResponseBase:
     output = selectors.output_get(request.user, pk, index)
     if not output.thumbnail:
-        return _serve(output, "file", download=False)
-    return _serve(output, "thumbnail", download=False)
+        return serving.output_response(output, "file", download=False)
+    return serving.output_response(output, "thumbnail", download=False)
 
 
 def _serve_input(image: InputImage, *, cache: str) -> HttpResponseBase:
