@@ -93,10 +93,15 @@ def cost_html(request: HttpRequest, run: RunCost) -> str:
 
 
 def submitted_response(request: HttpRequest, prediction: Prediction, form: PredictionForm) -> JsonResponse:
-    """201: the new result's card, and the cost preview with what is left of the budget now."""
+    """201: the new result's card, and the cost preview and the header's budget with what is left now."""
     row = result_row(prediction, {form.spec.id: form.spec.name})
     card = render_to_string("predictions/_playground_result.html", {"result": row}, request=request)
-    body = {"id": prediction.pk, "result": card, "cost": cost_html(request, form_run_cost(form))}
+    body = {
+        "id": prediction.pk,
+        "result": card,
+        "cost": cost_html(request, form_run_cost(form)),
+        "budget": render_to_string("usage/_header_budget.html", request=request),  # the header's
+    }
     return JsonResponse(body, status=201)
 
 

@@ -126,6 +126,8 @@
           if (!answer.ok) { showErrors(answer.body.errors || {}); return; }
           addResult(answer.body.result);
           if (costBox && answer.body.cost) { costBox.replaceChildren(fromHtml(answer.body.cost)); }
+          var header = document.querySelector("[data-budget-left]");
+          if (header && answer.body.budget) { header.replaceWith(fromHtml(answer.body.budget)); }
         })
         .catch(function () {
           clearErrors();

@@ -245,6 +245,7 @@ def test_after_a_submission_the_preview_shows_what_is_left_now(member_client, me
     MemberQuota.objects.create(user=member, budget=Decimal("1.00"), period=Period.MONTH)
     body = member_client.post(NEW, schnell_form(num_outputs="4"), **JSON).json()
     assert re.search(r"<strong>\$0.988</strong> of \$1.00", body["cost"])
+    assert "data-budget-left" in body["budget"] and "$0.988" in body["budget"], "the header's budget too"
 
 
 # --- Use these inputs ----------------------------------------------------------------------------------
