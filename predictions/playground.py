@@ -16,13 +16,16 @@ from typing import Any
 from django.contrib.sessions.backends.base import SessionBase
 from django.http import HttpRequest, JsonResponse
 from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
 
 from billing import services as billing
 from catalog.inputs import ModelSpec
+from common import rows
 from predictions import selectors
 from predictions.forms import PredictionForm
-from predictions.models import Prediction, User
+from predictions.models import TERMINAL, Prediction, User
 
+CARD = "predictions/_playground_result.html"
 SESSION_KEY = "playground"
 RESULTS_MAX = 50
 
@@ -45,10 +48,27 @@ def result_ids(session: SessionBase) -> list[int]:
     return [pk for pk in stored if isinstance(pk, int) and not isinstance(pk, bool)][:RESULTS_MAX]
 
 
-def results(user: User, session: SessionBase, models: list[ModelSpec]) -> list[dict[str, Any]]:
-    """This session's results, each as the card template wants it."""
+def results(user: User, session: SessionBase, models: list[ModelSpec]) -> list[SafeString]:
+    """This session's results as cards; a finished one's from the cache (common/rows.py)."""
     names = {spec.id: spec.name for spec in models}
-    return [result_row(p, names) for p in selectors.playground_results(user, result_ids(session))]
+    found = selectors.playground_results(user, result_ids(session))
+    return rows.rows_rendered(CARD, [result_row(p, names) for p in found], name="result", key=_card_key)
+
+
+def _card_key(result: dict[str, Any]) -> tuple[object, ...] | None:
+    """What a finished result's card shows that can still change; None while it runs."""
+    prediction = result["prediction"]
+    if prediction.status not in TERMINAL:
+        return None
+    outputs = tuple((o.index, o.width, o.height, o.thumbnail.name) for o in result["outputs"])
+    return (
+        prediction.pk,
+        prediction.prompt_id,
+        prediction.created_at,
+        prediction.status,
+        result["model_name"],
+        outputs,
+    )
 
 
 def result_row(prediction: Prediction, names: dict[str, str]) -> dict[str, Any]:
@@ -95,7 +115,7 @@ def cost_html(request: HttpRequest, run: RunCost) -> str:
 def submitted_response(request: HttpRequest, prediction: Prediction, form: PredictionForm) -> JsonResponse:
     """201: the new result's card, and the cost preview and the header's budget with what is left now."""
     row = result_row(prediction, {form.spec.id: form.spec.name})
-    card = render_to_string("predictions/_playground_result.html", {"result": row}, request=request)
+    card = render_to_string(CARD, {"result": row}, request=request)
     body = {
         "id": prediction.pk,
         "result": card,

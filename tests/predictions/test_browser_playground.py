@@ -141,6 +141,33 @@ def test_results_stack_newest_first_and_use_these_inputs_refills_the_form(page, 
     expect(results(page)).to_have_count(2)
 
 
+def test_a_refused_submission_says_why_in_the_form_and_takes_the_focus_there(page, member):
+    MemberQuota.objects.create(user=member, budget=Decimal("0.01"), period=Period.MONTH)
+    log_in(page, member)
+    page.goto("/predictions/new/")
+    mark_page(page)
+
+    page.get_by_label("Seed", exact=True).press("Control+Enter")
+    prompt_error = page.locator(".field").filter(has=prompt_box(page)).locator(".error[role=alert]")
+    expect(prompt_error).to_have_text("This field is required.")
+    expect(prompt_box(page)).to_be_focused()
+    expect(prompt_box(page)).to_have_attribute("aria-invalid", "true")
+
+    page.get_by_label("Model", exact=True).select_option(PRO)
+    expect(page.locator("[data-run-refused]")).to_have_text(
+        "More than is left of your budget: this run would be refused."
+    )
+    prompt_box(page).fill("a stag on a ridge")
+    prompt_box(page).press("Meta+Enter")
+    alert = page.locator(".prediction-form .form-errors[role=alert]")
+    expect(alert).to_contain_text("Over your budget: this prediction costs about $0.04, and $0.01 of your $0.01")
+    expect(alert).to_be_focused()
+    expect(prompt_error).to_have_count(0)
+    assert prompt_box(page).input_value() == "a stag on a ridge"
+    assert same_page(page) and results(page).count() == 0
+    assert not Prediction.objects.exists()
+
+
 def test_on_a_phone_the_form_stacks_above_the_results(page, worker, simulator, member):
     page.set_viewport_size(PHONE)
     log_in(page, member)
