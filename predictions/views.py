@@ -110,8 +110,10 @@ def _model_or_default(models: list[ModelSpec], model_id: str | None) -> ModelSpe
 @login_required
 @require_http_methods(["GET", "POST"])
 def prediction_new(request: AuthedHttpRequest) -> HttpResponse:
-    """The form for a chosen model. GET takes `model`, `prompt` (text or a library id via
-    `prompt_id`), and `from` ("Edit and run": a prediction to start from)."""
+    """The playground: the form for a chosen model beside this session's results. GET takes
+    `model`, `prompt` (text or a library id via `prompt_id`), and `from` ("Edit and run", "Use
+    these inputs": a prediction to start from). A POST from playground.js gets JSON (see
+    predictions/playground.py); a plain one is redirected to the new prediction."""
     models = catalog_selectors.models_enabled()
     data = request.POST if request.method == "POST" else request.GET
     source = None

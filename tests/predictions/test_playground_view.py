@@ -207,6 +207,13 @@ def test_the_preview_says_how_many_images_at_what_price(member_client):
     assert text.startswith("This run: about $0.009 (3 images × $0.003)")
 
 
+def test_the_preview_costs_a_fixed_number_of_queries(member_client, member, django_assert_max_num_queries):
+    MemberQuota.objects.create(user=member, budget=Decimal("1.00"), period=Period.MONTH)
+    make_prediction(member)
+    with django_assert_max_num_queries(6):
+        assert member_client.get(COST, {"model": SCHNELL, "num_outputs": "2"}).status_code == 200
+
+
 def test_the_preview_of_a_count_that_is_not_a_number_is_the_models_default(member_client):
     html = member_client.get(COST, {"model": SCHNELL, "num_outputs": "many"}).content.decode()
     assert shown_cost(html) == "$0.003"
