@@ -102,6 +102,9 @@
       if (again) { again.remove(); }
       results.prepend(card);
       card.querySelectorAll("[data-live-url]").forEach(window.DeerWeb.followLive);
+      // On a phone the results are below the form: bring the new one into view.
+      var box = card.getBoundingClientRect();
+      if (box.top >= window.innerHeight || box.bottom <= 0) { card.scrollIntoView({ block: "nearest" }); }
     }
 
     // --- Submitting ---

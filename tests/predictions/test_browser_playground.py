@@ -176,6 +176,7 @@ def test_on_a_phone_the_form_stacks_above_the_results(page, worker, simulator, m
     page.get_by_label("Num outputs", exact=True).fill("2")
     generate(page)
     card = results(page).first
+    expect(card).to_be_in_viewport()
     wait_until_succeeded(card)
     images_loaded(card)
 
@@ -185,7 +186,6 @@ def test_on_a_phone_the_form_stacks_above_the_results(page, worker, simulator, m
     assert form["y"] + form["height"] <= column["y"], "the results come below the form"
     assert column["width"] <= PHONE["width"]
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-    card.scroll_into_view_if_needed()
     screenshot(page, "playground-phone.png", full_page=True)
 
 
