@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from accounts.urls import account_patterns, team_patterns
-from predictions.urls import input_patterns, prediction_patterns, prompt_patterns, signed_output_patterns
+from predictions.urls import hint_patterns, input_patterns, prediction_patterns, prompt_patterns, signed_output_patterns
 from reviews.urls import gallery_patterns, review_patterns
 
 from . import views
@@ -17,6 +17,7 @@ urlpatterns = [
     path("predictions/", include(prediction_patterns)),
     path("prompts/", include(prompt_patterns)),
     path("inputs/", include(input_patterns)),
+    path("deerapi/hints/", include(hint_patterns)),
     path("outputs/", include(signed_output_patterns)),
     path("usage/", include("billing.urls")),
     path("review/", include(review_patterns)),

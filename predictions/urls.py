@@ -38,6 +38,9 @@ prompt_patterns = (
 
 input_patterns = [path("<uuid:token>/", views.input_image_file, name="input_image")]
 
+# DeerAPI's calls as predictions end (predictions.hints; no login, the signed URL is the key).
+hint_patterns = [path("<str:token>/", views.deerapi_hint, name="deerapi_hint")]
+
 # Stored outputs at the signed, expiring URLs the API hands out (no login).
 signed_output_patterns = [
     path("<str:signature>/<str:name>", views.signed_output_file, name="signed_output"),

@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from billing import services as billing
@@ -27,7 +28,7 @@ from common import rows
 from common.paging import id_param
 from common.permissions import AuthedHttpRequest
 from common.responses import IteratorResponse
-from predictions import archive, files, metadata, playground, prompts, replicate, selectors, services, uploads
+from predictions import archive, files, hints, metadata, playground, prompts, replicate, selectors, services, uploads
 from predictions.forms import (
     CompareForm,
     HistoryFilterForm,
@@ -466,6 +467,18 @@ def input_image_file(request: HttpRequest, token: uuid.UUID) -> HttpResponseBase
     """An uploaded input image, for DeerAPI to fetch: no login, the token is the key, and only
     while DeerAPI may still need it (see selectors.input_image_for_deerapi)."""
     return _serve_input(selectors.input_image_for_deerapi(token), cache="no-store")
+
+
+@csrf_exempt
+@require_POST
+def deerapi_hint(request: HttpRequest, token: str) -> HttpResponse:
+    """DeerAPI calling back as a prediction ends (predictions.hints): no login, the signed URL is
+    the key. The body is not read: the poll this brings forward says what happened."""
+    prediction_id = hints.hint_prediction_id(token)
+    if prediction_id is None:
+        raise Http404
+    hints.prediction_hint(prediction_id)
+    return HttpResponse(status=204)
 
 
 LIBRARY_PAGE_SIZE = 50
