@@ -709,7 +709,7 @@ def _pages(member: Any) -> tuple[list[Page], list[int]]:
     from billing import selectors as billing_selectors
     from billing import services as billing
     from billing import views as usage_views
-    from predictions import selectors, views
+    from predictions import playground, selectors, views
     from predictions.admin import PredictionAdmin
     from predictions.models import Prediction
     from reviews import selectors as reviews_selectors
@@ -768,6 +768,10 @@ def _pages(member: Any) -> tuple[list[Page], list[int]]:
                 ],
                 time_deeper=False,
             ),
+        ),
+        (
+            f"Playground ({playground.RESULTS_MAX} results)",
+            Page("", "member", _url("predictions:new"), lambda c: len(c["results"])),
         ),
         (
             "Gallery",
@@ -914,6 +918,18 @@ def _pages(member: Any) -> tuple[list[Page], list[int]]:
     for name, page in pages:
         page.name = name
     return [page for _name, page in pages], [many.pk, one.pk]
+
+
+def _playground_full(client: Any, member_id: int) -> None:
+    """The member's playground lists as many results as it keeps: their newest predictions, as if
+    each was submitted from it in this browser session."""
+    from predictions import playground
+    from predictions.models import Prediction
+
+    newest = Prediction.objects.filter(owner_id=member_id).order_by("-pk").values_list("pk", flat=True)
+    session = client.session
+    session[playground.SESSION_KEY] = list(newest[: playground.RESULTS_MAX])
+    session.save()
 
 
 def _output_files(prediction_ids: list[int]) -> None:
@@ -1172,12 +1188,14 @@ def _measure(args: argparse.Namespace, scratch: Path) -> tuple[list[Measured], l
     for who, pk in (("member", owners[0]), ("reviewer", reviewer), ("admin", admin)):
         clients[who] = Client(HTTP_HOST="localhost")
         clients[who].force_login(User.objects.get(pk=pk))
+    _playground_full(clients["member"], owners[0])
     pages, detail = _pages(User.objects.get(pk=owners[0]))
     results = [Measured(page) for page in pages]
     for m in results:
         m.first_queries, m.first_rows = _count(clients[m.page.who], m.page.url, m.page.rows)
 
     seeded.append(_insert(tables, 1))
+    _playground_full(clients["member"], owners[0])
     del tables
     gc.collect()  # the generated rows are garbage now; a server process would not carry them
     print(_composition(owners[0]), flush=True)

@@ -129,6 +129,20 @@ def prediction_history(
     )
 
 
+def playground_results(user: User, ids: list[int]) -> list[Prediction]:
+    """The playground's results: those of `ids` that are the member's own, newest first, with
+    their prompts and outputs (three queries, however many)."""
+    outputs = PredictionOutput.objects.order_by("index").only(
+        "id", "prediction_id", "index", "thumbnail", "content_type", "width", "height"
+    )
+    return list(
+        Prediction.objects.filter(owner=user, pk__in=ids)
+        .select_related("prompt")
+        .prefetch_related(Prefetch("outputs", queryset=outputs))
+        .order_by("-pk")
+    )
+
+
 def prediction_get(user: User, pk: int) -> Prediction:
     """The prediction if `user` may see it, else 404 (never 403: ids are not disclosed).
 

@@ -11,6 +11,7 @@ prediction_patterns = (
         path("new/", views.prediction_new, name="new"),
         path("download/", views.predictions_download, name="download"),
         path("new/fields/", views.prediction_new_fields, name="new_fields"),
+        path("new/cost/", views.prediction_new_cost, name="new_cost"),
         path("compare/", views.compare_new, name="compare"),
         path("compare/<uuid:group>/", views.compare_detail, name="compare_detail"),
         path("<int:pk>/", views.prediction_detail, name="detail"),

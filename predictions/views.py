@@ -27,7 +27,7 @@ from catalog.inputs import ModelSpec
 from common import rows
 from common.paging import id_param
 from common.permissions import AuthedHttpRequest
-from predictions import archive, files, hints, prompts, replicate, selectors, services, serving, uploads
+from predictions import archive, files, hints, playground, prompts, replicate, selectors, services, serving, uploads
 from predictions.forms import (
     CompareForm,
     HistoryFilterForm,
@@ -110,8 +110,10 @@ def _model_or_default(models: list[ModelSpec], model_id: str | None) -> ModelSpe
 @login_required
 @require_http_methods(["GET", "POST"])
 def prediction_new(request: AuthedHttpRequest) -> HttpResponse:
-    """The form for a chosen model. GET takes `model`, `prompt` (text or a library id via
-    `prompt_id`), and `from` ("Edit and run": a prediction to start from)."""
+    """The playground: the form for a chosen model beside this session's results. GET takes
+    `model`, `prompt` (text or a library id via `prompt_id`), and `from` ("Edit and run", "Use
+    these inputs": a prediction to start from). A POST from playground.js gets JSON (see
+    predictions/playground.py); a plain one is redirected to the new prediction."""
     models = catalog_selectors.models_enabled()
     data = request.POST if request.method == "POST" else request.GET
     source = None
@@ -126,18 +128,38 @@ def prediction_new(request: AuthedHttpRequest) -> HttpResponse:
     if spec is None:
         return render(request, "predictions/no_models.html", status=503)
     context: dict[str, Any] = {"spec": spec, "model_error": model_error}
+    fetched = request.method == "POST" and playground.wants_json(request)
+    if fetched and model_error:
+        return playground.errors_response({"model": [model_error]})
 
     if request.method == "POST" and "switch" not in request.POST and not model_error:
         form = PredictionForm(request.POST, request.FILES, spec=spec, models=models)
         if form.is_valid():
             prediction = _create_from_form(request, form)
             if prediction is not None:
+                playground.result_remember(request.session, prediction.pk)
+                if fetched:
+                    return playground.submitted_response(request, prediction, form)
                 return redirect(prediction)
-        context["form"] = form
-        return render(request, "predictions/new.html", context, status=400)
+        if fetched:
+            return playground.errors_response(playground.form_errors(form))
+        return _playground(request, form, models, context, status=400)
 
-    context.update(form=_start_form(request, spec, models, source), source=source)
-    return render(request, "predictions/new.html", context, status=400 if model_error else 200)
+    form = _start_form(request, spec, models, source)
+    context["source"] = source
+    return _playground(request, form, models, context, status=400 if model_error else 200)
+
+
+def _playground(
+    request: AuthedHttpRequest, form: PredictionForm, models: list[ModelSpec], context: dict[str, Any], *, status: int
+) -> HttpResponse:
+    """The form beside this session's results, with what a run of it will cost."""
+    context.update(
+        form=form,
+        run=playground.form_run_cost(form),
+        results=playground.results(request.user, request.session, models),
+    )
+    return render(request, "predictions/new.html", context, status=status)
 
 
 def _start_form(
@@ -208,6 +230,20 @@ def prediction_new_fields(request: AuthedHttpRequest) -> HttpResponse:
     return response
 
 
+@login_required
+@require_GET
+def prediction_new_cost(request: AuthedHttpRequest) -> HttpResponse:
+    """What a run of the chosen model and `num_outputs` will cost, and what is left of the
+    member's budget: the form's preview, swapped in by playground.js as they change."""
+    spec = catalog_selectors.model_get(request.GET.get("model", ""))
+    if spec is None:
+        return HttpResponse(_("This model is not available."), status=404, content_type="text/plain")
+    run = playground.run_cost(spec, request.GET.get("num_outputs"))
+    response = HttpResponse(playground.cost_html(request, run))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 # --- One prediction ----------------------------------------------------------------------------
 
 # Sections the apps above add to a prediction's page (webhooks: its deliveries). A panel is
@@ -244,11 +280,13 @@ def prediction_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def prediction_live(request: AuthedHttpRequest, pk: int) -> HttpResponse:
-    """The live part of the detail page, fetched again while it runs."""
+    """The live part of the detail page (or, with `view=card`, of a playground result), fetched
+    again while it runs."""
     prediction = selectors.prediction_get(request.user, pk)
+    card = request.GET.get("view") == "card"
     response = render(
         request,
-        "predictions/_live.html",
+        "predictions/_result_live.html" if card else "predictions/_live.html",
         {"prediction": prediction, "outputs": list(prediction.outputs.all())},
     )
     response["Cache-Control"] = "no-store"

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from predictions.models import User
@@ -99,17 +99,34 @@ def open_form(page: Page, model: str, prompt: str = "a deer") -> None:
 
 
 def generate(page: Page) -> None:
-    """Press Generate and wait for the page it leads to (the prediction, or the form with its messages)."""
-    with page.expect_navigation():
-        page.get_by_role("button", name="Generate").click()
+    """Press Generate and wait for the playground's answer: the new result at the top of the
+    results, or the form's messages, while the page stays. (Without JavaScript the form posts
+    and the browser follows the redirect, as a plain form does.)"""
+    page.get_by_role("button", name="Generate").click()
+    # playground.js marks the form busy from the click until the answer is shown.
+    page.wait_for_function("() => !document.querySelector('form[data-playground][aria-busy]')")
+
+
+def results(page: Page) -> Locator:
+    """The playground's results, newest first."""
+    return page.locator("[data-results] > li")
+
+
+def newest_result_id(page: Page) -> int:
+    """The id of the prediction at the top of the playground's results."""
+    return int(results(page).first.get_attribute("data-prediction-id") or "")
 
 
 def submit_prompt(page: Page, prompt: str) -> int:
-    """Fill the prompt, press Generate, land on the detail page; returns the prediction id."""
+    """Fill the prompt, press Generate, open the new result's page from the playground; returns its id."""
     page.get_by_role("textbox", name="Prompt", exact=True).fill(prompt)
-    page.get_by_role("button", name="Generate").click()
+    before = results(page).count()
+    generate(page)
+    assert results(page).count() == before + 1, "no new result in the playground"
+    pk = newest_result_id(page)
+    results(page).first.get_by_role("link", name=f"Prediction {pk}").click()
     page.wait_for_url(DETAIL_PATH)
-    return shown_prediction_id(page)
+    return pk
 
 
 def shown_prediction_id(page: Page) -> int:

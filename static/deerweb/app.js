@@ -53,6 +53,9 @@
     window.setTimeout(refresh, delay);
   }
 
+  // For the page scripts loaded after this one (playground.js): parts added later follow the same way.
+  window.DeerWeb = { followLive: followLive };
+
   // A form that undoes something for good (revoke a token, rotate a secret) asks first:
   // its data-confirm is the question. Without JavaScript it is sent at once, as before.
   document.addEventListener("submit", function (event) {
@@ -205,6 +208,7 @@
           address.searchParams.set("model", model);
           address.searchParams.delete("from");
           window.history.replaceState(null, "", address);
+          form.dispatchEvent(new CustomEvent("deerweb:fields-swapped", { bubbles: true }));
         })
         .catch(fallback);
     });

@@ -91,6 +91,7 @@ def test_the_pages_benchmark_prints_time_and_query_counts_of_every_page_on_a_tin
         assert name in rows, f"no row for {name}:\n{output}"
     assert any(name.startswith("History, search") for name in rows)
     assert any(name.startswith("Detail") for name in rows)
+    assert rows["Playground (50 results)"][2] == "50", "the playground shows a full session's results"
     for cells in rows.values():
         _page, _who, shown, median, p95, cpu, queries, *_rest, result = cells
         assert shown.isdigit() and queries.isdigit(), cells

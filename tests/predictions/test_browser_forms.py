@@ -16,16 +16,15 @@ import pytest
 from django.utils import timezone
 
 from predictions.models import Prediction, Status
-from tests.browser import DETAIL_PATH, generate, log_in, open_form, shown_prediction_id
+from tests.browser import generate, log_in, newest_result_id, open_form
 from tests.world import FLUX2, FLUX_DEV, KONTEXT, SCHNELL, SDXL, TERMINAL, png, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
 
 
 def received_by_deerapi(page, simulator) -> dict[str, Any]:
-    """After Generate: wait for the detail page and the worker, then the input the simulator received."""
-    page.wait_for_url(DETAIL_PATH)
-    prediction = Prediction.objects.get(pk=shown_prediction_id(page))
+    """After Generate: the playground's new result, once the worker is done: the input the simulator received."""
+    prediction = Prediction.objects.get(pk=newest_result_id(page))
     prediction = wait_for(prediction, TERMINAL)
     assert prediction.status == Status.SUCCEEDED, prediction.error
     return simulator.predictions[prediction.deerapi_id].input
