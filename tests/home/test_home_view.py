@@ -186,3 +186,11 @@ def test_the_page_costs_the_same_queries_with_many_predictions(request, client, 
         html = home(client)
     assert section(html, "running").count("data-live-url=") == 6
     assert len(re.findall(r'href="/predictions/\d+/"', section(html, "results"))) == 8
+
+
+def test_the_home_page_and_its_menus_are_in_chinese_for_a_chinese_browser(client, reviewer):
+    client.force_login(reviewer)
+    html = client.get(reverse("home"), headers={"accept-language": "zh-hans"}).content.decode()
+    assert "你好，charlie" in html and "生成你的第一张图片" in html and "没有待审核的生成任务。" in html
+    assert "<summary>创建</summary>" in html and "<summary>作品库</summary>" in html
+    assert "<summary>团队</summary>" in html
