@@ -107,6 +107,18 @@ def account_menu_open(page: Page) -> None:
     page.locator(".account-menu > summary").click()
 
 
+def open_history(page: Page) -> None:
+    menu_link(page, "Library", "History")
+    page.wait_for_url(re.compile(r"/predictions/$"))
+
+
+def language_choose(page: Page, label: str) -> None:
+    """Switch the site's language in the account menu (the page reloads in it)."""
+    account_menu_open(page)
+    with page.expect_navigation():
+        page.get_by_label("Language").select_option(label=label)
+
+
 def open_new_prediction(page: Page) -> None:
     menu_link(page, "Create", "New prediction")
     page.wait_for_url(re.compile(r"/predictions/new/$"))

@@ -85,7 +85,9 @@ def test_a_brand_new_member_is_led_to_make_a_first_image(page, member):
 
 
 def test_a_reviewer_sees_the_queue_and_opens_it_from_home(page, reviewer, member, other_member):
-    oldest = finished_prediction(member, prompt="the deer waiting longest", created_at=timezone.now().replace(year=2025))
+    oldest = finished_prediction(
+        member, prompt="the deer waiting longest", created_at=timezone.now().replace(year=2025)
+    )
     finished_prediction(other_member, prompt="a newer deer")
     page.set_viewport_size(WIDE)
     log_in(page, reviewer)
