@@ -157,6 +157,26 @@ def test_the_menus_work_by_keyboard(page, admin):
     page.wait_for_url(re.compile(r"/team/$"))
 
 
+def test_on_a_phone_the_menus_work_by_keyboard_too(page, admin):
+    page.set_viewport_size(PHONE)
+    log_in(page, admin)
+    page.locator(".brand").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent").strip() == "Menu"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent").strip() == "Create"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent").strip() == "Compare"
+    page.keyboard.press("Escape")
+    assert not is_open(page, "Create") and menu(page, "Create").is_visible(), "Escape closes the inner menu first"
+    page.keyboard.press("Escape")
+    assert not menu(page, "Create").is_visible(), "then the Menu"
+    assert page.evaluate("document.activeElement.textContent").strip() == "Menu"
+
+
 def test_on_a_phone_the_menu_opens_onto_the_grouped_menus(page, admin):
     page.set_viewport_size(PHONE)
     log_in(page, admin)
@@ -198,8 +218,10 @@ def test_without_javascript_every_menu_still_opens(browser, live_server, admin):
             assert menu(tab, "Team").is_visible(), "without JS the Menu comes open"
             team_members = tab.get_by_role("link", name="Team members")
             assert not team_members.is_visible()
+            menu(tab, "Library").locator("> summary").click()
             menu(tab, "Team").locator("> summary").click()
             assert team_members.is_visible()
+            assert not is_open(tab, "Library"), "one open at a time, by the menus' shared name"
             if viewport is PHONE:
                 tab.locator("summary", has_text="Menu").click()
                 assert not team_members.is_visible(), "the Menu still folds"
