@@ -748,7 +748,13 @@ def _pages(member: Any) -> tuple[list[Page], list[int]]:
             _keyset("predictions:list", params, ids, size),
         )
 
+    def home(who: str) -> Page:
+        return Page("", who, _url("home"), lambda c: len(c["results"]) + len(c["running"]))
+
     pages = [
+        ("Home", home("member")),
+        ("Home, reviewer", home("reviewer")),
+        ("Home, admin", home("admin")),
         ("History", history({})),
         (f"History, status {status}", history({"status": status})),
         (f"History, model {models[-1].split('/')[-1]}", history({"model": models[-1]})),

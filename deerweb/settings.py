@@ -146,6 +146,7 @@ INSTALLED_APPS = [
     "webhooks",
     "albums",
     "api",
+    "home",
 ]
 
 MIDDLEWARE = [
@@ -232,7 +233,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "predictions.User"
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "predictions:list"
+LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 AUTH_PASSWORD_VALIDATORS = [

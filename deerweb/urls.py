@@ -1,7 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from accounts.urls import account_patterns, team_patterns
 from albums.urls import collection_patterns, share_patterns
@@ -11,7 +10,7 @@ from reviews.urls import gallery_patterns, review_patterns
 from . import views
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="predictions:list"), name="home"),
+    path("", include("home.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -15,7 +15,16 @@ from django.utils import timezone
 
 from common import permissions
 from common.paging import day_range
-from predictions.models import InputImage, Prediction, PredictionOutput, Prompt, ReviewState, Status, User
+from predictions.models import (
+    ACTIVE,
+    InputImage,
+    Prediction,
+    PredictionOutput,
+    Prompt,
+    ReviewState,
+    Status,
+    User,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -325,3 +334,22 @@ def input_images_visible_to(user: User) -> QuerySet[InputImage]:
     if permissions.can_view_team(user):
         return qs
     return qs.filter(Q(owner=user) | Q(predictions__owner=user) | shared_with_team("predictions__")).distinct()
+
+
+# --- The home page ---------------------------------------------------------------------
+
+
+def predictions_running(user: User, *, limit: int) -> list[Prediction]:
+    """Up to `limit` of the member's predictions still being worked on, newest first, with
+    their prompts (index: owner, status, -created_at)."""
+    return list(
+        Prediction.objects.filter(owner=user, status__in=ACTIVE)
+        .select_related("prompt")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def latest_results(user: User, *, limit: int) -> list[Prediction]:
+    """The member's `limit` newest succeeded predictions with their thumbnails: two queries
+    (index: owner, status, -created_at)."""
+    return list(prediction_history(user, status=Status.SUCCEEDED)[:limit])

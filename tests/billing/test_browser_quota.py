@@ -15,7 +15,7 @@ import pytest
 
 from billing.models import MemberQuota, Period
 from predictions.models import Prediction, Status
-from tests.browser import log_in, open_new_prediction, screenshot, submit_prompt
+from tests.browser import log_in, menu_link, open_new_prediction, screenshot, submit_prompt
 from tests.world import PRO, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
@@ -57,7 +57,7 @@ def test_a_member_who_spent_their_budget_reads_why_on_the_form(page, worker, sim
     assert Prediction.objects.filter(owner=member).count() == 1, "nothing was saved or sent"
     assert simulator.stats.creates == 1
 
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Usage").click()
+    menu_link(page, "Team", "Usage")
     page.wait_for_url(re.compile(r"/usage/$"))
     assert page.get_by_role("img", name="Spending by day").is_visible()
     assert page.locator("[data-budget-remaining]").inner_text() == "$0.01"

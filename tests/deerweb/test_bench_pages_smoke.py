@@ -85,8 +85,8 @@ def test_the_pages_benchmark_prints_time_and_query_counts_of_every_page_on_a_tin
     assert re.search(r"^Machine: \d+ CPUs", output, re.MULTILINE)
     assert re.search(r"^Seeded stage 2: \+\d+ predictions", output, re.MULTILINE)
     rows = _rows(output, "Page")
-    names = ["History", "Gallery", "Review queue", "Collections", "Share link page", "Usage", "Team usage"]
-    names += ["Admin: predictions"]
+    names = ["Home", "Home, admin", "History", "Gallery", "Review queue", "Collections", "Share link page", "Usage"]
+    names += ["Team usage", "Admin: predictions"]
     for name in names:
         assert name in rows, f"no row for {name}:\n{output}"
     assert any(name.startswith("History, search") for name in rows)

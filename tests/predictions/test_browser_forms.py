@@ -16,7 +16,7 @@ import pytest
 from django.utils import timezone
 
 from predictions.models import Prediction, Status
-from tests.browser import generate, log_in, newest_result_id, open_form
+from tests.browser import DETAIL_PATH, generate, language_choose, log_in, newest_result_id, open_form, shown_prediction_id
 from tests.world import FLUX2, FLUX_DEV, KONTEXT, SCHNELL, SDXL, TERMINAL, png, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
@@ -198,8 +198,7 @@ def test_an_over_long_prompt_is_counted_refused_with_a_message_and_kept(page, me
 
 def test_the_date_filters_show_their_dates_in_simplified_chinese(page, member):
     log_in(page, member)
-    with page.expect_navigation():
-        page.get_by_label("Language").select_option(label="简体中文")
+    language_choose(page, "简体中文")
     today = timezone.localdate()
 
     page.goto("/usage/")
