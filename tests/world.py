@@ -63,6 +63,31 @@ RECRAFT_SVG = "recraft-ai/recraft-v3-svg"  # SVG outputs
 
 PROMPT = "a red deer in the snow"  # the prompt of a prediction made without one
 FILE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox"  # on every stored file DeerWeb serves
+# The header's menus as each role gets them, in order: menu -> its links (label, path); the
+# account menu's links apart.
+MEMBER_MENUS = {
+    "Create": [("New prediction", "/predictions/new/"), ("Compare", "/predictions/compare/")],
+    "Library": [
+        ("History", "/predictions/"),
+        ("Prompts", "/prompts/"),
+        ("Gallery", "/gallery/"),
+        ("Collections", "/collections/"),
+    ],
+    "Team": [("Usage", "/usage/")],
+}
+REVIEWER_MENUS = {**MEMBER_MENUS, "Team": [("Review", "/review/"), ("Usage", "/usage/")]}
+ADMIN_MENUS = {
+    **MEMBER_MENUS,
+    "Team": [
+        ("Review", "/review/"),
+        ("Usage", "/usage/"),
+        ("Team usage", "/usage/team/"),
+        ("Audit", "/audit/"),
+        ("Team members", "/team/"),
+        ("Admin", "/admin/"),
+    ],
+}
+ACCOUNT_LINKS = [("Password", "/accounts/password/"), ("API tokens", "/accounts/tokens/"), ("Webhooks", "/webhooks/")]
 FROZEN_NOW = datetime(2025, 6, 20, 12, tzinfo=UTC)  # the `frozen_clock` fixture's now
 
 

@@ -18,7 +18,7 @@ import pytest
 from django.utils import timezone
 
 from albums.models import Collection, ShareLink
-from tests.browser import PHONE, SCREENSHOTS, WIDE, log_in, new_context, screenshot
+from tests.browser import PHONE, SCREENSHOTS, WIDE, log_in, menu_link, new_context, screenshot
 from tests.world import add_output, collection_of, finished_prediction
 
 COLOURS = ("#7a4b1f", "#24508a", "#1f6f43", "#a35d2a", "#5b4a8a", "#8a5a00")
@@ -80,7 +80,7 @@ def test_a_member_ticks_images_in_the_grid_and_adds_them_to_a_new_collection(pag
     page.wait_for_url(re.compile(r"/predictions/\?view=grid$"))
     assert page.get_by_role("status").filter(has_text="Added 3 images to “Deer at dusk”.").is_visible()
 
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Collections").click()
+    menu_link(page, "Library", "Collections")
     page.get_by_role("link", name="Deer at dusk").click()
     assert page.locator(".collection-grid li").count() == 3
     assert all(images_loaded(page))

@@ -16,23 +16,10 @@ import pytest
 
 from billing.models import MemberQuota, Period
 from tests.browser import PHONE, WIDE, account_menu_open, log_in, menu_link, new_context, screenshot
+from tests.world import ACCOUNT_LINKS, ADMIN_MENUS
 
 pytestmark = [pytest.mark.browser]
 
-# An admin's menus, in order, and where each link leads.
-ADMIN_MENUS = {
-    "Create": [("New prediction", "/predictions/new/"), ("Compare", "/predictions/compare/")],
-    "Library": [("History", "/predictions/"), ("Prompts", "/prompts/"), ("Gallery", "/gallery/")],
-    "Team": [
-        ("Review", "/review/"),
-        ("Usage", "/usage/"),
-        ("Team usage", "/usage/team/"),
-        ("Audit", "/audit/"),
-        ("Team members", "/team/"),
-        ("Admin", "/admin/"),
-    ],
-}
-ACCOUNT_LINKS = [("Password", "/accounts/password/"), ("API tokens", "/accounts/tokens/"), ("Webhooks", "/webhooks/")]
 # The vertical extent of everything in the header: the brand, each menu's name, each tool.
 HEADER_ITEMS = """() => [...document.querySelectorAll(
   ".site-header .brand, .site-header nav > details > summary, .header-tools > *, .site-menu > summary"

@@ -9,24 +9,11 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-MEMBER_MENUS = {
-    "Create": [("New prediction", "/predictions/new/"), ("Compare", "/predictions/compare/")],
-    "Library": [("History", "/predictions/"), ("Prompts", "/prompts/"), ("Gallery", "/gallery/")],
-    "Team": [("Usage", "/usage/")],
-    "account": [("Password", "/accounts/password/"), ("API tokens", "/accounts/tokens/"), ("Webhooks", "/webhooks/")],
-}
-REVIEWER_MENUS = {**MEMBER_MENUS, "Team": [("Review", "/review/"), ("Usage", "/usage/")]}
-ADMIN_MENUS = {
-    **MEMBER_MENUS,
-    "Team": [
-        ("Review", "/review/"),
-        ("Usage", "/usage/"),
-        ("Team usage", "/usage/team/"),
-        ("Audit", "/audit/"),
-        ("Team members", "/team/"),
-        ("Admin", "/admin/"),
-    ],
-}
+from tests.world import ACCOUNT_LINKS, ADMIN_MENUS, MEMBER_MENUS, REVIEWER_MENUS
+
+MEMBER = {**MEMBER_MENUS, "account": ACCOUNT_LINKS}
+REVIEWER = {**REVIEWER_MENUS, "account": ACCOUNT_LINKS}
+ADMIN = {**ADMIN_MENUS, "account": ACCOUNT_LINKS}
 MENU = re.compile(r'<details class="nav-menu[^"]*"[^>]*>\s*<summary>(.*?)</summary>(.*?)</details>', re.S)
 LINK = re.compile(r'<a href="([^"]+)">([^<]+)</a>')
 
@@ -43,7 +30,7 @@ def menus(html: str) -> dict[str, list[tuple[str, str]]]:
 
 @pytest.mark.parametrize(
     ("role", "expected"),
-    [("member", MEMBER_MENUS), ("reviewer", REVIEWER_MENUS), ("admin_user", ADMIN_MENUS)],
+    [("member", MEMBER), ("reviewer", REVIEWER), ("admin_user", ADMIN)],
 )
 def test_each_role_finds_its_links_in_the_menus(request, client: Client, role, expected):
     client.force_login(request.getfixturevalue(role))

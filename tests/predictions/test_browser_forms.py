@@ -16,7 +16,13 @@ import pytest
 from django.utils import timezone
 
 from predictions.models import Prediction, Status
-from tests.browser import DETAIL_PATH, generate, language_choose, log_in, newest_result_id, open_form, shown_prediction_id
+from tests.browser import (
+    generate,
+    language_choose,
+    log_in,
+    newest_result_id,
+    open_form,
+)
 from tests.world import FLUX2, FLUX_DEV, KONTEXT, SCHNELL, SDXL, TERMINAL, png, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
