@@ -25,6 +25,8 @@ urlpatterns = [
     path("team/", include(team_patterns)),
     path("accounts/", include(account_patterns)),
     path("webhooks/", include("webhooks.urls")),
+    path("notifications/", include("notifications.urls")),
+    path("alerts/", include("alerts.urls")),
     path("", include("ops.urls")),
     path("favicon.ico", views.favicon, name="favicon"),
     path("replicate/", include("api.urls")),
