@@ -12,11 +12,11 @@ from billing.forms import ThresholdsField
 
 class AlertSettingsForm(forms.Form):
     alert_thresholds = ThresholdsField(
-        label=_("Members' budget alerts at (% of their budget)"),
+        label=_("Members' budget alerts at (percent of their budget)"),
         help_text=_("For example “80, 100”. For members without thresholds of their own. Empty: no alerts."),
     )
     team_alert_thresholds = ThresholdsField(
-        label=_("Team budget alerts at (% of the team budget)"),
+        label=_("Team budget alerts at (percent of the team budget)"),
         help_text=_("Sent to the admins. Empty: no alerts."),
     )
     slack_url = forms.CharField(

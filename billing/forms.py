@@ -144,7 +144,7 @@ class MemberLimitsForm(forms.Form):
         help_text=_("Empty: no limit."),
     )
     alert_thresholds = ThresholdsField(
-        label=_("Budget alerts at (% of the budget)"),
+        label=_("Budget alerts at (percent of the budget)"),
         help_text=_("For example “80, 100”. Empty: the team's thresholds for members."),
     )
 

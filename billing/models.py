@@ -40,7 +40,7 @@ class MemberQuota(models.Model):
     )
     auto_approve = models.BooleanField(_("approve automatically"), default=False)
     alert_thresholds = models.JSONField(
-        _("budget alerts at (% of the budget)"),
+        _("budget alerts at (percent of the budget)"),
         null=True,
         blank=True,
         help_text=_("Empty: the team's thresholds for members."),
@@ -78,12 +78,12 @@ class TeamSettings(models.Model):
         help_text=_("Empty: unlimited."),
     )
     alert_thresholds = models.JSONField(
-        _("members' budget alerts at (% of their budget)"),
+        _("members' budget alerts at (percent of their budget)"),
         default=default_alert_thresholds,
         help_text=_("For members without thresholds of their own."),
     )
     team_alert_thresholds = models.JSONField(
-        _("team budget alerts at (% of the team budget)"), default=default_alert_thresholds
+        _("team budget alerts at (percent of the team budget)"), default=default_alert_thresholds
     )
     embed_download_metadata = models.BooleanField(
         _("downloads carry their metadata"),

@@ -149,7 +149,7 @@ def test_the_email_is_in_the_language_the_member_submitted_in(member, deliver_no
     with translation.override("zh-hans"):
         submit_committed(member, PRO, django_capture_on_commit_callbacks)
     (message,) = mail.outbox
-    assert "预算" in message.subject
+    assert message.subject == "DeerWeb：你的支出已达到预算的 80%"
 
 
 def test_an_admins_adjustment_can_reach_a_threshold(

@@ -40,7 +40,7 @@ def test_the_list_shows_the_text_in_the_readers_language(member_client, member):
     html = member_client.get(reverse("notifications:list")).content.decode()
     assert "Your spending reached 80% of your budget: $0.04 of $0.05 committed" in html
     html = member_client.get(reverse("notifications:list"), headers={"accept-language": "zh-hans"}).content.decode()
-    assert "预算" in html
+    assert "你的支出已达到预算的 80%" in html
 
 
 def test_a_member_sees_only_their_own_notifications(member_client, other_member):
