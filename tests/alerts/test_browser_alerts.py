@@ -19,14 +19,28 @@ from billing import services as billing
 from billing.models import BudgetAlert, LedgerEntry, LedgerKind, MemberQuota, Period, TeamSettings
 from notifications.models import Notification
 from predictions.models import Prediction, Status
-from tests.browser import choose_pro, log_in, open_form, open_new_prediction, screenshot, submit_prompt
+from tests.browser import (
+    DESKTOP,
+    PHONE,
+    WIDE,
+    choose_pro,
+    log_in,
+    open_form,
+    open_new_prediction,
+    screenshot,
+    submit_prompt,
+)
 from tests.world import PRO, SCHNELL, mail_clear, mail_sent, wait_for, wait_until
 
 pytestmark = [pytest.mark.browser]
 
 
 def header_count(page) -> str:
-    return re.sub(r"\s+", " ", page.locator("[data-notifications-count]").inner_text()).strip()
+    """The header's notifications link, by the name a screen reader reads (the badge shows the number)."""
+    link = page.locator("[data-notifications-count]")
+    name = link.get_attribute("title")
+    assert page.get_by_role("link", name=name, exact=True).is_visible()
+    return name
 
 
 def submit_pro(page, prompt: str) -> Prediction:
@@ -58,11 +72,16 @@ def test_a_member_reaching_80_percent_is_told_once_per_period(
     assert message["Subject"] == "DeerWeb: your spending reached 80% of your budget"
     page.reload()
     assert header_count(page) == "1 unread notification"
-    page.locator("[data-notifications-count]").click()
+    page.get_by_role("link", name="1 unread notification").click()
     page.wait_for_url(re.compile(r"/notifications/$"))
     (item,) = page.locator("[data-notification]").all()
     assert "Your spending reached 80% of your budget: $0.04 of $0.05 committed" in item.inner_text()
+    page.set_viewport_size(WIDE)
     screenshot(page, "notifications.png")
+    page.set_viewport_size(PHONE)
+    assert page.locator("[data-notification]").is_visible()
+    screenshot(page, "notifications-phone.png")
+    page.set_viewport_size(DESKTOP)
 
     # More spending in the same period: 86 %, past 80 % already.
     open_form(page, SCHNELL, "a deer at dusk")
@@ -114,7 +133,11 @@ def test_the_usage_pages_forecast_the_end_of_the_period(page, member, admin_user
         page.goto("/usage/")
         forecast = page.locator("[data-member-forecast]").inner_text()
         assert forecast == f"At this pace: ${projected} by {month_day}, over the $0.05 budget."
+        page.set_viewport_size(WIDE)
         screenshot(page, "usage-forecast.png")
+        page.set_viewport_size(PHONE)
+        assert page.locator("[data-member-forecast]").is_visible()
+        screenshot(page, "usage-forecast-phone.png")
 
         log_in(page, admin_user)
         page.goto("/usage/team/")
