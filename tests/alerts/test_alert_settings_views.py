@@ -90,3 +90,8 @@ def test_an_admin_gives_a_member_thresholds_of_their_own(admin_client, member):
 
     admin_client.post(url, {"budget": "5", "period": "month", "alert_thresholds": ""})
     assert MemberQuota.objects.get(user=member).alert_thresholds is None, "the team's apply again"
+
+
+def test_the_settings_page_runs_a_few_queries(admin_client, django_assert_max_num_queries):
+    with django_assert_max_num_queries(12):
+        assert admin_client.get(reverse("alerts:settings")).status_code == 200

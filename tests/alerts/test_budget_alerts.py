@@ -11,10 +11,11 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.core import mail
+from django.db import transaction
 
 from alerts import delivery, services, tasks
 from billing import services as billing
-from billing.models import BudgetAlert, MemberQuota, Period, TeamSettings
+from billing.models import BudgetAlert, LedgerKind, MemberQuota, Period, TeamSettings
 from notifications.models import Notification
 from predictions.models import User
 from tests.world import PRO, SCHNELL, WebhookReceiver, submit
@@ -161,6 +162,18 @@ def test_an_admins_adjustment_can_reach_a_threshold(
     assert list(BudgetAlert.objects.values_list("threshold", flat=True)) == [80]
 
 
+def test_a_settlement_above_the_reservation_can_reach_a_threshold(
+    member, deliver_now, django_capture_on_commit_callbacks
+):
+    budget(member, "0.01")
+    prediction = submit(member, SCHNELL)  # $0.003 reserved: 30 %
+    assert not BudgetAlert.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        billing.prediction_charge(prediction, LedgerKind.SETTLE, Decimal("0.006"))  # $0.009: 90 %
+    assert list(BudgetAlert.objects.values_list("threshold", flat=True)) == [80]
+    assert Notification.objects.filter(recipient=member).count() == 1
+
+
 def test_a_slack_post_the_receiver_fails_is_retried_and_its_url_never_logged(member, slack, caplog):
     budget(member, "0.05")
     submit(member, PRO)
@@ -196,6 +209,10 @@ def test_the_stored_slack_url_is_encrypted_and_used(admin_user, webhook_receiver
 
     stored = AlertSettings.objects.get().slack_url_encrypted
     assert "secret" not in stored and stored
+    from audit.models import AuditEntry
+
+    (entry,) = AuditEntry.objects.filter(action="alerts.slack_set")
+    assert entry.summary == "127.0.0.1", "the host only: the path is the secret"
     assert services.slack_url() == url
     assert services.slack_source() == services.SlackSource.STORED
     assert services.slack_url_clear(by=admin_user)
