@@ -29,13 +29,15 @@ from django.utils.translation import gettext as _
 from alerts import services
 from billing import services as billing
 from billing.models import AlertSubject, BudgetAlert
+from common import permissions
 from notifications import messages as notification_messages
 from notifications import services as notifications
 from webhooks import sending, targets
 
 logger = logging.getLogger(__name__)
 
-MANAGE_TEAM_CODENAME = "manage_team"
+# The permission that makes an admin (common.permissions.is_admin), as a query can ask for it.
+_APP_LABEL, _CODENAME = permissions.MANAGE_TEAM.split(".")
 
 
 class SlackPostFailed(Exception):
@@ -44,10 +46,8 @@ class SlackPostFailed(Exception):
 
 def admin_ids() -> list[int]:
     """Active admins: superusers and members given the team-management permission (by group or alone)."""
-    perm = Q(
-        groups__permissions__codename=MANAGE_TEAM_CODENAME, groups__permissions__content_type__app_label="predictions"
-    )
-    own = Q(user_permissions__codename=MANAGE_TEAM_CODENAME, user_permissions__content_type__app_label="predictions")
+    perm = Q(groups__permissions__codename=_CODENAME, groups__permissions__content_type__app_label=_APP_LABEL)
+    own = Q(user_permissions__codename=_CODENAME, user_permissions__content_type__app_label=_APP_LABEL)
     users = get_user_model().objects.filter(Q(is_active=True) & (Q(is_superuser=True) | perm | own))
     return sorted(set(users.values_list("pk", flat=True)))
 

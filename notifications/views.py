@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from common.permissions import AuthedHttpRequest
@@ -31,8 +32,6 @@ def notifications_read(request: AuthedHttpRequest) -> HttpResponse:
         services.notifications_mark_read(request.user.pk)
     elif raw.isdigit():
         services.notifications_mark_read(request.user.pk, int(raw))
-    target = "notifications:list"
+    url = reverse("notifications:list")
     page = request.POST.get("page", "")
-    if page.isdigit() and page != "1":
-        return redirect(f"{redirect(target).url}?page={page}")
-    return redirect(target)
+    return redirect(f"{url}?page={page}" if page.isdigit() and page != "1" else url)
