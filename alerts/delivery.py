@@ -59,12 +59,13 @@ def recipient_ids(alert: BudgetAlert) -> list[int]:
 
 
 def _params(alert: BudgetAlert) -> dict[str, Any]:
-    """The alert's values as text that reads the same in every language (amounts, a date)."""
+    """The alert's values as a notification keeps them: amounts as text, the period's end in ISO 8601
+    (shown in the reader's format: notifications.messages)."""
     return {
         "threshold": alert.threshold,
         "spent": billing.format_usd(alert.spent),
         "budget": billing.format_usd(alert.budget),
-        "resets": billing.format_moment(alert.period_end),
+        "resets": alert.period_end.isoformat(),
     }
 
 
@@ -139,7 +140,7 @@ def budget_alert_email(alert_id: int) -> int:
 def slack_text(alert: BudgetAlert) -> str:
     """In the site's language: the channel is the team's."""
     with translation.override(settings.LANGUAGE_CODE):
-        values = _params(alert)
+        values = {**_params(alert), "resets": notification_messages.moment_text(alert.period_end.isoformat())}
         if alert.subject == AlertSubject.MEMBER:
             who = alert.user.get_username() if alert.user else "?"
             return _(

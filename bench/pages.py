@@ -477,7 +477,7 @@ def _generate(args: argparse.Namespace, owners: list[int], reviewer: int, admin:
         )
     # Budget alerts over the months: two a month for every member, many more for the busiest
     # (pages of them); the older half read. Oldest first, the first stage's half of each.
-    params = {"threshold": 80, "spent": "$40.00", "budget": "$50.00", "resets": "July 1, 2025, midnight UTC"}
+    params = {"threshold": 80, "spent": "$40.00", "budget": "$50.00", "resets": "2025-07-01T00:00:00+00:00"}
     notification_id = 0
     for owner in owners:
         count = 300 if owner == owners[0] else 12

@@ -8,7 +8,7 @@ from django.urls import reverse
 from notifications import messages, services
 from notifications.models import Notification
 
-PARAMS = {"threshold": 80, "spent": "$0.04", "budget": "$0.05", "resets": "July 1, 2025, midnight UTC"}
+PARAMS = {"threshold": 80, "spent": "$0.04", "budget": "$0.05", "resets": "2025-07-01T00:00:00+00:00"}
 
 
 def notify(user, n: int = 1) -> list[Notification]:
@@ -39,8 +39,10 @@ def test_the_list_shows_the_text_in_the_readers_language(member_client, member):
     notify(member)
     html = member_client.get(reverse("notifications:list")).content.decode()
     assert "Your spending reached 80% of your budget: $0.04 of $0.05 committed" in html
+    assert "It starts again on July 1, 2025, midnight UTC." in html
     html = member_client.get(reverse("notifications:list"), headers={"accept-language": "zh-hans"}).content.decode()
     assert "你的支出已达到预算的 80%" in html
+    assert "预算将于 2025年7月1日 00:00 UTC 重新开始" in html
 
 
 def test_a_member_sees_only_their_own_notifications(member_client, other_member):
