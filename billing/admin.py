@@ -62,6 +62,13 @@ class TeamSettingsAdmin(admin.ModelAdmin):
         (_("Team"), {"fields": ("team_monthly_budget",)}),
         (_("Downloads"), {"fields": ("embed_download_metadata",)}),
         (
+            _("Budget alerts"),
+            {
+                "fields": ("alert_thresholds", "team_alert_thresholds"),
+                "description": _("Changed on the budget alerts page (/alerts/settings/), which checks them."),
+            },
+        ),
+        (
             _("DeerAPI"),
             {
                 "fields": (
@@ -76,7 +83,7 @@ class TeamSettingsAdmin(admin.ModelAdmin):
             },
         ),
     )
-    readonly_fields = flatten_fieldsets(fieldsets[3:])  # the DeerAPI section
+    readonly_fields = flatten_fieldsets(fieldsets[3:])  # budget alerts and the DeerAPI section
 
     def has_add_permission(self, request):
         return False

@@ -95,3 +95,10 @@ def test_an_admin_gives_a_member_thresholds_of_their_own(admin_client, member):
 def test_the_settings_page_runs_a_few_queries(admin_client, django_assert_max_num_queries):
     with django_assert_max_num_queries(12):
         assert admin_client.get(reverse("alerts:settings")).status_code == 200
+
+
+def test_the_team_settings_admin_shows_the_thresholds_and_where_to_change_them(admin_client):
+    TeamSettings.load()
+    html = admin_client.get(reverse("admin:billing_teamsettings_change", args=[1])).content.decode()
+    assert "Changed on the budget alerts page (/alerts/settings/)" in html
+    assert 'name="alert_thresholds"' not in html, "read-only there: the alerts page checks them"
