@@ -45,6 +45,11 @@ KNOWN_ACTIONS = (
     "quota.change",
     "ledger.adjust",
     "models.sync",
+    "collection.delete",
+    "sharelink.",
+    "sharelink.create",
+    "sharelink.open",
+    "sharelink.revoke",
 )
 
 

@@ -323,6 +323,7 @@ def _generate(args: argparse.Namespace, owners: list[int], reviewer: int, admin:
     """Every seeded row, by stage (0: the first stage, 1: the rest)."""
     from django.utils import timezone
 
+    from albums.models import Collection, CollectionItem, ShareLink
     from billing.models import LedgerEntry
     from catalog import specs as catalog
     from notifications.models import Notification
@@ -339,9 +340,15 @@ def _generate(args: argparse.Namespace, owners: list[int], reviewer: int, admin:
         "predictions": Rows(Prediction),
         "outputs": Rows(PredictionOutput),
         "ledger": Rows(LedgerEntry),
+        "collections": Rows(Collection),
+        "collection items": Rows(CollectionItem),
+        "share links": Rows(ShareLink),
         "notifications": Rows(Notification),
     }
-    prompts, predictions, outputs, ledger, notifications = tables.values()
+    prompts, predictions, outputs, ledger, notifications = (
+        tables[name] for name in ("prompts", "predictions", "outputs", "ledger", "notifications")
+    )
+    stored: dict[int, tuple[list[int], list[int]]] = {}  # owner → their stored outputs' ids, by stage
     texts: dict[int, str] = {}
     recent: dict[int, list[tuple[int, int, int]]] = {}  # owner → their last prompts: (id, stage, last prediction)
     output_id = ledger_id = 0
@@ -463,6 +470,8 @@ def _generate(args: argparse.Namespace, owners: list[int], reviewer: int, admin:
                 checksum=f"{rng.getrandbits(256):064x}",
                 created_at=completed,
             )
+            if not deleted:
+                stored.setdefault(item.owner, ([], []))[stage].append(output_id)
     for _ in range(2 * len(owners)):  # an admin's corrections, now and then
         ledger_id += 1
         ledger.add(
@@ -475,6 +484,7 @@ def _generate(args: argparse.Namespace, owners: list[int], reviewer: int, admin:
             created_by_id=admin,
             created_at=now - HISTORY_SPAN * rng.random(),
         )
+    _collections(tables, owners, stored, rng, now)
     # Budget alerts over the months: two a month for every member, many more for the busiest
     # (pages of them); the older half read. Oldest first, the first stage's half of each.
     params = {"threshold": 80, "spent": "$40.00", "budget": "$50.00", "resets": "2025-07-01T00:00:00+00:00"}
@@ -495,6 +505,62 @@ def _generate(args: argparse.Namespace, owners: list[int], reviewer: int, admin:
                 read_at=created + timedelta(hours=2) if n < count // 2 else None,
             )
     return tables
+
+
+BIG_COLLECTION = 1000  # images in the busiest member's first collection (albums' COLLECTION_MAX)
+SHARE_TOKEN = "bench-share-link-token"  # noqa: S105 - of a live link to that collection, in a throwaway database
+
+
+def _collections(
+    tables: dict[str, Rows],
+    owners: list[int],
+    stored: dict[int, tuple[list[int], list[int]]],
+    rng: random.Random,
+    now: datetime,
+) -> None:
+    """Three collections per member (every other one the team's), of 5 to 60 of their images, and
+    the busiest member's first one of BIG_COLLECTION, half from each stage, with a live share link."""
+    from albums.services import token_hash
+
+    collection_id = item_id = 0
+    for n, owner in enumerate(owners):
+        by_stage = stored.get(owner, ([], []))
+        for k in range(3):
+            collection_id += 1
+            tables["collections"].add(
+                0,
+                id=collection_id,
+                owner_id=owner,
+                name=f"{rng.choice(ADJECTIVES)} {rng.choice(SUBJECTS)} {k + 1}",
+                visibility="team" if k % 2 == 0 else "private",
+                created_at=now - timedelta(days=k + 1, minutes=n),
+            )
+            big = n == 0 and k == 0
+            for stage, pool in enumerate(by_stage):
+                size = min(len(pool), BIG_COLLECTION // 2 if big else rng.randint(3, 30))
+                for output_id in rng.sample(pool, size):
+                    item_id += 1
+                    tables["collection items"].add(
+                        stage,
+                        id=item_id,
+                        collection_id=collection_id,
+                        output_id=output_id,
+                        created_at=now - timedelta(days=30) * rng.random(),
+                    )
+            if big:
+                tables["share links"].add(
+                    0,
+                    id=1,
+                    collection_id=collection_id,
+                    token_hash=token_hash(SHARE_TOKEN),
+                    show_prompt=True,
+                    expires_at=now + timedelta(days=30),
+                    # Opened a moment ago: no opening during the run is due for the audit log (at most
+                    # one an hour), so every measured request costs the same queries.
+                    audited_open_at=now,
+                    created_by_id=owner,
+                    created_at=now,
+                )
 
 
 def _people(members: int) -> tuple[list[int], int, int]:
@@ -539,7 +605,8 @@ def _insert(tables: dict[str, Rows], stage: int) -> dict[str, int]:
         cursor.execute("VACUUM ANALYZE")  # what autovacuum would have done by now on a live database
     print(
         f"Seeded stage {stage + 1}: +{added['predictions']:,} predictions, +{added['outputs']:,} outputs, "
-        f"+{added['prompts']:,} prompts, +{added['ledger']:,} ledger entries in "
+        f"+{added['prompts']:,} prompts, +{added['ledger']:,} ledger entries, "
+        f"+{added['collection items']:,} collection items in "
         f"{time.perf_counter() - started:.1f} s (COPY, then VACUUM ANALYZE)",
         flush=True,
     )
@@ -624,17 +691,17 @@ def _url(name: str, params: dict[str, Any] | None = None, *args: Any) -> str:
     return reverse(name, args=args) + (f"?{query}" if query else "")
 
 
-def _keyset(name: str, params: dict[str, Any], ids: Callable[[], list[int]], size: int) -> Callable:
-    """Page 2 and a last page of a third of a page, of a keyset-paged list (`after=<id>`)."""
+def _keyset(name: str, params: dict[str, Any], ids: Callable[[], list[int]], size: int, *args: Any) -> Callable:
+    """Page 2 and a last page of a third of a page, of a keyset-paged list (`after=<id>`); `args`: the URL's."""
 
     def deeper() -> list[tuple[str, str]]:
         rows = ids()
         pages = []
         if len(rows) > size:
-            pages.append(("page 2", _url(name, {**params, "after": rows[size - 1]})))
+            pages.append(("page 2", _url(name, {**params, "after": rows[size - 1]}, *args)))
         short = max(1, size // 3)
         if len(rows) > size + short:
-            pages.append((f"last page ({short} rows)", _url(name, {**params, "after": rows[-short - 1]})))
+            pages.append((f"last page ({short} rows)", _url(name, {**params, "after": rows[-short - 1]}, *args)))
         return pages
 
     return deeper
@@ -659,12 +726,15 @@ def _pages(member: Any) -> tuple[list[Page], list[int]]:
     from django.db.models import Count
     from django.utils import timezone
 
+    from albums import selectors as albums_selectors
+    from albums import views as albums_views
+    from albums.models import Collection, ShareLink
     from billing import selectors as billing_selectors
     from billing import services as billing
     from billing import views as usage_views
     from notifications import selectors as notification_selectors
     from notifications import views as notification_views
-    from predictions import selectors, views
+    from predictions import playground, selectors, views
     from predictions.admin import PredictionAdmin
     from predictions.models import Prediction
     from reviews import selectors as reviews_selectors
@@ -703,7 +773,13 @@ def _pages(member: Any) -> tuple[list[Page], list[int]]:
             _keyset("predictions:list", params, ids, size),
         )
 
+    def home(who: str) -> Page:
+        return Page("", who, _url("home"), lambda c: len(c["results"]) + len(c["running"]))
+
     pages = [
+        ("Home", home("member")),
+        ("Home, reviewer", home("reviewer")),
+        ("Home, admin", home("admin")),
         ("History", history({})),
         (f"History, status {status}", history({"status": status})),
         (f"History, model {models[-1].split('/')[-1]}", history({"model": models[-1]})),
@@ -723,6 +799,10 @@ def _pages(member: Any) -> tuple[list[Page], list[int]]:
                 ],
                 time_deeper=False,
             ),
+        ),
+        (
+            f"Playground ({playground.RESULTS_MAX} results)",
+            Page("", "member", _url("predictions:new"), lambda c: len(c["results"])),
         ),
         (
             "Gallery",
@@ -751,6 +831,57 @@ def _pages(member: Any) -> tuple[list[Page], list[int]]:
                     {},
                     lambda: list(reviews_selectors.review_queue().values_list("pk", flat=True)),
                     review_views.QUEUE_PAGE_SIZE,
+                ),
+            ),
+        ),
+    ]
+    big = Collection.objects.filter(owner=member).annotate(n=Count("items")).order_by("-n").first()
+    link = ShareLink.objects.select_related("collection", "created_by").get(collection=big)
+    pages += [
+        (
+            "Collections",
+            Page(
+                "",
+                "member",
+                _url("collections:list"),
+                lambda c: len(c["collections"]),
+                _keyset(
+                    "collections:list",
+                    {},
+                    lambda: list(albums_selectors.collections_seen_by(member).values_list("pk", flat=True)),
+                    albums_views.LIST_PAGE_SIZE,
+                ),
+            ),
+        ),
+        (
+            "Collection (1,000 images)",
+            Page(
+                "",
+                "member",
+                _url("collections:detail", None, big.pk),
+                lambda c: len(c["items"]),
+                _keyset(
+                    "collections:detail",
+                    {},
+                    lambda: list(albums_selectors.collection_items(member, big).values_list("pk", flat=True)),
+                    albums_views.ITEMS_PAGE_SIZE,
+                    big.pk,
+                ),
+            ),
+        ),
+        (
+            "Share link page",
+            Page(
+                "",
+                "member",
+                _url("share:page", None, SHARE_TOKEN),
+                lambda c: len(c["items"]),
+                _keyset(
+                    "share:page",
+                    {},
+                    lambda: list(albums_selectors.share_items(link).values_list("pk", flat=True)),
+                    albums_views.SHARE_PAGE_SIZE,
+                    SHARE_TOKEN,
                 ),
             ),
         ),
@@ -835,6 +966,18 @@ def _pages(member: Any) -> tuple[list[Page], list[int]]:
     for name, page in pages:
         page.name = name
     return [page for _name, page in pages], [many.pk, one.pk]
+
+
+def _playground_full(client: Any, member_id: int) -> None:
+    """The member's playground lists as many results as it keeps: their newest predictions, as if
+    each was submitted from it in this browser session."""
+    from predictions import playground
+    from predictions.models import Prediction
+
+    newest = Prediction.objects.filter(owner_id=member_id).order_by("-pk").values_list("pk", flat=True)
+    session = client.session
+    session[playground.SESSION_KEY] = list(newest[: playground.RESULTS_MAX])
+    session.save()
 
 
 def _output_files(prediction_ids: list[int]) -> None:
@@ -1093,12 +1236,14 @@ def _measure(args: argparse.Namespace, scratch: Path) -> tuple[list[Measured], l
     for who, pk in (("member", owners[0]), ("reviewer", reviewer), ("admin", admin)):
         clients[who] = Client(HTTP_HOST="localhost")
         clients[who].force_login(User.objects.get(pk=pk))
+    _playground_full(clients["member"], owners[0])
     pages, detail = _pages(User.objects.get(pk=owners[0]))
     results = [Measured(page) for page in pages]
     for m in results:
         m.first_queries, m.first_rows = _count(clients[m.page.who], m.page.url, m.page.rows)
 
     seeded.append(_insert(tables, 1))
+    _playground_full(clients["member"], owners[0])
     del tables
     gc.collect()  # the generated rows are garbage now; a server process would not carry them
     print(_composition(owners[0]), flush=True)

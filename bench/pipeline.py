@@ -108,6 +108,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the simulator's logs, one world each: tqdm progress bars (as Replicate's image models print), "
         "or none (DeerAPI relays many vendors; whether their logs carry a bar is not known)",
     )
+    parser.add_argument(
+        "--webhooks",
+        nargs="+",
+        choices=["ignored", "sent"],
+        default=["ignored", "sent"],
+        help="what the simulator does with a create's webhook, one world each: never calls it, or calls it "
+        "when the prediction ends (DeerAPI's behaviour is not documented). In the `sent` world DeerWeb asks for "
+        "the call (DEERWEB_DEERAPI_WEBHOOKS=on), a web process as the Procfile starts it receives it, and the "
+        "peers do not run (they take no webhook)",
+    )
     parser.add_argument("--members", type=int, default=20)
     parser.add_argument("--threads", type=int, default=4, help="threads calling prediction_create")
     parser.add_argument(
@@ -178,6 +188,7 @@ class Figures:
     postgres_cpu: float = 0.0
     simulator_cpu: float = 0.0
     submitter_cpu: float = 0.0
+    web_cpu: float = 0.0  # the web process receiving DeerAPI's calls (the `sent` world)
     worker_statements: int | None = None  # SQL statements the worker ran (bench/counting.py)
     create_statements: int | None = None  # and prediction_create, in the submitting threads
     machine_busy: float = float("nan")
@@ -207,10 +218,12 @@ class Workload:
     deerweb: Figures
     peers: dict[str, Figures]  # by PEERS key, in the order run
     logs: str = "progress"
+    webhooks: str = "ignored"
 
     @property
     def name(self) -> str:
-        return f"{self.run_seconds:g} s, {'progress bars' if self.logs == 'progress' else 'no progress bar'}"
+        bars = "progress bars" if self.logs == "progress" else "no progress bar"
+        return f"{self.run_seconds:g} s, {bars}{', webhooks' if self.webhooks == 'sent' else ''}"
 
 
 class Monitor:
@@ -298,15 +311,29 @@ class Context:
             "BENCH_PEER_API_TOKEN": SIMULATOR_KEY,
         }
 
-    def simulator(self, run_seconds: float, logs: str) -> Child:
+    def simulator(self, run_seconds: float, logs: str, webhooks: str = "ignored") -> Child:
         argv = harness.simulator_argv(
-            self.port, SIMULATOR_KEY, run_seconds, logs, "--output-size", self.args.output_size
+            self.port, SIMULATOR_KEY, run_seconds, logs, "--output-size", self.args.output_size, "--webhooks", webhooks
         )
         return Child("simulator", argv, dict(os.environ), self.scratch / "simulator.log")
 
-    def worker(self, app: str, name: str, pool: str = "prefork", concurrency: int | None = None) -> Child:
+    def web(self) -> tuple[Child, str]:
+        """A web process as the Procfile starts it, on a port of its own, and its address."""
+        port = harness.free_port()
+        env = dict(os.environ, DEERWEB_PORT=str(port), DJANGO_ALLOWED_HOSTS="127.0.0.1")
+        argv = [*harness.procfile_argv("web", env), "--no-access-log"]
+        return Child("web", argv, env, self.scratch / "web.log"), f"http://127.0.0.1:{port}"
+
+    def worker(
+        self,
+        app: str,
+        name: str,
+        pool: str = "prefork",
+        concurrency: int | None = None,
+        env: dict[str, str] | None = None,
+    ) -> Child:
         """A worker as the Procfile runs it (DeerWeb's: `pool` threads), with the benchmark's
-        concurrency unless given another."""
+        concurrency unless given another, and `env` more."""
         argv = [
             sys.executable,
             "-m",
@@ -325,8 +352,12 @@ class Context:
             "-n",
             f"{name}-{os.getpid()}@%h",
         ]
-        env = dict(os.environ, DEERWEB_LOG_LEVEL="INFO")
-        return Child(f"{name} worker", argv, env, self.scratch / f"{name}.log")
+        return Child(
+            f"{name} worker",
+            argv,
+            dict(os.environ, DEERWEB_LOG_LEVEL="INFO", **(env or {})),
+            self.scratch / f"{name}.log",
+        )
 
     def beat(self) -> Child:
         schedule = self.scratch / "beat-schedule"
@@ -426,7 +457,7 @@ def _finish(figures: Figures, monitor: Monitor, sampler: Sampler, worker: Child,
     monitor.sample()
 
 
-def _deerweb(ctx: Context, run_seconds: float, members: list[Any]) -> Figures:
+def _deerweb(ctx: Context, run_seconds: float, members: list[Any], webhooks: str = "ignored") -> Figures:
     from django.db import connection
 
     from predictions import services
@@ -440,7 +471,15 @@ def _deerweb(ctx: Context, run_seconds: float, members: list[Any]) -> Figures:
     ctx.simulator_reset()
     harness.redis_queues_clear(ctx.redis_url, [ctx.deerweb_queue, ctx.sql_key])
     with ExitStack() as stack:
-        worker = ctx.worker("deerweb", "bench-deerweb", pool="threads")
+        hints: dict[str, str] = {}
+        web: Child | None = None
+        if webhooks == "sent":  # DeerAPI's calls reach a web process; the worker asks for them
+            web, address = ctx.web()
+            stack.callback(web.stop)
+            web.start("Uvicorn running on")
+            hints = {"DEERWEB_PUBLIC_URL": address, "DEERWEB_DEERAPI_WEBHOOKS": "on"}
+            web_cpu_before = harness.tree_cpu_seconds(harness.processes(), web.pid)
+        worker = ctx.worker("deerweb", "bench-deerweb", pool="threads", env=hints)
         stack.callback(worker.stop)
         worker.start(" ready.")
         # Beat runs beside the worker, as in production (Procfile, README); not in the worker's figures.
@@ -478,6 +517,8 @@ def _deerweb(ctx: Context, run_seconds: float, members: list[Any]) -> Figures:
             raise BenchError(f"prediction_create failed: {errors[0]!r}")
         _finish(figures, monitor, sampler, worker, args.timeout or 120 + 4 * run_seconds + 0.3 * args.predictions)
         _monitor_into(figures, monitor, machine_before)
+        if web is not None:
+            figures.web_cpu = harness.tree_cpu_seconds(harness.processes(), web.pid) - web_cpu_before
 
     _requests_into(figures, ctx.simulator_stats())
     figures.worker_statements = harness.redis_counter(ctx.redis_url, ctx.sql_key)
@@ -576,7 +617,7 @@ def _workload_table(workload: Workload, args: argparse.Namespace) -> str:
         ("Lag, DeerAPI done → shown succeeded (peers: in hand): median / p95", _lag),
         ("Worker RSS at the peak (process tree; async: the script)", _memory),
         ("Worker CPU time (per prediction)", _cpu),
-        ("CPU per prediction: PostgreSQL / simulator / submitting", _other_cpu),
+        ("CPU per prediction: PostgreSQL / simulator / submitting / web (DeerAPI's calls)", _other_cpu),
         ("SQL statements per prediction: worker / create", _statements),
         ("All CPUs busy during the run (any process)", lambda f: f"{f.machine_busy:.0%}"),
     ]
@@ -590,7 +631,10 @@ def _cpu(figures: Figures) -> str:
 
 def _other_cpu(figures: Figures) -> str:
     n = (figures.predictions or 1) / 1000
-    return f"{figures.postgres_cpu / n:.0f} / {figures.simulator_cpu / n:.0f} / {figures.submitter_cpu / n:.0f} ms"
+    web = f"{figures.web_cpu / n:.1f}" if figures.web_cpu else "–"
+    return (
+        f"{figures.postgres_cpu / n:.0f} / {figures.simulator_cpu / n:.0f} / {figures.submitter_cpu / n:.0f} / {web} ms"
+    )
 
 
 def _statements(figures: Figures) -> str:
@@ -663,28 +707,32 @@ def _targets(workloads: list[Workload], args: argparse.Namespace) -> list[str]:
     return lines
 
 
-def _workload(ctx: Context, args: argparse.Namespace, members: list, run_seconds: float, logs: str) -> Workload:
-    """One workload in one world: its own simulator process, DeerWeb, then the peers; printed."""
+def _workload(
+    ctx: Context, args: argparse.Namespace, members: list, run_seconds: float, logs: str, webhooks: str
+) -> Workload:
+    """One workload in one world: its own simulator process, DeerWeb, then the peers (in the world
+    without webhooks); printed."""
     starting, processing = harness.simulator_timings(run_seconds)
-    simulator = ctx.simulator(run_seconds, logs).start("listening on")
+    simulator = ctx.simulator(run_seconds, logs, webhooks).start("listening on")
     ctx.simulator_pid = simulator.pid
     try:
         world = "progress bars in the logs" if logs == "progress" else "no progress bar in the logs"
+        world += "; DeerAPI calls each create's webhook as it ends" if webhooks == "sent" else ""
         print(
             f"-- {run_seconds:g} s workload (simulator: {starting:g} s starting + {processing:g} s processing; "
             f"{world}) --",
             flush=True,
         )
         ctx.broker_queue_clear()
-        deerweb = _deerweb(ctx, run_seconds, members)
+        deerweb = _deerweb(ctx, run_seconds, members, webhooks)
         measured: dict[str, Figures] = {}
-        if "run" in args.peers and args.peer_predictions:
+        if "run" in args.peers and args.peer_predictions and webhooks == "ignored":
             measured["run"] = peers.run_peer(ctx, run_seconds, members, args.peer_predictions)
-        if "async" in args.peers:
+        if "async" in args.peers and webhooks == "ignored":
             measured["async"] = peers.async_peer(ctx, members, args.predictions)
     finally:
         simulator.stop()
-    workload = Workload(run_seconds, deerweb, measured, logs)
+    workload = Workload(run_seconds, deerweb, measured, logs, webhooks)
     print(_workload_table(workload, args))
     print(flush=True)
     return workload
@@ -715,9 +763,10 @@ def run(args: argparse.Namespace) -> int:
     workloads: list[Workload] = []
     try:
         members = _setup(ctx)
-        for logs in args.logs:
-            for run_seconds in args.run_seconds:
-                workloads.append(_workload(ctx, args, members, run_seconds, logs))
+        for webhooks in args.webhooks:
+            for logs in args.logs:
+                for run_seconds in args.run_seconds:
+                    workloads.append(_workload(ctx, args, members, run_seconds, logs, webhooks))
     finally:
         ctx.close()
     print("Targets (DeerWeb):")

@@ -13,7 +13,9 @@ from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from billing.models import LedgerEntry
+from billing import deerapi_account
+from billing import services as billing
+from billing.models import LedgerEntry, Period, TeamSettings
 
 if TYPE_CHECKING:
     from predictions.models import User
@@ -136,3 +138,80 @@ def forecast(spent: Decimal, bounds: tuple[datetime, datetime], now: datetime, b
     if spent > 0 and elapsed >= min(24 * 3600, length / 4):
         projected = (spent * Decimal(length) / Decimal(elapsed)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     return Forecast(spent=spent, projected=projected, budget=budget, last_day=last_day)
+
+
+# --- The home page ------------------------------------------------------------------
+
+
+def share_spent(spent: Decimal, budget: Decimal | None) -> int | None:
+    """The percentage of `budget` spent, 0 to 100 (None without a budget)."""
+    if budget is None:
+        return None
+    if budget <= 0:
+        return 100
+    return max(0, min(100, int(spent * 100 / budget)))
+
+
+@dataclass(frozen=True)
+class PeriodSpending:
+    """What a member spent in their budget's current period, against that budget. Without a
+    budget, what they spent this month (or in their period, if it has one)."""
+
+    status: billing.BudgetStatus  # the header's budget, read once for both
+    spent: Decimal
+    period: str
+    resets_at: datetime | None
+
+    @property
+    def budget(self) -> Decimal | None:
+        return self.status.budget
+
+    @property
+    def remaining(self) -> Decimal | None:
+        return self.status.remaining
+
+    @property
+    def percent(self) -> int | None:
+        return share_spent(self.spent, self.budget)
+
+
+def member_period_spending(user: User, now: datetime | None = None) -> PeriodSpending:
+    """Two queries with a budget (the header's `budget_status`), three without one."""
+    now = now or timezone.now()
+    status = billing.budget_status(user, now)
+    if status.budget is not None:
+        return PeriodSpending(
+            status=status, spent=status.spent, period=status.limits.period, resets_at=status.resets_at
+        )
+    period = status.limits.period if status.limits.period != Period.NONE else Period.MONTH
+    start, end = billing.period_bounds(period, now) or (now, now)
+    return PeriodSpending(status=status, spent=billing.spent_between(user.pk, start, end), period=period, resets_at=end)
+
+
+@dataclass(frozen=True)
+class TeamMonth:
+    """For admins: what the team spent this month against its monthly budget, and DeerAPI's
+    balance as last read (None before the first reading)."""
+
+    spent: Decimal
+    budget: Decimal | None
+    resets_at: datetime
+    balance: deerapi_account.BalanceReport | None
+
+    @property
+    def percent(self) -> int | None:
+        return share_spent(self.spent, self.budget)
+
+
+def team_month_spending(now: datetime | None = None) -> TeamMonth:
+    """Two queries: the team's settings and one sum over this month's ledger (index: created_at)."""
+    now = now or timezone.now()
+    bounds = billing.period_bounds(Period.MONTH, now)
+    assert bounds is not None
+    team = TeamSettings.objects.filter(pk=1).first()
+    return TeamMonth(
+        spent=billing.spent_between(None, *bounds),
+        budget=team.team_monthly_budget if team else None,
+        resets_at=bounds[1],
+        balance=deerapi_account.balance_report(team),
+    )

@@ -200,6 +200,12 @@ def images_requested(spec: ModelSpec, input: Mapping[str, Any]) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 1
 
 
+def run_cost(spec: ModelSpec, input: Mapping[str, Any]) -> Decimal:
+    """What a submission is reserved at: the model's price per image times the images it asks
+    for. `quota_reserve` charges it; the new-prediction form previews it before a submit."""
+    return money(spec.price * images_requested(spec, input))
+
+
 # --- Limits ------------------------------------------------------------------------
 
 
@@ -304,9 +310,8 @@ def quota_reserve(prediction: Chargeable, spec: ModelSpec) -> None:
     next submission of the member (or of the team, for the team budget) sees
     them. Raises `QuotaExceeded`; the transaction then saves nothing.
     """
-    requested = images_requested(spec, prediction.input)
     prediction.price = spec.price
-    prediction.estimated_cost = money(spec.price * requested)
+    prediction.estimated_cost = run_cost(spec, prediction.input)
     cost = prediction.estimated_cost
     now = prediction.created_at or timezone.now()
 

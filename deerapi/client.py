@@ -320,14 +320,20 @@ class DeerAPIClient:
             "Accept": "application/json",
         }
 
-    def create_prediction(self, model_id: str, input: dict[str, Any]) -> RemotePrediction:
-        """Send one create. Never retried here: see `UncertainSubmission`."""
+    def create_prediction(
+        self, model_id: str, input: dict[str, Any], *, webhook: str | None = None
+    ) -> RemotePrediction:
+        """Send one create, asking DeerAPI to call `webhook` when it ends if one is given. Never
+        retried here: see `UncertainSubmission`."""
         url = f"{self.base_url}/replicate/v1/models/{model_id}/predictions"
+        body: dict[str, Any] = {"input": input}
+        if webhook:
+            body["webhook"] = webhook
         # A fresh connection: a stale pooled one could fail after sending and
         # leave us unable to tell whether DeerAPI took the request.
         try:
             with requests.Session() as session:
-                response = session.post(url, json={"input": input}, headers=self._headers(), timeout=self.timeout)
+                response = session.post(url, json=body, headers=self._headers(), timeout=self.timeout)
         except requests.ConnectionError as exc:
             if _connection_error_sent_nothing(exc):
                 raise TransientError(

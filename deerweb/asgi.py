@@ -7,7 +7,9 @@ holding a thread. Two Django handlers share the process:
   sync, so Django runs each request's whole chain in one thread, as under WSGI;
 - the Replicate-compatible API (`/replicate/`), with `settings.API_MIDDLEWARE` only: it answers
   tokens, not sessions, so sessions, CSRF, messages, locale and login lockouts do nothing
-  there, and an all-async chain keeps no thread blocked while a request waits.
+  there, and an all-async chain keeps no thread blocked while a request waits. DeerAPI's calls
+  as predictions end (`/deerapi/hints/`, predictions.hints) take the same short chain: a signed
+  URL is their key, and one comes for every prediction.
 
 deerweb/wsgi.py stays for WSGI servers (every path through the full chain there).
 """
@@ -24,7 +26,7 @@ from django.core.handlers.asgi import ASGIHandler
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "deerweb.settings")
 
 ASGIApp = Callable[[dict[str, Any], Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
-API_PREFIX = "/replicate/"
+API_PREFIXES = ("/replicate/", "/deerapi/hints/")
 
 
 def _handler_with(middleware: list[str]) -> ASGIHandler:
@@ -47,7 +49,7 @@ def application_make() -> ASGIApp:
     api = _handler_with(settings.API_MIDDLEWARE)
 
     async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        handler = api if scope["type"] == "http" and scope["path"].startswith(API_PREFIX) else pages
+        handler = api if scope["type"] == "http" and scope["path"].startswith(API_PREFIXES) else pages
         await handler(scope, receive, send)
 
     return application

@@ -145,8 +145,10 @@ INSTALLED_APPS = [
     "predictions",
     "reviews",
     "webhooks",
+    "albums",
     "alerts",
     "api",
+    "home",
 ]
 
 MIDDLEWARE = [
@@ -233,7 +235,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "predictions.User"
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "predictions:list"
+LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -453,6 +455,14 @@ HEALTH_FAILURE_WINDOW = env_int("DEERWEB_HEALTH_FAILURE_WINDOW", 600, minimum=60
 PUBLIC_URL = (
     env_url("DEERWEB_PUBLIC_URL", "", schemes=("http", "https")).rstrip("/") if env_str("DEERWEB_PUBLIC_URL") else ""
 )
+# DeerAPI's webhooks as a hint. DeerAPI documents a create's `webhook` field but not whether or
+# how it calls it. "on": each create asks DeerAPI to POST to {PUBLIC_URL}/deerapi/hints/<signed
+# id>/ when the prediction ends, which brings its next poll forward (the poll stays the only
+# source of truth); while such calls arrive, polls are spaced out. "auto" (default): "on" when
+# PUBLIC_URL is https (a webhook URL DeerAPI may accept), else "off".
+DEERAPI_WEBHOOKS = env_choice("DEERWEB_DEERAPI_WEBHOOKS", "auto", ("auto", "on", "off"))
+if DEERAPI_WEBHOOKS == "on" and not PUBLIC_URL:
+    raise ImproperlyConfigured("DEERWEB_DEERAPI_WEBHOOKS=on needs DEERWEB_PUBLIC_URL (where DeerAPI can reach DeerWeb)")
 # Seconds after its upload an input image's public URL may answer at most. It stops sooner,
 # once no prediction using the image can still be fetched by DeerAPI (all have ended); it
 # must outlast the time a prediction may take (DEERWEB_PREDICTION_TIMEOUT).

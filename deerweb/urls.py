@@ -1,22 +1,23 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from accounts.urls import account_patterns, team_patterns
-from predictions.urls import input_patterns, prediction_patterns, prompt_patterns, signed_output_patterns
+from albums.urls import collection_patterns, share_patterns
+from predictions.urls import hint_patterns, input_patterns, prediction_patterns, prompt_patterns, signed_output_patterns
 from reviews.urls import gallery_patterns, review_patterns
 
 from . import views
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="predictions:list"), name="home"),
+    path("", include("home.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("predictions/", include(prediction_patterns)),
     path("prompts/", include(prompt_patterns)),
     path("inputs/", include(input_patterns)),
+    path("deerapi/hints/", include(hint_patterns)),
     path("outputs/", include(signed_output_patterns)),
     path("usage/", include("billing.urls")),
     path("review/", include(review_patterns)),
@@ -25,6 +26,8 @@ urlpatterns = [
     path("team/", include(team_patterns)),
     path("accounts/", include(account_patterns)),
     path("webhooks/", include("webhooks.urls")),
+    path("collections/", include(collection_patterns)),
+    path("s/", include(share_patterns)),
     path("notifications/", include("notifications.urls")),
     path("alerts/", include("alerts.urls")),
     path("", include("ops.urls")),

@@ -69,6 +69,11 @@ def heartbeat_record(name: str, *, every: float = 0.0) -> bool:
     return True
 
 
+def heartbeat_at(name: str) -> datetime | None:
+    """When `name` last ran (its heartbeat), or None if it never did."""
+    return Heartbeat.objects.filter(name=name).values_list("at", flat=True).first()
+
+
 def sweep_max_age() -> float:
     """How old the sweep heartbeat may be before the worker (or beat) counts as down."""
     return 3 * settings.SWEEP_INTERVAL + 30

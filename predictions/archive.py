@@ -15,6 +15,9 @@ import zipfile
 from collections.abc import Iterator
 from typing import Any
 
+from django.utils.http import content_disposition_header
+
+from common.responses import IteratorResponse
 from predictions import metadata
 from predictions.models import Prediction, PredictionOutput
 
@@ -87,3 +90,15 @@ def archive_stream(predictions: list[Prediction], *, embed: bool) -> Iterator[by
         archive.writestr("metadata.json", json.dumps(records, ensure_ascii=False, indent=2))
         archive.writestr("metadata.csv", _csv_text(records))
     yield sink.take()
+
+
+def archive_response(predictions: list[Prediction], *, filename: str) -> IteratorResponse:
+    """The streamed .zip of `predictions` (read with their prompts, members and outputs: see
+    `selectors.predictions_for_archive`) as a download named `filename`."""
+    response = IteratorResponse(
+        archive_stream(predictions, embed=metadata.embedding_enabled()), content_type="application/zip"
+    )
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response

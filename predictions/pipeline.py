@@ -36,7 +36,7 @@ from deerapi.client import (
     get_client,
 )
 from ops import health, notifier
-from predictions import services, signals, storing
+from predictions import hints, services, signals, storing
 from predictions.models import (
     REMOTE,
     Prediction,
@@ -106,7 +106,7 @@ def _submit_claim(prediction_id: int, lease: str | None) -> Prediction | None:
 def _submit_claimed(prediction: Prediction, client: DeerAPIClient) -> None:
     prediction_id = prediction.pk
     try:
-        remote = client.create_prediction(prediction.model_id, prediction.input)
+        remote = client.create_prediction(prediction.model_id, prediction.input, webhook=hints.hint_url(prediction_id))
     except UncertainSubmission as exc:
         logger.warning("prediction=%s create outcome unknown: %s", prediction_id, exc.message)
         services.prediction_transition(
@@ -310,7 +310,8 @@ def poll_delay(prediction: Prediction, remote: RemotePrediction, now) -> float:
     logs have one: two or three polls whatever the run time. Otherwise, from the model's recent
     run times (with as many outputs): first when the fastest of them would have ended, as none
     was quicker, then a third of their spread apart (at least FINISHING_POLL, at most
-    `poll_interval`) until the slowest would have ended, then `poll_interval`. A model with no
+    `poll_interval`) until the slowest would have ended, then `poll_interval`; while DeerAPI calls
+    back when runs end (predictions.hints), first when the slowest would have ended. A model with no
     run yet: `poll_interval` for the oldest of its predictions in flight; a younger one waits until
     it is as old as the oldest found still running (`_still_running_at`) and at least as long as it
     has run, since the first run to end brings its poll forward (`polls_bring_forward`).
@@ -329,6 +330,10 @@ def poll_delay(prediction: Prediction, remote: RemotePrediction, now) -> float:
                 _still_running_at[key] = (age, now)
             if oldest > age + PROBE_WINDOW:  # the oldest probe DeerAPI; the first run's end brings this forward
                 return min(max(oldest - age, age, backoff), PROGRESS_MAX_WAIT)
+            return backoff
+        if hints.hints_arriving():  # DeerAPI calls back at the end: poll when the slowest would have ended
+            if age < runs.slowest:
+                return min(runs.slowest - age + backoff, hints.BRING_FORWARD_WITHIN.total_seconds())
             return backoff
         if age < runs.fastest:
             return min(runs.fastest - age + PROGRESS_MARGIN, PROGRESS_MAX_WAIT)

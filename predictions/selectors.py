@@ -15,7 +15,16 @@ from django.utils import timezone
 
 from common import permissions
 from common.paging import day_range
-from predictions.models import InputImage, Prediction, PredictionOutput, Prompt, ReviewState, Status, User
+from predictions.models import (
+    ACTIVE,
+    InputImage,
+    Prediction,
+    PredictionOutput,
+    Prompt,
+    ReviewState,
+    Status,
+    User,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +48,23 @@ def shared_with_team(prefix: str = "") -> Q:
     )
 
 
+def output_visibility(user: User, prefix: str = "") -> Q:
+    """The outputs `user` may see (the rule of `prediction_get`): everyone's for reviewers and
+    admins; a member's own, and those shared in the gallery. `prefix` reaches an output across a relation."""
+    if permissions.can_view_team(user):
+        return Q()
+    return Q(**{f"{prefix}prediction__owner": user}) | shared_with_team(f"{prefix}prediction__")
+
+
+def shareable_outside(prefix: str = "") -> Q:
+    """What a share link may show outside the team: not rejected, not private, files kept."""
+    return Q(**{f"{prefix}files_deleted_at__isnull": True, f"{prefix}is_private": False}) & ~Q(
+        **{f"{prefix}review_state": ReviewState.REJECTED}
+    )
+
+
 ARCHIVE_MAX = 200  # predictions in one .zip download
+OUTPUTS_ARCHIVE_MAX = 1000  # outputs in one .zip of chosen outputs (a grid selection, a collection)
 
 
 def predictions_for_archive(user: User, ids: list[int]) -> list[Prediction]:
@@ -51,6 +76,24 @@ def predictions_for_archive(user: User, ids: list[int]) -> list[Prediction]:
     outputs = PredictionOutput.objects.exclude(file="").order_by("index")
     return list(
         qs.select_related("prompt", "owner").prefetch_related(Prefetch("outputs", queryset=outputs)).order_by("-pk")
+    )
+
+
+def outputs_for_archive(user: User, output_ids: list[int]) -> list[Prediction]:
+    """The predictions of the outputs `output_ids` that `user` may see, each with only those of its
+    outputs (a grid selection, a collection), as `predictions_for_archive` has them."""
+    outputs = (
+        PredictionOutput.objects.filter(output_visibility(user), pk__in=output_ids[:OUTPUTS_ARCHIVE_MAX])
+        .exclude(file="")
+        .filter(prediction__files_deleted_at__isnull=True)
+        .order_by("index")
+    )
+    ids = outputs.values("prediction_id")
+    return list(
+        Prediction.objects.filter(pk__in=ids)
+        .select_related("prompt", "owner")
+        .prefetch_related(Prefetch("outputs", queryset=outputs))
+        .order_by("-pk")
     )
 
 
@@ -95,6 +138,20 @@ def prediction_history(
     )
 
 
+def playground_results(user: User, ids: list[int]) -> list[Prediction]:
+    """The playground's results: those of `ids` that are the member's own, newest first, with
+    their prompts and outputs (three queries, however many)."""
+    outputs = PredictionOutput.objects.order_by("index").only(
+        "id", "prediction_id", "index", "thumbnail", "content_type", "width", "height"
+    )
+    return list(
+        Prediction.objects.filter(owner=user, pk__in=ids)
+        .select_related("prompt")
+        .prefetch_related(Prefetch("outputs", queryset=outputs))
+        .order_by("-pk")
+    )
+
+
 def prediction_get(user: User, pk: int) -> Prediction:
     """The prediction if `user` may see it, else 404 (never 403: ids are not disclosed).
 
@@ -110,10 +167,7 @@ def prediction_get(user: User, pk: int) -> Prediction:
 
 def output_get(user: User, pk: int, index: int) -> PredictionOutput:
     """A stored output, under the same rule as `prediction_get`."""
-    qs = PredictionOutput.objects.all()
-    if not permissions.can_view_team(user):
-        qs = qs.filter(Q(prediction__owner=user) | shared_with_team("prediction__"))
-    return get_object_or_404(qs, prediction_id=pk, index=index)
+    return get_object_or_404(PredictionOutput.objects.filter(output_visibility(user)), prediction_id=pk, index=index)
 
 
 # --- Cards (history grid, review queue, gallery) ------------------
@@ -280,3 +334,22 @@ def input_images_visible_to(user: User) -> QuerySet[InputImage]:
     if permissions.can_view_team(user):
         return qs
     return qs.filter(Q(owner=user) | Q(predictions__owner=user) | shared_with_team("predictions__")).distinct()
+
+
+# --- The home page ---------------------------------------------------------------------
+
+
+def predictions_running(user: User, *, limit: int) -> list[Prediction]:
+    """Up to `limit` of the member's predictions still being worked on, newest first, with
+    their prompts (index: owner, status, -created_at)."""
+    return list(
+        Prediction.objects.filter(owner=user, status__in=ACTIVE)
+        .select_related("prompt")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def latest_results(user: User, *, limit: int) -> list[Prediction]:
+    """The member's `limit` newest succeeded predictions with their thumbnails: two queries
+    (index: owner, status, -created_at)."""
+    return list(prediction_history(user, status=Status.SUCCEEDED)[:limit])

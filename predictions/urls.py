@@ -11,6 +11,7 @@ prediction_patterns = (
         path("new/", views.prediction_new, name="new"),
         path("download/", views.predictions_download, name="download"),
         path("new/fields/", views.prediction_new_fields, name="new_fields"),
+        path("new/cost/", views.prediction_new_cost, name="new_cost"),
         path("compare/", views.compare_new, name="compare"),
         path("compare/<uuid:group>/", views.compare_detail, name="compare_detail"),
         path("<int:pk>/", views.prediction_detail, name="detail"),
@@ -36,6 +37,9 @@ prompt_patterns = (
 )
 
 input_patterns = [path("<uuid:token>/", views.input_image_file, name="input_image")]
+
+# DeerAPI's calls as predictions end (predictions.hints; no login, the signed URL is the key).
+hint_patterns = [path("<str:token>/", views.deerapi_hint, name="deerapi_hint")]
 
 # Stored outputs at the signed, expiring URLs the API hands out (no login).
 signed_output_patterns = [

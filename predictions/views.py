@@ -15,8 +15,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import content_disposition_header, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from billing import services as billing
@@ -26,8 +27,7 @@ from catalog.inputs import ModelSpec
 from common import rows
 from common.paging import id_param
 from common.permissions import AuthedHttpRequest
-from common.responses import IteratorResponse
-from predictions import archive, files, metadata, prompts, replicate, selectors, services, uploads
+from predictions import archive, files, hints, playground, prompts, replicate, selectors, services, serving, uploads
 from predictions.forms import (
     CompareForm,
     HistoryFilterForm,
@@ -36,7 +36,7 @@ from predictions.forms import (
     PromptSaveForm,
     initial_from_input,
 )
-from predictions.models import TERMINAL, InputImage, Prediction, PredictionOutput, Prompt, User
+from predictions.models import TERMINAL, InputImage, Prediction, Prompt, User
 
 DEFAULT_MODEL = "black-forest-labs/flux-schnell"
 PAGE_SIZE = 25
@@ -110,8 +110,10 @@ def _model_or_default(models: list[ModelSpec], model_id: str | None) -> ModelSpe
 @login_required
 @require_http_methods(["GET", "POST"])
 def prediction_new(request: AuthedHttpRequest) -> HttpResponse:
-    """The form for a chosen model. GET takes `model`, `prompt` (text or a library id via
-    `prompt_id`), and `from` ("Edit and run": a prediction to start from)."""
+    """The playground: the form for a chosen model beside this session's results. GET takes
+    `model`, `prompt` (text or a library id via `prompt_id`), and `from` ("Edit and run", "Use
+    these inputs": a prediction to start from). A POST from playground.js gets JSON (see
+    predictions/playground.py); a plain one is redirected to the new prediction."""
     models = catalog_selectors.models_enabled()
     data = request.POST if request.method == "POST" else request.GET
     source = None
@@ -126,18 +128,38 @@ def prediction_new(request: AuthedHttpRequest) -> HttpResponse:
     if spec is None:
         return render(request, "predictions/no_models.html", status=503)
     context: dict[str, Any] = {"spec": spec, "model_error": model_error}
+    fetched = request.method == "POST" and playground.wants_json(request)
+    if fetched and model_error:
+        return playground.errors_response({"model": [model_error]})
 
     if request.method == "POST" and "switch" not in request.POST and not model_error:
         form = PredictionForm(request.POST, request.FILES, spec=spec, models=models)
         if form.is_valid():
             prediction = _create_from_form(request, form)
             if prediction is not None:
+                playground.result_remember(request.session, prediction.pk)
+                if fetched:
+                    return playground.submitted_response(request, prediction, form)
                 return redirect(prediction)
-        context["form"] = form
-        return render(request, "predictions/new.html", context, status=400)
+        if fetched:
+            return playground.errors_response(playground.form_errors(form))
+        return _playground(request, form, models, context, status=400)
 
-    context.update(form=_start_form(request, spec, models, source), source=source)
-    return render(request, "predictions/new.html", context, status=400 if model_error else 200)
+    form = _start_form(request, spec, models, source)
+    context["source"] = source
+    return _playground(request, form, models, context, status=400 if model_error else 200)
+
+
+def _playground(
+    request: AuthedHttpRequest, form: PredictionForm, models: list[ModelSpec], context: dict[str, Any], *, status: int
+) -> HttpResponse:
+    """The form beside this session's results, with what a run of it will cost."""
+    context.update(
+        form=form,
+        run=playground.form_run_cost(form),
+        results=playground.results(request.user, request.session, models),
+    )
+    return render(request, "predictions/new.html", context, status=status)
 
 
 def _start_form(
@@ -208,6 +230,20 @@ def prediction_new_fields(request: AuthedHttpRequest) -> HttpResponse:
     return response
 
 
+@login_required
+@require_GET
+def prediction_new_cost(request: AuthedHttpRequest) -> HttpResponse:
+    """What a run of the chosen model and `num_outputs` will cost, and what is left of the
+    member's budget: the form's preview, swapped in by playground.js as they change."""
+    spec = catalog_selectors.model_get(request.GET.get("model", ""))
+    if spec is None:
+        return HttpResponse(_("This model is not available."), status=404, content_type="text/plain")
+    run = playground.run_cost(spec, request.GET.get("num_outputs"))
+    response = HttpResponse(playground.cost_html(request, run))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 # --- One prediction ----------------------------------------------------------------------------
 
 # Sections the apps above add to a prediction's page (webhooks: its deliveries). A panel is
@@ -244,11 +280,13 @@ def prediction_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def prediction_live(request: AuthedHttpRequest, pk: int) -> HttpResponse:
-    """The live part of the detail page, fetched again while it runs."""
+    """The live part of the detail page (or, with `view=card`, of a playground result), fetched
+    again while it runs."""
     prediction = selectors.prediction_get(request.user, pk)
+    card = request.GET.get("view") == "card"
     response = render(
         request,
-        "predictions/_live.html",
+        "predictions/_result_live.html" if card else "predictions/_live.html",
         {"prediction": prediction, "outputs": list(prediction.outputs.all())},
     )
     response["Cache-Control"] = "no-store"
@@ -339,53 +377,27 @@ def compare_detail(request: AuthedHttpRequest, group: uuid.UUID) -> HttpResponse
 # --- Files --------------------------------------------------------------------------------------------
 
 
-def _serve(output: PredictionOutput, field: str, *, download: bool) -> HttpResponseBase:
-    stored = getattr(output, field)
-    if not stored:
-        raise Http404
-    content_type = output.content_type if field == "file" else "image/webp"
-    ext = output.extension if field == "file" else "webp"
-    name = f"deerweb-{output.prediction_id}-{output.index + 1}.{ext}"
-    response: HttpResponseBase
-    if download and field == "file" and output.content_type in metadata.EMBEDDABLE and metadata.embedding_enabled():
-        # A download carries how it was made; the stored file (and the inline view) stay as DeerAPI sent them.
-        data = metadata.output_with_metadata(output, files.stored_file_bytes(stored))
-        response = HttpResponse(data, content_type=content_type)
-        response["Content-Disposition"] = content_disposition_header(True, name)
-        response["Cache-Control"] = "private, no-cache"
-    else:
-        # The file itself, or (DEERWEB_FILE_ACCEL_PREFIX) an X-Accel-Redirect for nginx to send it.
-        response = files.stored_file_response(stored, content_type=content_type, filename=name, download=download)
-        response["Cache-Control"] = "private, max-age=86400"
-    # Our content type, never the provider's; and nothing in the file may run.
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
-    return response
-
-
 @login_required
 @require_GET
 def output_file(request: AuthedHttpRequest, pk: int, index: int) -> HttpResponseBase:
     output = selectors.output_get(request.user, pk, index)
-    return _serve(output, "file", download="download" in request.GET)
+    return serving.output_response(output, "file", download="download" in request.GET)
 
 
 @login_required
 @require_GET
 def predictions_download(request: AuthedHttpRequest) -> HttpResponseBase:
-    """The selected predictions' outputs in a .zip with metadata.json and metadata.csv, streamed."""
+    """The selected predictions' outputs (`id`: the history list's rows) or the selected outputs
+    (`output`: the grid's tiles) in a .zip with metadata.json and metadata.csv, streamed."""
     ids = [pk for value in request.GET.getlist("id") if (pk := id_param(value)) is not None]
-    predictions = selectors.predictions_for_archive(request.user, ids)
+    output_ids = [pk for value in request.GET.getlist("output") if (pk := id_param(value)) is not None]
+    predictions = selectors.predictions_for_archive(request.user, ids) if ids else []
+    if output_ids and not ids:
+        predictions = selectors.outputs_for_archive(request.user, output_ids)
     if not predictions:
         messages.error(request, _("Select the predictions to download."))
-        return redirect("predictions:list")
-    response = IteratorResponse(
-        archive.archive_stream(predictions, embed=metadata.embedding_enabled()), content_type="application/zip"
-    )
-    response["Content-Disposition"] = content_disposition_header(True, "deerweb-predictions.zip")
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+        return redirect(reverse("predictions:list") + ("?view=grid" if output_ids else ""))
+    return archive.archive_response(predictions, filename="deerweb-predictions.zip")
 
 
 @require_GET
@@ -394,7 +406,7 @@ def signed_output_file(request: HttpRequest, signature: str, name: str) -> HttpR
     output = replicate.output_from_signature(signature)
     if output is None:
         raise Http404
-    return _serve(output, "file", download=False)
+    return serving.output_response(output, "file", download=False)
 
 
 @login_required
@@ -402,8 +414,8 @@ def signed_output_file(request: HttpRequest, signature: str, name: str) -> HttpR
 def output_thumbnail(request: AuthedHttpRequest, pk: int, index: int) -> HttpResponseBase:
     output = selectors.output_get(request.user, pk, index)
     if not output.thumbnail:
-        return _serve(output, "file", download=False)
-    return _serve(output, "thumbnail", download=False)
+        return serving.output_response(output, "file", download=False)
+    return serving.output_response(output, "thumbnail", download=False)
 
 
 def _serve_input(image: InputImage, *, cache: str) -> HttpResponseBase:
@@ -428,6 +440,18 @@ def input_image_file(request: HttpRequest, token: uuid.UUID) -> HttpResponseBase
     """An uploaded input image, for DeerAPI to fetch: no login, the token is the key, and only
     while DeerAPI may still need it (see selectors.input_image_for_deerapi)."""
     return _serve_input(selectors.input_image_for_deerapi(token), cache="no-store")
+
+
+@csrf_exempt
+@require_POST
+def deerapi_hint(request: HttpRequest, token: str) -> HttpResponse:
+    """DeerAPI calling back as a prediction ends (predictions.hints): no login, the signed URL is
+    the key. The body is not read: the poll this brings forward says what happened."""
+    prediction_id = hints.hint_prediction_id(token)
+    if prediction_id is None:
+        raise Http404
+    hints.prediction_hint(prediction_id)
+    return HttpResponse(status=204)
 
 
 LIBRARY_PAGE_SIZE = 50

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import QuerySet
@@ -37,3 +38,20 @@ def gallery(*, member_id: int | None = None, model_id: str = "") -> QuerySet[Pre
 def gallery_get(pk: int) -> Prediction:
     """A prediction shared in the gallery, else 404 (also for its owner once it is private)."""
     return get_object_or_404(Prediction.objects.filter(shared_with_team()).select_related("prompt", "owner"), pk=pk)
+
+
+@dataclass(frozen=True)
+class ReviewQueueSummary:
+    """What the home page tells a reviewer: how many wait, and the one waiting longest."""
+
+    size: int
+    oldest: Prediction | None
+
+
+def review_queue_summary() -> ReviewQueueSummary:
+    """The queue's size (as the queue page counts it) and its oldest prediction, with its card:
+    three queries, none when the queue is empty but the first (index: status, review_state, created_at)."""
+    oldest = review_queue().first()
+    if oldest is None:
+        return ReviewQueueSummary(size=0, oldest=None)
+    return ReviewQueueSummary(size=review_queue().count(), oldest=oldest)

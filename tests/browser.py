@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from predictions.models import User
@@ -34,6 +34,7 @@ WIDE = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 SCREENSHOTS = ROOT / "var" / "test-artifacts" / "screenshots"
 DETAIL_PATH = re.compile(r"/predictions/(\d+)/$")
+HOME_PATH = re.compile(r"^https?://[^/]+/$")
 
 
 @contextmanager
@@ -84,11 +85,42 @@ def log_in(page: Page, user: User | str, password: str = PASSWORD) -> None:
     page.get_by_label("Username").fill(user if isinstance(user, str) else user.get_username())
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(HOME_PATH)
+
+
+def menu_link(page: Page, menu: str, link: str) -> None:
+    """Follow `link` of the header's `menu` (Create, Library, Team), as a person would: on a
+    narrow screen "Menu" first, then the menu's name, then the link."""
+    nav = page.get_by_role("navigation", name="Main")
+    if not nav.is_visible():
+        page.locator(".site-menu > summary").click()
+    target = nav.get_by_role("link", name=link, exact=True)
+    if not target.is_visible():
+        nav.locator("summary", has_text=menu).click()
+    target.click()
+
+
+def account_menu_open(page: Page) -> None:
+    """Open the account menu: the member's name in the header (after "Menu" on a narrow screen)."""
+    if not page.locator(".account-menu > summary").is_visible():
+        page.locator(".site-menu > summary").click()
+    page.locator(".account-menu > summary").click()
+
+
+def open_history(page: Page) -> None:
+    menu_link(page, "Library", "History")
     page.wait_for_url(re.compile(r"/predictions/$"))
 
 
+def language_choose(page: Page, label: str) -> None:
+    """Switch the site's language in the account menu (the page reloads in it)."""
+    account_menu_open(page)
+    with page.expect_navigation():
+        page.get_by_label("Language").select_option(label=label)
+
+
 def open_new_prediction(page: Page) -> None:
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="New prediction").click()
+    menu_link(page, "Create", "New prediction")
     page.wait_for_url(re.compile(r"/predictions/new/$"))
 
 
@@ -105,17 +137,34 @@ def choose_pro(tab: Page) -> None:
 
 
 def generate(page: Page) -> None:
-    """Press Generate and wait for the page it leads to (the prediction, or the form with its messages)."""
-    with page.expect_navigation():
-        page.get_by_role("button", name="Generate").click()
+    """Press Generate and wait for the playground's answer: the new result at the top of the
+    results, or the form's messages, while the page stays. (Without JavaScript the form posts
+    and the browser follows the redirect, as a plain form does.)"""
+    page.get_by_role("button", name="Generate").click()
+    # playground.js marks the form busy from the click until the answer is shown.
+    page.wait_for_function("() => !document.querySelector('form[data-playground][aria-busy]')")
+
+
+def results(page: Page) -> Locator:
+    """The playground's results, newest first."""
+    return page.locator("[data-results] > li")
+
+
+def newest_result_id(page: Page) -> int:
+    """The id of the prediction at the top of the playground's results."""
+    return int(results(page).first.get_attribute("data-prediction-id") or "")
 
 
 def submit_prompt(page: Page, prompt: str) -> int:
-    """Fill the prompt, press Generate, land on the detail page; returns the prediction id."""
+    """Fill the prompt, press Generate, open the new result's page from the playground; returns its id."""
     page.get_by_role("textbox", name="Prompt", exact=True).fill(prompt)
-    page.get_by_role("button", name="Generate").click()
+    before = results(page).count()
+    generate(page)
+    assert results(page).count() == before + 1, "no new result in the playground"
+    pk = newest_result_id(page)
+    results(page).first.get_by_role("link", name=f"Prediction {pk}").click()
     page.wait_for_url(DETAIL_PATH)
-    return shown_prediction_id(page)
+    return pk
 
 
 def shown_prediction_id(page: Page) -> int:

@@ -424,12 +424,15 @@ def flush_waits_out_a_deadlock() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def no_prediction_seen_running() -> Iterator[None]:
-    """What this process learned of models with no run yet (predictions.pipeline) stays in its test."""
-    from predictions import pipeline
+    """What this process learned of models with no run yet (predictions.pipeline), and whether
+    DeerAPI calls back (predictions.hints), stays in its test."""
+    from predictions import hints, pipeline
 
     pipeline._still_running_at.clear()
+    hints.hints_forget()
     yield
     pipeline._still_running_at.clear()
+    hints.hints_forget()
 
 
 @pytest.fixture(autouse=True)

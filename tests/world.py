@@ -824,3 +824,23 @@ def workers_stop(workers: list[Worker]) -> None:
     """Stop the workers side by side (each shutdown waits for its pool)."""
     with concurrent.futures.ThreadPoolExecutor(len(workers)) as pool:
         list(pool.map(Worker.stop, workers))
+
+
+# --- Collections -----------------------------------------------------------------------------
+
+
+def collection_of(owner: User, *predictions: Prediction, name: str = "Favourites", visibility: str = "private"):
+    """A collection of `owner`'s holding every stored output of `predictions`."""
+    from albums import services as albums
+
+    collection = albums.collection_create(owner=owner, name=name, visibility=visibility)
+    albums.collection_items_add(collection, [o for p in predictions for o in p.outputs.order_by("index")])
+    return collection
+
+
+def share_link_of(collection, *, days: int = 7, show_prompt: bool = False) -> str:
+    """A share link of `collection`, made by its owner: its path (/s/<token>/)."""
+    from albums import services as albums
+
+    _link, token = albums.share_link_create(collection, by=collection.owner, days=days, show_prompt=show_prompt)
+    return reverse("share:page", args=[token])

@@ -10,6 +10,7 @@ import argparse
 from deerapi.simulator.images import OUTPUT_SIZES
 from deerapi.simulator.replies import RANDOM_FAULT_KINDS, parse_fault_rates
 from deerapi.simulator.server import ROUTES, Simulator
+from deerapi.simulator.webhooks import WEBHOOK_MODES
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -43,6 +44,12 @@ def main(argv: list[str] | None = None) -> None:
         help="output images 256 px on the long side, or the size the input asks for (1 MP by default, "
         "up to 2048×2048) and as heavy as a real picture",
     )
+    parser.add_argument(
+        "--webhooks",
+        choices=WEBHOOK_MODES,
+        default="ignored",
+        help="a create's `webhook`: never called (as DeerAPI may do), or POSTed the prediction when it ends",
+    )
     parser.add_argument("--fault-seed", type=int, default=None, help="seed of the random faults, to repeat a run")
     parser.add_argument(
         "--timeout-seconds", type=float, default=35.0, help="how late a `timeout` fault answers (default %(default)s)"
@@ -62,6 +69,7 @@ def main(argv: list[str] | None = None) -> None:
             fault_seed=options.fault_seed,
             timeout_seconds=options.timeout_seconds,
             output_size=options.output_size,
+            webhooks=options.webhooks,
         )
     except ValueError as exc:
         parser.error(str(exc))

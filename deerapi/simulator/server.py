@@ -67,7 +67,8 @@ from deerapi.simulator.replies import (
     unauthorized,
 )
 from deerapi.simulator.state import TERMINAL, FetchedInput, HeldRequest, SimulatedPrediction, Stats, steps_for
-from deerapi.simulator.validation import problem_body, validate_input
+from deerapi.simulator.validation import InvalidField, problem_body, validate_input
+from deerapi.simulator.webhooks import WEBHOOK_MODES, WebhookSender
 
 logger = logging.getLogger(__name__)
 
@@ -136,9 +137,12 @@ class Simulator:
         fault_seed: int | None = None,
         timeout_seconds: float = 35.0,
         output_size: str = "small",
+        webhooks: str = "ignored",
     ) -> None:
         if logs not in LOG_MODES:
             raise ValueError(f"logs must be one of {', '.join(LOG_MODES)}")
+        if webhooks not in WEBHOOK_MODES:
+            raise ValueError(f"webhooks must be one of {', '.join(WEBHOOK_MODES)}")
         if output_size not in OUTPUT_SIZES:
             raise ValueError(f"output_size must be one of {', '.join(OUTPUT_SIZES)}")
         self.key = key
@@ -152,6 +156,10 @@ class Simulator:
         # "small": images 256 px on the long side, cheap for tests; "full": the size the input asks
         # for (1 MP by default, up to 2048×2048) and as heavy as a real picture, for benchmarks.
         self.output_size = output_size
+        # A create's `webhook`: "ignored", or "sent" (POSTed the prediction when it ends; see
+        # deerapi.simulator.webhooks). Set it at any time; creates after take it.
+        self.webhooks = self._webhooks_made_with = webhooks
+        self._webhook_sender = WebhookSender(self._webhook_document, self._webhook_sent)
         self._fetched: list[FetchedInput] = []
         self._held: list[HeldRequest] = []
         self.starting_seconds = float(starting_seconds)
@@ -205,6 +213,7 @@ class Simulator:
         if self._stopped:
             return
         self._stopped = True
+        self._webhook_sender.stop()
         if self._serving:
             self._httpd.shutdown()
         self._httpd.server_close()
@@ -364,8 +373,10 @@ class Simulator:
             self._fail_next.clear()
             self.logs = self._logs_made_with
             self.fetch_inputs = self._fetch_inputs_made_with
+            self.webhooks = self._webhooks_made_with
             self._fetched.clear()
             self._rates = self._new_fault_rates()
+        self._webhook_sender.forget()
         self._stats.clear()
 
     # --- HTTP
@@ -499,6 +510,9 @@ class Simulator:
             return bad_request("the request body must be a JSON object with an `input` object")
         data = payload["input"]
         problems = validate_input(spec, data)
+        webhook = payload.get("webhook")
+        if webhook is not None and not (isinstance(webhook, str) and webhook.startswith(("https://", "http://"))):
+            problems.append(InvalidField("format", "webhook", "must be an http(s) URL"))
         if problems:
             return Reply.json(422, problem_body(problems), content_type=PROBLEM_JSON)
 
@@ -545,8 +559,11 @@ class Simulator:
                 error=error,
                 progress_bars=self.logs == "progress",
                 full_size=full,
+                webhook=webhook if self.webhooks == "sent" else None,
             )
             self._predictions[prediction_id] = prediction
+            if prediction.webhook:
+                self._webhook_sender.schedule(prediction.finished_mono, prediction_id, prediction.webhook)
             document = prediction.to_json(prediction.created_mono, self._base_url(headers))
         self._stats.add("creates")
         return Reply.json(201, document)
@@ -594,6 +611,8 @@ class Simulator:
             if prediction is not None:
                 if prediction.status_at(now) not in TERMINAL:
                     prediction.canceled_mono = now
+                    if prediction.webhook:
+                        self._webhook_sender.schedule(now, prediction_id, prediction.webhook)
                 document = prediction.to_json(now, self._base_url(headers))
         if prediction is None:
             return not_found(f"prediction {prediction_id} not found", code="prediction_not_found")
@@ -652,6 +671,21 @@ class Simulator:
             {"id": spec.id, "object": "model", "created": created, "owned_by": spec.vendor} for spec in MODELS.values()
         ]
         return Reply.json(200, {"object": "list", "data": data, "success": True})
+
+    # --- Webhooks ("sent" mode)
+
+    def _webhook_document(self, prediction_id: str) -> dict[str, Any] | None:
+        """The body of a prediction's one webhook, when it has ended and none was sent yet."""
+        now = time.monotonic()
+        with self._lock:
+            prediction = self._predictions.get(prediction_id)
+            if prediction is None or prediction.webhook_sent or prediction.status_at(now) not in TERMINAL:
+                return None
+            prediction.webhook_sent = True
+            return prediction.to_json(now, self._public_url or self.url)
+
+    def _webhook_sent(self, ok: bool) -> None:
+        self._stats.add("webhooks_sent" if ok else "webhooks_failed")
 
     # --- Control over HTTP
 

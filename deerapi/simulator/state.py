@@ -39,6 +39,8 @@ class Stats:
         "model_lists",
         "faults",
         "requests",
+        "webhooks_sent",
+        "webhooks_failed",
     )
 
     def __init__(self) -> None:
@@ -55,6 +57,8 @@ class Stats:
             self.model_lists = 0
             self.faults = 0
             self.requests = 0
+            self.webhooks_sent = 0
+            self.webhooks_failed = 0
             self._injected: dict[str, int] = {}
             self._per_prediction_gets: dict[str, int] = {}
 
@@ -144,6 +148,8 @@ class SimulatedPrediction:
     expired: bool = False
     progress_bars: bool = True  # LOG_MODES: tqdm bars in the logs, or none
     full_size: bool = False  # OUTPUT_SIZES: files at `width`×`height` as heavy as real pictures
+    webhook: str | None = None  # where its end is POSTed (the "sent" webhook mode), once
+    webhook_sent: bool = False
 
     @property
     def prompt(self) -> str:

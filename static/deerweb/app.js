@@ -53,6 +53,9 @@
     window.setTimeout(refresh, delay);
   }
 
+  // For the page scripts loaded after this one (playground.js): parts added later follow the same way.
+  window.DeerWeb = { followLive: followLive };
+
   // A form that undoes something for good (revoke a token, rotate a secret) asks first:
   // its data-confirm is the question. Without JavaScript it is sent at once, as before.
   document.addEventListener("submit", function (event) {
@@ -63,7 +66,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.documentElement.classList.add("js");
     document.querySelectorAll("[data-site-menu]").forEach(siteMenu);
-    document.querySelectorAll("[data-account-menu]").forEach(dropDown);
+    document.querySelectorAll("[data-drop-down]").forEach(dropDown);
     // Every live part on the page (one on a prediction, one per column on Compare).
     document.querySelectorAll("[data-live-url]").forEach(followLive);
     document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
@@ -124,9 +127,18 @@
     });
   }
 
-  // A <details> that drops down (the account menu): a click elsewhere or Escape closes it.
+  // The header's menus (Create, Library, Team, the account): <details> that drop down. They
+  // open and close without JS, and their shared `name` keeps one open at a time where the
+  // browser knows it. Here: opening one closes the others, and a click elsewhere or Escape
+  // closes it (Escape gives the focus back to its summary).
   function dropDown(menu) {
     var toggle = menu.querySelector("summary");
+    menu.addEventListener("toggle", function () {
+      if (!menu.open) { return; }
+      document.querySelectorAll("[data-drop-down][open]").forEach(function (other) {
+        if (other !== menu) { other.open = false; }
+      });
+    });
     document.addEventListener("click", function (event) {
       if (menu.open && !menu.contains(event.target)) { menu.open = false; }
     });
@@ -205,6 +217,7 @@
           address.searchParams.set("model", model);
           address.searchParams.delete("from");
           window.history.replaceState(null, "", address);
+          form.dispatchEvent(new CustomEvent("deerweb:fields-swapped", { bubbles: true }));
         })
         .catch(fallback);
     });

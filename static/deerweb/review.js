@@ -165,7 +165,7 @@
 
     form.addEventListener("submit", function (event) {
       var button = event.submitter;
-      if (!button) { return; }
+      if (!button || button.hasAttribute("formaction")) { return; }  // "Add selected to collection": sent as it is
       event.preventDefault();
       if (button.name === "one") {
         var parts = button.value.split(":");

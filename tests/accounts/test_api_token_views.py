@@ -36,7 +36,7 @@ def test_the_page_is_reached_from_the_account_menu_and_asks_anonymous_visitors_t
     assert reverse("accounts:tokens") == PAGE
     assert Client().get(PAGE)["Location"].startswith("/accounts/login/")
     html = member_client.get(reverse("predictions:list")).content.decode()
-    menu = html[html.index('class="account-menu-body"') :]
+    menu = html[html.index("account-menu-body") :]
     assert f'<a href="{PAGE}">API tokens</a>' in menu[: menu.index("</div>")]
 
 

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from predictions.models import Prediction, Status
-from tests.browser import generate, log_in, shown_prediction_id
+from tests.browser import generate, log_in, menu_link, shown_prediction_id
 from tests.world import FLUX_DEV, IDEOGRAM, submit, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
@@ -63,7 +63,7 @@ def test_compare_shows_each_models_status_live_until_all_succeed(page, worker, s
     simulator.processing_seconds = 1.5
     try:
         log_in(page, member)
-        page.get_by_role("navigation", name="Main").get_by_role("link", name="Compare").click()
+        menu_link(page, "Create", "Compare")
         page.get_by_role("textbox", name="Prompt", exact=True).fill("a stag at dawn")
         for label in ("FLUX.1 [schnell]", "FLUX1.1 [pro] ·", "Recraft V3 SVG"):
             page.get_by_role("checkbox", name=re.compile("^" + re.escape(label))).check()

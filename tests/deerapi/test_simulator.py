@@ -6,6 +6,7 @@ No database: these tests need neither the `db` fixture nor Django settings.
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import subprocess
@@ -33,7 +34,7 @@ from deerapi.client import (
 from deerapi.simulator import SIMULATED_FAILURE, Simulator
 from deerapi.simulator.images import full_size
 from deerapi.simulator.validation import validate_input
-from tests.world import PRO, ROOT, SCHNELL
+from tests.world import PRO, ROOT, SCHNELL, WebhookReceiver
 
 KEY = "sandbox-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -922,3 +923,62 @@ def test_the_simulator_command_meets_faults_at_the_rates_it_is_given_and_refuses
     finally:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=10)
+
+
+# --- A create's webhook: DeerAPI's delivery is not documented, so both answers are modes
+
+
+@pytest.fixture
+def receiver():
+    server = WebhookReceiver().start()
+    yield server
+    server.stop()
+
+
+def test_in_the_sent_mode_a_creates_webhook_is_posted_the_ended_prediction_once(sim, api, receiver):
+    sim.webhooks = "sent"
+    created = api.create_prediction(SCHNELL, {"prompt": "a deer"}, webhook=receiver.url("/hint/1"))
+    [hook] = receiver.wait_for(1)
+    assert hook.path == "/hint/1"
+    body = json.loads(hook.body)
+    assert (body["id"], body["status"]) == (created.id, "succeeded")
+    assert body["output"] == api.get_prediction(created.id).output
+    time.sleep(STARTING + PROCESSING)
+    assert len(receiver.received) == 1
+    assert sim.stats.webhooks_sent == 1
+
+
+def test_in_the_default_ignored_mode_a_webhook_is_accepted_and_never_called(sim, api, receiver):
+    created = api.create_prediction(SCHNELL, {"prompt": "a deer"}, webhook=receiver.url())
+    wait_until(api, created.id, "succeeded")
+    time.sleep(0.2)
+    assert receiver.received == []
+    assert sim.stats.webhooks_sent == 0
+
+
+def test_a_prediction_canceled_in_the_sent_mode_is_posted_at_the_cancel(sim, api, receiver):
+    sim.webhooks = "sent"
+    created = api.create_prediction(SCHNELL, {"prompt": "a deer [[slow]]"}, webhook=receiver.url())
+    api.cancel_prediction(created.id)
+    [hook] = receiver.wait_for(1, timeout=STARTING + PROCESSING * 5)
+    assert json.loads(hook.body)["status"] == "canceled"
+
+
+def test_a_webhook_that_is_not_an_http_url_is_an_invalid_field(sim):
+    response = requests.post(
+        f"{sim.url}/replicate/v1/models/{SCHNELL}/predictions",
+        json={"input": {"prompt": "a deer"}, "webhook": "ftp://example.com/hook"},
+        headers=AUTH,
+        timeout=5,
+    )
+    assert response.status_code == 422
+    assert [item["field"] for item in response.json()["invalid_fields"]] == ["webhook"]
+
+
+def test_reset_returns_the_webhooks_to_the_mode_the_simulator_was_made_with(sim, api, receiver):
+    sim.webhooks = "sent"
+    api.create_prediction(SCHNELL, {"prompt": "a deer [[slow]]"}, webhook=receiver.url())
+    sim.reset()
+    assert sim.webhooks == "ignored"
+    time.sleep(STARTING + PROCESSING * 10 + 0.2)
+    assert receiver.received == []  # what was due is forgotten with the prediction

@@ -85,11 +85,13 @@ def test_the_pages_benchmark_prints_time_and_query_counts_of_every_page_on_a_tin
     assert re.search(r"^Machine: \d+ CPUs", output, re.MULTILINE)
     assert re.search(r"^Seeded stage 2: \+\d+ predictions", output, re.MULTILINE)
     rows = _rows(output, "Page")
-    names = ["History", "Gallery", "Review queue", "Usage", "Team usage", "Admin: predictions"]
+    names = ["Home", "Home, admin", "History", "Gallery", "Review queue", "Collections", "Share link page", "Usage"]
+    names += ["Team usage", "Admin: predictions"]
     for name in names:
         assert name in rows, f"no row for {name}:\n{output}"
     assert any(name.startswith("History, search") for name in rows)
     assert any(name.startswith("Detail") for name in rows)
+    assert rows["Playground (50 results)"][2] == "50", "the playground shows a full session's results"
     for cells in rows.values():
         _page, _who, shown, median, p95, cpu, queries, *_rest, result = cells
         assert shown.isdigit() and queries.isdigit(), cells

@@ -16,7 +16,7 @@ from django.test import Client
 
 from accounts.tokens import token_create
 from predictions.models import ReviewState, User
-from tests.world import PASSWORD, SCHNELL, finished_prediction
+from tests.world import PASSWORD, SCHNELL, collection_of, finished_prediction, share_link_of
 
 pytestmark = pytest.mark.django_db
 
@@ -155,6 +155,31 @@ CASES = [
         "/accounts/tokens/{member_token}/revoke/",
         everyone("login", "done", 404, 404, "done"),
     ),
+    # Collections: the owner's; a team collection is seen (with what each may see) by everyone,
+    # changed by its owner only; a share link's page needs no login.
+    Case("collections", "GET", "/collections/", everyone("login", 200, 200, 200, 200)),
+    Case("private collection", "GET", "/collections/{private_collection}/", everyone("login", 200, 404, 404, 404)),
+    Case("team collection", "GET", "/collections/{team_collection}/", everyone("login", 200, 200, 200, 200)),
+    Case(
+        "team collection's zip",
+        "GET",
+        "/collections/{team_collection}/download/",
+        everyone("login", 200, 200, 200, 200),
+    ),
+    Case(
+        "rename a team collection",
+        "POST",
+        "/collections/{team_collection}/edit/",
+        everyone("login", "done", 404, 404, 404),
+        (("name", "Renamed"), ("visibility", "team")),
+    ),
+    Case(
+        "revoke a share link",
+        "POST",
+        "/collections/{team_collection}/links/{share_link}/revoke/",
+        everyone("login", "done", 404, 404, 404),
+    ),
+    Case("share link page", "GET", "/s/{share_token}/", everyone(200, 200, 200, 200, 200, 200)),
     Case(
         "submit a prediction",
         "POST",
@@ -178,6 +203,9 @@ CASES = [
 def world(member, other_member, reviewer, admin_user) -> dict[str, object]:
     deactivated = User.objects.create_user("erin", "erin@example.com", PASSWORD)
     pending = finished_prediction(member)
+    shared = finished_prediction(member, review_state=ReviewState.APPROVED)
+    team_collection = collection_of(member, pending, shared, visibility="team")
+    share_path = share_link_of(team_collection)
     return {
         "users": {
             "member": member,
@@ -188,12 +216,16 @@ def world(member, other_member, reviewer, admin_user) -> dict[str, object]:
         },
         "ids": {
             "pending": pending.pk,
-            "shared": finished_prediction(member, review_state=ReviewState.APPROVED).pk,
+            "shared": shared.pk,
             "private": finished_prediction(member, review_state=ReviewState.APPROVED, is_private=True).pk,
             "rejected": finished_prediction(member, review_state=ReviewState.REJECTED, review_reason="no").pk,
             "member_id": member.pk,
             "other_member_id": other_member.pk,
             "member_token": token_create(member, "script")[0].pk,
+            "private_collection": collection_of(member, pending, name="Mine").pk,
+            "team_collection": team_collection.pk,
+            "share_link": team_collection.share_links.get().pk,
+            "share_token": share_path.strip("/").rsplit("/", 1)[1],
         },
     }
 

@@ -16,6 +16,8 @@ from tests.world import load_settings
         ("CELERY_BROKER_URL", "kafka://x"),
         ("DEERAPI_BASE_URL", "ftp://api.deerapi.com"),
         ("DEERWEB_PREDICTION_TIMEOUT", "soon"),
+        ("DEERWEB_DEERAPI_WEBHOOKS", "sometimes"),
+        ("DEERWEB_DEERAPI_WEBHOOKS", "on"),  # without DEERWEB_PUBLIC_URL: DeerAPI could not reach it
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(name, value):

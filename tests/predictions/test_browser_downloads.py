@@ -14,7 +14,7 @@ import zipfile
 import pytest
 from PIL import Image
 
-from tests.browser import PHONE, log_in, screenshot
+from tests.browser import PHONE, log_in, open_history, screenshot
 from tests.world import SCHNELL, finished_prediction
 
 pytestmark = [pytest.mark.browser]
@@ -26,6 +26,7 @@ def test_a_member_ticks_two_predictions_in_the_history_and_saves_them_as_one_zip
     third = finished_prediction(member, prompt="a doe in the rain", outputs=1)
     page.set_viewport_size({"width": 1366, "height": 900})
     log_in(page, member)
+    open_history(page)
     page.get_by_label(f"Select prediction {first.pk}").check()
     page.get_by_label(f"Select prediction {third.pk}").check()
     screenshot(page, "downloads-history-selected.png")
@@ -59,6 +60,7 @@ def test_on_a_phone_the_selection_and_its_button_fit_the_screen(page, member):
         finished_prediction(member, outputs=1)
     page.set_viewport_size(PHONE)
     log_in(page, member)
+    open_history(page)
     button = page.get_by_role("button", name="Download selected (.zip)")
     assert button.is_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

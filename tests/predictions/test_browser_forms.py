@@ -16,16 +16,15 @@ import pytest
 from django.utils import timezone
 
 from predictions.models import Prediction, Status
-from tests.browser import DETAIL_PATH, generate, log_in, open_form, shown_prediction_id
+from tests.browser import DETAIL_PATH, generate, language_choose, log_in, newest_result_id, open_form, shown_prediction_id
 from tests.world import FLUX2, FLUX_DEV, KONTEXT, SCHNELL, SDXL, TERMINAL, png, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
 
 
 def received_by_deerapi(page, simulator) -> dict[str, Any]:
-    """After Generate: wait for the detail page and the worker, then the input the simulator received."""
-    page.wait_for_url(DETAIL_PATH)
-    prediction = Prediction.objects.get(pk=shown_prediction_id(page))
+    """After Generate: the playground's new result, once the worker is done: the input the simulator received."""
+    prediction = Prediction.objects.get(pk=newest_result_id(page))
     prediction = wait_for(prediction, TERMINAL)
     assert prediction.status == Status.SUCCEEDED, prediction.error
     return simulator.predictions[prediction.deerapi_id].input
@@ -199,8 +198,7 @@ def test_an_over_long_prompt_is_counted_refused_with_a_message_and_kept(page, me
 
 def test_the_date_filters_show_their_dates_in_simplified_chinese(page, member):
     log_in(page, member)
-    with page.expect_navigation():
-        page.get_by_label("Language").select_option(label="简体中文")
+    language_choose(page, "简体中文")
     today = timezone.localdate()
 
     page.goto("/usage/")

@@ -14,7 +14,7 @@ from django.utils import timezone
 from audit.models import AuditEntry
 from predictions.models import Prediction, ReviewState
 from reviews import services as reviews
-from tests.browser import log_in, screenshot
+from tests.browser import log_in, menu_link, screenshot
 from tests.world import finished_prediction
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
@@ -41,7 +41,7 @@ def test_a_reviewer_works_through_the_queue_with_the_keyboard(page, member, othe
         for i, owner in enumerate((member, other_member, member, other_member, member))
     )
     log_in(page, reviewer)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Review").click()
+    menu_link(page, "Team", "Review")
     page.wait_for_url(re.compile(r"/review/$"))
     page.evaluate("() => { window.__noReload = true; }")
     assert cards(page) == [first.pk, second.pk, third.pk, fourth.pk, fifth.pk], "oldest first"
@@ -127,7 +127,7 @@ def test_a_member_reads_why_their_prediction_was_rejected(page, member, other_me
     image = page.locator("#live img").first
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
 
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Gallery").click()
+    menu_link(page, "Library", "Gallery")
     page.wait_for_url(re.compile(r"/gallery/$"))
     assert page.locator(f"a[href='/gallery/{shared.pk}/']").count() == 1
     assert page.locator(f"a[href='/gallery/{rejected.pk}/']").count() == 0

@@ -84,7 +84,7 @@ def test_the_webhooks_page_lists_the_members_own_deliveries(member_client, membe
 
 def test_the_webhooks_page_is_reached_from_the_account_menu(member_client):
     html = member_client.get(reverse("predictions:list")).content.decode()
-    menu = html[html.index('class="account-menu-body"') :]
+    menu = html[html.index("account-menu-body") :]
     assert f'<a href="{reverse("webhooks:mine")}">Webhooks</a>' in menu[: menu.index("</div>")]
 
 

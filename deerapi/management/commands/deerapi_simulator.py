@@ -9,6 +9,8 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from deerapi.simulator import Simulator
 from deerapi.simulator.images import OUTPUT_SIZES
+from deerapi.simulator.server import LOG_MODES
+from deerapi.simulator.webhooks import WEBHOOK_MODES
 
 
 class Command(BaseCommand):
@@ -37,6 +39,18 @@ class Command(BaseCommand):
             default="small",
             help="Output images 256 px on the long side, or the size the input asks for, as heavy as real ones.",
         )
+        parser.add_argument(
+            "--logs",
+            choices=LOG_MODES,
+            default="progress",
+            help="Progress bars in the predictions' logs (as Replicate's image models print), or none.",
+        )
+        parser.add_argument(
+            "--webhooks",
+            choices=WEBHOOK_MODES,
+            default="ignored",
+            help="A create's `webhook`: never called (as DeerAPI may do), or POSTed the prediction when it ends.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         key = options["key"] if options["key"] is not None else settings.DEERAPI_KEY
@@ -49,6 +63,8 @@ class Command(BaseCommand):
             file_ttl=options["file_ttl"],
             verbose=options["log_requests"],
             output_size=options["output_size"],
+            logs=options["logs"],
+            webhooks=options["webhooks"],
         )
         self.stdout.write(f"DeerAPI simulator listening on {simulator.url} (Ctrl-C to stop)")
         self.stdout.flush()

@@ -1,0 +1,7 @@
+"""The home page, at the site's root."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [path("", views.home, name="home")]
