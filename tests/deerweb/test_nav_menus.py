@@ -13,7 +13,12 @@ MEMBER_MENUS = {
     "Create": [("New prediction", "/predictions/new/"), ("Compare", "/predictions/compare/")],
     "Library": [("History", "/predictions/"), ("Prompts", "/prompts/"), ("Gallery", "/gallery/")],
     "Team": [("Usage", "/usage/")],
-    "account": [("Password", "/accounts/password/"), ("API tokens", "/accounts/tokens/"), ("Webhooks", "/webhooks/")],
+    "account": [
+        ("Password", "/accounts/password/"),
+        ("API tokens", "/accounts/tokens/"),
+        ("Webhooks", "/webhooks/"),
+        ("Notifications", "/notifications/"),
+    ],
 }
 REVIEWER_MENUS = {**MEMBER_MENUS, "Team": [("Review", "/review/"), ("Usage", "/usage/")]}
 ADMIN_MENUS = {

@@ -22,7 +22,7 @@ def test_the_header_counts_the_members_unread_notifications(member_client, membe
     notify(member, 2)
     notify(other_member)
     html = member_client.get(reverse("predictions:list")).content.decode()
-    assert 'data-notifications-count="2"' in html
+    assert html.count('<span aria-hidden="true">2</span>') == 3, "beside the name, on Menu, in the account menu"
     assert "2 unread notifications" in html
 
 
@@ -64,7 +64,7 @@ def test_marking_all_read(member_client, member):
     notify(member, 3)
     member_client.post(reverse("notifications:read"))
     assert not Notification.objects.filter(recipient=member, read_at__isnull=True).exists()
-    assert 'data-notifications-count="0"' in member_client.get(reverse("notifications:list")).content.decode()
+    assert "data-notifications-badge" not in member_client.get(reverse("notifications:list")).content.decode()
 
 
 def test_a_member_cannot_mark_another_members_notification_read(member_client, other_member):
