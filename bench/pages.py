@@ -326,6 +326,7 @@ def _generate(args: argparse.Namespace, owners: list[int], reviewer: int, admin:
     from albums.models import Collection, CollectionItem, ShareLink
     from billing.models import LedgerEntry
     from catalog import specs as catalog
+    from notifications.models import Notification
     from predictions.models import Prediction, PredictionOutput, Prompt
 
     rng = random.Random(args.seed)
@@ -342,8 +343,11 @@ def _generate(args: argparse.Namespace, owners: list[int], reviewer: int, admin:
         "collections": Rows(Collection),
         "collection items": Rows(CollectionItem),
         "share links": Rows(ShareLink),
+        "notifications": Rows(Notification),
     }
-    prompts, predictions, outputs, ledger = (tables[name] for name in ("prompts", "predictions", "outputs", "ledger"))
+    prompts, predictions, outputs, ledger, notifications = (
+        tables[name] for name in ("prompts", "predictions", "outputs", "ledger", "notifications")
+    )
     stored: dict[int, tuple[list[int], list[int]]] = {}  # owner → their stored outputs' ids, by stage
     texts: dict[int, str] = {}
     recent: dict[int, list[tuple[int, int, int]]] = {}  # owner → their last prompts: (id, stage, last prediction)
@@ -481,6 +485,25 @@ def _generate(args: argparse.Namespace, owners: list[int], reviewer: int, admin:
             created_at=now - HISTORY_SPAN * rng.random(),
         )
     _collections(tables, owners, stored, rng, now)
+    # Budget alerts over the months: two a month for every member, many more for the busiest
+    # (pages of them); the older half read. Oldest first, the first stage's half of each.
+    params = {"threshold": 80, "spent": "$40.00", "budget": "$50.00", "resets": "2025-07-01T00:00:00+00:00"}
+    notification_id = 0
+    for owner in owners:
+        count = 300 if owner == owners[0] else 12
+        for n in range(count):
+            notification_id += 1
+            created = now - HISTORY_SPAN * (1 - n / count)
+            notifications.add(
+                0 if n < count // 2 else 1,
+                id=notification_id,
+                recipient_id=owner,
+                kind="budget.member",
+                params=params,
+                url="/usage/",
+                created_at=created,
+                read_at=created + timedelta(hours=2) if n < count // 2 else None,
+            )
     return tables
 
 
@@ -709,6 +732,8 @@ def _pages(member: Any) -> tuple[list[Page], list[int]]:
     from billing import selectors as billing_selectors
     from billing import services as billing
     from billing import views as usage_views
+    from notifications import selectors as notification_selectors
+    from notifications import views as notification_views
     from predictions import playground, selectors, views
     from predictions.admin import PredictionAdmin
     from predictions.models import Prediction
@@ -888,6 +913,23 @@ def _pages(member: Any) -> tuple[list[Page], list[int]]:
                 _numbered("usage:team", {}, ledger(None), usage_views.LEDGER_PAGE, "page"),
             ),
         ),
+        (
+            "Notifications",
+            Page(
+                "",
+                "member",
+                _url("notifications:list"),
+                lambda c: len(c["items"]),
+                _numbered(
+                    "notifications:list",
+                    {},
+                    notification_selectors.notifications_of(member.pk).count,
+                    notification_views.PAGE,
+                    "page",
+                ),
+            ),
+        ),
+        ("Budget alert settings", Page("", "admin", _url("alerts:settings"), lambda c: 0)),
         (
             "Admin: predictions",
             Page(

@@ -20,6 +20,7 @@ and no message sent (the pollers claim queued rows).
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import random
@@ -64,6 +65,7 @@ class Figures:
     cpu: float = float("nan")  # this process's CPU seconds during the submissions
     queued: int = 0
     messages: int = 0
+    alert_messages: int = 0  # budget alerts' emails and Slack posts
     predictions: int = 0
     reserves: int = 0
     overspent: list[str] = field(default_factory=list)  # who spent more than their budget
@@ -191,7 +193,13 @@ def _check(
     figures.reserves = LedgerEntry.objects.filter(kind=LedgerKind.RESERVE).count()
     client = redis.Redis.from_url(redis_url)
     figures.queued = Prediction.objects.filter(status=Status.QUEUED).count()
-    figures.messages = sum(client.llen(key) for key in [queue, *client.scan_iter(match=f"{queue}\x06\x16*")])
+    for key in [queue, *client.scan_iter(match=f"{queue}\x06\x16*")]:
+        for message in client.lrange(key, 0, -1):
+            # A member reaching a budget alert's threshold enqueues its email and Slack post.
+            if json.loads(message).get("headers", {}).get("task", "").startswith("alerts.tasks."):
+                figures.alert_messages += 1
+            else:
+                figures.messages += 1
 
 
 def _ms(values: list[float], q: float) -> str:
@@ -236,7 +244,7 @@ def _report(figures: Figures, args: argparse.Namespace) -> list[str]:
         f"  {'PASS' if consistent and not errors else 'MISS'}  every accepted submission is one prediction, one "
         f"reserve entry and one queued row, and nothing else was saved or sent: {figures.accepted} accepted, "
         f"{figures.predictions} predictions, {figures.reserves} reserve entries, {figures.queued} queued, "
-        f"{figures.messages} messages, {len(errors)} errors",
+        f"{figures.messages} messages (besides {figures.alert_messages} of budget alerts), {len(errors)} errors",
         f"  {'PASS' if member_refused and team_refused else 'MISS'}  the budgets were reached, so the quota "
         f"check was put to the test: {member_refused} refused by a member's budget, {team_refused} by the team's",
     ]

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from billing import services as billing
 from billing.forms import LedgerAdjustForm, MemberQuotaAdminForm
-from billing.models import LedgerEntry, MemberQuota, TeamSettings
+from billing.models import BudgetAlert, LedgerEntry, MemberQuota, TeamSettings
 from common import permissions
 
 if TYPE_CHECKING:
@@ -62,6 +62,13 @@ class TeamSettingsAdmin(admin.ModelAdmin):
         (_("Team"), {"fields": ("team_monthly_budget",)}),
         (_("Downloads"), {"fields": ("embed_download_metadata",)}),
         (
+            _("Budget alerts"),
+            {
+                "fields": ("alert_thresholds", "team_alert_thresholds"),
+                "description": _("Changed on the budget alerts page (/alerts/settings/), which checks them."),
+            },
+        ),
+        (
             _("DeerAPI"),
             {
                 "fields": (
@@ -76,7 +83,7 @@ class TeamSettingsAdmin(admin.ModelAdmin):
             },
         ),
     )
-    readonly_fields = flatten_fieldsets(fieldsets[3:])  # the DeerAPI section
+    readonly_fields = flatten_fieldsets(fieldsets[3:])  # budget alerts and the DeerAPI section
 
     def has_add_permission(self, request):
         return False
@@ -155,3 +162,22 @@ class LedgerEntryAdmin(admin.ModelAdmin):
             context,
             status=400 if form.is_bound and form.errors else 200,
         )
+
+
+@admin.register(BudgetAlert)
+class BudgetAlertAdmin(admin.ModelAdmin):
+    """Read-only: the thresholds reached, one row per subject, threshold and period."""
+
+    list_display = ("created_at", "subject_key", "threshold", "spent", "budget", "period_start")
+    list_filter = ("subject", "threshold")
+    ordering = ("-created_at", "-pk")
+    show_facets = admin.ShowFacets.NEVER
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -11,6 +11,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from billing import alerts as billing_alerts
 from billing import services as billing
 from billing.models import LedgerKind, MemberQuota, Period
 from catalog import selectors as catalog_selectors
@@ -101,6 +102,27 @@ class UsageFilterForm(forms.Form):
         return UsageChoice(self.today.replace(day=1), self.today)
 
 
+class ThresholdsField(forms.CharField):
+    """ "80, 100" -> [80, 100] (billing.alerts.alert_thresholds_parse's rules); empty -> None."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 100)
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> list[int] | None:  # type: ignore[override]
+        text = super().to_python(value)
+        if not text:
+            return None
+        try:
+            return billing_alerts.alert_thresholds_parse(text)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc), code="thresholds") from None
+
+    def prepare_value(self, value: Any) -> Any:
+        return billing_alerts.alert_thresholds_text(value) if isinstance(value, list | tuple) else value
+
+
 class MemberLimitsForm(forms.Form):
     """A member's budget and in-flight limit: the small form beside each member on the
     team usage page (their allowed models stay as they are)."""
@@ -121,11 +143,18 @@ class MemberLimitsForm(forms.Form):
         max_value=1000,
         help_text=_("Empty: no limit."),
     )
+    alert_thresholds = ThresholdsField(
+        label=_("Budget alerts at (percent of the budget)"),
+        help_text=_("For example “80, 100”. Empty: the team's thresholds for members."),
+    )
 
-    def __init__(self, *args: Any, limits: billing.Limits, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, limits: billing.Limits, alert_thresholds: list[int] | None = None, **kwargs: Any
+    ) -> None:
         kwargs.setdefault(
             "initial",
             {
+                "alert_thresholds": alert_thresholds,
                 "budget": billing.format_usd(limits.budget)[1:].replace(",", "") if limits.budget is not None else None,
                 "period": limits.period,
                 "max_in_flight": limits.max_in_flight,

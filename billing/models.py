@@ -15,6 +15,10 @@ class Period(models.TextChoices):
     NONE = "none", _("No budget (unlimited)")
 
 
+def default_alert_thresholds() -> list[int]:
+    return [80, 100]
+
+
 class MemberQuota(models.Model):
     """A member's limits. Missing means the team defaults apply."""
 
@@ -35,6 +39,12 @@ class MemberQuota(models.Model):
         _("allowed models"), default=list, blank=True, help_text=_("Empty: every enabled model.")
     )
     auto_approve = models.BooleanField(_("approve automatically"), default=False)
+    alert_thresholds = models.JSONField(
+        _("budget alerts at (percent of the budget)"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: the team's thresholds for members."),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -66,6 +76,14 @@ class TeamSettings(models.Model):
         null=True,
         blank=True,
         help_text=_("Empty: unlimited."),
+    )
+    alert_thresholds = models.JSONField(
+        _("members' budget alerts at (percent of their budget)"),
+        default=default_alert_thresholds,
+        help_text=_("For members without thresholds of their own."),
+    )
+    team_alert_thresholds = models.JSONField(
+        _("team budget alerts at (percent of the team budget)"), default=default_alert_thresholds
     )
     embed_download_metadata = models.BooleanField(
         _("downloads carry their metadata"),
@@ -149,3 +167,42 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount} for {self.user_id}"
+
+
+class AlertSubject(models.TextChoices):
+    MEMBER = "member", _("A member's budget")
+    TEAM = "team", _("The team's budget")
+
+
+class BudgetAlert(models.Model):
+    """A threshold of a budget reached in a period: recorded once (the unique constraint), in the
+    transaction that spent the money, so concurrent submissions and retried tasks alert once.
+
+    `subject_key` is "member:<id>" or "team", so the team's row is unique without a NULL user.
+    """
+
+    subject = models.CharField(max_length=10, choices=AlertSubject.choices)
+    subject_key = models.CharField(max_length=40)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="budget_alerts"
+    )
+    threshold = models.PositiveSmallIntegerField()
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    budget = models.DecimalField(max_digits=12, decimal_places=4)
+    spent = models.DecimalField(max_digits=12, decimal_places=4)
+    # The language of the submission that reached it (empty: the site's), for the member's email.
+    language = models.CharField(max_length=20, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("budget alert")
+        verbose_name_plural = _("budget alerts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subject_key", "threshold", "period_start"], name="budget_alert_once_per_period"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject_key} {self.threshold}% from {self.period_start:%Y-%m-%d}"

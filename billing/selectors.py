@@ -1,10 +1,11 @@
-"""Reads of the ledger for the usage pages: entries, spending by day and model, by member."""
+"""Reads of the ledger for the usage pages: entries, spending by day and model, by member, and
+the forecast of a period's end."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
@@ -107,6 +108,36 @@ def member_spending(
     ]
     rows.sort(key=lambda row: row.spent, reverse=True)  # stable: by name among equals
     return rows
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Where spending in a period is heading at the pace so far: `projected` by the period's last
+    day (None: too early to tell), against `budget` (None: unlimited)."""
+
+    spent: Decimal
+    projected: Decimal | None
+    budget: Decimal | None
+    last_day: date
+
+    @property
+    def over(self) -> bool:
+        return self.projected is not None and self.budget is not None and self.projected > self.budget
+
+
+def forecast(spent: Decimal, bounds: tuple[datetime, datetime], now: datetime, budget: Decimal | None) -> Forecast:
+    """A straight line from the period's start through what is spent now, to the period's end.
+
+    Too early (None) before a day of a week or month has gone by (six hours of a day), or with
+    nothing spent: a line through the first hour's runs says little."""
+    start, end = bounds
+    elapsed = (min(now, end) - start).total_seconds()
+    length = (end - start).total_seconds()
+    last_day = timezone.localdate(end - timedelta(microseconds=1))
+    projected = None
+    if spent > 0 and elapsed >= min(24 * 3600, length / 4):
+        projected = (spent * Decimal(length) / Decimal(elapsed)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return Forecast(spent=spent, projected=projected, budget=budget, last_day=last_day)
 
 
 # --- The home page ------------------------------------------------------------------

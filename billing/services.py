@@ -35,11 +35,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from audit.services import audit_record
-from billing.models import LedgerEntry, LedgerKind, MemberQuota, Period, TeamSettings
+from billing import alerts
+from billing.models import BudgetAlert, LedgerEntry, LedgerKind, MemberQuota, Period, TeamSettings
 from catalog import specs as catalog
 from catalog.inputs import ModelSpec
 from common import permissions
 from common.db import Prepared
+from notifications import selectors as notification_selectors
 
 if TYPE_CHECKING:
     from predictions.models import User
@@ -98,13 +100,15 @@ def recorded_cost() -> Decimal:
 
 
 # What a member may change on their quota through `quota_update`.
-QUOTA_FIELDS = ("budget", "period", "max_in_flight", "allowed_models", "auto_approve")
+QUOTA_FIELDS = ("budget", "period", "max_in_flight", "allowed_models", "auto_approve", "alert_thresholds")
 TEAM_FIELDS = (
     "default_budget",
     "default_period",
     "default_max_in_flight",
     "team_monthly_budget",
     "embed_download_metadata",
+    "alert_thresholds",
+    "team_alert_thresholds",
 )
 
 
@@ -313,7 +317,8 @@ def quota_reserve(prediction: Chargeable, spec: ModelSpec) -> None:
 
     # Lock order: the team row (when locked at all) before the member's, in every submission.
     team = _team_settings_for_submit()
-    limits = Limits.of(_member_quota_locked(prediction.owner_id, team))
+    quota = _member_quota_locked(prediction.owner_id, team)
+    limits = Limits.of(quota)
 
     if limits.allowed_models and spec.id not in limits.allowed_models:
         names = [m.name if (m := catalog.get_model(model_id)) else model_id for model_id in limits.allowed_models]
@@ -340,8 +345,9 @@ def quota_reserve(prediction: Chargeable, spec: ModelSpec) -> None:
             )
 
     bounds = period_bounds(limits.period, now)
+    member_spent: Decimal | None = None
     if limits.budget is not None and bounds is not None:
-        spent = spent_between(prediction.owner_id, *bounds)
+        spent = member_spent = spent_between(prediction.owner_id, *bounds)
         if spent + cost > limits.budget:
             left = max(ZERO, limits.budget - spent)
             raise QuotaExceeded(
@@ -361,10 +367,11 @@ def quota_reserve(prediction: Chargeable, spec: ModelSpec) -> None:
                 resets_at=bounds[1],
             )
 
+    team_spent: Decimal | None = None
+    month = period_bounds(Period.MONTH, now)
+    assert month is not None
     if team.team_monthly_budget is not None:
-        month = period_bounds(Period.MONTH, now)
-        assert month is not None
-        spent = spent_between(None, *month)
+        spent = team_spent = spent_between(None, *month)
         if spent + cost > team.team_monthly_budget:
             left = max(ZERO, team.team_monthly_budget - spent)
             raise QuotaExceeded(
@@ -382,6 +389,46 @@ def quota_reserve(prediction: Chargeable, spec: ModelSpec) -> None:
                 remaining=left,
                 resets_at=month[1],
             )
+
+    # Every limit passed: the thresholds this reservation reaches are recorded with it.
+    language = getattr(prediction, "language", "") or ""
+    if member_spent is not None and bounds is not None and limits.budget is not None:
+        thresholds = quota.alert_thresholds if quota.alert_thresholds is not None else team.alert_thresholds
+        alerts.alerts_reach(
+            prediction.owner_id, thresholds, limits.budget, member_spent + cost, bounds, language=language, now=now
+        )
+    if team_spent is not None and team.team_monthly_budget is not None:
+        alerts.alerts_reach(
+            None, team.team_alert_thresholds, team.team_monthly_budget, team_spent + cost, month, now=now
+        )
+
+
+# --- Budget alerts ------------------------------------------------------------------------
+
+
+def budget_alerts_check(user_id: int, now: datetime | None = None) -> list[BudgetAlert]:
+    """The thresholds a member's and the team's spending reached after a charge outside a submission
+    (a settlement above the estimate, an admin's adjustment). Call it in that charge's transaction."""
+    now = now or timezone.now()
+    team = TeamSettings.objects.filter(pk=1).first()
+    quota = MemberQuota.objects.filter(user_id=user_id).first()
+    limits = Limits.of(quota) if quota else Limits.default(team)
+    raised: list[BudgetAlert] = []
+    bounds = period_bounds(limits.period, now)
+    if limits.budget is not None and bounds is not None:
+        thresholds = quota.alert_thresholds if quota and quota.alert_thresholds is not None else None
+        if thresholds is None:
+            thresholds = team.alert_thresholds if team else list(alerts.DEFAULT_THRESHOLDS)
+        raised += alerts.alerts_reach(
+            user_id, thresholds, limits.budget, spent_between(user_id, *bounds), bounds, now=now
+        )
+    if team is not None and team.team_monthly_budget is not None:
+        month = period_bounds(Period.MONTH, now)
+        assert month is not None
+        raised += alerts.alerts_reach(
+            None, team.team_alert_thresholds, team.team_monthly_budget, spent_between(None, *month), month, now=now
+        )
+    return raised
 
 
 def reservation_record(prediction: Chargeable) -> None:
@@ -418,8 +465,9 @@ def prediction_charge(prediction: Chargeable, kind: str, amount: Decimal, *, by:
     """A ledger entry about a prediction: its settlement, a refund or an admin's resolution.
 
     Call it inside the transaction that locks the prediction's row, after reading
-    `prediction_charged`, so a prediction is never settled twice."""
-    return LedgerEntry.objects.create(
+    `prediction_charged`, so a prediction is never settled twice. A charge above what was
+    reserved may reach a budget alert's threshold."""
+    entry = LedgerEntry.objects.create(
         user_id=prediction.owner_id,
         prediction_id=prediction.pk,
         kind=kind,
@@ -427,6 +475,9 @@ def prediction_charge(prediction: Chargeable, kind: str, amount: Decimal, *, by:
         model_id=prediction.model_id,
         created_by=by,
     )
+    if amount > 0:
+        budget_alerts_check(prediction.owner_id, entry.created_at)
+    return entry
 
 
 def ledger_adjust(user: User, amount: Decimal, reason: str, *, by: User) -> LedgerEntry:
@@ -453,6 +504,8 @@ def ledger_adjust(user: User, amount: Decimal, reason: str, *, by: User) -> Ledg
             summary=f"{user.get_username()}: {format_usd(amount)} ({reason})"[:300],
             after={"user": user.get_username(), "amount": amount, "reason": reason},
         )
+        if amount > 0:
+            budget_alerts_check(user.pk, entry.created_at)
     return entry
 
 
@@ -530,6 +583,7 @@ class BudgetStatus:
     resets_at: datetime | None
     balance_empty_since: datetime | None
     key_rejected_since: datetime | None
+    unread_notifications: int = 0
 
     @property
     def unlimited(self) -> bool:
@@ -565,6 +619,8 @@ def _budget_row(user_id: int) -> QuerySet[Any]:
             Subquery(team.values("default_max_in_flight")[:1]),
             Subquery(team.values("deerapi_balance_empty_since")[:1]),
             Subquery(team.values("deerapi_key_rejected_since")[:1]),
+            # Not a budget, but on every page beside it: the header's count, in the same query.
+            notification_selectors.unread_count_subquery(),
         )
     )
 
@@ -582,12 +638,14 @@ _MEMBER_SPENT = Prepared(_member_spent, -1_000_001, datetime(1901, 1, 1, tzinfo=
 
 
 def budget_status(user: User, now: datetime | None = None) -> BudgetStatus:
-    """A member's limits and what is left this period: two queries (one without a budget)."""
+    """A member's limits, what is left this period and their unread notifications: two queries
+    (one without a budget)."""
     now = now or timezone.now()
     (values,) = _BUDGET_ROW.rows(user.pk)
     names = (
         *("own", "budget", "period", "max_in_flight", "allowed_models"),
         *("default_budget", "default_period", "default_max_in_flight", "balance_empty_since", "key_rejected_since"),
+        "unread_notifications",
     )
     row = dict(zip(names, values, strict=True))
     if row["own"] is not None:
@@ -607,4 +665,5 @@ def budget_status(user: User, now: datetime | None = None) -> BudgetStatus:
         resets_at=bounds[1] if bounds else None,
         balance_empty_since=row["balance_empty_since"],
         key_rejected_since=row["key_rejected_since"],
+        unread_notifications=row["unread_notifications"] or 0,
     )

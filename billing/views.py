@@ -26,7 +26,7 @@ from billing import charts, deerapi_account
 from billing import selectors as billing_selectors
 from billing import services as billing
 from billing.forms import MemberLimitsForm, MemberQuotaForm, UsageChoice, UsageFilterForm, model_choices
-from billing.models import LedgerEntry, Period, TeamSettings
+from billing.models import LedgerEntry, MemberQuota, Period, TeamSettings
 from catalog import selectors as catalog_selectors
 from common import forms as common_forms
 from common import permissions
@@ -189,6 +189,13 @@ def usage_mine(request: AuthedHttpRequest) -> HttpResponseBase:
     if request.GET.get("format") == "csv":
         return _csv(entries, _csv_name(request.user.get_username(), choice))
     day_chart, model_chart, total = _charts(choice, request.user.pk, names)
+    # The header's budget too (it replaces the context processor's): no query of its own.
+    status = billing.budget_status(request.user)
+    forecast = None
+    if status.budget is not None and status.starts_at and status.resets_at:
+        forecast = billing_selectors.forecast(
+            status.spent, (status.starts_at, status.resets_at), timezone.now(), status.budget
+        )
     context = {
         "form": form,
         "choice": choice,
@@ -199,6 +206,8 @@ def usage_mine(request: AuthedHttpRequest) -> HttpResponseBase:
         "page": _ledger_page(request, entries),
         "in_flight": billing.in_flight_count(request.user.pk),
         "is_admin": permissions.is_admin(request.user),
+        "member_budget": status,
+        "forecast": forecast,
     }
     return render(request, "usage/mine.html", context, status=400 if form.is_bound and form.errors else 200)
 
@@ -233,8 +242,25 @@ def usage_team(request: AuthedHttpRequest) -> HttpResponseBase:
             if limits.has_budget and limits.budget is not None
             else None
         )
-        rows.append({"rank": rank, "member": row.member, "spent": row.spent, "limits": limits, "left": left})
+        bounds = periods.get(limits.period)
+        forecast = (
+            billing_selectors.forecast(row.now[limits.period], bounds, now, limits.budget if left is not None else None)
+            if bounds
+            else None
+        )
+        rows.append(
+            {
+                "rank": rank,
+                "member": row.member,
+                "spent": row.spent,
+                "limits": limits,
+                "left": left,
+                "forecast": forecast,
+            }
+        )
     day_chart, model_chart, total = _charts(choice, choice.member_id, names)
+    # Every ledger entry is a member's, so the team's month is the sum of the members' months.
+    team_spent_month = sum((row.now[Period.MONTH] for row in spending), Decimal(0))
     context = {
         "form": form,
         "choice": choice,
@@ -246,8 +272,10 @@ def usage_team(request: AuthedHttpRequest) -> HttpResponseBase:
         "members": members,
         "rows": rows,
         "team": team,
-        # Every ledger entry is a member's, so the team's month is the sum of the members' months.
-        "team_spent_month": sum((row.now[Period.MONTH] for row in spending), Decimal(0)),
+        "team_spent_month": team_spent_month,
+        "team_forecast": billing_selectors.forecast(
+            team_spent_month, periods[Period.MONTH], now, team.team_monthly_budget if team else None
+        ),
         "report": deerapi_account.balance_report(team),
     }
     return render(request, "usage/team.html", context, status=400 if form.is_bound and form.errors else 200)
@@ -262,20 +290,21 @@ def member_quota(request: AuthedHttpRequest, user_id: int) -> HttpResponse:
     _require_admin(request)
     member = get_object_or_404(get_user_model(), pk=user_id)
     limits = billing.limits_of(member)
+    thresholds = MemberQuota.objects.filter(user=member).values_list("alert_thresholds", flat=True).first()
     small = request.GET.get("part") == "limits"
     form_class = MemberLimitsForm if small else MemberQuotaForm
     if request.method == "POST":
-        form = form_class(request.POST, limits=limits)
+        form = form_class(request.POST, limits=limits, alert_thresholds=thresholds)
         if form.is_valid():
             billing.quota_update(member, form.cleaned_data, by=request.user)
             messages.success(request, _("Limits of %(member)s saved.") % {"member": member.get_username()})
             return redirect("usage:team")
     elif small:
         # Ids of its own: several members' forms may be open on the team page at once.
-        form = MemberLimitsForm(limits=limits, auto_id=f"q{member.pk}-%s")
+        form = MemberLimitsForm(limits=limits, alert_thresholds=thresholds, auto_id=f"q{member.pk}-%s")
         return render(request, "usage/_member_limits.html", {"member": member, "form": form})
     else:
-        form = MemberQuotaForm(limits=limits)
+        form = MemberQuotaForm(limits=limits, alert_thresholds=thresholds)
     context = {"member": member, "form": form, "limits": limits}
     return render(request, "usage/member_quota.html", context, status=400 if form.is_bound else 200)
 

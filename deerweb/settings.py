@@ -13,7 +13,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -137,6 +137,7 @@ INSTALLED_APPS = [
     "common",
     "ops",
     "audit",
+    "notifications",
     "accounts",
     "catalog",
     "deerapi",
@@ -145,6 +146,7 @@ INSTALLED_APPS = [
     "reviews",
     "webhooks",
     "albums",
+    "alerts",
     "api",
     "home",
 ]
@@ -483,6 +485,45 @@ if env_str("DEERWEB_CACHE_URL"):
     }
 # Seconds the output URLs the API hands out (signed, fetchable without a token) keep working.
 API_OUTPUT_URL_TTL = env_int("DEERWEB_API_OUTPUT_URL_TTL", 24 * 3600, minimum=60)
+
+# --- Email and budget alerts -----------------------------------------------
+
+# How DeerWeb sends email (budget alerts): DEERWEB_EMAIL_URL (or _FILE) is
+#   console://                       print each email on the worker's output (the default: `make run`)
+#   smtp://user@host:587             SMTP with STARTTLS; smtps://user@host:465 for TLS from the start;
+#                                    smtp+plain://host:25 with neither (a relay on the same host)
+#   file:///var/mail/deerweb         one file per email in that folder
+# The SMTP password comes from DEERWEB_EMAIL_PASSWORD (or _FILE), or from the URL.
+EMAIL_URL = env_url("DEERWEB_EMAIL_URL", "console://", schemes=("console", "smtp", "smtps", "smtp+plain", "file"))
+_email = urlsplit(EMAIL_URL)
+if _email.scheme == "console":
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+elif _email.scheme == "file":
+    if not _email.path.startswith("/"):
+        raise ImproperlyConfigured(f"DEERWEB_EMAIL_URL: a file:// URL needs an absolute folder, got {EMAIL_URL!r}")
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = _email.path
+else:
+    if not _email.hostname:
+        raise ImproperlyConfigured("DEERWEB_EMAIL_URL: an smtp URL needs a host")
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = _email.hostname
+    try:
+        EMAIL_PORT = _email.port or {"smtp": 587, "smtps": 465, "smtp+plain": 25}[_email.scheme]
+    except ValueError:
+        raise ImproperlyConfigured("DEERWEB_EMAIL_URL: the port is not a number") from None
+    EMAIL_HOST_USER = unquote(_email.username or "")
+    EMAIL_HOST_PASSWORD = env_str("DEERWEB_EMAIL_PASSWORD") or unquote(_email.password or "")
+    EMAIL_USE_TLS = _email.scheme == "smtp"
+    EMAIL_USE_SSL = _email.scheme == "smtps"
+    EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("DEERWEB_EMAIL_FROM", "DeerWeb <deerweb@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The team's Slack-compatible incoming webhook for budget alerts (a secret). Set here, it wins
+# over one an admin stores (encrypted) on the alert settings page. Empty: none.
+SLACK_WEBHOOK_URL = env_str("DEERWEB_SLACK_WEBHOOK_URL", "") or ""
+if SLACK_WEBHOOK_URL and urlsplit(SLACK_WEBHOOK_URL).scheme not in ("https", "http"):
+    raise ImproperlyConfigured("DEERWEB_SLACK_WEBHOOK_URL: expected an https:// URL")
 
 # --- Webhooks -----------------------------------------------------------------
 

@@ -28,6 +28,8 @@ urlpatterns = [
     path("webhooks/", include("webhooks.urls")),
     path("collections/", include(collection_patterns)),
     path("s/", include(share_patterns)),
+    path("notifications/", include("notifications.urls")),
+    path("alerts/", include("alerts.urls")),
     path("", include("ops.urls")),
     path("favicon.ico", views.favicon, name="favicon"),
     path("replicate/", include("api.urls")),

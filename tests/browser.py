@@ -18,7 +18,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from predictions.models import User
 
-from .world import PASSWORD, ROOT, unavailable
+from .world import PASSWORD, PRO, ROOT, unavailable
 
 CHROMIUM = os.environ.get("DEERWEB_CHROMIUM", "/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -128,6 +128,12 @@ def open_form(page: Page, model: str, prompt: str = "a deer") -> None:
     """The form of `model`, by its address, with `prompt` typed in."""
     page.goto(f"/predictions/new/?model={model}")
     page.get_by_role("textbox", name="Prompt", exact=True).fill(prompt)
+
+
+def choose_pro(tab: Page) -> None:
+    """Pick FLUX1.1 [pro] ($0.04 an image); its own fields appear (in place, or after a reload without JS)."""
+    tab.get_by_label("Model", exact=True).select_option(PRO)
+    tab.locator("[name=safety_tolerance]").wait_for(state="visible")
 
 
 def generate(page: Page) -> None:

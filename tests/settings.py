@@ -80,6 +80,13 @@ os.environ.setdefault("DEERAPI_BASE_URL", "http://127.0.0.1:9")
 os.environ.setdefault("DEERAPI_QUERY_URL", "http://127.0.0.1:9")
 # Webhooks go to receivers the tests start on 127.0.0.1 (tests/world.py: WebhookReceiver).
 os.environ.setdefault("DEERWEB_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
+# Email: the worker processes tests start write each message to a file in this process's folder,
+# which the tests read (tests/world.py: mail_sent); in the test process itself pytest-django
+# swaps in Django's in-memory outbox.
+if os.environ.get("DEERWEB_TEST_MAIL_OF") != TEST_PROCESS:
+    _test_dir = Path(os.environ.get("DEERWEB_TEST_DIR") or Path(__file__).resolve().parent.parent / "var")
+    os.environ["DEERWEB_EMAIL_URL"] = f"file://{_test_dir.resolve() / f'test-mail-{TEST_PROCESS}'}"
+    os.environ["DEERWEB_TEST_MAIL_OF"] = TEST_PROCESS
 
 from deerweb.settings import *  # noqa: E402, F403
 

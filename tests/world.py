@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import email
+import email.message
 import functools
 import hashlib
 import io
@@ -87,7 +89,12 @@ ADMIN_MENUS = {
         ("Admin", "/admin/"),
     ],
 }
-ACCOUNT_LINKS = [("Password", "/accounts/password/"), ("API tokens", "/accounts/tokens/"), ("Webhooks", "/webhooks/")]
+ACCOUNT_LINKS = [
+    ("Password", "/accounts/password/"),
+    ("API tokens", "/accounts/tokens/"),
+    ("Webhooks", "/webhooks/"),
+    ("Notifications", "/notifications/"),
+]
 FROZEN_NOW = datetime(2025, 6, 20, 12, tzinfo=UTC)  # the `frozen_clock` fixture's now
 
 
@@ -402,6 +409,31 @@ class WebhookReceiver:
         if self.thread.is_alive():
             self.server.shutdown()
         self.server.server_close()
+
+
+# --- Email ----------------------------------------------------------------------------------
+
+
+def mail_sent(folder: str | Path | None = None) -> list[email.message.Message]:
+    """The emails a worker process wrote with the file backend (tests/settings.py gives each test
+    process a folder: settings.EMAIL_FILE_PATH), oldest first."""
+    folder = Path(folder or settings.EMAIL_FILE_PATH)
+    if not folder.is_dir():
+        return []
+    messages = []
+    for path in sorted(folder.iterdir(), key=lambda item: (item.stat().st_mtime_ns, item.name)):
+        # Django's file backend: each message, then a line of 79 dashes.
+        for chunk in path.read_bytes().split(b"\n" + b"-" * 79 + b"\n"):
+            if chunk.strip():
+                messages.append(email.message_from_bytes(chunk.lstrip(b"\n")))
+    return messages
+
+
+def mail_clear(folder: str | Path | None = None) -> None:
+    folder = Path(folder or settings.EMAIL_FILE_PATH)
+    if folder.is_dir():
+        for path in folder.iterdir():
+            path.unlink(missing_ok=True)
 
 
 def self_signed_certificate(hostname: str, folder: Path) -> tuple[Path, Path]:

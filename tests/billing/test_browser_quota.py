@@ -15,16 +15,10 @@ import pytest
 
 from billing.models import MemberQuota, Period
 from predictions.models import Prediction, Status
-from tests.browser import log_in, menu_link, open_new_prediction, screenshot, submit_prompt
-from tests.world import PRO, wait_for
+from tests.browser import choose_pro, log_in, menu_link, open_new_prediction, screenshot, submit_prompt
+from tests.world import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
-
-
-def choose_pro(tab) -> None:
-    """Pick FLUX1.1 [pro]; its own fields appear (in place, or after a reload without JS)."""
-    tab.get_by_label("Model", exact=True).select_option(PRO)
-    tab.locator("[name=safety_tolerance]").wait_for(state="visible")
 
 
 def test_a_member_who_spent_their_budget_reads_why_on_the_form(page, worker, simulator, member):

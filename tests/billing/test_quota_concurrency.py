@@ -135,3 +135,20 @@ def test_with_a_team_budget_a_submission_waits_for_the_team_row(enqueued, member
 
     assert submit_while_the_team_row_is_locked(member) == "waited"
     assert Prediction.objects.filter(owner=member).count() == 0
+
+
+def test_simultaneous_submissions_reaching_alert_thresholds_record_and_tell_each_once(enqueued, member, monkeypatch):
+    from alerts import tasks
+    from billing.models import BudgetAlert
+    from notifications.models import Notification
+
+    delivered: list[int] = []
+    monkeypatch.setattr(tasks.budget_alert_email, "delay", delivered.append)
+    monkeypatch.setattr(tasks.budget_alert_slack, "delay", lambda alert_id: None)
+    MemberQuota.objects.create(user=member, budget=Decimal("0.03"), period=Period.MONTH)
+
+    submit_all_at_once([member] * THREADS)
+
+    assert sorted(BudgetAlert.objects.values_list("threshold", flat=True)) == [80, 100]
+    assert Notification.objects.filter(recipient=member).count() == 2, "one for 80 %, one for 100 %"
+    assert sorted(delivered) == sorted(BudgetAlert.objects.values_list("pk", flat=True))
