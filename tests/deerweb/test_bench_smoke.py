@@ -75,7 +75,9 @@ def test_the_pipeline_benchmark_runs_a_tiny_workload_beside_both_peers_and_print
     assert "Machine: " in output and "Command: python -m bench pipeline --predictions 10" in output
     assert "| Outcome " in output
     assert "progress bars in the logs) --" in output and "no progress bar in the logs) --" in output, output
-    assert output.count("10 of 10 succeeded") == 4, output  # DeerWeb and the async_run() script
+    assert "DeerAPI calls each create's webhook as it ends) --" in output, output
+    # DeerWeb in each of the four worlds, and the async_run() script in the two without webhooks
+    assert output.count("10 of 10 succeeded") == 6, output
     assert output.count("4 of 4 succeeded") == 2, output  # the run() peer
     assert "`run()`, 2 slots (4 predictions, fewer)" in output and "`async_run()`, 5 in flight" in output, output
     assert "1 webp image each of 1 MP" in output
@@ -92,11 +94,11 @@ def test_the_pipeline_benchmark_runs_a_tiny_workload_beside_both_peers_and_print
     ):
         assert figure in output, f"{figure!r} missing from:\n{output}"
     assert "TIMED OUT" not in output
-    # One create per prediction in each column, and every figure a number.
+    # One create per prediction in each column (DeerWeb alone where DeerAPI calls back), every figure a number.
     creates = re.findall(r"creates / polls per prediction((?:\s*\|\s*[\d.]+ / [\d.]+)+)", output)
-    assert [re.findall(r"([\d.]+) / ", cells) for cells in creates] == [["1.00"] * 3] * 2, output
+    assert [re.findall(r"([\d.]+) / ", cells) for cells in creates] == [["1.00"] * 3] * 2 + [["1.00"]] * 2, output
     statements = re.findall(r"SQL statements per prediction: worker / create\s*\|\s*([\d.]+) / ([\d.]+)", output)
-    assert len(statements) == 2 and all(float(worker) > 5 and float(create) > 3 for worker, create in statements), (
+    assert len(statements) == 4 and all(float(worker) > 5 and float(create) > 3 for worker, create in statements), (
         output
     )
     assert not re.search(r"\bnan\b", output, re.IGNORECASE), output
