@@ -7,7 +7,7 @@ PORT ?= 8000
 # Unless DJANGO_SECRET_KEY is set, `make run` keeps a generated key in var/secret_key.
 RUN_ENV := DJANGO_SECRET_KEY_FILE=$${DJANGO_SECRET_KEY_FILE:-$(CURDIR)/var/secret_key}
 
-.PHONY: run test test-deps test-sqlite lint bench install clean messages
+.PHONY: run test test-deps test-sqlite lint bench install clean messages tour
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -71,3 +71,15 @@ clean:
 messages: install
 	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var --ignore=staticfiles --ignore=tests --ignore=bench --ignore=build
 	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python manage.py compilemessages --ignore=.venv
+
+# The README's tour: the browser tests that take its screenshots run, then the pictures are copied to
+# docs/tour/ (they are committed; run this after changing a page the tour shows).
+TOUR_TESTS := tests/home/test_browser_home.py tests/deerweb/test_browser_header.py \
+	tests/predictions/test_browser_playground.py tests/predictions/test_browser_downloads.py \
+	tests/albums/test_browser_collections.py tests/alerts/test_browser_alerts.py
+TOUR_SHOTS := home-member.png home-admin.png nav-menus.png playground-desktop.png playground-phone.png \
+	downloads-history-selected.png collection.png share-link-anonymous.png notifications.png usage-forecast.png
+tour: test-deps
+	$(BIN)/pytest -q -n 0 $(TOUR_TESTS)
+	mkdir -p docs/tour
+	cd var/test-artifacts/screenshots && cp $(TOUR_SHOTS) $(CURDIR)/docs/tour/
