@@ -148,6 +148,19 @@ def playground_results(user: User, ids: list[int]) -> list[Prediction]:
         Prediction.objects.filter(owner=user, pk__in=ids)
         .select_related("prompt")
         .prefetch_related(Prefetch("outputs", queryset=outputs))
+        # What a card shows, and no more: 50 rows' inputs, logs and metrics are not decoded.
+        .only(
+            "id",
+            "owner_id",
+            "model_id",
+            "status",
+            "error",
+            "seed",
+            "created_at",
+            "completed_at",
+            "prompt__id",
+            "prompt__text",
+        )
         .order_by("-pk")
     )
 
