@@ -7,7 +7,8 @@ the secret key, so a call for an id nobody was given is refused; a replayed call
 
 While calls arrive (one in the last HINTS_FRESH), the poll schedule relies on them: a prediction
 whose model has recent runs is first polled when the slowest of them would have ended, instead
-of the fastest (see pipeline.poll_delay), and DeerAPI's call brings the poll forward.
+of the fastest (see pipeline.poll_delay), and DeerAPI's call brings the poll forward
+(pipeline.prediction_hint).
 """
 
 from __future__ import annotations
@@ -21,18 +22,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ops import health
-from predictions.models import Prediction, Status
 
 HEARTBEAT = "deerapi-hint"
 # DeerAPI counts as calling back while a call came within this long.
 HINTS_FRESH = timedelta(minutes=10)
 # How often this process reads (and writes) that a call came.
 HINTS_CHECK_EVERY = 30.0
-# The polls a call may move: those due within this long, not those claimed by a poll under way
-# (their lease, pipeline.POLL_LEASE from the claim, lies further ahead). The schedule that relies
-# on calls polls no later than this.
-BRING_FORWARD_WITHIN = timedelta(seconds=min(30.0, (settings.DEERAPI_CALL_LIMIT + settings.LEASE_MARGIN) / 2))
-
 _SALT = "deerweb.predictions.hint"
 _arriving: tuple[float, bool] | None = None  # (time.monotonic() read, answer)
 
@@ -61,18 +56,9 @@ def hint_prediction_id(token: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def prediction_hint(prediction_id: int) -> bool:
-    """DeerAPI called back for this prediction: poll it now if it is running and waiting for a
-    poll (not one under way). True if the poll moved."""
-    now = timezone.now()
-    moved = Prediction.objects.filter(
-        pk=prediction_id,
-        status__in=(Status.STARTING, Status.PROCESSING),
-        next_poll_at__gt=now,
-        next_poll_at__lt=now + BRING_FORWARD_WITHIN,
-    ).update(next_poll_at=now)
+def hint_noted() -> None:
+    """A call came: DeerAPI calls back (written at most every HINTS_CHECK_EVERY s per process)."""
     health.heartbeat_record(HEARTBEAT, every=HINTS_CHECK_EVERY)
-    return bool(moved)
 
 
 def hints_arriving() -> bool:

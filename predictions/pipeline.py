@@ -274,9 +274,15 @@ PROBE_WINDOW = 0.25
 # long: it ended without a run to learn from (failed, canceled), or polls of it are far apart.
 STILL_RUNNING_FORGET = 6.0
 
-# The polls `polls_bring_forward` may move: not those claimed by a poll under way (their lease
-# lies further ahead).
-BRING_FORWARD_WITHIN = timedelta(seconds=30)
+# The polls that may be brought forward (`polls_bring_forward`, `prediction_hint`): those due
+# within this long, not those claimed by a poll under way (their lease, POLL_LEASE from the
+# claim, lies further ahead). The schedule that relies on DeerAPI's calls polls no later than this.
+BRING_FORWARD_WITHIN = min(timedelta(seconds=30), POLL_LEASE / 2)
+
+
+def _polls_waiting(now: datetime) -> Q:
+    """Running predictions whose next poll is a scheduled one (not a claim) due within BRING_FORWARD_WITHIN."""
+    return Q(status__in=(Status.STARTING, Status.PROCESSING), next_poll_at__lt=now + BRING_FORWARD_WITHIN)
 
 
 def polls_bring_forward(model_id: str, num_outputs: int | None, fastest: float) -> int:
@@ -287,15 +293,22 @@ def polls_bring_forward(model_id: str, num_outputs: int | None, fastest: float) 
         F("submitted_at") + timedelta(seconds=fastest + PROGRESS_MARGIN), output_field=DateTimeField()
     )
     rows = Prediction.objects.filter(
-        model_id=model_id,
-        status__in=(Status.STARTING, Status.PROCESSING),
-        submitted_at__isnull=False,
-        next_poll_at__lt=now + BRING_FORWARD_WITHIN,
-        next_poll_at__gt=learned_end,
+        _polls_waiting(now), model_id=model_id, submitted_at__isnull=False, next_poll_at__gt=learned_end
     )
     if num_outputs is not None:
         rows = rows.filter(input__num_outputs=num_outputs)
     return rows.update(next_poll_at=Greatest(learned_end, Value(now, output_field=DateTimeField())))
+
+
+def prediction_hint(prediction_id: int) -> bool:
+    """DeerAPI called back for this prediction (predictions.hints): poll it now if it is running
+    and waiting for a scheduled poll. True if the poll moved."""
+    now = timezone.now()
+    moved = Prediction.objects.filter(_polls_waiting(now), pk=prediction_id, next_poll_at__gt=now).update(
+        next_poll_at=now
+    )
+    hints.hint_noted()
+    return bool(moved)
 
 
 def _num_outputs(prediction: Prediction) -> int | None:
@@ -333,7 +346,7 @@ def poll_delay(prediction: Prediction, remote: RemotePrediction, now) -> float:
             return backoff
         if hints.hints_arriving():  # DeerAPI calls back at the end: poll when the slowest would have ended
             if age < runs.slowest:
-                return min(runs.slowest - age + backoff, hints.BRING_FORWARD_WITHIN.total_seconds())
+                return min(runs.slowest - age + backoff, BRING_FORWARD_WITHIN.total_seconds())
             return backoff
         if age < runs.fastest:
             return min(runs.fastest - age + PROGRESS_MARGIN, PROGRESS_MAX_WAIT)

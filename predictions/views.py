@@ -27,7 +27,19 @@ from catalog.inputs import ModelSpec
 from common import rows
 from common.paging import id_param
 from common.permissions import AuthedHttpRequest
-from predictions import archive, files, hints, playground, prompts, replicate, selectors, services, serving, uploads
+from predictions import (
+    archive,
+    files,
+    hints,
+    pipeline,
+    playground,
+    prompts,
+    replicate,
+    selectors,
+    services,
+    serving,
+    uploads,
+)
 from predictions.forms import (
     CompareForm,
     HistoryFilterForm,
@@ -450,7 +462,7 @@ def deerapi_hint(request: HttpRequest, token: str) -> HttpResponse:
     prediction_id = hints.hint_prediction_id(token)
     if prediction_id is None:
         raise Http404
-    hints.prediction_hint(prediction_id)
+    pipeline.prediction_hint(prediction_id)
     return HttpResponse(status=204)
 
 

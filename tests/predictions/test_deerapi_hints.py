@@ -84,7 +84,7 @@ def test_a_call_brings_a_waiting_poll_forward_and_notes_that_deerapi_calls_back(
 
 
 def test_a_call_leaves_a_poll_under_way_and_an_ended_prediction_alone(client, member, public):
-    under_way = running(member, next_poll_in=hints.BRING_FORWARD_WITHIN.total_seconds() + 5)
+    under_way = running(member, next_poll_in=pipeline.BRING_FORWARD_WITHIN.total_seconds() + 5)
     ended = running(member, next_poll_in=5, status=Status.SUCCEEDED)
     for prediction in (under_way, ended):
         before = prediction.next_poll_at
