@@ -21,7 +21,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -36,9 +35,6 @@ from webhooks import sending, targets
 
 logger = logging.getLogger(__name__)
 
-# The permission that makes an admin (common.permissions.is_admin), as a query can ask for it.
-_APP_LABEL, _CODENAME = permissions.MANAGE_TEAM.split(".")
-
 
 class SlackPostFailed(Exception):
     """A post the receiver did not take but may take later (no answer, 429, 5xx): retried."""
@@ -46,10 +42,10 @@ class SlackPostFailed(Exception):
 
 def admin_ids() -> list[int]:
     """Active admins: superusers and members given the team-management permission (by group or alone)."""
-    perm = Q(groups__permissions__codename=_CODENAME, groups__permissions__content_type__app_label=_APP_LABEL)
-    own = Q(user_permissions__codename=_CODENAME, user_permissions__content_type__app_label=_APP_LABEL)
-    users = get_user_model().objects.filter(Q(is_active=True) & (Q(is_superuser=True) | perm | own))
-    return sorted(set(users.values_list("pk", flat=True)))
+    users = get_user_model().objects.with_perm(
+        permissions.MANAGE_TEAM, backend="django.contrib.auth.backends.ModelBackend"
+    )
+    return sorted(users.values_list("pk", flat=True))
 
 
 def recipient_ids(alert: BudgetAlert) -> list[int]:

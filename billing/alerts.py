@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 from billing.models import AlertSubject, BudgetAlert
 from billing.signals import budget_alert_raised
 
-DEFAULT_THRESHOLDS = (80, 100)
 ALERT_THRESHOLD_MIN = 1
 ALERT_THRESHOLD_MAX = 1000
 ALERT_THRESHOLDS_MAX = 10

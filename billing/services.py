@@ -36,7 +36,15 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from audit.services import audit_record
 from billing import alerts
-from billing.models import BudgetAlert, LedgerEntry, LedgerKind, MemberQuota, Period, TeamSettings
+from billing.models import (
+    BudgetAlert,
+    LedgerEntry,
+    LedgerKind,
+    MemberQuota,
+    Period,
+    TeamSettings,
+    default_alert_thresholds,
+)
 from catalog import specs as catalog
 from catalog.inputs import ModelSpec
 from common import permissions
@@ -393,9 +401,14 @@ def quota_reserve(prediction: Chargeable, spec: ModelSpec) -> None:
     # Every limit passed: the thresholds this reservation reaches are recorded with it.
     language = getattr(prediction, "language", "") or ""
     if member_spent is not None and bounds is not None and limits.budget is not None:
-        thresholds = quota.alert_thresholds if quota.alert_thresholds is not None else team.alert_thresholds
         alerts.alerts_reach(
-            prediction.owner_id, thresholds, limits.budget, member_spent + cost, bounds, language=language, now=now
+            prediction.owner_id,
+            alert_thresholds_of(quota, team),
+            limits.budget,
+            member_spent + cost,
+            bounds,
+            language=language,
+            now=now,
         )
     if team_spent is not None and team.team_monthly_budget is not None:
         alerts.alerts_reach(
@@ -404,6 +417,13 @@ def quota_reserve(prediction: Chargeable, spec: ModelSpec) -> None:
 
 
 # --- Budget alerts ------------------------------------------------------------------------
+
+
+def alert_thresholds_of(quota: MemberQuota | None, team: TeamSettings | None) -> list[int]:
+    """The thresholds of a member's budget: their own, else the team's, else the defaults."""
+    if quota is not None and quota.alert_thresholds is not None:
+        return quota.alert_thresholds
+    return team.alert_thresholds if team is not None else default_alert_thresholds()
 
 
 def budget_alerts_check(user_id: int, now: datetime | None = None) -> list[BudgetAlert]:
@@ -416,11 +436,8 @@ def budget_alerts_check(user_id: int, now: datetime | None = None) -> list[Budge
     raised: list[BudgetAlert] = []
     bounds = period_bounds(limits.period, now)
     if limits.budget is not None and bounds is not None:
-        thresholds = quota.alert_thresholds if quota and quota.alert_thresholds is not None else None
-        if thresholds is None:
-            thresholds = team.alert_thresholds if team else list(alerts.DEFAULT_THRESHOLDS)
         raised += alerts.alerts_reach(
-            user_id, thresholds, limits.budget, spent_between(user_id, *bounds), bounds, now=now
+            user_id, alert_thresholds_of(quota, team), limits.budget, spent_between(user_id, *bounds), bounds, now=now
         )
     if team is not None and team.team_monthly_budget is not None:
         month = period_bounds(Period.MONTH, now)

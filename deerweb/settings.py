@@ -94,9 +94,10 @@ def env_url(name: str, default: str, *, schemes: tuple[str, ...]) -> str:
     parts = urlsplit(value)
     if parts.scheme not in schemes:
         allowed = ", ".join(f"{s}://" for s in schemes)
-        raise ImproperlyConfigured(f"{name}: expected a URL starting with {allowed}; got {value!r}")
+        # Only the scheme is named: the URL may hold a password (an SMTP or database URL).
+        raise ImproperlyConfigured(f"{name}: expected a URL starting with {allowed}; got one starting {parts.scheme!r}")
     if parts.scheme in ("http", "https") and not parts.netloc:
-        raise ImproperlyConfigured(f"{name}: the URL {value!r} has no host")
+        raise ImproperlyConfigured(f"{name}: the URL has no host")
     return value
 
 
