@@ -3,7 +3,6 @@ and every member's own API tokens page."""
 
 from __future__ import annotations
 
-import secrets
 from typing import TYPE_CHECKING
 
 from django.contrib import messages
@@ -23,6 +22,7 @@ from accounts.forms import ApiTokenForm, InviteForm, RoleForm
 from audit import selectors as audit_selectors
 from common import permissions
 from common.permissions import AuthedHttpRequest
+from common.requests import form_nonce_issue, form_nonce_spent
 
 if TYPE_CHECKING:
     from predictions.models import User
@@ -145,7 +145,7 @@ def api_tokens(request: AuthedHttpRequest) -> HttpResponse:
     redirect's URL, not in the session, and the page is not cached."""
     form = ApiTokenForm(request.POST or None)
     if request.method == "POST":
-        if not _form_nonce_spent(request):
+        if not form_nonce_spent(request, FORM_NONCE):
             # The answer to this form was shown already: a reload or Back must not make another token.
             messages.info(
                 request,
@@ -174,15 +174,8 @@ def api_tokens(request: AuthedHttpRequest) -> HttpResponse:
 FORM_NONCE = "api_token_form_nonce"
 
 
-def _form_nonce_spent(request: HttpRequest) -> bool:
-    """True once for the nonce of the form the page last showed (kept in the session)."""
-    expected = request.session.pop(FORM_NONCE, None)
-    sent = request.POST.get("form_nonce", "")
-    return bool(expected) and secrets.compare_digest(str(expected), sent)
-
-
 def _api_tokens_page(request: AuthedHttpRequest, form: ApiTokenForm, *, status: int = 200) -> HttpResponse:
-    nonce = request.session[FORM_NONCE] = secrets.token_urlsafe(16)
+    nonce = form_nonce_issue(request, FORM_NONCE)
     context = {
         "form": form,
         "form_nonce": nonce,

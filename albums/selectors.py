@@ -14,8 +14,8 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from accounts.tokens import token_hash
 from albums.models import Collection, CollectionItem, ShareLink, Visibility
-from albums.services import token_hash
 from predictions.models import Prediction, PredictionOutput
 from predictions.selectors import output_visibility, outputs_for_archive, shareable_outside
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -12,6 +11,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.tokens import token_hash
 from albums.models import Collection, CollectionItem, ShareLink, Visibility
 from audit.services import audit_record
 from predictions.models import PredictionOutput
@@ -30,10 +30,6 @@ class CollectionError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def collection_create(*, owner: User, name: str, visibility: str = Visibility.PRIVATE) -> Collection:

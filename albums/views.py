@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from django.contrib import messages
@@ -13,7 +12,6 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -23,6 +21,7 @@ from albums.forms import AddForm, CollectionForm, ShareLinkForm
 from albums.models import Collection, ShareLink
 from common.paging import id_param, keyset_context
 from common.permissions import AuthedHttpRequest
+from common.requests import form_nonce_issue, form_nonce_spent, safe_next, wants_json
 from predictions import archive, serving
 from predictions.models import Prediction, User
 
@@ -65,7 +64,7 @@ def _detail(request: AuthedHttpRequest, collection: Collection, *, status: int =
         context.update(
             edit_form=CollectionForm(initial={"name": collection.name, "visibility": collection.visibility}),
             share_form=ShareLinkForm(),
-            form_nonce=_share_form_nonce(request),
+            form_nonce=form_nonce_issue(request, SHARE_FORM_NONCE),
             links=selectors.collection_share_links(collection),
             now=timezone.now(),
         )
@@ -152,16 +151,16 @@ def collection_add(request: AuthedHttpRequest) -> HttpResponse:
     """Add chosen outputs to a collection. Without a collection chosen (a selection sent from the
     history or the review queue) it shows the choice; with one it adds and goes back to `next`.
     With `Accept: application/json` (static/deerweb/collections.js) it answers with the message instead."""
-    wants_json = "application/json" in request.headers.get("Accept", "")
+    json_wanted = wants_json(request)
     prediction_ids, output_ids = _chosen_ids(request)
     outputs = selectors.outputs_to_add(request.user, prediction_ids=prediction_ids, output_ids=output_ids)
     collections = selectors.collections_own(request.user)
     picking = request.method == "GET" or "add" not in request.POST
     form = AddForm(None if picking else request.POST, collections=collections)
-    back = _next_url(request, reverse("collections:list"))
+    back = safe_next(request, reverse("collections:list"))
     if not outputs:
         message = _("Select the images to add first.")
-        if wants_json:
+        if json_wanted:
             return JsonResponse({"error": message}, status=400)
         messages.error(request, message)
         return HttpResponseRedirect(back)
@@ -180,11 +179,11 @@ def collection_add(request: AuthedHttpRequest) -> HttpResponse:
                 }
             else:
                 message = _("These images were in “%(name)s” already.") % {"name": collection.name}
-            if wants_json:
+            if json_wanted:
                 return JsonResponse({"message": message, "collection": collection.get_absolute_url()})
             messages.success(request, message)
             return HttpResponseRedirect(back)
-    if wants_json:
+    if json_wanted:
         errors = " ".join(str(e) for errs in form.errors.values() for e in errs)
         return JsonResponse({"error": errors}, status=400)
     context = {
@@ -199,25 +198,14 @@ def collection_add(request: AuthedHttpRequest) -> HttpResponse:
 
 
 def _collection_chosen(user: User, data: dict[str, Any], collections: list[Collection]) -> Collection:
-    if data.get("collection"):
-        for collection in collections:
-            if collection.pk == data["collection"]:
-                return collection
-        raise services.CollectionError(_("That collection is not one of yours."))
+    if data.get("collection"):  # the form's choices are the member's own collections
+        return next(c for c in collections if c.pk == data["collection"])
     existing = next((c for c in collections if c.name == data["new_name"]), None)
     return existing or services.collection_create(owner=user, name=data["new_name"])
 
 
-def _next_url(request: HttpRequest, default: str) -> str:
-    data = request.POST if request.method == "POST" else request.GET
-    target = data.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
-        return target
-    return default
-
-
 def _back(request: HttpRequest, default: str) -> HttpResponseRedirect:
-    return HttpResponseRedirect(_next_url(request, default))
+    return HttpResponseRedirect(safe_next(request, default))
 
 
 def prediction_panel(request: AuthedHttpRequest, prediction: Prediction) -> tuple[str, dict[str, Any]] | None:
@@ -237,19 +225,6 @@ def prediction_panel(request: AuthedHttpRequest, prediction: Prediction) -> tupl
 SHARE_FORM_NONCE = "share_link_form_nonce"
 
 
-def _share_form_nonce(request: HttpRequest) -> str:
-    """A new one-time value for the share form the page shows (kept in the session)."""
-    nonce = request.session[SHARE_FORM_NONCE] = secrets.token_urlsafe(16)
-    return nonce
-
-
-def _share_form_nonce_used(request: HttpRequest) -> bool:
-    """True once for the value of the share form the page last showed: a reload of the page that
-    answered it, or Back, must not make another link."""
-    expected = request.session.pop(SHARE_FORM_NONCE, None)
-    return bool(expected) and secrets.compare_digest(str(expected), request.POST.get("form_nonce", ""))
-
-
 @login_required
 @require_POST
 def share_link_create(request: AuthedHttpRequest, pk: int) -> HttpResponse:
@@ -258,7 +233,7 @@ def share_link_create(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     form = ShareLinkForm(request.POST)
     if not form.is_valid():
         return _detail(request, collection, status=400, share_form=form)
-    if not _share_form_nonce_used(request):
+    if not form_nonce_spent(request, SHARE_FORM_NONCE):
         messages.info(
             request, _("That form was sent already: its link was made and shown once. Make another one below.")
         )

@@ -520,7 +520,7 @@ def _collections(
 ) -> None:
     """Three collections per member (every other one the team's), of 5 to 60 of their images, and
     the busiest member's first one of BIG_COLLECTION, half from each stage, with a live share link."""
-    from albums.services import token_hash
+    from accounts.tokens import token_hash
 
     collection_id = item_id = 0
     for n, owner in enumerate(owners):

@@ -44,8 +44,9 @@ class _Drain(io.RawIOBase):
         return data
 
 
-def output_name(output: PredictionOutput) -> str:
-    return f"deerweb-{output.prediction_id}-{output.index + 1}.{output.extension}"
+def output_name(output: PredictionOutput, extension: str | None = None) -> str:
+    """The name a stored output (or, with `extension` webp, its thumbnail) is downloaded as."""
+    return f"deerweb-{output.prediction_id}-{output.index + 1}.{extension or output.extension}"
 
 
 def _csv_text(records: list[dict[str, Any]]) -> str:

@@ -2,7 +2,7 @@
 
 The session keeps the ids of the predictions submitted from the form (newest first, at most
 RESULTS_MAX), so the results column survives a reload; only the member's own are shown. With
-JavaScript the form posts by fetch and gets JSON (`wants_json`): the new result's card and the
+JavaScript the form posts by fetch and gets JSON (`common.requests.wants_json`): the new result's card and the
 cost preview refreshed, or the form's errors by field. Without it, the POST redirects as before.
 """
 
@@ -28,11 +28,6 @@ from predictions.models import TERMINAL, Prediction, User
 CARD = "predictions/_playground_result.html"
 SESSION_KEY = "playground"
 RESULTS_MAX = 50
-
-
-def wants_json(request: HttpRequest) -> bool:
-    """The playground's script asks for JSON; a plain form post does not."""
-    return "application/json" in request.headers.get("Accept", "")
 
 
 def result_remember(session: SessionBase, pk: int) -> None:

@@ -6,7 +6,7 @@ from django.http import Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
 
-from predictions import files, metadata
+from predictions import archive, files, metadata
 from predictions.models import PredictionOutput
 
 
@@ -17,8 +17,7 @@ def output_response(output: PredictionOutput, field: str, *, download: bool) -> 
     if not stored:
         raise Http404
     content_type = output.content_type if field == "file" else "image/webp"
-    ext = output.extension if field == "file" else "webp"
-    name = f"deerweb-{output.prediction_id}-{output.index + 1}.{ext}"
+    name = archive.output_name(output, output.extension if field == "file" else "webp")
     response: HttpResponseBase
     if download and field == "file" and output.content_type in metadata.EMBEDDABLE and metadata.embedding_enabled():
         # A download carries how it was made; the stored file (and the inline view) stay as DeerAPI sent them.

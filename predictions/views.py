@@ -27,6 +27,7 @@ from catalog.inputs import ModelSpec
 from common import rows
 from common.paging import id_param
 from common.permissions import AuthedHttpRequest
+from common.requests import wants_json
 from predictions import (
     archive,
     files,
@@ -140,7 +141,7 @@ def prediction_new(request: AuthedHttpRequest) -> HttpResponse:
     if spec is None:
         return render(request, "predictions/no_models.html", status=503)
     context: dict[str, Any] = {"spec": spec, "model_error": model_error}
-    fetched = request.method == "POST" and playground.wants_json(request)
+    fetched = request.method == "POST" and wants_json(request)
     if fetched and model_error:
         return playground.errors_response({"model": [model_error]})
 

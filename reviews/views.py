@@ -7,7 +7,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
@@ -15,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from common import permissions
 from common.paging import keyset_context
 from common.permissions import AuthedHttpRequest
+from common.requests import safe_next, wants_json
 from predictions import selectors, uploads
 from reviews import selectors as reviews_selectors
 from reviews import services as reviews
@@ -44,11 +44,11 @@ def review_queue(request: AuthedHttpRequest) -> HttpResponse:
 @require_POST
 def review_decide(request: AuthedHttpRequest) -> HttpResponse:
     """Approve or reject; JSON for the queue's script, a redirect back without it."""
-    wants_json = "application/json" in request.headers.get("Accept", "")
+    json_wanted = wants_json(request)
     form = DecisionForm(request.POST)
     if not form.is_valid():
         message = " ".join(str(error) for errors in form.errors.values() for error in errors)
-        if wants_json:
+        if json_wanted:
             return JsonResponse({"error": message}, status=400)
         messages.error(request, message)
         return _back(request)
@@ -72,7 +72,7 @@ def review_decide(request: AuthedHttpRequest) -> HttpResponse:
             )
             % {"n": len(skipped)}
         ).strip()
-    if wants_json:
+    if json_wanted:
         return JsonResponse({"decided": decided, "skipped": skipped, "message": text})
     (messages.success if decided else messages.warning)(request, text)
     return _back(request)
@@ -92,10 +92,7 @@ def prediction_files_delete(request: AuthedHttpRequest, pk: int) -> HttpResponse
 
 
 def _back(request: HttpRequest) -> HttpResponseRedirect:
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
-        target = reverse("review:queue")
-    return HttpResponseRedirect(target)
+    return HttpResponseRedirect(safe_next(request, reverse("review:queue")))
 
 
 GALLERY_PAGE_SIZE = 30
