@@ -100,8 +100,12 @@ def form_run_cost(form: PredictionForm) -> RunCost:
     return run_cost(form.spec, value)
 
 
-def cost_html(request: HttpRequest, run: RunCost) -> str:
-    return render_to_string("predictions/_run_cost.html", {"run": run}, request=request)
+def cost_html(request: HttpRequest, run: RunCost, budget: billing.BudgetStatus | None = None) -> str:
+    """The cost preview; `budget` when the caller has read it already (else the template reads it)."""
+    context: dict[str, Any] = {"run": run}
+    if budget is not None:
+        context["member_budget"] = budget
+    return render_to_string("predictions/_run_cost.html", context, request=request)
 
 
 # --- Answers to the playground's script -------------------------------------------------------------
@@ -111,11 +115,13 @@ def submitted_response(request: HttpRequest, prediction: Prediction, form: Predi
     """201: the new result's card, and the cost preview and the header's budget with what is left now."""
     row = result_row(prediction, {form.spec.id: form.spec.name})
     card = render_to_string(CARD, {"result": row}, request=request)
+    # The preview and the header show the same budget: read once, not once per template.
+    budget = billing.budget_status(prediction.owner)
     body = {
         "id": prediction.pk,
         "result": card,
-        "cost": cost_html(request, form_run_cost(form)),
-        "budget": render_to_string("usage/_header_budget.html", request=request),  # the header's
+        "cost": cost_html(request, form_run_cost(form), budget),
+        "budget": render_to_string("usage/_header_budget.html", {"member_budget": budget}, request=request),
     }
     return JsonResponse(body, status=201)
 
