@@ -51,20 +51,6 @@ def _threads(pid: int) -> int:
     return int(_status_line(pid)["Threads"].strip())
 
 
-async def _settled(pid: int, timeout: float = 60.0) -> float:
-    """Wait until the process has stopped working (under 10 ms of CPU in each of two quarter
-    seconds): every request has reached its wait. The seconds it took."""
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    quiet, before = 0, harness.tree_cpu_seconds(harness.processes(), pid)
-    while quiet < 2 and loop.time() - start < timeout:
-        await asyncio.sleep(0.25)
-        now = harness.tree_cpu_seconds(harness.processes(), pid)
-        quiet = quiet + 1 if now - before < 0.01 else 0
-        before = now
-    return loop.time() - start
-
-
 def _db_connections(database: str) -> int:
     from django.db import connection
 
@@ -149,7 +135,8 @@ async def _wait(base: str, token: str, ids: list[int], server_pid: int, database
 
         tasks = [asyncio.create_task(waiter(pk)) for pk in ids]
         await asyncio.sleep(0.5)
-        figures["settled"] = await _settled(server_pid)  # every request reached the server and is waiting
+        # Every request reached the server and is waiting.
+        figures["settled"] = await asyncio.to_thread(harness.tree_settled, server_pid)
         figures["early"] = len(answered)
         figures["rss_waiting"] = _rss_mib(server_pid)
         figures["threads_waiting"] = _threads(server_pid)

@@ -362,6 +362,19 @@ def tree_cpu_seconds(table: dict[int, ProcessInfo], pid: int) -> float:
     return sum(table[member].cpu for member in descendants(table, pid) if member in table)
 
 
+def tree_settled(pid: int, timeout: float = 60.0) -> float:
+    """Wait until a process and those below it have stopped working (under 10 ms of CPU in each of
+    two quarter seconds): started, or every request reached its wait. The seconds it took."""
+    start = time.monotonic()
+    quiet, before = 0, tree_cpu_seconds(processes(), pid)
+    while quiet < 2 and time.monotonic() - start < timeout:
+        time.sleep(0.25)
+        now = tree_cpu_seconds(processes(), pid)
+        quiet = quiet + 1 if now - before < 0.01 else 0
+        before = now
+    return time.monotonic() - start
+
+
 def _kib(path: str, key: str) -> int:
     try:
         for line in Path(path).read_text().splitlines():

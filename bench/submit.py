@@ -1,32 +1,38 @@
-"""Submit benchmark: many members submitting at once through the real form, against their budgets.
+"""Submit benchmark: many members submitting at once through the playground, against their budgets.
 
 A dedicated PostgreSQL database (dropped, created and migrated at the start) holds `--members`
 members, each with a monthly budget of 1 to 3 times what `--per-member` one-image predictions cost,
 under a team budget of 60 % of their budgets together, so that members run out of budget and then
-the team does. Each member has a thread of its own, logged in with Django's test Client, with its
-own database connection (closed at the end). The threads wait at a barrier, then each POSTs
-`--per-member` predictions of 1 to 4 images to /predictions/new/, one after the other: the real
-view, form, quota check under row locks, ledger entry and `transaction.on_commit` enqueue. The
-predictions wait, queued and due, for the workers' pollers; none runs here, and the run's own
-Redis queue (where a submit task would go with DEERWEB_POLL_THREADS=0) is deleted at the end.
+the team does. DeerWeb runs as the Procfile's web process (uvicorn and its worker processes,
+production settings). Each member is a browser (an httpx client of its own in this process, one
+event loop for all), logged in, that opens the playground and then, when every one has, POSTs
+`--per-member` predictions of 1 to 4 images one after the other as playground.js does: the form's
+fields as multipart FormData, JSON wanted (`--plain`: as the form does without JavaScript,
+answered by a redirect). Each goes through the real view, form, quota check under row locks,
+ledger entry and `transaction.on_commit` enqueue. The predictions wait, queued and due, for the
+workers' pollers; none runs here, and the run's own Redis queue (where a submit task would go with
+DEERWEB_POLL_THREADS=0) is deleted at the end.
 
 Figures: latency of each POST (median, p95, max; accepted and refused apart), submissions per
-second from the barrier to the last answer, and the check that the quota is never overspent: for
-every member and for the team, the ledger's reservations this month ≤ the budget. Also checked:
-one prediction, one reserve entry and one queued row per accepted submission, none per refusal,
-and no message sent (the pollers claim queued rows).
+second from the start to the last answer, the CPU the web processes, PostgreSQL and the browsers
+spent per submission, and the check that the quota is never overspent: for every member and for
+the team, the ledger's reservations this month ≤ the budget. Also checked: one prediction, one
+reserve entry and one queued row per accepted submission, none per refusal, and no message sent
+(the pollers claim queued rows).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import os
 import random
+import re
 import shutil
+import socket
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -43,6 +49,9 @@ TEAM_SHARE = Decimal("0.6")  # the team's monthly budget, as a share of the memb
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--members", type=int, default=50, help="members submitting at once, one thread each")
     parser.add_argument("--per-member", type=int, default=10, help="predictions each member submits")
+    parser.add_argument(
+        "--plain", action="store_true", help="post as the form does without JavaScript (answered by a redirect)"
+    )
     parser.add_argument("--seed", type=int, default=6, help="random seed of the budgets and image counts")
     parser.add_argument(
         "--keep-database", action="store_true", help="leave the database for inspection (the next run drops it)"
@@ -62,7 +71,7 @@ class Answer:
 class Figures:
     answers: list[Answer] = field(default_factory=list)
     wall: float = float("nan")
-    cpu: float = float("nan")  # this process's CPU seconds during the submissions
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds of the web, PostgreSQL and the browsers
     queued: int = 0
     messages: int = 0
     alert_messages: int = 0  # budget alerts' emails and Slack posts
@@ -98,68 +107,140 @@ def _budgets(members: list[Any], per_member: int, rng: random.Random) -> tuple[d
     return budgets, team, spec.price
 
 
-def _submit_all(members: list[Any], args: argparse.Namespace, rng: random.Random) -> tuple[list[Answer], float, float]:
-    """Every member's submissions, at once; returns the answers, the wall time and this process's CPU time."""
-    from django.db import connection
+class Server:
+    """The Procfile's web process (uvicorn, its worker processes) on the run's database and queue."""
+
+    def __init__(self, scratch: Path) -> None:
+        self.port = harness.free_port()
+        env = {
+            **os.environ,
+            "DEERWEB_PORT": str(self.port),
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.child = harness.Child("web", harness.procfile_argv("web", env), env, scratch / "web.log")
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Server:
+        self.child.start("Uvicorn running on")
+        deadline = time.monotonic() + 60
+        while True:  # the socket is bound; its processes answer once they have started
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                if time.monotonic() > deadline or not self.child.alive():
+                    raise BenchError(f"the web process does not accept connections:\n{self.child.tail()}") from None
+                time.sleep(0.1)
+
+    def __exit__(self, *exc: object) -> None:
+        self.child.stop()
+
+
+def _session_cookie(member: Any) -> str:
+    """A logged-in session for `member`, as the login page would make (the key of its cookie)."""
     from django.test import Client
-    from django.urls import reverse
 
-    url = reverse("predictions:new")
-    clients = []
-    for member in members:
-        client = Client(HTTP_HOST="localhost")
-        client.force_login(member)
-        if client.get(url).status_code != 200:  # the member opens the form first
-            raise BenchError(f"GET {url} did not answer 200")
-        clients.append(client)
-    images = {(m.pk, n): rng.randint(1, 4) for m in members for n in range(args.per_member)}
-    answers: list[Answer] = []
-    barrier = threading.Barrier(len(members) + 1)
+    client = Client()
+    client.force_login(member)
+    return client.cookies["sessionid"].value
 
-    def body(member: Any, client: Any) -> None:
-        mine = []
-        try:
-            barrier.wait()
-            for n in range(args.per_member):
-                data = {
-                    "model": MODEL,
-                    "prompt": f"bench {n} by {member.username}: a red deer in the snow",
-                    "aspect_ratio": "1:1",
-                    "num_outputs": str(images[member.pk, n]),
-                    "megapixels": "1",
-                    "output_format": "webp",
-                    "output_quality": "80",
-                    "num_inference_steps": "4",
-                    "go_fast": "on",
-                }
-                started = time.perf_counter()
-                try:
-                    response = client.post(url, data)
-                except Exception as exc:  # reported in the figures, never hidden
-                    mine.append(Answer(member.pk, time.perf_counter() - started, "error", repr(exc)))
-                    continue
-                mine.append(Answer(member.pk, time.perf_counter() - started, *_outcome(response)))
-        finally:
-            connection.close()  # this thread's own connection
-            answers.extend(mine)
 
-    threads = [
-        threading.Thread(target=body, args=(member, client), name=f"bench-submit-{member.pk}")
-        for member, client in zip(members, clients, strict=True)
-    ]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    started, cpu_started = time.perf_counter(), time.process_time()
-    for thread in threads:
-        thread.join()
-    return answers, time.perf_counter() - started, time.process_time() - cpu_started
+_CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def _fields(member: Any, n: int, images: int) -> dict[str, str]:
+    """What the playground's form sends for a FLUX.1 [schnell] run (every field it shows)."""
+    return {
+        "model": MODEL,
+        "prompt": f"bench {n} by {member.username}: a red deer in the snow",
+        "aspect_ratio": "1:1",
+        "num_outputs": str(images),
+        "megapixels": "1",
+        "output_format": "webp",
+        "output_quality": "80",
+        "num_inference_steps": "4",
+        "go_fast": "on",
+    }
+
+
+async def _member(
+    server: Server, member: Any, cookie: str, images: list[int], plain: bool, start: asyncio.Event
+) -> list[Answer]:
+    """One member's browser: opens the playground, then submits its predictions one after the
+    other, as playground.js does (multipart FormData, JSON wanted) or, with `plain`, as the form
+    does without JavaScript (then a redirect)."""
+    import httpx
+    from urllib3 import encode_multipart_formdata
+
+    url = "/predictions/new/"
+    answers = []
+    async with httpx.AsyncClient(base_url=server.base, cookies={"sessionid": cookie}, timeout=60) as client:
+        page = await client.get(url)
+        if page.status_code != 200 or not (token := _CSRF_FIELD.search(page.text)):
+            raise BenchError(f"GET {url} as {member.username}: HTTP {page.status_code}, no form")
+        headers = {"Origin": server.base, "Referer": server.base + url}
+        if not plain:
+            headers["Accept"] = "application/json"
+        await start.wait()
+        for n, count in enumerate(images):
+            data = {"csrfmiddlewaretoken": token.group(1), **_fields(member, n, count)}
+            started = time.perf_counter()
+            try:
+                body, content_type = encode_multipart_formdata(data)  # as a browser's FormData is sent
+                response = await client.post(url, content=body, headers={**headers, "Content-Type": content_type})
+            except httpx.HTTPError as exc:  # reported in the figures, never hidden
+                answers.append(Answer(member.pk, time.perf_counter() - started, "error", repr(exc)))
+                continue
+            answers.append(Answer(member.pk, time.perf_counter() - started, *_outcome(response)))
+    return answers
+
+
+def _submit_all(
+    server: Server, members: list[Any], args: argparse.Namespace, rng: random.Random
+) -> tuple[list[Answer], float, dict[str, float]]:
+    """Every member's submissions, at once; returns the answers, the wall time and the CPU seconds
+    the web processes, PostgreSQL and this process (the browsers) spent meanwhile."""
+    cookies = [_session_cookie(member) for member in members]
+    images = {member.pk: [rng.randint(1, 4) for _ in range(args.per_member)] for member in members}
+    database = harness.database_name(args.database_url)
+
+    async def everyone() -> tuple[list[Answer], float, dict[str, float]]:
+        start = asyncio.Event()
+        tasks = [
+            asyncio.create_task(_member(server, member, cookie, images[member.pk], args.plain, start))
+            for member, cookie in zip(members, cookies, strict=True)
+        ]
+        # Every browser has its page open, and every web process has started and is idle.
+        await asyncio.sleep(0.5)
+        await asyncio.to_thread(harness.tree_settled, server.child.pid)
+        for task in tasks:
+            if task.done():
+                task.result()  # its error
+        table = harness.processes()
+        web, postgres = harness.tree_cpu_seconds(table, server.child.pid), harness.postgres_cpu_seconds(table, database)
+        began, own = time.perf_counter(), time.process_time()
+        start.set()
+        answers = [answer for mine in await asyncio.gather(*tasks) for answer in mine]
+        wall = time.perf_counter() - began
+        table = harness.processes()
+        after = harness.postgres_cpu_seconds(table, database)
+        cpu = {
+            "web": harness.tree_cpu_seconds(table, server.child.pid) - web,
+            "postgres": sum(seconds - postgres.get(pid, 0.0) for pid, seconds in after.items()),
+            "browsers": time.process_time() - own,
+        }
+        return answers, wall, cpu
+
+    return asyncio.run(everyone())
 
 
 def _outcome(response: Any) -> tuple[str, str]:
-    if response.status_code == 302 and "/predictions/" in response.get("Location", ""):
+    if response.status_code in (201, 302):
         return "accepted", ""
-    text = response.content.decode(errors="replace")
+    text = response.text
     if response.status_code == 400 and "Over your budget" in text:
         return "member budget", ""
     if response.status_code == 400 and "Over the team" in text:
@@ -225,9 +306,10 @@ def _report(figures: Figures, args: argparse.Namespace) -> list[str]:
         f"{team_refused} over the team's; {len(errors)} errors",
         f"Throughput: {total} submissions in {figures.wall:.2f} s = {total / figures.wall:.1f} per second "
         f"({figures.accepted / figures.wall:.1f} accepted per second)",
-        f"This process: {figures.cpu / total * 1000:.1f} ms of CPU per submission, busy "
-        f"{figures.cpu / figures.wall:.0%} of the time on one core: the threads share one Python interpreter "
-        "lock, so a submission's latency is mostly its wait for it (a server spreads them over worker processes)",
+        f"CPU per submission: web processes {figures.cpu['web'] / total * 1000:.1f} ms, PostgreSQL "
+        f"{figures.cpu['postgres'] / total * 1000:.1f} ms, the browsers (this process) "
+        f"{figures.cpu['browsers'] / total * 1000:.1f} ms; all of them kept "
+        f"{sum(figures.cpu.values()) / figures.wall:.2f} of the machine's {os.cpu_count()} cores busy",
         f"Team: {figures.team_spent} reserved of its {figures.team_budget} monthly budget; "
         f"{figures.members_at_budget} of {args.members} members within one submission of their own budget",
         "",
@@ -254,14 +336,16 @@ def _report(figures: Figures, args: argparse.Namespace) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     if args.members < 1 or args.per_member < 1:
         raise BenchError("--members and --per-member must be at least 1")
-    print("== Submit: members submitting at once through the real form view ==")
+    print("== Submit: members submitting at once through the playground, on the Procfile's web process ==")
     print(f"Command: {harness.command_line()}")
     for line in harness.machine_lines(args.database_url, args.redis_url):
         print(line)
     print(
-        f"Workload: {args.members} members, each in its own thread with its own database connection, POST "
-        f"{args.per_member} predictions each to /predictions/new/ at once (Django's test Client in this process, "
-        f"production settings); {MODEL}, 1 to 4 images each; the tasks queue in Redis, no worker"
+        f"Workload: {args.members} members, each a browser with the playground open, POST {args.per_member} "
+        f"predictions each to /predictions/new/ at once, one after the other, "
+        + ("as the form does without JavaScript" if args.plain else "as playground.js does (FormData, JSON wanted)")
+        + f"; {MODEL}, 1 to 4 images each; the web process as the Procfile starts it (production settings); "
+        "the tasks queue in Redis, no worker"
     )
     print(
         f"Budgets: each member 1 to 3 times the cost of {args.per_member} one-image predictions per month; the "
@@ -275,24 +359,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         harness.database_recreate(database_url)
         harness.redis_queues_clear(redis_url, [queue])
-        # Each member's thread plays a request of its own, all at once: as many pooled connections
-        # as a server would hold for that many concurrent requests (the default pool is 10).
-        os.environ["DEERWEB_DB_POOL_MAX_SIZE"] = str(args.members + 5)
         harness.django_start(database_url, redis_url, queue=queue, media_root=scratch / "media")
         # A refusal is an expected 400: a "Bad Request" warning for each would bury the figures.
         logging.getLogger("django.request").setLevel(logging.ERROR)
         from accounts import roles
-        from predictions.models import User
 
         rng = random.Random(args.seed)
-        users = [User(username=f"bench-member-{n:02d}") for n in range(1, args.members + 1)]
-        for user in users:
-            user.set_unusable_password()
-        User.objects.bulk_create(users)
-        members = list(User.objects.filter(username__startswith="bench-member-").order_by("username"))
+        members = harness.members_create(args.members)
         roles.role_groups_ensure()[roles.MEMBER].user_set.add(*members)
         budgets, team, price = _budgets(members, args.per_member, rng)
-        figures.answers, figures.wall, figures.cpu = _submit_all(members, args, rng)
+        with Server(scratch) as server:
+            figures.answers, figures.wall, figures.cpu = _submit_all(server, members, args, rng)
         _check(figures, budgets, team, price, queue, redis_url)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

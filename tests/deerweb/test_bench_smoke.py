@@ -125,3 +125,33 @@ def test_the_images_benchmark_stores_each_size_and_format_and_prints_its_cpu_per
         ("jpg", "1024", "1024"),
     ], output
     assert all(float(per_image) > 0 and float(per_megapixel) > 0 for *_, per_image, per_megapixel in rows), output
+
+
+@pytest.mark.services
+@pytest.mark.postgresql
+@pytest.mark.redis
+@pytest.mark.parametrize("how", ["playground.js", "plain"])
+def test_the_submit_benchmark_posts_through_the_procfiles_web_process_and_checks_the_budgets(bench_database_url, how):
+    result = run_bench(
+        "submit",
+        "--members",
+        "3",
+        "--per-member",
+        "8",
+        *(["--plain"] if how == "plain" else []),
+        "--database-url",
+        bench_database_url,
+        "--redis-url",
+        settings.CELERY_BROKER_URL,
+    )
+    output = result.stdout
+    assert result.returncode == 0, f"{output[-3000:]}\n{result.stderr[-3000:]}"
+
+    expected = "as the form does without JavaScript" if how == "plain" else "as playground.js does"
+    assert expected in output, output
+    assert re.search(r"^\| All +\| 24 +\| \d+ ms", output, re.MULTILINE), output
+    accepted = int(re.search(r"^Outcome: (\d+) accepted", output, re.MULTILINE).group(1))
+    assert 0 < accepted < 24 and "; 0 errors" in output, output
+    assert re.search(r"CPU per submission: web processes [\d.]+ ms, PostgreSQL [\d.]+ ms", output), output
+    assert "PASS  the quota is never overspent" in output, output
+    assert "PASS  every accepted submission is one prediction" in output, output
