@@ -48,18 +48,26 @@ def rows_rendered(
 ) -> list[SafeString]:
     """Each row rendered with `template_name` as `{name: row, **context}`, from the cache when it can be."""
     template = get_template(template_name)
-    ambient = (
-        template_name,
-        _source_digest(template_name),
-        get_language(),
-        timezone.get_current_timezone_name(),
-        get_script_prefix(),
+    return rows_cached(
+        rows,
+        key=key,
+        render=lambda row: template.render({**(context or {}), name: row}),
+        ambient=(template_name, _source_digest(template_name)),
     )
+
+
+def rows_cached(
+    rows: Sequence[Row], *, key: Callable[[Row], Hashable | None], render: Callable[[Row], str], ambient: Hashable
+) -> list[SafeString]:
+    """Each row's HTML from `render`, from the cache when it can be. `ambient` is what every row of
+    the list shares and its HTML depends on (besides the language, time zone and URL prefix, which
+    are added here): which template or code renders it, and anything from the page it shows."""
+    shared = (ambient, get_language(), timezone.get_current_timezone_name(), get_script_prefix())
     keys: dict[int, str] = {}
     for position, row in enumerate(rows):
         row_key = key(row)
         if row_key is not None:
-            text = repr((ambient, row_key)).encode()
+            text = repr((shared, row_key)).encode()
             keys[position] = "row:" + hashlib.blake2b(text, digest_size=16).hexdigest()
     found = cache.get_many(list(keys.values())) if keys else {}
     shown, new = [], {}
@@ -67,10 +75,10 @@ def rows_rendered(
         cache_key = keys.get(position)
         html = found.get(cache_key) if cache_key else None
         if html is None:
-            html = template.render({**(context or {}), name: row})
+            html = render(row)
             if cache_key:
                 new[cache_key] = html
-        shown.append(mark_safe(html))  # noqa: S308 - rendered by the template, escaped there
+        shown.append(mark_safe(html))  # noqa: S308 - rendered by the caller's template or code, escaped there
     if new:
         cache.set_many(new, ROW_TTL)
     return shown

@@ -25,6 +25,12 @@ def listed(html: str) -> list[int]:
     return [int(pk) for pk in re.findall(r'name="_selected_action" value="(\d+)"', html)]
 
 
+def row_of(html: str, prediction) -> str:
+    """The list's row of `prediction`."""
+    rows = re.findall(r"<tr>.*?</tr>", html, re.DOTALL)
+    return next(row for row in rows if f'name="_selected_action" value="{prediction.pk}"' in row)
+
+
 def act(client, action: str, predictions, **extra):
     data = {"action": action, ACTION_CHECKBOX_NAME: [p.pk for p in predictions], **extra}
     return client.post(CHANGELIST, data, follow=True)
@@ -40,6 +46,26 @@ def test_the_list_shows_thumbnail_status_review_member_model_cost_and_times(admi
     assert f'src="/predictions/{prediction.pk}/outputs/0/thumbnail/"' in html
     for text in ("Succeeded", "Not reviewed", "alice", PRO, "0.0400", "a red deer in the snow"):
         assert text in html, text
+
+
+def test_a_row_shown_again_follows_what_changed_since_and_keeps_the_lists_search(admin_client, member, other_member):
+    """Rows come from the cache (predictions.admin.changelist_rows); their keys hold what can still change."""
+    prediction = finished_prediction(member, estimated_cost=Decimal("0.04"), actual_cost=None)
+    assert "Succeeded" in row_of(admin_client.get(CHANGELIST).content.decode(), prediction)
+    chinese = admin_client.get(CHANGELIST, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "已完成" in row_of(chinese, prediction), "per language"
+
+    Prediction.objects.filter(pk=prediction.pk).update(
+        status=Status.FAILED, review_state=ReviewState.REJECTED, actual_cost=Decimal("0.0123"), owner=other_member
+    )
+    row = row_of(admin_client.get(CHANGELIST).content.decode(), prediction)
+    for text in ("Failed", "Rejected", "0.0123", other_member.username):
+        assert text in row, text
+    assert "Succeeded" not in row and "Not reviewed" not in row and member.username not in row
+
+    searched = admin_client.get(CHANGELIST, {"q": "red deer"}).content.decode()
+    assert f"/{prediction.pk}/change/?_changelist_filters=q%3Dred%2Bdeer" in searched
+    assert "_changelist_filters" not in admin_client.get(CHANGELIST).content.decode()
 
 
 def test_the_list_costs_the_same_number_of_queries_for_few_or_many_rows(
