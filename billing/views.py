@@ -8,6 +8,7 @@ import csv
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -19,6 +20,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats, timezone
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -31,6 +33,7 @@ from catalog import selectors as catalog_selectors
 from common import forms as common_forms
 from common import permissions
 from common.permissions import AuthedHttpRequest
+from common.rows import rows_rendered
 
 LEDGER_PAGE = 50
 MEMBER_PAGE = 50
@@ -122,6 +125,31 @@ def _ledger_page(request: HttpRequest, entries: QuerySet[LedgerEntry]) -> Page[L
     return Paginator(rows, LEDGER_PAGE).get_page(request.GET.get("page"))
 
 
+def _ledger_rows(page: Page[LedgerEntry], *, team: bool) -> list[SafeString]:
+    """The page's ledger rows: an entry never changes (the ledger is append-only), so its row is
+    rendered once and then read from the cache, unless a member or admin is renamed."""
+
+    def key(entry: LedgerEntry) -> tuple[object, ...]:
+        by = entry.created_by.get_username() if entry.created_by else None
+        return (entry.pk, team, entry.user.get_username() if team else None, by)
+
+    entries = list(page.object_list)
+    return rows_rendered("usage/_ledger_row.html", entries, name="entry", key=key, context={"team": team})
+
+
+def _member_rows(rows: list[dict[str, Any]]) -> list[SafeString]:
+    """The team page's member rows, each from the cache while everything it shows is the same."""
+
+    def key(row: dict[str, Any]) -> tuple[object, ...]:
+        member = row["member"]
+        return (member.pk, member.get_username(), member.is_active, *(row[name] for name in _MEMBER_ROW))
+
+    return rows_rendered("usage/_member_row.html", rows, name="row", key=key)
+
+
+_MEMBER_ROW = ("rank", "spent", "limits", "left", "forecast")  # a member row's values besides the member's
+
+
 class _Echo:
     """A file-like object whose write() returns what it is given, for streaming csv.writer output."""
 
@@ -189,6 +217,7 @@ def usage_mine(request: AuthedHttpRequest) -> HttpResponseBase:
     if request.GET.get("format") == "csv":
         return _csv(entries, _csv_name(request.user.get_username(), choice))
     day_chart, model_chart, total = _charts(choice, request.user.pk, names)
+    page = _ledger_page(request, entries)
     # The header's budget too (it replaces the context processor's): no query of its own.
     status = billing.budget_status(request.user)
     forecast = None
@@ -203,7 +232,8 @@ def usage_mine(request: AuthedHttpRequest) -> HttpResponseBase:
         "presets": _presets(today),
         "day_chart": day_chart,
         "model_chart": model_chart,
-        "page": _ledger_page(request, entries),
+        "page": page,
+        "ledger_rows": _ledger_rows(page, team=False),
         "in_flight": billing.in_flight_count(request.user.pk),
         "is_admin": permissions.is_admin(request.user),
         "member_budget": status,
@@ -259,6 +289,7 @@ def usage_team(request: AuthedHttpRequest) -> HttpResponseBase:
             }
         )
     day_chart, model_chart, total = _charts(choice, choice.member_id, names)
+    page = _ledger_page(request, entries)
     # Every ledger entry is a member's, so the team's month is the sum of the members' months.
     team_spent_month = sum((row.now[Period.MONTH] for row in spending), Decimal(0))
     context = {
@@ -268,9 +299,10 @@ def usage_team(request: AuthedHttpRequest) -> HttpResponseBase:
         "presets": _presets(today),
         "day_chart": day_chart,
         "model_chart": model_chart,
-        "page": _ledger_page(request, entries),
+        "page": page,
+        "ledger_rows": _ledger_rows(page, team=True),
         "members": members,
-        "rows": rows,
+        "member_rows": _member_rows(rows),
         "team": team,
         "team_spent_month": team_spent_month,
         "team_forecast": billing_selectors.forecast(

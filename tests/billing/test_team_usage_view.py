@@ -55,6 +55,21 @@ def test_members_are_ranked_by_spending_with_their_budget_and_what_is_left(admin
     assert "Edit limits of alice" in html
 
 
+def test_rows_shown_again_follow_new_spending_limits_and_names(admin_client, member):
+    """Member and ledger rows come from the cache (common/rows.py); their keys hold what can change."""
+    ledger_entry(member, "0.04", model_id=PRO)
+    html = admin_client.get(reverse("usage:team")).content.decode()
+    assert '<td class="num" data-spent>$0.04</td>' in html and "<td>alice</td>" in html
+
+    ledger_entry(member, "0.5")
+    MemberQuota.objects.create(user=member, budget=Decimal("3"), period=Period.MONTH)
+    User.objects.filter(pk=member.pk).update(username="alice.b")
+    html = admin_client.get(reverse("usage:team")).content.decode()
+    row = html[html.index('data-member="alice.b"') :]
+    assert '<td class="num" data-spent>$0.54</td>' in row and "$3.00 (Monthly)" in row and "$2.46" in row
+    assert "<td>alice</td>" not in html and html.count("<td>alice.b</td>") == 2, "both ledger rows, renamed"
+
+
 def test_an_admin_sets_a_members_limits_from_the_page_and_it_is_audited(admin_client, admin_user, member):
     response = admin_client.post(
         reverse("usage:member_quota", args=[member.pk]),
