@@ -76,6 +76,23 @@ def _ram_gib() -> float:
     return float("nan")
 
 
+SPEED_LOOP = 3_000_000
+
+
+def python_speed_ms() -> float:
+    """Milliseconds this machine takes for a fixed pure-Python loop (SPEED_LOOP multiply-adds),
+    best of three: a virtual machine's speed drifts from day to day, and figures taken on
+    different days compare only at the same speed."""
+
+    def once() -> float:
+        started, total = time.perf_counter(), 0
+        for number in range(SPEED_LOOP):
+            total += number * number
+        return time.perf_counter() - started
+
+    return min(once() for _ in range(3)) * 1000
+
+
 def machine_lines(database_url: str, redis_url: str) -> list[str]:
     """What the figures ran on, including the versions of the services and the load at start."""
     with psycopg.connect(maintenance_url(database_url), autocommit=True) as conn:
@@ -86,6 +103,8 @@ def machine_lines(database_url: str, redis_url: str) -> list[str]:
         f"Machine: {os.cpu_count()} CPUs ({_cpu_model()}), {_ram_gib():.1f} GiB RAM, Linux {platform.release()}",
         f"Software: Python {platform.python_version()}, PostgreSQL {postgres}, Redis {redis_version}",
         f"Load average at start (1, 5, 15 min): {load}",
+        f"Speed: {SPEED_LOOP:,} multiply-adds in a Python loop take {python_speed_ms():.0f} ms (best of 3; "
+        "the same code's figures scale with it)",
     ]
 
 
