@@ -484,6 +484,16 @@ if env_str("DEERWEB_CACHE_URL"):
             "LOCATION": env_url("DEERWEB_CACHE_URL", "", schemes=("redis", "rediss", "unix")),
         }
     }
+else:
+    # Each process's own: the API's counts, and the list pages' rendered rows (common/rows.py),
+    # a few KB each; Django's default of 300 entries would drop a page's rows as the next page
+    # is shown.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": env_int("DEERWEB_LOCAL_CACHE_ENTRIES", 10_000, minimum=100)},
+        }
+    }
 # Seconds the output URLs the API hands out (signed, fetchable without a token) keep working.
 API_OUTPUT_URL_TTL = env_int("DEERWEB_API_OUTPUT_URL_TTL", 24 * 3600, minimum=60)
 
