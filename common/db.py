@@ -4,6 +4,7 @@ round trip each); and queries built once and run many times."""
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -12,6 +13,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import QuerySet
+from django.db.models.sql.compiler import SQLCompiler
 
 
 def connections_keep_if_usable() -> None:
@@ -39,38 +41,49 @@ def connections_check() -> None:
 
 
 class Prepared:
-    """A query the ORM builds once per thread and database, run again with other values.
+    """A query the ORM builds once per process and database, run again with other values.
 
     For the queries every page runs (the header's budget): building a QuerySet into SQL costs
     several times the Python of running it. `build(*placeholders)` returns the query made with
     the placeholder values; each `rows(*values)` runs its SQL with `values` in their places,
     and Django's converters applied to the rows (Decimals and datetimes on SQLite). A
     placeholder must be a value the query holds nowhere else (a negative id, a date in 1901).
+
+    Built once per process, not per thread: under ASGI each request runs in a thread of its
+    own, so a per-thread query was built again for every page. The built compiler is copied for
+    each run and given the calling thread's connection (its converters read the connection's
+    settings only).
     """
 
     def __init__(self, build: Callable[..., QuerySet[Any]], *placeholders: Any) -> None:
         self._build = build
         self._placeholders = placeholders
-        self._local = threading.local()
+        self._built: dict[str, tuple[SQLCompiler, str, list[Any], list[int | None]]] = {}
+        self._lock = threading.Lock()
 
     def _adapt(self, connection: BaseDatabaseWrapper, value: Any) -> Any:
         if isinstance(value, datetime):
             return connection.ops.adapt_datetimefield_value(value)
         return value
 
+    def _prepared(self, using: str) -> tuple[SQLCompiler, str, list[Any], list[int | None]]:
+        with self._lock:
+            if using not in self._built:
+                connection = connections[using]
+                compiler = self._build(*self._placeholders).query.get_compiler(using=using)
+                sql, params = compiler.as_sql()
+                adapted = [self._adapt(connection, placeholder) for placeholder in self._placeholders]
+                slots = [adapted.index(param) if param in adapted else None for param in params]
+                if sorted({slot for slot in slots if slot is not None}) != list(range(len(adapted))):
+                    raise ValueError("a placeholder is missing from the query's parameters, or is not unique")
+                self._built[using] = (compiler, sql, list(params), slots)
+            return self._built[using]
+
     def rows(self, *values: Any, using: str = DEFAULT_DB_ALIAS) -> list[tuple[Any, ...]]:
         connection = connections[using]
-        prepared = getattr(self._local, using, None)
-        if prepared is None:
-            compiler = self._build(*self._placeholders).query.get_compiler(using=using)
-            sql, params = compiler.as_sql()
-            adapted = [self._adapt(connection, placeholder) for placeholder in self._placeholders]
-            slots = [adapted.index(param) if param in adapted else None for param in params]
-            if sorted({slot for slot in slots if slot is not None}) != list(range(len(adapted))):
-                raise ValueError("a placeholder is missing from the query's parameters, or is not unique")
-            prepared = (compiler, sql, list(params), slots)
-            setattr(self._local, using, prepared)
-        compiler, sql, params, slots = prepared
+        built, sql, params, slots = self._built.get(using) or self._prepared(using)
+        compiler = copy.copy(built)
+        compiler.connection = connection
         given = [self._adapt(connection, value) for value in values]
         run = [param if slot is None else given[slot] for param, slot in zip(params, slots, strict=True)]
         with connection.cursor() as cursor:

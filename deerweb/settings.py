@@ -477,6 +477,7 @@ if INPUT_URL_TTL < PREDICTION_TIMEOUT:
 # The API (/replicate/v1/): requests per token per minute (0: no limit), counted in Django's
 # cache; DEERWEB_CACHE_URL (redis://…) shares that cache between web processes.
 API_RATE_LIMIT = env_int("DEERWEB_API_RATE_LIMIT", 600, minimum=0)
+CACHES: dict[str, dict[str, Any]]
 if env_str("DEERWEB_CACHE_URL"):
     CACHES = {
         "default": {
