@@ -127,11 +127,13 @@ def _ledger_page(request: HttpRequest, entries: QuerySet[LedgerEntry]) -> Page[L
 
 def _ledger_rows(page: Page[LedgerEntry], *, team: bool) -> list[SafeString]:
     """The page's ledger rows: an entry never changes (the ledger is append-only), so its row is
-    rendered once and then read from the cache, unless a member or admin is renamed."""
+    rendered once and then read from the cache, unless a member or admin is renamed. The key
+    holds every value the row shows, so a database made anew (its ids used again) shows no old row."""
 
     def key(entry: LedgerEntry) -> tuple[object, ...]:
         by = entry.created_by.get_username() if entry.created_by else None
-        return (entry.pk, team, entry.user.get_username() if team else None, by)
+        shown = (entry.created_at, entry.kind, entry.amount, entry.model_id, entry.prediction_id, entry.reason)
+        return (entry.pk, *shown, team, entry.user.get_username() if team else None, by)
 
     entries = list(page.object_list)
     return rows_rendered("usage/_ledger_row.html", entries, name="entry", key=key, context={"team": team})

@@ -126,7 +126,8 @@ def changelist_rows(cl: ChangeList) -> list[SafeString]:
     (`items_for_result`), from the cache (common/rows.py) when nothing it shows has changed.
 
     Django spends most of the list's time building each row's cells, field by field; a row is
-    the same on every visit until its prediction's status, review, cost or owner changes. Rows
+    the same on every visit until its prediction's status, review, cost or owner changes. The key
+    holds every value the row shows. Rows
     differ between lists by their columns (the checkbox comes with actions) and by the search
     and filters their link keeps.
     """
@@ -150,7 +151,7 @@ def changelist_rows(cl: ChangeList) -> list[SafeString]:
             prediction.actual_cost,
             prediction.estimated_cost,
             prediction.created_at,
-            prediction.prompt_id,
+            prediction.prompt.text,  # not only its id: a database made anew uses ids again
             prediction.owner.get_username(),
             outputs[0].index if outputs else None,
         )
