@@ -15,6 +15,7 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings
 
+from tests.settings import TEST_PROCESS
 from tests.world import ROOT
 
 # The benchmarks run on PostgreSQL and Redis only.
@@ -24,11 +25,12 @@ MS = r"\d+(\.\d)? ms"
 
 
 def _bench(name: str, *options: str) -> str:
-    """Run one benchmark on its own database, named after the test database; its output."""
+    """Run one benchmark on its own database, named after the test database and this test process
+    (pytest-xdist's, so parallel ones never share it); its output."""
     db = settings.DATABASES["default"]
     auth = quote(db.get("USER") or "postgres") + (f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else "")
     server = f"{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
-    database_url = f"postgres://{auth}@{server}/{db['NAME']}_bench_smoke_{name}"
+    database_url = f"postgres://{auth}@{server}/{db['NAME']}_bench_smoke_{name}_{TEST_PROCESS}"
     result = subprocess.run(
         [
             sys.executable,
@@ -101,10 +103,16 @@ def test_the_pages_benchmark_prints_time_and_query_counts_of_every_page_on_a_tin
     assert re.search(r"^  (PASS|MISS)  constant query counts on every page", output, re.MULTILINE)
 
 
-def test_the_submit_benchmark_prints_latency_and_throughput_and_never_overspends_on_a_tiny_run(real_services):
-    output = _bench("submit", "--members", "6", "--per-member", "4")
+@pytest.mark.parametrize("how", ["playground.js", "plain"])
+def test_the_submit_benchmark_prints_latency_and_throughput_and_never_overspends_on_a_tiny_run(real_services, how):
+    output = _bench("submit", "--members", "6", "--per-member", "4", *(["--plain"] if how == "plain" else []))
 
     assert "Command: python -m bench submit --members 6" in output
+    # Through the Procfile's web process, posted as the playground's script or the plain form does.
+    expected = "as the form does without JavaScript" if how == "plain" else "as playground.js does"
+    assert expected in output, output
+    assert re.search(r"^Outcome: [1-9]\d* accepted; .*; 0 errors$", output, re.MULTILINE), output
+    assert re.search(r"CPU per submission: web processes [\d.]+ ms, PostgreSQL [\d.]+ ms", output), output
     rows = _rows(output, "Submissions")
     assert rows["All"][1] == "24"
     assert all(re.fullmatch(MS, value) for value in rows["All"][2:5]), rows["All"]

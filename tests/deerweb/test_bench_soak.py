@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.conf import settings
 
 from bench.soak import memory_trend
 from tests.deerweb.test_bench_smoke import bench_database_url, run_bench  # noqa: F401 - the fixture
@@ -70,10 +69,7 @@ def test_the_soak_benchmark_ends_every_prediction_under_faults_and_prints_every_
         "2",
         "--sample-interval",
         "0.2",
-        "--database-url",
-        bench_database_url,
-        "--redis-url",
-        settings.CELERY_BROKER_URL,
+        database_url=bench_database_url,
     )
     output = result.stdout
     assert result.returncode == 0, f"{output[-3000:]}\n{result.stderr[-3000:]}"
