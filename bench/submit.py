@@ -149,6 +149,7 @@ def _session_cookie(member: Any) -> str:
 
 
 _CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+_PREDICTION_PAGE = re.compile(r"/predictions/\d+/")
 
 
 def _fields(member: Any, n: int, images: int) -> dict[str, str]:
@@ -238,7 +239,10 @@ def _submit_all(
 
 
 def _outcome(response: Any) -> tuple[str, str]:
-    if response.status_code in (201, 302):
+    # Accepted: playground.js gets 201; the form without it is sent to the new prediction's page.
+    if response.status_code == 201 or (
+        response.status_code == 302 and _PREDICTION_PAGE.fullmatch(response.headers.get("Location", ""))
+    ):
         return "accepted", ""
     text = response.text
     if response.status_code == 400 and "Over your budget" in text:

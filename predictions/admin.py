@@ -127,9 +127,8 @@ def changelist_rows(cl: ChangeList) -> list[SafeString]:
 
     Django spends most of the list's time building each row's cells, field by field; a row is
     the same on every visit until its prediction's status, review, cost or owner changes. The key
-    holds every value the row shows. Rows
-    differ between lists by their columns (the checkbox comes with actions) and by the search
-    and filters their link keeps.
+    holds every value the row shows. Rows differ between lists by their columns (the checkbox
+    comes with actions) and by the search and filters their link keeps.
     """
     ambient = (
         "admin-prediction-row",
