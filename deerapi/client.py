@@ -38,6 +38,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
+from common import http
 from ops.redaction import redact
 
 logger = logging.getLogger(__name__)
@@ -308,7 +309,7 @@ class DeerAPIClient:
             settings.DEERAPI_CONNECT_TIMEOUT if connect_timeout is None else connect_timeout,
             settings.DEERAPI_READ_TIMEOUT if read_timeout is None else read_timeout,
         )
-        self._session = requests.Session()
+        self._session = http.Session()
 
     def __repr__(self) -> str:  # never show the key
         return f"DeerAPIClient({self.base_url!r})"
@@ -332,7 +333,7 @@ class DeerAPIClient:
         # A fresh connection: a stale pooled one could fail after sending and
         # leave us unable to tell whether DeerAPI took the request.
         try:
-            with requests.Session() as session:
+            with http.Session() as session:
                 response = session.post(url, json=body, headers=self._headers(), timeout=self.timeout)
         except requests.ConnectionError as exc:
             if _connection_error_sent_nothing(exc):

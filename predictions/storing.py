@@ -24,6 +24,7 @@ from PIL import Image, UnidentifiedImageError
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from common import http
 from ops import notifier
 from predictions import services
 from predictions.models import (
@@ -72,7 +73,7 @@ def _session() -> requests.Session:
     GET whose kept-alive connection had been closed by the other end."""
     session = getattr(_sessions, "session", None)
     if session is None:
-        session = requests.Session()
+        session = http.Session()
         adapter = HTTPAdapter(max_retries=Retry(total=1, connect=1, read=1, status=0, redirect=0, other=0))
         session.mount("http://", adapter)
         session.mount("https://", adapter)
