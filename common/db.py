@@ -8,12 +8,15 @@ import copy
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.db.models.sql.compiler import SQLCompiler
+from django.db.models.sql.subqueries import UpdateQuery
+
+M = TypeVar("M", bound=Model)
 
 
 def connections_keep_if_usable() -> None:
@@ -90,3 +93,21 @@ class Prepared:
             cursor.execute(sql, run)
             fetched = cursor.fetchall()
         return [tuple(row) for row in compiler.results_iter(results=[fetched], tuple_expected=True)]
+
+
+def update_returning(queryset: QuerySet[M], **values: Any) -> list[M]:
+    """`queryset.update(**values)` in one `UPDATE … RETURNING *`: the rows as updated.
+
+    On PostgreSQL the rows stay locked until the transaction ends, as `select_for_update` would
+    leave them, without a statement to read them back (SQLite locks the whole database for a
+    write anyway).
+    """
+    query = cast(UpdateQuery, queryset.query.chain(UpdateQuery))
+    query.add_update_values(values)
+    query.annotations = {}
+    compiler = query.get_compiler(queryset.db)
+    compiler.pre_sql_setup()
+    sql, params = compiler.as_sql()
+    if not sql:
+        return []
+    return list(queryset.model._default_manager.db_manager(queryset.db).raw(f"{sql} RETURNING *", params))

@@ -35,6 +35,7 @@ from billing import services as billing
 from billing.models import LedgerKind
 from catalog import selectors as catalog_selectors
 from catalog.inputs import InputField, ModelSpec
+from common.db import update_returning
 from ops import health, notifier
 from predictions import settlement, signals, uploads
 from predictions.models import (
@@ -135,11 +136,16 @@ def prediction_transition(
     # together; no savepoint when called inside a transaction (a failure here fails the caller's too).
     with transaction.atomic(savepoint=False):
         rows = Prediction.objects.filter(pk=prediction_id, status__in=allowed)
-        updated = (rows.filter(where) if where is not None else rows).update(status=new, **fields)
+        if where is not None:
+            rows = rows.filter(where)
+        # An end reads its row back in the same statement (locked until the transaction ends),
+        # for its settlement.
+        ended = update_returning(rows, status=new, **fields) if finishing else None
+        updated = len(ended) if ended is not None else rows.update(status=new, **fields)
         if updated:
             logger.info("prediction=%s status=%s", prediction_id, new, extra={"prediction_id": prediction_id})
-            if finishing:
-                _on_finished(prediction_id, new)
+            if ended:
+                _on_finished(ended[0], new)
             notifier.notify(prediction_id)
             signals.prediction_changed.send(
                 sender=Prediction, prediction_id=prediction_id, status=new, logs_changed=False, via=entered_via
@@ -147,11 +153,11 @@ def prediction_transition(
     return bool(updated)
 
 
-def _on_finished(prediction_id: int, status: str) -> None:
+def _on_finished(ended: Prediction, status: str) -> None:
     """What follows a prediction's end, in the same transaction as its status change: its
     settlement, then `prediction_finished` for the apps that react (reviews approves
     automatically). A receiver that raises rolls the end back with it."""
-    settled = settlement.prediction_settle(prediction_id)
+    settled = settlement.prediction_settle(ended)
     signals.prediction_finished.send(sender=Prediction, prediction=settled, status=status)
 
 

@@ -30,20 +30,21 @@ def _images_made(prediction: Prediction) -> int:
     return 0
 
 
-def prediction_settle(prediction_id: int) -> Prediction:
-    """Settle a prediction that just ended, once (called inside the transaction that ends it).
+def prediction_settle(prediction: Prediction) -> Prediction:
+    """Settle a prediction that just ended, once: called inside the transaction that ends it,
+    with its row as that transaction's `UPDATE … RETURNING` left it, locked (see
+    services.prediction_transition).
 
     Sets `actual_cost` (what DeerAPI charges the team: price × images it made,
     even when storing them then failed) and `image_count`. The member pays the
     actual cost of a succeeded prediction and nothing for any other end.
     Idempotent: a prediction with an actual cost or a settle/refund entry is left alone.
-    Returns the prediction as locked, for what else follows its end.
+    Returns the prediction, settled, for what else follows its end.
     """
+    if prediction.status not in TERMINAL:
+        return prediction  # unknown: the reservation stays until an admin resolves it
     with transaction.atomic(savepoint=False):
-        prediction = Prediction.objects.select_for_update().get(pk=prediction_id)
-        if prediction.status not in TERMINAL:
-            return prediction  # unknown: the reservation stays until an admin resolves it
-        net, finals = billing.prediction_charged(prediction_id)
+        net, finals = billing.prediction_charged(prediction.pk)
         if prediction.actual_cost is not None or finals:
             return prediction
         images = _images_made(prediction)
@@ -52,7 +53,8 @@ def prediction_settle(prediction_id: int) -> Prediction:
         owed = charged if succeeded else billing.ZERO
         if owed != net:
             billing.prediction_charge(prediction, LedgerKind.SETTLE if succeeded else LedgerKind.REFUND, owed - net)
-        Prediction.objects.filter(pk=prediction_id).update(actual_cost=charged, image_count=images)
+        Prediction.objects.filter(pk=prediction.pk).update(actual_cost=charged, image_count=images)
+    prediction.actual_cost, prediction.image_count = charged, images
     return prediction
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection
 
-from common.db import Prepared
+from common.db import Prepared, update_returning
 from predictions.models import User
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -44,3 +44,13 @@ def test_a_placeholder_missing_from_the_query_is_refused(member):
     prepared = Prepared(lambda pk: User.objects.filter(username="alice").values_list("pk"), -1_000_001)
     with pytest.raises(ValueError, match="placeholder is missing"):
         prepared.rows(member.pk)
+
+
+def test_update_returning_gives_back_only_the_rows_it_changed_as_changed(member, other_member):
+    changed = update_returning(User.objects.filter(pk=member.pk, is_active=True), first_name="Ada", is_active=False)
+    again = update_returning(User.objects.filter(pk=member.pk, is_active=True), first_name="Bea")
+
+    assert [(user.pk, user.first_name, user.is_active) for user in changed] == [(member.pk, "Ada", False)]
+    assert again == []
+    assert User.objects.get(pk=member.pk).first_name == "Ada"
+    assert User.objects.get(pk=other_member.pk).first_name == other_member.first_name

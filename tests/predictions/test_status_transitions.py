@@ -1,6 +1,8 @@
 """The status machine: one table of transitions; terminal states never change."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from predictions import services
 from predictions.models import TERMINAL, TRANSITIONS, Prediction, Status, can_transition
@@ -34,3 +36,18 @@ def test_a_transition_from_a_status_the_row_has_left_does_nothing(member):
 def test_a_transition_the_table_forbids_raises():
     with pytest.raises(ValueError):
         services.prediction_transition(1, Status.SUCCEEDED, Status.PROCESSING)
+
+
+@pytest.mark.django_db
+def test_an_end_reads_its_row_back_in_its_update_not_with_a_select_of_its_own(member):
+    prediction = submit(member, prompt="x")
+    Prediction.objects.filter(pk=prediction.pk).update(status=Status.STORING)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert services.prediction_transition(prediction.pk, Status.STORING, Status.FAILED, error="gone")
+
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert any(sql.startswith('UPDATE "predictions_prediction"') and "RETURNING" in sql for sql in statements)
+    assert not any(sql.startswith("SELECT") and 'FROM "predictions_prediction"' in sql for sql in statements)
+    prediction.refresh_from_db()
+    assert (prediction.status, prediction.actual_cost, prediction.error) == (Status.FAILED, 0, "gone")
