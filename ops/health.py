@@ -52,6 +52,12 @@ prediction_tasks: set[str] = set()
 # When this process last wrote each heartbeat (time.monotonic()).
 _written: dict[str, float] = {}
 
+# When this process started (its health module was loaded). For sweep_max_age() after it, a worker
+# that has not swept since is only a warning: web, worker and scheduler start together (`make
+# run`, compose), and the first sweep comes some seconds after the first page (a start period, as
+# Docker's health checks have).
+_started = timezone.now()
+
 
 def heartbeat_record(name: str, *, every: float = 0.0) -> bool:
     """Note that `name` ran now: one upsert. With `every`, skip the write when this
@@ -189,12 +195,20 @@ def health_report(*, broker: bool = True) -> dict[str, Any]:
     else:
         sweep_at, poll_at = beats.get(SWEEP), beats.get(POLL)
         sweep_age = age_seconds(sweep_at, now)
+        swept = sweep_age is not None and sweep_age <= sweep_max_age()
+        starting = (
+            not swept
+            and (sweep_at is None or sweep_at < _started)
+            and (now - _started).total_seconds() <= sweep_max_age()
+        )
         checks["worker"] = {
-            "ok": sweep_age is not None and sweep_age <= sweep_max_age(),
+            "ok": swept or starting,
             "last_sweep": sweep_at.isoformat() if sweep_at else None,
             "age_seconds": sweep_age,
             "max_age_seconds": sweep_max_age(),
         }
+        if starting:  # no sweep since this process started, moments ago
+            checks["worker"].update(warning=True, starting=True)
         # Informational: with nothing running there is nothing to poll.
         checks["last_poll"] = {"at": poll_at.isoformat() if poll_at else None, "age_seconds": age_seconds(poll_at, now)}
         try:

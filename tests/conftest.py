@@ -444,3 +444,14 @@ def default_language() -> Iterator[None]:
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
+def web_started_long_ago(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Health checks judge the worker as a long-running web process would, past its start period
+    (a test of the start period moves `_started` itself; some tests freeze the clock in the past)."""
+    from datetime import UTC, datetime
+
+    from ops import health
+
+    monkeypatch.setattr(health, "_started", datetime(2000, 1, 1, tzinfo=UTC))

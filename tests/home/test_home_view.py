@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from billing.models import LedgerEntry, LedgerKind, MemberQuota, Period, TeamSettings
+from ops import health
 from predictions.models import ReviewState, Status
 
 from ..world import FROZEN_NOW, PASSWORD, finished_prediction, ledger_entry, make_prediction
@@ -166,6 +169,14 @@ def test_an_admin_is_warned_of_a_failing_check_and_of_deerapi(admin_client, froz
     assert 'data-health-check="worker"' in team
     assert "DeerAPI rejects DeerWeb's key" in team
     assert "not read yet" in team
+
+
+def test_an_admin_arriving_while_deerweb_starts_sees_it_starting_not_failing(admin_client, monkeypatch):
+    monkeypatch.setattr(health, "_started", timezone.now() - timedelta(seconds=5))
+    team = section(home(admin_client), "team")
+    assert 'data-home-health="starting"' in team
+    assert 'data-health="starting"' in team and "The background worker has not reported yet" in team
+    assert 'data-health="failing"' not in team
 
 
 @pytest.mark.parametrize("role", ["member", "reviewer", "admin_user"])

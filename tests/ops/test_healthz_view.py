@@ -61,6 +61,39 @@ def test_it_fails_when_no_sweep_ever_ran(client):
     assert body["checks"]["worker"]["last_sweep"] is None
 
 
+def test_a_web_process_started_moments_ago_warns_until_the_first_sweep_then_is_ok(client, monkeypatch, settings):
+    settings.SWEEP_INTERVAL = 5.0
+    monkeypatch.setattr(health, "_started", timezone.now() - timedelta(seconds=10))
+    beat(health.SWEEP, 3600)  # a sweep from before this start: the worker may be starting too
+
+    body = client.get("/healthz").json()
+    assert (body["status"], body["warnings"]) == ("ok", ["worker"])
+    assert body["checks"]["worker"]["starting"] is True
+
+    beat(health.SWEEP, 1)
+    body = client.get("/healthz").json()
+    assert (body["status"], body["warnings"]) == ("ok", [])
+
+
+def test_a_web_process_started_longer_ago_than_the_start_period_fails_without_a_sweep(client, monkeypatch, settings):
+    settings.SWEEP_INTERVAL = 5.0
+    monkeypatch.setattr(health, "_started", timezone.now() - timedelta(seconds=46))
+
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["worker"]
+
+
+def test_a_sweep_gone_stale_since_this_process_started_fails_within_the_start_period(client, monkeypatch, settings):
+    settings.SWEEP_INTERVAL = 5.0
+    monkeypatch.setattr(health, "_started", timezone.now() - timedelta(seconds=40))
+    beat(health.SWEEP, 39)  # swept after this start, so the worker ran: no grace once it is late
+    assert client.get("/healthz").status_code == 200
+    settings.SWEEP_INTERVAL = 1.0  # the same sweep is now past three intervals and thirty seconds
+
+    assert client.get("/healthz").status_code == 503
+
+
 def test_it_fails_when_the_sweep_is_older_than_three_intervals_and_thirty_seconds(client, settings):
     settings.SWEEP_INTERVAL = 5.0
     beat(health.SWEEP, 44)
