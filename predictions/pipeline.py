@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import DateTimeField, ExpressionWrapper, F, Q, Value
+from django.db.models import DateTimeField, ExpressionWrapper, F, Min, Q, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -559,6 +559,15 @@ def due_creates_claim(limit: int) -> list[Prediction]:
     )
 
 
+def polls_late_by() -> float:
+    """Seconds the longest-due poll not yet claimed has waited (0 when none is due): a read."""
+    now = timezone.now()
+    oldest = Prediction.objects.filter(
+        status__in=(Status.STARTING, Status.PROCESSING), next_poll_at__lte=now
+    ).aggregate(oldest=Min("next_poll_at"))["oldest"]
+    return (now - oldest).total_seconds() if oldest else 0.0
+
+
 def work_due() -> bool:
     """Whether a create or a poll is due now: a read, for a poller with nothing to do."""
     return Prediction.objects.filter(
@@ -585,13 +594,14 @@ def create_claims_release(prediction_ids: list[int]) -> int:
     )
 
 
-def prediction_poll_claimed(prediction: Prediction, *, client: DeerAPIClient | None = None) -> None:
-    """Poll a prediction `due_polls_claim` claimed (the poller's threads)."""
+def prediction_poll_claimed(prediction: Prediction, *, client: DeerAPIClient | None = None) -> bool:
+    """Poll a prediction `due_polls_claim` claimed (the poller's threads); True when the poll ended
+    it (stored, failed or canceled), False while it runs on."""
     with services.in_language(prediction.language):
-        _refresh_claimed(prediction, client or get_client(), timezone.now())
+        return _refresh_claimed(prediction, client or get_client(), timezone.now())
 
 
-def _refresh_claimed(prediction: Prediction, client: DeerAPIClient, now) -> None:
+def _refresh_claimed(prediction: Prediction, client: DeerAPIClient, now) -> bool:
     prediction_id = prediction.pk
     try:
         remote = client.get_prediction(prediction.deerapi_id)
@@ -609,18 +619,19 @@ def _refresh_claimed(prediction: Prediction, client: DeerAPIClient, now) -> None
                 and _poll_messages
             ):
                 services.enqueue("poll", prediction_id, countdown=delay)
-        return
+        return False
     except PermanentError as exc:
-        services.prediction_fail(
+        return services.prediction_fail(
             prediction_id,
             prediction.status,
             _("DeerAPI could not report on this prediction: %(msg)s") % {"msg": exc.message},
         )
-        return
     health.heartbeat_record(health.POLL, every=health.POLL_HEARTBEAT_EVERY)  # for /healthz
-    if _apply_remote(prediction, prediction.status, remote, store_now=True) == Status.STORING:
+    moved = _apply_remote(prediction, prediction.status, remote, store_now=True)
+    if moved == Status.STORING:
         # Stored by this task rather than a new one: no second message, claim and wait.
         storing.store_claimed(prediction, stored=set())
+    return moved is not None and moved not in (Status.STARTING, Status.PROCESSING)
 
 
 SWEEP_BATCH = 1000

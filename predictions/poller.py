@@ -31,12 +31,20 @@ from common.db import connections_check, connections_keep_if_usable
 from ops.logging import prediction_context
 from predictions import pipeline
 from predictions.models import Prediction
+from predictions.pacing import CreatePace
 
 logger = logging.getLogger(__name__)
 
 # Seconds between two looks for due rows when none is waiting: how late, at most, a poll
 # falls due before it is claimed.
 TICK = 0.1
+
+# While creates are paced, none is sent while a due poll waits longer than this for a thread:
+# the worker is behind (the pace is measured in CPU, and other processes may take the core).
+PACE_BACKLOG = 0.5
+
+# Seconds between two log lines saying creates are being paced.
+PACE_LOG_EVERY = 5.0
 
 # A thread whose database connection sat unused this long checks it before its next unit of
 # work (a create must not be sent on a connection that cannot then record it).
@@ -63,6 +71,8 @@ class Poller:
         # their next unit of work (PostgreSQL restarted, say: every kept connection is dead).
         self._database_errors = 0
         self._claimer: threading.Thread | None = None
+        self.pace = CreatePace(enabled=settings.PACE_CREATES)  # creates no faster than this process stores
+        self._pace_logged = 0.0
 
     def start(self) -> None:
         self._workers = [
@@ -123,15 +133,39 @@ class Poller:
         connection.close()
 
     def _claim(self, free: int) -> int:
-        """Claim due polls, then due creates with the threads left (polls of predictions
-        already at DeerAPI go first); queue them for the threads."""
-        lease, polls = pipeline.due_polls_claim(free)
+        """Claim due polls and due creates for the `free` threads; queue them, polls first.
+
+        Unpaced (DEERWEB_PACE_CREATES off, or before the pace is measured), creates take only the
+        threads the due polls left: a burst of submissions never delays the predictions already
+        at DeerAPI. Paced, the creates the pace allows are claimed first: the pace already keeps
+        them to what the worker stores, and holding them back while a wave of results is stored
+        left the worker with nothing to store a run time later (creates and results took turns)."""
+        creates: list[Prediction] = []
+        paced = self.pace.paced()
+        if paced and pipeline.polls_late_by() <= PACE_BACKLOG:
+            creates = self._creates_claim(free)
+        lease, polls = pipeline.due_polls_claim(free - len(creates)) if len(creates) < free else (None, [])
+        if not paced and len(polls) < free:
+            creates = self._creates_claim(free - len(polls))
         for prediction in polls:
             self._jobs.put(_Claim(prediction, lease))
-        creates = pipeline.due_creates_claim(free - len(polls)) if len(polls) < free else []
         for prediction in creates:
             self._jobs.put(_Claim(prediction, None))
         return len(polls) + len(creates)
+
+    def _creates_claim(self, room: int) -> list[Prediction]:
+        """Up to `room` due creates, as many as the pace allows now."""
+        allowed = self.pace.take(room)
+        creates = pipeline.due_creates_claim(allowed) if allowed else []
+        self.pace.give_back(allowed - len(creates))
+        if allowed < room and time.monotonic() - self._pace_logged > PACE_LOG_EVERY:
+            self._pace_logged = time.monotonic()
+            logger.info(
+                "poller: creates paced at %.1f a second (a prediction costs %.1f ms of this worker's CPU)",
+                self.pace.rate() or 0.0,
+                (self.pace.cost() or 0.0) * 1000,
+            )
+        return creates
 
     def _free_threads(self) -> int:
         """Take every thread that is free now (at least one, waiting a tick for it)."""
@@ -151,8 +185,14 @@ class Poller:
             if errors_seen != self._database_errors or time.monotonic() - last_used > CHECK_AFTER_IDLE:
                 connections_check()
                 errors_seen = self._database_errors
+            started = time.thread_time()
             try:
-                self._run(job)
+                ended = self._run(job)
+                spent = time.thread_time() - started
+                if job.lease is None:
+                    self.pace.create_done(spent)
+                else:
+                    self.pace.poll_done(spent, ended=ended)
             except DatabaseError:
                 self._database_errors += 1
                 errors_seen = self._database_errors
@@ -169,12 +209,13 @@ class Poller:
                 self._idle.release()
         close_old_connections()
 
-    def _run(self, job: _Claim) -> None:
+    def _run(self, job: _Claim) -> bool:
+        """Send the create or the poll; True when a poll ended the prediction."""
         with prediction_context(job.prediction.pk):
             if job.lease is None:
                 pipeline.prediction_submit_claimed(job.prediction)
-            else:
-                pipeline.prediction_poll_claimed(job.prediction)
+                return False
+            return pipeline.prediction_poll_claimed(job.prediction)
 
     def _run_logged(self, job: _Claim) -> None:
         try:

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from predictions import pipeline
+from predictions import poller as poller_module
 from predictions.models import Prediction, Status
 from predictions.poller import Poller
 from tests.world import rows_due, submit, submitted, wait_for
@@ -75,6 +76,37 @@ def test_due_polls_are_claimed_before_due_creates_and_creates_only_fill_the_thre
 
 
 @pytest.mark.django_db
+def test_creates_are_claimed_no_faster_than_the_pace_the_worker_stores_at(member, monkeypatch):
+    rows_due(member, *range(-12, 0), status=Status.QUEUED)
+    poller = Poller(8)
+    monkeypatch.setattr(poller.pace, "take", lambda wanted: min(wanted, 3))
+    given_back = []
+    monkeypatch.setattr(poller.pace, "give_back", given_back.append)
+
+    assert poller._claim(8) == 3
+    assert Prediction.objects.filter(status=Status.SUBMITTING).count() == 3
+    assert given_back == [0]
+
+
+@pytest.mark.django_db
+def test_paced_creates_the_pace_allows_go_before_due_polls_unless_a_due_poll_waits_too_long(member, monkeypatch):
+    queued = rows_due(member, -3, -2, status=Status.QUEUED)
+    (due_poll,) = rows_due(member, -0.2)
+    poller = Poller(2)
+    monkeypatch.setattr(poller.pace, "paced", lambda: True)
+    monkeypatch.setattr(poller.pace, "take", lambda wanted: min(wanted, 1))
+
+    assert poller._claim(2) == 2
+    jobs = [poller._jobs.get_nowait() for _ in range(2)]
+    assert [(job.prediction.pk, job.lease is None) for job in jobs] == [(due_poll, False), (queued[0], True)]
+
+    rows_due(member, -(poller_module.PACE_BACKLOG + 1))  # the worker is behind
+    assert poller._claim(1) == 1
+    assert poller._jobs.get_nowait().lease is not None, "the late poll, not the create the pace allows"
+    assert Prediction.objects.filter(pk=queued[1], status=Status.QUEUED).exists()
+
+
+@pytest.mark.django_db
 def test_creates_given_back_are_queued_again_and_due_at_once(member):
     (pk,) = rows_due(member, -1, status=Status.QUEUED)
     pipeline.due_creates_claim(10)
@@ -105,6 +137,7 @@ def test_with_pollers_a_new_prediction_is_sent_to_no_worker_and_a_poller_takes_i
     assert broker.messages == [], "neither the create nor the polls needed a message"
     assert prediction.outputs.count() == 1
     assert simulator.stats.creates == 1
+    assert poller.pace._ended == 1 and poller.pace.cost() > 0, "its create and polls were measured for the pace"
 
 
 @pytest.mark.django_db(transaction=True)
