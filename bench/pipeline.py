@@ -121,9 +121,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--pace",
         choices=["on", "off"],
-        default="on",
-        help="DeerWeb's worker sends creates no faster than it stores their results (DEERWEB_PACE_CREATES, "
-        "the default), or as fast as they are claimed",
+        default="off",
+        help="DeerWeb's worker sends creates as fast as they are claimed (the default), or no faster than it "
+        "stores their results (DEERWEB_PACE_CREATES=on)",
     )
     parser.add_argument("--members", type=int, default=20)
     parser.add_argument("--threads", type=int, default=4, help="threads calling prediction_create")
@@ -701,7 +701,7 @@ def _targets(workloads: list[Workload], args: argparse.Namespace) -> list[str]:
         f"{_verdict(longest.deerweb.peak_in_flight >= args.predictions)}  {tracked}"
         if args.pace == "off"
         else f"INFO  creates paced to what the worker stores, so not all {args.predictions} are in flight at once "
-        f"(--pace off judges that): peak in flight {peaks}",
+        f"(without --pace on it is judged): peak in flight {peaks}",
     ]
     p95s = [w.deerweb.lag_p95 for w in workloads]
     lag_ok = all(not math.isnan(p) and p <= LAG_P95_TARGET for p in p95s)
@@ -781,7 +781,7 @@ def run(args: argparse.Namespace) -> int:
         f"Workers: DeerWeb's, one Celery worker process as the Procfile starts it (a pool of {args.concurrency} "
         f"threads, and its poller's {os.environ.get('DEERWEB_POLL_THREADS') or 8} threads), on {broker}, "
         f"with production settings and beat as its own process (not counted), creates "
-        f"{'paced to what it stores' if args.pace == 'on' else 'not paced (DEERWEB_PACE_CREATES=off)'}; "
+        f"{'paced to what it stores (DEERWEB_PACE_CREATES=on)' if args.pace == 'on' else 'not paced'}; "
         f"the run() peer's, prefork, "
         f"concurrency {args.peer_slots}, on Redis; the async_run() script, one process, {args.async_in_flight} "
         f"in flight; the simulator in its own process"

@@ -443,8 +443,9 @@ SWEEP_GRACE = env_float("DEERWEB_SWEEP_GRACE", 10.0, minimum=0.5)
 # claimed a batch at a time from the database (predictions/poller.py). 0: every poll is a Celery
 # message instead. Each thread holds a database connection while it has work.
 POLL_THREADS = env_int("DEERWEB_POLL_THREADS", 8, minimum=0)
-# Whether a worker's poller sends creates no faster than it stores their results (predictions/pacing.py).
-PACE_CREATES = env_bool("DEERWEB_PACE_CREATES", True)
+# Whether a worker's poller sends creates no faster than it stores their results (predictions/pacing.py):
+# off by default, since in a burst it lowered the lag but raised what members wait in all.
+PACE_CREATES = env_bool("DEERWEB_PACE_CREATES", False)
 SUBMIT_MAX_ATTEMPTS = env_int("DEERWEB_SUBMIT_MAX_ATTEMPTS", 6, minimum=1)
 DOWNLOAD_MAX_ATTEMPTS = env_int("DEERWEB_DOWNLOAD_MAX_ATTEMPTS", 5, minimum=1)
 PROMPT_MAX_LENGTH = env_int("DEERWEB_PROMPT_MAX_LENGTH", 4000, minimum=10)

@@ -106,8 +106,8 @@ def test_the_pipeline_benchmark_runs_a_tiny_workload_beside_both_peers_and_print
         output
     )
     assert not re.search(r"\bnan\b", output, re.IGNORECASE), output
-    verdicts = re.findall(r"^  (PASS|MISS|INFO)  ", output, re.MULTILINE)
-    assert len(verdicts) == 5 and verdicts[0] == "INFO", "creates are paced: in flight at once is not judged\n" + output
+    verdicts = re.findall(r"^  (PASS|MISS)  ", output, re.MULTILINE)
+    assert len(verdicts) == 5, output
 
 
 def test_the_bench_command_lists_every_benchmark_in_its_help():
