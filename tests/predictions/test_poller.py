@@ -4,9 +4,10 @@ time, and send them to DeerAPI, instead of a Celery message each."""
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
-from predictions import pipeline
+from predictions import pacing, pipeline
 from predictions import poller as poller_module
 from predictions.models import Prediction, Status
 from predictions.poller import Poller
@@ -138,6 +139,35 @@ def test_with_pollers_a_new_prediction_is_sent_to_no_worker_and_a_poller_takes_i
     assert prediction.outputs.count() == 1
     assert simulator.stats.creates == 1
     assert poller.pace._ended == 1 and poller.pace.cost() > 0, "its create and polls were measured for the pace"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_paced_creates_a_burst_is_held_to_the_pace_and_every_prediction_is_stored_once(
+    settings, simulator, member, broker, monkeypatch
+):
+    settings.PACE_CREATES = True
+    poller = Poller(8, tick=0.05)
+    held = []
+    take = poller.pace.take
+
+    def counted_take(wanted: int) -> int:
+        granted = take(wanted)
+        held.append(wanted - granted)
+        return granted
+
+    monkeypatch.setattr(poller.pace, "take", counted_take)
+    poller.start()
+    try:
+        first = wait_for(submit(member), Status.SUCCEEDED)  # measured: the pace is known
+        monkeypatch.setattr(pacing, "SHARE", 20 * poller.pace.cost())  # 20 a second, whatever this machine
+        with transaction.atomic():  # the poller sees the burst at once
+            burst = [submit(member, prompt=f"lantern {n}") for n in range(3 * pacing.BURST_MIN)]
+        done = [wait_for(prediction, Status.SUCCEEDED) for prediction in burst]
+    finally:
+        poller.stop()
+    assert first.outputs.count() == 1 and all(prediction.outputs.count() == 1 for prediction in done)
+    assert simulator.stats.creates == 1 + len(burst), "one create each"
+    assert any(held), "more than a burst's worth at once was held to the pace"
 
 
 @pytest.mark.django_db(transaction=True)
