@@ -212,18 +212,6 @@ class Figures:
         return self.succeeded / self.wall if self.wall > 0 else float("nan")
 
     @property
-    def wait_median(self) -> float:
-        return harness.percentile(self.waits, 50)
-
-    @property
-    def wait_p95(self) -> float:
-        return harness.percentile(self.waits, 95)
-
-    @property
-    def lag_median(self) -> float:
-        return harness.percentile(self.lags, 50)
-
-    @property
     def lag_p95(self) -> float:
         return harness.percentile(self.lags, 95)
 
@@ -318,7 +306,7 @@ class Context:
                 key=SIMULATOR_KEY,
                 media_root=self.scratch / "media",
             ),
-            "DEERWEB_PACE_CREATES": "on" if self.args.pace == "on" else "off",
+            "DEERWEB_PACE_CREATES": self.args.pace,
             "DEERWEB_BENCH_SQL_KEY": self.sql_key,
             "DEERWEB_BENCH_SQL_REDIS_URL": self.redis_url,
             "BENCH_PEER_BROKER_URL": self.redis_url,
@@ -676,14 +664,16 @@ def _split(figures: Figures) -> str:
     return f"{figures.creates / n:.2f} / {figures.gets / n:.2f}"
 
 
+def _median_p95(seconds: list[float]) -> str:
+    return f"{_seconds(harness.percentile(seconds, 50), 2)} / {_seconds(harness.percentile(seconds, 95), 2)}"
+
+
 def _submitted_to_shown(figures: Figures) -> str:
-    if not figures.waits:
-        return "–"
-    return f"{_seconds(figures.wait_median, 2)} / {_seconds(figures.wait_p95, 2)}"
+    return _median_p95(figures.waits) if figures.waits else "–"
 
 
 def _lag(figures: Figures) -> str:
-    return f"{_seconds(figures.lag_median, 2)} / {_seconds(figures.lag_p95, 2)}"
+    return _median_p95(figures.lags)
 
 
 def _verdict(ok: bool) -> str:

@@ -106,7 +106,7 @@ class CreatePace:
             self._filled_at = now
             granted = min(wanted, math.floor(self._tokens))
             self._tokens -= granted
-            return max(granted, 0)
+            return granted
 
     def give_back(self, unused: int) -> None:
         if unused > 0:

@@ -10,13 +10,12 @@ import os
 import re
 import subprocess
 import sys
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
 
 from tests.settings import TEST_PROCESS
-from tests.world import ROOT
+from tests.world import ROOT, database_url
 
 # The benchmarks run on PostgreSQL and Redis only.
 pytestmark = [pytest.mark.services, pytest.mark.postgresql, pytest.mark.redis]
@@ -27,10 +26,7 @@ MS = r"\d+(\.\d)? ms"
 def _bench(name: str, *options: str) -> str:
     """Run one benchmark on its own database, named after the test database and this test process
     (pytest-xdist's, so parallel ones never share it); its output."""
-    db = settings.DATABASES["default"]
-    auth = quote(db.get("USER") or "postgres") + (f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else "")
-    server = f"{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
-    database_url = f"postgres://{auth}@{server}/{db['NAME']}_bench_smoke_{name}_{TEST_PROCESS}"
+    bench_database_url = f"{database_url()}_bench_smoke_{name}_{TEST_PROCESS}"
     result = subprocess.run(
         [
             sys.executable,
@@ -39,7 +35,7 @@ def _bench(name: str, *options: str) -> str:
             name,
             *options,
             "--database-url",
-            database_url,
+            bench_database_url,
             "--redis-url",
             settings.CELERY_BROKER_URL,
         ],

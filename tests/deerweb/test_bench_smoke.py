@@ -12,12 +12,12 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
 
 from bench import harness
+from tests import world
 from tests.settings import TEST_PROCESS
 from tests.world import ROOT
 
@@ -26,12 +26,7 @@ from tests.world import ROOT
 def bench_database_url(real_services) -> Iterator[str]:
     """A database of its own beside the test database (the benchmark drops and creates it), one
     per test process (pytest-xdist's), so benchmarks run by parallel test processes never share one."""
-    db = settings.DATABASES["default"]
-    auth = quote(db.get("USER") or "postgres")
-    if db.get("PASSWORD"):
-        auth += ":" + quote(db["PASSWORD"])
-    server = f"{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
-    url = f"postgres://{auth}@{server}/{db['NAME']}_bench_{TEST_PROCESS}"
+    url = f"{world.database_url()}_bench_{TEST_PROCESS}"
     yield url
     harness.database_drop(url)
 
