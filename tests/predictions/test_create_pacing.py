@@ -19,6 +19,13 @@ def clock():
     return Clock()
 
 
+def predictions_ended(pace: CreatePace, count: int, *, end: float, create: float = 0.002) -> None:
+    """`count` predictions measured: a create each, then the poll that ended it (CPU seconds)."""
+    for _ in range(count):
+        pace.create_done(create)
+        pace.poll_done(end, ended=True)
+
+
 def test_before_any_create_is_measured_creates_are_not_held(clock):
     pace = CreatePace(clock=clock)
     assert pace.rate() is None
@@ -49,9 +56,7 @@ def test_once_predictions_have_ended_a_prediction_costs_its_create_its_polls_and
 
 def test_creates_go_in_a_burst_then_at_the_measured_rate(clock):
     pace = CreatePace(clock=clock)
-    for _ in range(10):
-        pace.create_done(0.002)
-        pace.poll_done(0.018, ended=True)
+    predictions_ended(pace, 10, end=0.018)
     rate = pace.rate()
     assert rate == pytest.approx(pacing.SHARE / 0.020)
 
@@ -66,9 +71,7 @@ def test_creates_go_in_a_burst_then_at_the_measured_rate(clock):
 
 def test_creates_not_sent_are_given_back(clock):
     pace = CreatePace(clock=clock)
-    for _ in range(10):
-        pace.create_done(0.002)
-        pace.poll_done(0.018, ended=True)
+    predictions_ended(pace, 10, end=0.018)
     granted = pace.take(5)
     pace.give_back(granted - 2)  # only two were queued
 
@@ -77,22 +80,16 @@ def test_creates_not_sent_are_given_back(clock):
 
 def test_older_measurements_fade_so_the_pace_follows_heavier_images(clock):
     pace = CreatePace(clock=clock)
-    for _ in range(20):
-        pace.create_done(0.002)
-        pace.poll_done(0.018, ended=True)
+    predictions_ended(pace, 20, end=0.018)
     clock.now += 10 * pacing.HALF_LIFE
-    for _ in range(20):
-        pace.create_done(0.002)
-        pace.poll_done(0.078, ended=True)  # 4 MP outputs now
+    predictions_ended(pace, 20, end=0.078)  # 4 MP outputs now
 
     assert pace.cost() == pytest.approx(0.080, rel=0.01)
 
 
 def test_a_pace_turned_off_measures_but_never_holds_a_create(clock):
     pace = CreatePace(enabled=False, clock=clock)
-    for _ in range(10):
-        pace.create_done(0.002)
-        pace.poll_done(0.018, ended=True)
+    predictions_ended(pace, 10, end=0.018)
 
     assert pace.rate() == pytest.approx(pacing.SHARE / 0.020)
     assert not pace.paced()
