@@ -18,11 +18,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from albums import selectors, services
 from albums.forms import AddForm, CollectionForm, ShareLinkForm
-from albums.models import Collection, ShareLink
+from albums.models import Collection, CollectionItem, ShareLink
+from common import rows
 from common.paging import id_param, keyset_context
 from common.permissions import AuthedHttpRequest
 from common.requests import form_nonce_issue, form_nonce_spent, safe_next, wants_json
-from predictions import archive, serving
+from predictions import archive, cards, serving
 from predictions.models import Prediction, User
 
 LIST_PAGE_SIZE = 30
@@ -54,10 +55,15 @@ def collection_list(request: AuthedHttpRequest) -> HttpResponse:
 def _detail(request: AuthedHttpRequest, collection: Collection, *, status: int = 200, **extra: Any) -> HttpResponse:
     owner = collection.owner_id == request.user.pk
     page = keyset_context(request, selectors.collection_items(request.user, collection), size=ITEMS_PAGE_SIZE)
+    items = page.pop("rows")
     context: dict[str, Any] = {
         "collection": collection,
         "owner": owner,
-        "items": page.pop("rows"),
+        "items": items,
+        # An item's tile is the same on every visit: rendered once (common/rows.py).
+        "tiles": rows.rows_rendered(
+            "collections/_tile.html", items, name="item", key=_tile_key, context={"owner": owner}
+        ),
         **page,
     }
     if owner:
@@ -73,6 +79,12 @@ def _detail(request: AuthedHttpRequest, collection: Collection, *, status: int =
     if "new_link" in extra:
         response["Cache-Control"] = "no-store"  # the link's address is shown on this page only
     return response
+
+
+def _tile_key(item: CollectionItem) -> tuple[object, ...]:
+    """What an item's tile shows: its output's thumbnail and its prediction's prompt."""
+    prediction = item.output.prediction
+    return (item.pk, cards.output_key(item.output), prediction.pk, prediction.prompt_id, prediction.prompt.text)
 
 
 @login_required

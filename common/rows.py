@@ -46,13 +46,15 @@ def rows_rendered(
     key: Callable[[Row], Hashable | None],
     context: dict[str, Any] | None = None,
 ) -> list[SafeString]:
-    """Each row rendered with `template_name` as `{name: row, **context}`, from the cache when it can be."""
+    """Each row rendered with `template_name` as `{name: row, **context}`, from the cache when it can be.
+    `context` is what every row of the page shares (the page's address, a flag): it is in the key."""
     template = get_template(template_name)
+    shared = context or {}
     return rows_cached(
         rows,
         key=key,
-        render=lambda row: template.render({**(context or {}), name: row}),
-        ambient=(template_name, _source_digest(template_name)),
+        render=lambda row: template.render({**shared, name: row}),
+        ambient=(template_name, _source_digest(template_name), tuple(sorted(shared.items()))),
     )
 
 

@@ -11,11 +11,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from common import permissions
+from common import permissions, rows
 from common.paging import keyset_context
 from common.permissions import AuthedHttpRequest
 from common.requests import safe_next, wants_json
-from predictions import selectors, uploads
+from predictions import cards, selectors, uploads
 from reviews import selectors as reviews_selectors
 from reviews import services as reviews
 from reviews.forms import DecisionForm, GalleryFilterForm, QueueFilterForm, reason_choices
@@ -30,9 +30,12 @@ def review_queue(request: AuthedHttpRequest) -> HttpResponse:
     valid = form.is_valid() if form.is_bound else True
     queue = reviews_selectors.review_queue(**form.filters())
     page = keyset_context(request, queue, size=QUEUE_PAGE_SIZE)
+    predictions = page.pop("rows")
     context = {
         "form": form,
-        "predictions": page.pop("rows"),
+        "predictions": predictions,
+        # A card stays the same until it leaves the queue: rendered once (common/rows.py).
+        "cards": rows.rows_rendered("review/_card.html", predictions, name="prediction", key=cards.card_key),
         "waiting": queue.count(),
         "reasons": reason_choices(),
         **page,
@@ -104,7 +107,16 @@ def gallery(request: AuthedHttpRequest) -> HttpResponse:
     form = GalleryFilterForm(request.GET or None)
     valid = form.is_valid() if form.is_bound else True
     page = keyset_context(request, reviews_selectors.gallery(**form.filters()), size=GALLERY_PAGE_SIZE)
-    context = {"form": form, "predictions": page.pop("rows"), **page}
+    predictions = page.pop("rows")
+    # Each card links back here through "Add to a collection": the page's address is in its key.
+    shown = rows.rows_rendered(
+        "gallery/_card.html",
+        predictions,
+        name="prediction",
+        key=cards.card_key,
+        context={"next": request.get_full_path()},
+    )
+    context = {"form": form, "predictions": predictions, "cards": shown, **page}
     return render(request, "gallery/list.html", context, status=200 if valid else 400)
 
 

@@ -214,3 +214,21 @@ def test_a_full_collection_refuses_more_and_a_new_one_is_not_left_behind(member_
     assert response.status_code == 400
     assert "A collection holds at most 2 images" in response.content.decode()
     assert not Collection.objects.filter(name="Big").exists()
+
+
+def test_a_tile_shown_again_follows_its_prompt_and_thumbnail_and_who_is_looking(client, member, other_member):
+    """Tiles come from the cache (common/rows.py): the key holds what a tile shows, and the page's
+    owner flag (only the owner's tiles have a Remove button)."""
+    prediction = finished_prediction(member, outputs=1, review_state=ReviewState.APPROVED, prompt="a stag at dusk")
+    collection = collection_of(member, prediction, visibility="team")
+    client.force_login(member)
+    assert 'form="remove-items"' in client.get(collection.get_absolute_url()).content.decode()
+    client.force_login(other_member)
+    html = client.get(collection.get_absolute_url()).content.decode()
+    assert "a stag at dusk" in html and 'form="remove-items"' not in html
+    prediction.prompt.text = "a doe at dawn"
+    prediction.prompt.save(update_fields=["text"])
+    prediction.outputs.update(thumbnail="")  # the thumbnail is not made yet: one source, no srcset
+    client.force_login(member)
+    html = client.get(collection.get_absolute_url()).content.decode()
+    assert "a doe at dawn" in html and "a stag at dusk" not in html and 'form="remove-items"' in html

@@ -146,3 +146,19 @@ def test_a_teammate_can_edit_and_run_a_gallery_item_but_not_an_unshared_one(memb
     assert form.status_code == 200
     assert "a heron in the reeds" in form.content.decode()
     assert member_client.get(reverse("predictions:new"), {"from": unshared.pk}).status_code == 404
+
+
+def test_a_gallery_card_shown_again_follows_a_renamed_member_and_links_back_to_its_own_page(
+    member_client, member, other_member
+):
+    """Cards come from the cache (common/rows.py): the key holds what a card shows, and the page's
+    address, which its "Add to a collection" link returns to."""
+    card = finished_prediction(other_member, prompt="a stag by a lake", **APPROVED)
+    assert "bob" in member_client.get(reverse("gallery:list")).content.decode()
+    other_member.username = "roberta"
+    other_member.save(update_fields=["username"])
+    html = member_client.get(reverse("gallery:list")).content.decode()
+    assert "roberta" in html and ">bob " not in html
+    assert f"?id={card.pk}&amp;next=/gallery/" in html
+    html = member_client.get(reverse("gallery:list"), {"model": SCHNELL}).content.decode()
+    assert f"?id={card.pk}&amp;next=/gallery/%3Fmodel%3D" in html

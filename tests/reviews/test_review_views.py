@@ -241,3 +241,15 @@ def test_deleting_files_needs_the_confirmation_box(client, admin_user, member):
     response = client.post(reverse("review:delete_files", args=[prediction.pk]), {}, follow=True)
     assert "Tick the box" in response.content.decode()
     assert prediction.outputs.exists()
+
+
+def test_a_queue_card_shown_again_follows_what_it_shows(reviewer_client, member):
+    """Cards come from the cache (common/rows.py); their keys hold what a card shows."""
+    waiting = finished_prediction(member, prompt="a stag at dusk", outputs=2)
+    html = reviewer_client.get(reverse("review:queue")).content.decode()
+    assert "a stag at dusk" in html and "2 images" in html
+    waiting.prompt.text = "a doe at dawn"
+    waiting.prompt.save(update_fields=["text"])
+    waiting.outputs.filter(index=1).delete()
+    html = reviewer_client.get(reverse("review:queue")).content.decode()
+    assert "a doe at dawn" in html and "a stag at dusk" not in html and "2 images" not in html
