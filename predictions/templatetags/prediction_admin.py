@@ -1,5 +1,6 @@
 """`{% prediction_result_list cl %}`: Django admin's `{% result_list %}` for the predictions' list,
-its rows from `predictions.admin.changelist_rows` (templates/admin/predictions/prediction/change_list.html)."""
+its rows from `predictions.admin.changelist_rows`; `{% prediction_list_filters cl %}`: its filter
+column, from `predictions.admin.changelist_filters` (templates/admin/predictions/prediction/change_list.html)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django import template
 from django.contrib.admin.templatetags.admin_list import result_headers, result_hidden_fields
 from django.contrib.admin.templatetags.base import InclusionAdminNode
 from django.contrib.admin.views.main import ChangeList
+from django.utils.safestring import SafeString
 
 register = template.Library()
 
@@ -37,3 +39,11 @@ def prediction_result_list_tag(parser: template.base.Parser, token: template.bas
         template_name="change_list_results.html",
         takes_context=False,
     )
+
+
+@register.simple_tag
+def prediction_list_filters(cl: ChangeList) -> SafeString:
+    """Every filter of the list, as Django's `{% admin_list_filter cl spec %}` for each renders them."""
+    from predictions.admin import changelist_filters
+
+    return changelist_filters(cl)

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.templatetags.admin_list import admin_list_filter
 from django.urls import reverse
 from django.utils import timezone
 
@@ -112,6 +113,33 @@ def test_each_filter_narrows_the_list(admin_client, member, other_member):
     assert listed(admin_client.get(CHANGELIST, {"is_private__exact": "1"}).content.decode()) == [private.pk]
     since = admin_client.get(CHANGELIST, {"created_at__gte": str(midnight)}).content.decode()
     assert set(listed(since)) == {schnell.pk, pro_approved.pk, failed.pk, private.pk}
+
+
+def filter_column(html: str) -> str:
+    return re.search(r'<nav id="changelist-filter".*?</nav>', html, re.DOTALL).group(0)
+
+
+@pytest.mark.parametrize("query", ["", "?status=failed", "?owner__id__exact=1&is_private__exact=0"])
+def test_the_filter_column_is_what_djangos_own_filters_render(admin_client, member, query):
+    finished_prediction(member)
+    admin_client.get(CHANGELIST + query)  # rendered, then from the cache
+    response = admin_client.get(CHANGELIST + query)
+    cl = response.context["cl"]
+    django_renders = "".join(admin_list_filter(cl, spec) for spec in cl.filter_specs)
+    assert django_renders in filter_column(response.content.decode())
+
+
+def test_the_filter_column_shown_again_follows_new_members_and_the_chosen_filter(
+    admin_client, member, django_user_model
+):
+    finished_prediction(member)
+    assert "carol" not in filter_column(admin_client.get(CHANGELIST).content.decode())
+    carol = django_user_model.objects.create_user("carol", "carol@example.com", "pw")
+    column = filter_column(admin_client.get(CHANGELIST).content.decode())
+    assert f'href="?owner__id__exact={carol.pk}"' in column
+    chosen = filter_column(admin_client.get(CHANGELIST, {"owner__id__exact": carol.pk}).content.decode())
+    assert re.search(rf'<li class="selected">\s*<a href="\?owner__id__exact={carol.pk}"', chosen)
+    assert "Clear all filters" in chosen
 
 
 def test_search_finds_a_deerapi_id_exactly_and_words_of_the_prompt(admin_client, member):
