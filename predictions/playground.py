@@ -15,19 +15,25 @@ from typing import Any
 
 from django.contrib.sessions.backends.base import SessionBase
 from django.http import HttpRequest, JsonResponse
+from django.template.defaultfilters import floatformat
 from django.template.loader import render_to_string
-from django.utils.safestring import SafeString
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
 from billing import services as billing
 from catalog.inputs import ModelSpec
 from common import rows
 from predictions import selectors
 from predictions.forms import PredictionForm
-from predictions.models import TERMINAL, Prediction, User
+from predictions.models import Prediction, User
 
 CARD = "predictions/_playground_result.html"
 SESSION_KEY = "playground"
 RESULTS_MAX = 50
+# Where a running card's cached HTML takes its elapsed time (see `results`). NUL cannot come from
+# a member's text: Django's form fields refuse it, and PostgreSQL's text cannot hold it.
+ELAPSED_HOLE = "\x00elapsed\x00"
 
 
 def result_remember(session: SessionBase, pk: int) -> None:
@@ -44,23 +50,41 @@ def result_ids(session: SessionBase) -> list[int]:
 
 
 def results(user: User, session: SessionBase, models: list[ModelSpec]) -> list[SafeString]:
-    """This session's results as cards; a finished one's from the cache (common/rows.py)."""
+    """This session's results as cards, each from the cache (common/rows.py) while what it shows is
+    the same. A running card's elapsed time changes every second: its cached HTML holds a hole
+    (ELAPSED_HOLE) where the time is written on each visit."""
     names = {spec.id: spec.name for spec in models}
     found = selectors.playground_results(user, result_ids(session))
-    return rows.rows_rendered(CARD, [result_row(p, names) for p in found], name="result", key=_card_key)
+    cards = rows.rows_rendered(
+        CARD,
+        [result_row(p, names) for p in found],
+        name="result",
+        key=_card_key,
+        context={"elapsed_hole": ELAPSED_HOLE},
+    )
+    return [
+        mark_safe(card.replace(ELAPSED_HOLE, _elapsed(prediction))) if prediction.is_active else card  # noqa: S308
+        for prediction, card in zip(found, cards, strict=True)
+    ]
 
 
-def _card_key(result: dict[str, Any]) -> tuple[object, ...] | None:
-    """What a finished result's card shows that can still change; None while it runs."""
+def _elapsed(prediction: Prediction) -> str:
+    """What `_result_live.html` shows as a running prediction's elapsed time, escaped."""
+    seconds = floatformat(prediction.duration, 0)
+    return conditional_escape(gettext("%(s)s s") % {"s": seconds})
+
+
+def _card_key(result: dict[str, Any]) -> tuple[object, ...]:
+    """What a result's card shows that can still change (its elapsed time aside: ELAPSED_HOLE)."""
     prediction = result["prediction"]
-    if prediction.status not in TERMINAL:
-        return None
     outputs = tuple((o.index, o.width, o.height, o.thumbnail.name) for o in result["outputs"])
     return (
         prediction.pk,
         prediction.prompt_id,
         prediction.created_at,
         prediction.status,
+        prediction.seed,
+        prediction.error,
         result["model_name"],
         outputs,
     )

@@ -5,6 +5,7 @@ and the page's query count."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -120,6 +121,24 @@ def test_a_finished_result_shows_its_outputs_status_and_seed(member_client, memb
     for index in (0, 1):
         assert f"/predictions/{prediction.pk}/outputs/{index}/thumbnail/" in card
     assert "<span data-seed>42</span>" in card
+
+
+def test_a_running_card_shown_again_has_its_elapsed_time_now_and_follows_its_status(member_client, member):
+    """Cards come from the cache (common/rows.py); a running one's elapsed time is written in on each visit."""
+    running = make_prediction(member, status=Status.PROCESSING)
+    remember(member_client, running)
+    card_now = r'<span class="elapsed" data-since="\d+">(\d+) s</span>'
+    assert re.findall(card_now, member_client.get(NEW).content.decode()) == ["0"]
+    Prediction.objects.filter(pk=running.pk).update(created_at=running.created_at - timedelta(seconds=75))
+    assert re.findall(card_now, member_client.get(NEW).content.decode()) == ["75"]
+    zh = member_client.get(NEW, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert re.search(r'<span class="elapsed" data-since="\d+">75 秒</span>', zh)
+    Prediction.objects.filter(pk=running.pk).update(status=Status.STORING, seed=42)
+    html = member_client.get(NEW).content.decode()
+    assert 'data-prediction-status="storing"' in html and "<span data-seed>42</span>" in html
+    Prediction.objects.filter(pk=running.pk).update(status=Status.SUCCEEDED, completed_at=running.created_at)
+    html = member_client.get(NEW).content.decode()
+    assert "data-live-done" in html and 'class="elapsed"' not in html and "\x00" not in html
 
 
 def test_the_card_view_of_the_live_part_is_what_a_result_refreshes_with(member_client, member):
