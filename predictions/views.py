@@ -49,7 +49,7 @@ from predictions.forms import (
     PromptSaveForm,
     initial_from_input,
 )
-from predictions.models import TERMINAL, InputImage, Prediction, Prompt, User
+from predictions.models import InputImage, Prediction, Prompt, User
 
 DEFAULT_MODEL = "black-forest-labs/flux-schnell"
 PAGE_SIZE = 25
@@ -88,12 +88,11 @@ def prediction_list(request: AuthedHttpRequest) -> HttpResponse:
     return render(request, "predictions/list.html", context, status=200 if valid else 400)
 
 
-def _history_row_key(prediction: Prediction) -> tuple[object, ...] | None:
-    """What a finished prediction's row or tiles show that can still change (common/rows.py);
-    None while it runs. The outputs' thumbnails and sizes are in it: a thumbnail may come later.
-    The prompt and creation time make it the same prediction, even where ids are reused (SQLite)."""
-    if prediction.status not in TERMINAL:
-        return None
+def _history_row_key(prediction: Prediction) -> tuple[object, ...]:
+    """What a prediction's row or tiles show that can still change (common/rows.py): a running
+    one's row changes with its status only, which is in the key. The outputs' thumbnails and sizes
+    are in it: a thumbnail may come later. The prompt and creation time make it the same
+    prediction, even where ids are reused (SQLite)."""
     outputs = tuple((o.index, o.width, o.height, o.thumbnail.name) for o in prediction.outputs.all())
     return (
         prediction.pk,

@@ -105,11 +105,15 @@ def test_a_finished_predictions_row_shown_again_follows_what_changed_since(membe
     assert f'src="/predictions/{done.pk}/outputs/0/thumbnail/"' in member_client.get(LIST).content.decode()
 
 
-def test_a_running_predictions_row_is_rendered_afresh_each_time(member_client, member):
+def test_a_running_predictions_row_shown_again_follows_its_status(member_client, member):
     running = make(member, "still going", status=Status.PROCESSING)
     assert f'data-prediction-status="{Status.PROCESSING}"' in member_client.get(LIST).content.decode()
     Prediction.objects.filter(pk=running.pk).update(status=Status.STORING)
     assert f'data-prediction-status="{Status.STORING}"' in member_client.get(LIST).content.decode()
+    assert 'class="no-output"' in member_client.get(LIST, {"view": "grid"}).content.decode()
+    add_output(running, 0)  # stored while it runs: its tile comes with the thumbnail
+    html = member_client.get(LIST, {"view": "grid"}).content.decode()
+    assert f'src="/predictions/{running.pk}/outputs/0/thumbnail/"' in html and 'class="no-output"' not in html
 
 
 @pytest.mark.parametrize("view", ["list", "grid"])
