@@ -10,7 +10,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from common.permissions import AuthedHttpRequest
+from common.rows import rows_rendered
 from notifications import messages, selectors, services
+from notifications.models import Notification
 
 PAGE = 50
 
@@ -20,7 +22,14 @@ PAGE = 50
 def notifications_list(request: AuthedHttpRequest) -> HttpResponse:
     page = Paginator(selectors.notifications_of(request.user.pk), PAGE).get_page(request.GET.get("page"))
     items = [(item, messages.notification_text(item.kind, item.params)) for item in page.object_list]
-    return render(request, "notifications/list.html", {"page": page, "items": items})
+    shown = rows_rendered("notifications/_row.html", items, name="row", key=_row_key)
+    return render(request, "notifications/list.html", {"page": page, "items": items, "rows": shown})
+
+
+def _row_key(row: tuple[Notification, str]) -> tuple[object, ...]:
+    """Everything a notification's row shows: it changes only when it is read."""
+    item, text = row
+    return (item.pk, item.created_at, item.read_at is None, text, item.url)
 
 
 @login_required

@@ -60,6 +60,18 @@ def test_marking_one_read_leaves_the_others_unread(member_client, member):
     assert first.read_at is not None and second.read_at is None
 
 
+def test_each_rows_button_posts_its_id_through_the_pages_one_form(member_client, member):
+    first, second = notify(member, 2)
+    html = member_client.get(reverse("notifications:list")).content.decode()
+    main = html[html.index("<main") :]
+    assert main.count('name="csrfmiddlewaretoken"') == 2, "the page's two forms: read all, and read one"
+    assert f'<button type="submit" form="read-one" name="id" value="{first.pk}"' in html
+    member_client.post(reverse("notifications:read"), {"id": first.pk})
+    html = member_client.get(reverse("notifications:list")).content.decode()  # rows from the cache
+    assert f'value="{first.pk}"' not in html and f'value="{second.pk}"' in html
+    assert html.count("notification-unread") == 1
+
+
 def test_marking_all_read(member_client, member):
     notify(member, 3)
     member_client.post(reverse("notifications:read"))
