@@ -56,6 +56,17 @@ def test_the_charts_are_svg_with_a_title_a_description_and_a_table_of_the_number
     assert "<script" not in html.split("</head>", 1)[1], "no inline script"
 
 
+def test_a_chart_shown_again_follows_new_spending_and_the_readers_language(member_client, member):
+    """Charts come from the cache (common/rows.py), keyed by their figures and text."""
+    ledger_entry(member, "0.04", 3, model_id=PRO)
+    assert "$0.04 in total" in member_client.get(reverse("usage:mine")).content.decode()
+    ledger_entry(member, "0.009", 5)
+    html = member_client.get(reverse("usage:mine")).content.decode()
+    assert "$0.049 in total" in html and '<td class="num">$0.009</td>' in html
+    zh = member_client.get(reverse("usage:mine"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "Spending by day" not in zh
+
+
 def test_the_ledger_is_filtered_by_kind_model_and_dates(member_client, member):
     reserve = ledger_entry(member, "0.04", 3, model_id=PRO)
     refund = ledger_entry(member, "-0.04", 4, kind=LedgerKind.REFUND, model_id=PRO)
