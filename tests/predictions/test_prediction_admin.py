@@ -119,7 +119,7 @@ def filter_column(html: str) -> str:
     return re.search(r'<nav id="changelist-filter".*?</nav>', html, re.DOTALL).group(0)
 
 
-@pytest.mark.parametrize("query", ["", "?status=failed", "?owner__id__exact=1&is_private__exact=0"])
+@pytest.mark.parametrize("query", ["", "?status=failed", "?q=deer", "?owner__id__exact=1&is_private__exact=0"])
 def test_the_filter_column_is_what_djangos_own_filters_render(admin_client, member, query):
     finished_prediction(member)
     admin_client.get(CHANGELIST + query)  # rendered, then from the cache
