@@ -60,7 +60,7 @@ def run_peer(ctx: Context, run_seconds: float, members: list[Any], count: int) -
         worker = ctx.worker("bench.peer", "bench-peer", concurrency=args.peer_slots)
         stack.callback(worker.stop)
         worker.start(" ready.")
-        monitor, sampler = _observe(stack, ctx, PEER_COUNTS, worker)
+        monitor, sampler = _observe(stack, ctx, PEER_COUNTS, [worker])
         sampler.start()
         machine_before = harness.machine_cpu_times()
         started, begun = datetime.now(UTC), time.thread_time()
@@ -72,7 +72,7 @@ def run_peer(ctx: Context, run_seconds: float, members: list[Any], count: int) -
         figures.submit_seconds = (datetime.now(UTC) - started).total_seconds()
         figures.submitter_cpu = time.thread_time() - begun
         rounds = math.ceil(count / args.peer_slots)
-        _finish(figures, monitor, sampler, worker, args.timeout or 120 + rounds * (run_seconds + 2) * 2)
+        _finish(figures, monitor, sampler, [worker], args.timeout or 120 + rounds * (run_seconds + 2) * 2)
         _monitor_into(figures, monitor, machine_before)
 
     _requests_into(figures, ctx.simulator_stats())

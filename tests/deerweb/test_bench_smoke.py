@@ -65,10 +65,14 @@ def test_the_pipeline_benchmark_runs_a_tiny_workload_beside_both_peers_and_print
         "2",
         "--concurrency",
         "2",
+        "--workers",
+        "2",
         database_url=bench_database_url,
     )
     output = result.stdout
     assert result.returncode == 0, f"{output[-3000:]}\n{result.stderr[-3000:]}"
+    assert "Workers: DeerWeb's, 2 Celery worker processes, each as the Procfile starts it" in output, output
+    assert "MB each (the peak of their sum, divided) at the peak" in output, output
 
     assert "Machine: " in output and "Command: python -m bench pipeline --predictions 10" in output
     assert "| Outcome " in output
