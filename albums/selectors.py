@@ -65,6 +65,27 @@ def collection_items(user: User, collection: Collection) -> QuerySet[CollectionI
     )
 
 
+# What a collection's tile or a share page's image shows of an item: the rest of its output,
+# prediction (inputs, logs, metrics) and prompt is not read for a page of them.
+TILE_FIELDS = (
+    "id",
+    "created_at",
+    "output__id",
+    "output__index",
+    "output__width",
+    "output__height",
+    "output__thumbnail",
+    "output__prediction__id",
+    "output__prediction__prompt__id",
+    "output__prediction__prompt__text",
+)
+
+
+def as_tiles(items: QuerySet[CollectionItem]) -> QuerySet[CollectionItem]:
+    """`items` (collection_items, share_items) with only what their tiles show."""
+    return items.only(*TILE_FIELDS)
+
+
 def collection_archive(user: User, collection: Collection) -> list[Prediction]:
     """What the collection's .zip holds for `user`: the outputs they may see, with their predictions."""
     ids = list(collection_items(user, collection).values_list("output_id", flat=True))

@@ -54,7 +54,8 @@ def collection_list(request: AuthedHttpRequest) -> HttpResponse:
 
 def _detail(request: AuthedHttpRequest, collection: Collection, *, status: int = 200, **extra: Any) -> HttpResponse:
     owner = collection.owner_id == request.user.pk
-    page = keyset_context(request, selectors.collection_items(request.user, collection), size=ITEMS_PAGE_SIZE)
+    items_seen = selectors.as_tiles(selectors.collection_items(request.user, collection))
+    page = keyset_context(request, items_seen, size=ITEMS_PAGE_SIZE)
     items = page.pop("rows")
     context: dict[str, Any] = {
         "collection": collection,
@@ -287,7 +288,7 @@ def share_page(request: HttpRequest, token: str) -> HttpResponseBase:
     link = selectors.share_link_get(token)
     if "after" not in request.GET:
         services.share_link_opened(link)
-    page = keyset_context(request, selectors.share_items(link), size=SHARE_PAGE_SIZE)
+    page = keyset_context(request, selectors.as_tiles(selectors.share_items(link)), size=SHARE_PAGE_SIZE)
     context = {"link": link, "token": token, "items": page.pop("rows"), **page}
     return _share_headers(render(request, "share/page.html", context))
 
