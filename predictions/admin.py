@@ -168,8 +168,9 @@ def changelist_filters(cl: ChangeList) -> SafeString:
 
     Each filter's HTML is a function of the list's parameters (its links add or remove theirs)
     and of its own choices: the members (`owner`), the catalog's models, the dates its links name
-    (`created_at`: today, the past 7 days…). Those are read when the list is built; rendering them
-    (a link built for each of about 90 choices) was a quarter of the list's time."""
+    (`created_at`: today, the past 7 days…). Those are read when the list is built; rendering them,
+    a link built for each of about 90 choices, was a quarter of the list's time in cProfile (a few
+    milliseconds measured without it)."""
     specs = list(cl.filter_specs)
     parameters = tuple(sorted((name, str(value)) for name, value in cl.params.items()))
     key: tuple[object, ...] = (parameters, cl.add_facets, *(_filter_state(spec) for spec in specs))
