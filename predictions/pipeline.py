@@ -462,17 +462,20 @@ def _record_remote(
         )
     # starting, processing, or a status we do not know yet: keep polling.
     new = Status.PROCESSING if status == "processing" else (Status.STARTING if old == Status.SUBMITTING else old)
-    if new == Status.PROCESSING and "started_at" not in fields:
-        fields["started_at"] = now
+    if new == Status.PROCESSING and "started_at" not in fields and prediction.started_at is None:
+        fields["started_at"] = now  # when DeerWeb first saw it run, if DeerAPI does not say
     if submitted:
         prediction.submitted_at = now
     delay = poll_delay(prediction, remote, now)
-    fields["next_poll_at"] = now + timedelta(seconds=delay)
     if new == old:
-        moved = bool(Prediction.objects.filter(pk=prediction_id, status=old).update(**fields))
-        if moved:
+        # Still running: only what changed is written, and the live pages are woken only then.
+        changed = {name: value for name, value in fields.items() if getattr(prediction, name) != value}
+        changed["next_poll_at"] = now + timedelta(seconds=delay)
+        moved = bool(Prediction.objects.filter(pk=prediction_id, status=old).update(**changed))
+        if moved and len(changed) > 1:
             notifier.notify(prediction_id)  # its logs and metrics
     else:
+        fields["next_poll_at"] = now + timedelta(seconds=delay)
         where = Q(cancel_requested_at__isnull=True) if unless_cancel_requested else None
         moved = transition(prediction_id, old, new, where=where, **fields)
     if moved and _poll_messages:

@@ -4,11 +4,14 @@ process follows a real worker's prediction to its end without polling."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from django.db import transaction
 
+from deerapi.client import RemotePrediction
 from ops import notifier
-from predictions import services
+from predictions import pipeline, services
 from predictions.models import TERMINAL, Prediction, Status
 from tests.world import finished_prediction, submit, submitted
 
@@ -45,6 +48,32 @@ def test_sending_a_prediction_notifies_the_claim_and_the_answer(member, simulato
 
     assert prediction.status == Status.STARTING
     assert notified == [prediction.pk, prediction.pk]  # queued -> submitting, submitting -> starting
+
+
+def test_a_poll_that_finds_nothing_new_writes_its_next_poll_only_and_notifies_nobody(member, notified):
+    prediction = submitted(member)
+    Prediction.objects.filter(pk=prediction.pk).update(status=Status.PROCESSING, logs="step 1", started_at=None)
+    prediction.refresh_from_db()
+    running = RemotePrediction(id=prediction.deerapi_id, status="processing", logs="step 1")
+    notified.clear()
+
+    assert pipeline._apply_remote(prediction, Status.PROCESSING, running) == Status.PROCESSING
+    first = Prediction.objects.get(pk=prediction.pk)
+    assert first.started_at is not None, "DeerAPI gave no start time: when DeerWeb first saw it run"
+    assert notified == [prediction.pk]
+    notified.clear()
+
+    assert pipeline._apply_remote(first, Status.PROCESSING, running) == Status.PROCESSING
+    assert notified == [], "nothing a live page shows changed"
+    assert Prediction.objects.get(pk=prediction.pk).next_poll_at > first.next_poll_at
+    assert Prediction.objects.get(pk=prediction.pk).started_at == first.started_at, "not moved on each poll"
+
+    again = Prediction.objects.get(pk=prediction.pk)
+    assert (
+        pipeline._apply_remote(again, Status.PROCESSING, replace(running, logs="step 1\nstep 2")) == Status.PROCESSING
+    )
+    assert notified == [prediction.pk]
+    assert Prediction.objects.get(pk=prediction.pk).logs == "step 1\nstep 2"
 
 
 def test_a_notification_waits_for_the_commit_of_the_change(member, transactional_db, settings, web_loop):
