@@ -24,7 +24,7 @@ from django.utils.translation import gettext
 from billing import services as billing
 from catalog.inputs import ModelSpec
 from common import rows
-from predictions import selectors
+from predictions import cards, selectors
 from predictions.forms import PredictionForm
 from predictions.models import Prediction, User
 
@@ -55,7 +55,7 @@ def results(user: User, session: SessionBase, models: list[ModelSpec]) -> list[S
     (ELAPSED_HOLE) where the time is written on each visit."""
     names = {spec.id: spec.name for spec in models}
     found = selectors.playground_results(user, result_ids(session))
-    cards = rows.rows_rendered(
+    shown = rows.rows_rendered(
         CARD,
         [result_row(p, names) for p in found],
         name="result",
@@ -64,7 +64,7 @@ def results(user: User, session: SessionBase, models: list[ModelSpec]) -> list[S
     )
     return [
         mark_safe(card.replace(ELAPSED_HOLE, _elapsed(prediction))) if prediction.is_active else card  # noqa: S308
-        for prediction, card in zip(found, cards, strict=True)
+        for prediction, card in zip(found, shown, strict=True)
     ]
 
 
@@ -77,7 +77,7 @@ def _elapsed(prediction: Prediction) -> str:
 def _card_key(result: dict[str, Any]) -> tuple[object, ...]:
     """What a result's card shows that can still change (its elapsed time aside: ELAPSED_HOLE)."""
     prediction = result["prediction"]
-    outputs = tuple((o.index, o.width, o.height, o.thumbnail.name) for o in result["outputs"])
+    outputs = tuple(cards.output_key(output) for output in result["outputs"])
     return (
         prediction.pk,
         prediction.prompt_id,

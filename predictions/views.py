@@ -30,6 +30,7 @@ from common.permissions import AuthedHttpRequest
 from common.requests import wants_json
 from predictions import (
     archive,
+    cards,
     files,
     hints,
     pipeline,
@@ -93,7 +94,7 @@ def _history_row_key(prediction: Prediction) -> tuple[object, ...]:
     one's row changes with its status only, which is in the key. The outputs' thumbnails and sizes
     are in it: a thumbnail may come later. The prompt and creation time make it the same
     prediction, even where ids are reused (SQLite)."""
-    outputs = tuple((o.index, o.width, o.height, o.thumbnail.name) for o in prediction.outputs.all())
+    outputs = tuple(cards.output_key(output) for output in prediction.outputs.all())
     return (
         prediction.pk,
         prediction.prompt_id,
