@@ -62,7 +62,11 @@ os.environ.setdefault("DEERWEB_LOG_LEVEL", "WARNING")
 if "DATABASE_URL" not in os.environ and _answers("127.0.0.1", 5432):
     os.environ["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/deerweb"
 if "CELERY_BROKER_URL" not in os.environ:
-    os.environ["CELERY_BROKER_URL"] = "redis://127.0.0.1:6379/15" if _answers("127.0.0.1", 6379) else "memory://"
+    # Each test process takes the database after this one (`_redis_for_process`): under `-n N` the
+    # N processes take the last N of Redis's 16, not 15 and past it.
+    first = max(0, 15 - int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 0))
+    found = _answers("127.0.0.1", 6379)
+    os.environ["CELERY_BROKER_URL"] = f"redis://127.0.0.1:6379/{first}" if found else "memory://"
 if os.environ["CELERY_BROKER_URL"].startswith("redis://") and os.environ.get("DEERWEB_TEST_BROKER_OF") != TEST_PROCESS:
     # Worked out in each test process (xdist's inherit the main one's environment, whose index
     # is 0); the worker processes a test process starts inherit its URL, or are given another.
