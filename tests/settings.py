@@ -61,12 +61,18 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key-not-for-produc
 os.environ.setdefault("DEERWEB_LOG_LEVEL", "WARNING")
 if "DATABASE_URL" not in os.environ and _answers("127.0.0.1", 5432):
     os.environ["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/deerweb"
-if "CELERY_BROKER_URL" not in os.environ:
-    # Each test process takes the database after this one (`_redis_for_process`): under `-n N` the
-    # N processes take the last N of Redis's 16, not 15 and past it.
+# Chosen here, not given: an xdist process chooses again rather than take the main process's choice.
+_chosen = os.environ.get("DEERWEB_TEST_BROKER_CHOSEN") == "redis" and os.environ.get("DEERWEB_TEST_BROKER_OF") not in (
+    None,
+    TEST_PROCESS,
+)
+if "CELERY_BROKER_URL" not in os.environ or _chosen:
+    # Each test process takes the database after the first (`_redis_for_process`): under `-n N`
+    # they take the last N of Redis's 16, not 15 and past it.
     first = max(0, 15 - int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 0))
-    found = _answers("127.0.0.1", 6379)
+    found = _chosen or _answers("127.0.0.1", 6379)
     os.environ["CELERY_BROKER_URL"] = f"redis://127.0.0.1:6379/{first}" if found else "memory://"
+    os.environ["DEERWEB_TEST_BROKER_CHOSEN"] = "redis" if found else "memory"
 if os.environ["CELERY_BROKER_URL"].startswith("redis://") and os.environ.get("DEERWEB_TEST_BROKER_OF") != TEST_PROCESS:
     # Worked out in each test process (xdist's inherit the main one's environment, whose index
     # is 0); the worker processes a test process starts inherit its URL, or are given another.
